@@ -1,0 +1,104 @@
+import type {
+  ConversationsReply,
+  Credentials,
+  ErrorCode,
+  ErrorReply,
+  HistoryReply,
+  MeReply,
+  SessionReply,
+  UserRef,
+} from '../protocol/index.ts';
+import { ParleyClientError } from './errors.ts';
+
+export interface ApiOptions {
+  /** Bearer token for non-browser clients; browsers rely on the HttpOnly cookie instead. */
+  token?: string | null;
+  fetch?: typeof fetch;
+}
+
+/** The HTTP half of the protocol (docs/PROTOCOL.md, "HTTP API"). */
+export class ParleyApi {
+  private readonly fetchImpl: typeof fetch;
+  token: string | null;
+
+  constructor(
+    readonly baseUrl: string,
+    options: ApiOptions = {},
+  ) {
+    this.token = options.token ?? null;
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  async register(credentials: Credentials): Promise<SessionReply> {
+    const reply = await this.request<SessionReply>('POST', '/api/register', credentials);
+    this.token = reply.token;
+    return reply;
+  }
+
+  async login(credentials: Credentials): Promise<SessionReply> {
+    const reply = await this.request<SessionReply>('POST', '/api/login', credentials);
+    this.token = reply.token;
+    return reply;
+  }
+
+  async logout(): Promise<void> {
+    await this.request<void>('POST', '/api/logout');
+    this.token = null;
+  }
+
+  me(): Promise<MeReply> {
+    return this.request('GET', '/api/me');
+  }
+
+  conversations(): Promise<ConversationsReply> {
+    return this.request('GET', '/api/conversations');
+  }
+
+  history(conv: string, options: { before?: number; limit?: number } = {}): Promise<HistoryReply> {
+    const query = new URLSearchParams();
+    if (options.before !== undefined) query.set('before', String(options.before));
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    const suffix = query.size > 0 ? `?${query}` : '';
+    return this.request('GET', `/api/conversations/${encodeURIComponent(conv)}/messages${suffix}`);
+  }
+
+  user(name: string): Promise<UserRef> {
+    return this.request('GET', `/api/users/${encodeURIComponent(name)}`);
+  }
+
+  /** The WebSocket URL of this server. */
+  get socketUrl(): string {
+    const url = new URL('/ws', this.baseUrl);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return url.toString();
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let response: Response;
+    try {
+      response = await this.fetchImpl(new URL(path, this.baseUrl), {
+        method,
+        headers,
+        credentials: 'same-origin',
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new ParleyClientError('NETWORK', `Cannot reach ${this.baseUrl}: ${(error as Error).message}`);
+    }
+    if (response.status === 204) return undefined as T;
+    const payload = (await response.json().catch(() => null)) as T | ErrorReply | null;
+    if (!response.ok) {
+      const error = (payload as ErrorReply | null)?.error;
+      throw new ParleyClientError(
+        (error?.code as ErrorCode | undefined) ?? 'INTERNAL',
+        error?.message ?? `HTTP ${response.status}`,
+        response.status,
+        error?.retryAfterMs,
+      );
+    }
+    return payload as T;
+  }
+}

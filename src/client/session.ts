@@ -1,0 +1,287 @@
+import {
+  CLOSE_CODES,
+  PROTOCOL_VERSION,
+  type ConversationId,
+  type ConversationSummary,
+  type ErrorCode,
+  type Message,
+  type PresenceChange,
+  type ServerFrame,
+  type ServerFrameOf,
+  type UserRef,
+} from '../protocol/index.ts';
+import { Emitter } from './emitter.ts';
+import { ParleyClientError } from './errors.ts';
+
+/** The part of the WebSocket API the session needs: the browser's WebSocket and `ws` both fit. */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+export type ConnectionState = 'connecting' | 'syncing' | 'online' | 'reconnecting' | 'closed';
+
+export interface SessionEvents extends Record<string, unknown> {
+  state: { state: ConnectionState; closeCode?: number; reason?: string };
+  welcome: ServerFrameOf<'welcome'>;
+  /** A message, delivered exactly once per session and in order within its conversation. */
+  message: Message;
+  ack: ServerFrameOf<'ack'>;
+  presence: PresenceChange[];
+  conversation: ConversationSummary;
+  read: ServerFrameOf<'read'>;
+  /** More was missed than the server replays: reload this conversation's newest page. */
+  gap: ServerFrameOf<'gap'>;
+  synced: undefined;
+  /** Error frames that answer no pending request. */
+  error: ServerFrameOf<'error'>;
+}
+
+export interface SessionOptions {
+  url: string;
+  createSocket: (url: string) => SocketLike;
+  /** Last seq held per conversation, e.g. restored from a cache; kept up to date by the session. */
+  cursors?: Record<ConversationId, number>;
+  reconnect?: boolean;
+  /** Backoff: first delay and cap, in ms; each wait is drawn at random up to the current bound. */
+  backoffMs?: { initial: number; max: number };
+  random?: () => number;
+}
+
+interface PendingSend {
+  conv: ConversationId;
+  text: string;
+  clientId: string;
+  resolve: (ack: ServerFrameOf<'ack'>) => void;
+  reject: (error: ParleyClientError) => void;
+}
+
+type Pending = { resolve: (frame: ServerFrame) => void; reject: (error: ParleyClientError) => void };
+
+/** Close codes after which reconnecting cannot help. */
+const FINAL_CLOSE_CODES = new Set<number>([CLOSE_CODES.SESSION_ENDED, CLOSE_CODES.PROTOCOL_UNSUPPORTED]);
+
+/**
+ * A live session over WebSocket: says hello with its cursors, receives exactly what it missed,
+ * then live events; reconnects with backoff and jitter; re-sends unacknowledged messages with
+ * their original client ids, so a retry never duplicates (docs/PROTOCOL.md, "Connecting").
+ */
+export class ChatSession extends Emitter<SessionEvents> {
+  private socket: SocketLike | null = null;
+  private readonly cursors = new Map<ConversationId, number>();
+  private readonly sends = new Map<string, PendingSend>();
+  private readonly requests = new Map<string, Pending>();
+  private nextRef = 1;
+  private attempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+  state: ConnectionState = 'closed';
+  me: UserRef | null = null;
+
+  constructor(private readonly options: SessionOptions) {
+    super();
+    for (const [conv, seq] of Object.entries(options.cursors ?? {})) this.cursors.set(conv, seq);
+  }
+
+  connect(): void {
+    this.stopped = false;
+    this.open();
+  }
+
+  /** Closes for good: no reconnect; pending requests fail, unsent messages are rejected. */
+  close(): void {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.socket?.close(1000, 'bye');
+    this.socket = null;
+    this.failAll(new ParleyClientError('DISCONNECTED', 'The session was closed.'), true);
+    this.setState('closed');
+  }
+
+  cursor(conv: ConversationId): number | undefined {
+    return this.cursors.get(conv);
+  }
+
+  /**
+   * Sends a message; resolves with the server's acknowledgement once it is committed. While
+   * offline the message waits and goes out on reconnect, with the same client id.
+   */
+  send(conv: ConversationId, text: string, clientId: string = newClientId()): Promise<ServerFrameOf<'ack'>> {
+    return new Promise((resolve, reject) => {
+      const pending: PendingSend = { conv, text, clientId, resolve, reject };
+      this.sends.set(clientId, pending);
+      if (this.state === 'online') this.transmit(pending);
+    });
+  }
+
+  async history(conv: ConversationId, options: { before?: number; limit?: number } = {}) {
+    const frame = await this.request({ type: 'history', conv, ...options });
+    return frame as ServerFrameOf<'history'>;
+  }
+
+  markRead(conv: ConversationId, seq: number): void {
+    if (this.state === 'online') this.write({ type: 'read', conv, seq });
+  }
+
+  async ping(): Promise<void> {
+    await this.request({ type: 'ping' });
+  }
+
+  private request(frame: Record<string, unknown>): Promise<ServerFrame> {
+    if (this.state !== 'online' && this.state !== 'syncing') {
+      return Promise.reject(new ParleyClientError('DISCONNECTED', 'Not connected.'));
+    }
+    const ref = `r${this.nextRef++}`;
+    return new Promise((resolve, reject) => {
+      this.requests.set(ref, { resolve, reject });
+      this.write({ ...frame, ref });
+    });
+  }
+
+  private open(): void {
+    this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    const socket = this.options.createSocket(this.options.url);
+    this.socket = socket;
+    socket.onopen = () => {
+      this.setState('syncing');
+      this.write({ type: 'hello', protocol: PROTOCOL_VERSION, cursors: Object.fromEntries(this.cursors) });
+    };
+    socket.onmessage = (event) => {
+      if (typeof event.data === 'string') this.receive(JSON.parse(event.data) as ServerFrame);
+      else this.receive(JSON.parse(String(event.data)) as ServerFrame);
+    };
+    socket.onerror = () => {};
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.failAll(new ParleyClientError('DISCONNECTED', 'The connection dropped.'), false);
+      if (this.stopped) return;
+      if (FINAL_CLOSE_CODES.has(event.code) || this.options.reconnect === false) {
+        this.stopped = true;
+        this.failAll(new ParleyClientError('DISCONNECTED', event.reason || 'The session ended.'), true);
+        this.setState('closed', event.code, event.reason);
+        return;
+      }
+      this.scheduleReconnect(event.code, event.reason);
+    };
+  }
+
+  private scheduleReconnect(code: number, reason: string): void {
+    this.setState('reconnecting', code, reason);
+    const { initial, max } = this.options.backoffMs ?? { initial: 500, max: 15_000 };
+    const bound = Math.min(max, initial * 2 ** this.attempt);
+    this.attempt += 1;
+    // Full jitter: after a server restart, clients come back spread out, not all at once.
+    const delay = Math.max(50, (this.options.random ?? Math.random)() * bound);
+    this.reconnectTimer = setTimeout(() => this.open(), delay);
+  }
+
+  private receive(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'welcome':
+        this.me = frame.me;
+        this.emit('welcome', frame);
+        return;
+      case 'message': {
+        const { conv, seq } = frame.message;
+        if (seq <= (this.cursors.get(conv) ?? 0)) return; // already held
+        this.cursors.set(conv, seq);
+        this.emit('message', frame.message);
+        return;
+      }
+      case 'synced':
+        this.attempt = 0;
+        this.setState('online');
+        for (const pending of this.sends.values()) this.transmit(pending);
+        this.emit('synced', undefined);
+        return;
+      case 'ack': {
+        const pending = this.sends.get(frame.clientId);
+        this.sends.delete(frame.clientId);
+        pending?.resolve(frame);
+        this.emit('ack', frame);
+        return;
+      }
+      case 'gap':
+        this.cursors.set(frame.conv, frame.lastSeq);
+        this.emit('gap', frame);
+        return;
+      case 'presence':
+        this.emit('presence', frame.changes);
+        return;
+      case 'conversation':
+        this.emit('conversation', frame.conversation);
+        return;
+      case 'read':
+        this.emit('read', frame);
+        return;
+      case 'history':
+      case 'pong':
+        if (frame.ref !== undefined) this.settle(String(frame.ref), frame);
+        return;
+      case 'error':
+        this.onError(frame);
+        return;
+    }
+  }
+
+  private onError(frame: ServerFrameOf<'error'>): void {
+    const error = new ParleyClientError(frame.code, frame.message, undefined, frame.retryAfterMs);
+    if (frame.clientId !== undefined && this.sends.has(frame.clientId)) {
+      const pending = this.sends.get(frame.clientId)!;
+      if (frame.code === 'RATE_LIMITED' && frame.retryAfterMs !== undefined) {
+        setTimeout(() => this.state === 'online' && this.sends.has(pending.clientId) && this.transmit(pending), frame.retryAfterMs);
+        return;
+      }
+      this.sends.delete(frame.clientId);
+      pending.reject(error);
+      return;
+    }
+    if (frame.ref !== undefined && this.requests.has(String(frame.ref))) {
+      const pending = this.requests.get(String(frame.ref))!;
+      this.requests.delete(String(frame.ref));
+      pending.reject(error);
+      return;
+    }
+    this.emit('error', frame);
+  }
+
+  private settle(ref: string, frame: ServerFrame): void {
+    const pending = this.requests.get(ref);
+    this.requests.delete(ref);
+    pending?.resolve(frame);
+  }
+
+  private transmit(pending: PendingSend): void {
+    this.write({ type: 'send', conv: pending.conv, clientId: pending.clientId, text: pending.text });
+  }
+
+  private write(frame: Record<string, unknown>): void {
+    if (this.socket && this.socket.readyState === 1) this.socket.send(JSON.stringify(frame));
+  }
+
+  /** Requests always fail on disconnect; sends only when the session is over (else they are re-sent). */
+  private failAll(error: ParleyClientError, includingSends: boolean): void {
+    for (const pending of this.requests.values()) pending.reject(error);
+    this.requests.clear();
+    if (!includingSends) return;
+    for (const pending of this.sends.values()) pending.reject(error);
+    this.sends.clear();
+  }
+
+  private setState(state: ConnectionState, closeCode?: number, reason?: string): void {
+    this.state = state;
+    this.emit('state', { state, ...(closeCode === undefined ? {} : { closeCode }), ...(reason ? { reason } : {}) });
+  }
+}
+
+export function newClientId(): string {
+  return globalThis.crypto.randomUUID().replaceAll('-', '');
+}
+
+export type { ErrorCode };

@@ -1,0 +1,51 @@
+/**
+ * The catalogue of error codes. Each code is stable (clients translate it for the user) and
+ * knows the HTTP status it answers with. WebSocket errors travel in an `error` frame with the
+ * same code; codes that end a connection carry the close code in CLOSE_CODES.
+ */
+export const ERRORS = {
+  BAD_JSON: { status: 400, message: 'The request body or frame is not valid JSON.' },
+  BAD_REQUEST: { status: 400, message: 'The request does not match the protocol schema.' },
+  UNKNOWN_TYPE: { status: 400, message: 'Unknown frame type.' },
+  HELLO_REQUIRED: { status: 400, message: 'Send a hello frame before anything else.' },
+  ALREADY_GREETED: { status: 400, message: 'This connection already sent hello.' },
+  TEXT_EMPTY: { status: 400, message: 'A message needs some text.' },
+  TEXT_TOO_LONG: { status: 400, message: 'The message is longer than the limit.' },
+  NAME_INVALID: {
+    status: 400,
+    message: 'A name is 1-32 letters, digits, "_", "-" or ".".',
+  },
+  PASSWORD_INVALID: { status: 400, message: 'A password needs at least 8 characters.' },
+  NAME_TAKEN: { status: 409, message: 'That name is already taken; choose another.' },
+  WRONG_CREDENTIALS: { status: 401, message: 'Wrong name or password.' },
+  UNAUTHENTICATED: { status: 401, message: 'Log in first.' },
+  FORBIDDEN_ORIGIN: { status: 403, message: 'This origin may not open a session here.' },
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send JSON (Content-Type: application/json).' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request is larger than the limit.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
+  LOGIN_RATE_LIMITED: { status: 429, message: 'Too many failed logins; try again later.' },
+  PROTOCOL_UNSUPPORTED: { status: 400, message: 'This protocol version is not supported; update the client.' },
+  SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; reconnect shortly.' },
+  INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** WebSocket close codes the server uses. 4xxx are Parley's own. */
+export const CLOSE_CODES = {
+  /** Server shutting down; reconnect later. */
+  GOING_AWAY: 1001,
+  /** Frame over MAX_FRAME_BYTES (sent by the ws library itself). */
+  MESSAGE_TOO_BIG: 1009,
+  /** The session was logged out or revoked; log in again. */
+  SESSION_ENDED: 4001,
+  /** The client speaks a protocol version the server does not. */
+  PROTOCOL_UNSUPPORTED: 4002,
+  /** The client did not read fast enough and its send queue overflowed; reconnect to catch up. */
+  TOO_SLOW: 4008,
+  /** No hello within the allowed time. */
+  HELLO_TIMEOUT: 4010,
+} as const;
+
+export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];

@@ -1,0 +1,140 @@
+/**
+ * Every frame that crosses the WebSocket, one union per direction. Client frames are zod
+ * schemas because the server validates each one at the edge; server frames are plain types
+ * because the server builds them (and `satisfies` checks it does so correctly).
+ */
+import { z } from 'zod';
+import { CONVERSATION_ID_PATTERN, type ConversationId } from './conversations.ts';
+import { CLIENT_ID_PATTERN, HISTORY_PAGE_MAX } from './limits.ts';
+import type { ErrorCode } from './errors.ts';
+
+const conv = z.string().regex(CONVERSATION_ID_PATTERN);
+const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const ref = z.union([z.string().max(64), z.number().int()]);
+
+export const helloFrame = z.strictObject({
+  type: z.literal('hello'),
+  protocol: z.number().int(),
+  /** The last sequence number this client holds for each conversation it has cached. */
+  cursors: z.record(conv, seq).optional(),
+});
+
+export const sendFrame = z.strictObject({
+  type: z.literal('send'),
+  conv,
+  /** Chosen by the client, unique per sender; a retry with the same id is stored once. */
+  clientId: z.string().regex(CLIENT_ID_PATTERN),
+  // The code-point limit is checked after parsing so that it gets its own error code.
+  text: z.string(),
+});
+
+export const historyFrame = z.strictObject({
+  type: z.literal('history'),
+  ref,
+  conv,
+  /** Return messages with seq < before; omitted: the newest page. */
+  before: seq.optional(),
+  limit: z.number().int().min(1).max(HISTORY_PAGE_MAX).optional(),
+});
+
+export const readFrame = z.strictObject({
+  type: z.literal('read'),
+  conv,
+  seq,
+});
+
+export const pingFrame = z.strictObject({
+  type: z.literal('ping'),
+  ref: ref.optional(),
+});
+
+export const clientFrame = z.discriminatedUnion('type', [
+  helloFrame,
+  sendFrame,
+  historyFrame,
+  readFrame,
+  pingFrame,
+]);
+
+export type HelloFrame = z.infer<typeof helloFrame>;
+export type SendFrame = z.infer<typeof sendFrame>;
+export type HistoryFrame = z.infer<typeof historyFrame>;
+export type ReadFrame = z.infer<typeof readFrame>;
+export type ClientFrame = z.infer<typeof clientFrame>;
+export type ClientFrameType = ClientFrame['type'];
+export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = ['hello', 'send', 'history', 'read', 'ping'];
+
+export interface UserRef {
+  id: number;
+  name: string;
+}
+
+export interface Message {
+  conv: ConversationId;
+  seq: number;
+  /** Server time of the commit, milliseconds since the Unix epoch. */
+  ts: number;
+  sender: UserRef;
+  clientId: string;
+  text: string;
+}
+
+export interface ConversationSummary {
+  id: ConversationId;
+  kind: 'world' | 'dm';
+  /** The other member, for a DM. */
+  peer?: UserRef;
+  lastSeq: number;
+  /** The last seq this user has marked read (on any device). */
+  readSeq: number;
+  /** Messages from others after readSeq. */
+  unread: number;
+  last?: Message;
+}
+
+export interface PresenceChange {
+  user: UserRef;
+  online: boolean;
+}
+
+export interface ServerLimits {
+  maxTextCodePoints: number;
+  maxFrameBytes: number;
+  historyPageMax: number;
+}
+
+export type ServerFrame =
+  | {
+      type: 'welcome';
+      protocol: number;
+      me: UserRef;
+      online: UserRef[];
+      conversations: ConversationSummary[];
+      limits: ServerLimits;
+    }
+  | { type: 'message'; message: Message }
+  | { type: 'ack'; clientId: string; conv: ConversationId; seq: number; ts: number }
+  /** Catch-up after hello is complete; everything after this is live. */
+  | { type: 'synced' }
+  /** More was missed than CATCH_UP_MAX: drop the cache of this conversation and page history. */
+  | { type: 'gap'; conv: ConversationId; lastSeq: number }
+  | { type: 'history'; ref: string | number; conv: ConversationId; messages: Message[]; hasMore: boolean }
+  /** Users who came online or went offline, coalesced over a short window. */
+  | { type: 'presence'; changes: PresenceChange[] }
+  /** A DM this user belongs to was created (by its first message). */
+  | { type: 'conversation'; conversation: ConversationSummary }
+  /** This user's read position moved (from this or another device). */
+  | { type: 'read'; conv: ConversationId; seq: number; unread: number }
+  | { type: 'pong'; ref?: string | number }
+  | {
+      type: 'error';
+      code: ErrorCode;
+      message: string;
+      /** The `ref` of the request, or the `clientId` of the send, this error answers. */
+      ref?: string | number;
+      clientId?: string;
+      retryAfterMs?: number;
+    };
+
+export type ServerFrameType = ServerFrame['type'];
+export type ServerFrameOf<T extends ServerFrameType> = Extract<ServerFrame, { type: T }>;

@@ -1,0 +1,40 @@
+/** Bodies and replies of the HTTP API (see docs/PROTOCOL.md). */
+import { z } from 'zod';
+import type { ConversationSummary, Message, UserRef } from './frames.ts';
+import { PASSWORD_MAX_BYTES } from './limits.ts';
+
+const utf8 = new TextEncoder();
+
+export const credentialsBody = z.strictObject({
+  name: z.string().max(256),
+  password: z.string().refine((p) => utf8.encode(p).length <= PASSWORD_MAX_BYTES, {
+    message: `at most ${PASSWORD_MAX_BYTES} bytes`,
+  }),
+});
+export type Credentials = z.infer<typeof credentialsBody>;
+
+export interface SessionReply {
+  user: UserRef;
+  /** The opaque session token, also set as the HttpOnly cookie `parley_session`. */
+  token: string;
+}
+
+export interface MeReply {
+  user: UserRef;
+}
+
+export interface ConversationsReply {
+  conversations: ConversationSummary[];
+}
+
+export interface HistoryReply {
+  conv: string;
+  messages: Message[];
+  hasMore: boolean;
+}
+
+export interface ErrorReply {
+  error: { code: string; message: string; retryAfterMs?: number };
+}
+
+export const SESSION_COOKIE = 'parley_session';

@@ -1,0 +1,99 @@
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { MAX_HTTP_BODY_BYTES } from '../protocol/index.ts';
+import { Accounts, DEFAULT_ACCOUNT_LIMITS, type AccountLimits } from './accounts/accounts.ts';
+import { Chat } from './chat/chat.ts';
+import type { Config } from './config.ts';
+import { Gateway } from './gateway/gateway.ts';
+import { Hub } from './gateway/hub.ts';
+import { accountRoutes } from './http/account-routes.ts';
+import { conversationRoutes } from './http/conversation-routes.ts';
+import { installErrorHandling } from './http/errors.ts';
+import { SqliteStore } from './storage/sqlite/sqlite-store.ts';
+import type { Store } from './storage/store.ts';
+import { loadTls } from './tls.ts';
+
+export interface RunningParley {
+  /** Where the server listens, e.g. http://127.0.0.1:8080 */
+  url: string;
+  port: number;
+  /** SHA-256 fingerprint of the TLS certificate, when serving TLS. */
+  tlsFingerprint: string | null;
+  log: Logger;
+  /** Stops accepting, finishes pending commits, closes sockets with "going away", closes the database. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  accountLimits?: AccountLimits;
+}
+
+/** Wires the parts together and starts listening. */
+export async function startParley(config: Config, options: StartOptions = {}): Promise<RunningParley> {
+  const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'parley' } });
+  await mkdir(config.dataDir, { recursive: true });
+  const tls = await loadTls(config.tls, config.dataDir, config.host);
+  const store: Store = new SqliteStore(join(config.dataDir, 'parley.sqlite'), config.durability);
+  const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;
+  const accounts = new Accounts(store, accountLimits);
+  const hub = new Hub(log.child({ part: 'gateway' }));
+  const chat = new Chat(store, hub);
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log.child({ part: 'http' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MAX_HTTP_BODY_BYTES,
+    trustProxy: config.behindTlsProxy,
+    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('Referrer-Policy', 'no-referrer');
+    reply.header('X-Frame-Options', 'DENY');
+  });
+  installErrorHandling(app);
+  let serving = true;
+  app.get('/healthz', async (_request, reply) => {
+    if (!serving) return reply.status(503).send({ ok: false });
+    return { ok: true };
+  });
+  const secureCookies = tls !== null || config.behindTlsProxy;
+  accountRoutes(app, { accounts, hub, secureCookies, sessionTtlMs: accountLimits.sessionTtlMs });
+  conversationRoutes(app, { accounts, chat, store });
+
+  const gateway = new Gateway(app.server as Server, accounts, chat, hub, {
+    path: '/ws',
+    allowedOrigins: config.allowedOrigins,
+    heartbeatMs: config.heartbeatMs,
+    maxQueuedBytes: config.maxQueuedBytes,
+    sendRatePerSecond: config.sendRatePerSecond,
+    sendBurst: config.sendBurst,
+    helloTimeoutMs: config.helloTimeoutMs,
+  });
+
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const hostForUrl = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
+  const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    tlsFingerprint: tls?.fingerprint ?? null,
+    log,
+    close: () =>
+      (closing ??= (async () => {
+        serving = false;
+        await gateway.close();
+        await chat.drain();
+        await app.close();
+        await store.close();
+      })()),
+  };
+}

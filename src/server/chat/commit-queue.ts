@@ -1,0 +1,67 @@
+import type { CommitResult, PendingMessage, Store } from '../storage/store.ts';
+
+interface Waiting {
+  message: PendingMessage;
+  resolve: (result: CommitResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit. Sends that arrive within one turn of the event loop are committed together in
+ * one transaction (one fsync), then `onCommitted` runs for each, in sequence order, and only
+ * then is each sender's promise resolved: acknowledge after commit, fan out after commit.
+ * See docs/ARCHITECTURE.md, "The message path".
+ */
+export class CommitQueue {
+  private waiting: Waiting[] = [];
+  private scheduled = false;
+  private flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly onCommitted: (result: CommitResult) => void,
+    private readonly maxBatch = 1000,
+  ) {}
+
+  enqueue(message: PendingMessage): Promise<CommitResult> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ message, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once everything enqueued so far is committed (used on shutdown). */
+  async drain(): Promise<void> {
+    while (this.waiting.length > 0 || this.flushing) {
+      await (this.flushing ?? new Promise((resolve) => setImmediate(resolve)));
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    // setImmediate runs after pending I/O callbacks, so every frame already read joins the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flushing = this.flush().finally(() => {
+        this.flushing = null;
+        if (this.waiting.length > 0) this.schedule();
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.waiting.splice(0, this.maxBatch);
+    let results: CommitResult[];
+    try {
+      results = await this.store.commit(batch.map((w) => w.message));
+    } catch (error) {
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    for (const [i, result] of results.entries()) {
+      if (!result.duplicate) this.onCommitted(result);
+      batch[i]!.resolve(result);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import type { Durability } from './storage/sqlite/open-database.ts';
+
+export type TlsSetting = { kind: 'none' } | { kind: 'files'; certFile: string; keyFile: string } | { kind: 'self-signed' };
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  tls: TlsSetting;
+  /** A reverse proxy in front terminates TLS, so plain HTTP on a public address is fine. */
+  behindTlsProxy: boolean;
+  /** Extra origins (e.g. `https://chat.example.org`) allowed to open WebSocket sessions. */
+  allowedOrigins: string[];
+  logLevel: string;
+  durability: Durability;
+  sendRatePerSecond: number;
+  sendBurst: number;
+  heartbeatMs: number;
+  maxQueuedBytes: number;
+  helloTimeoutMs: number;
+  /** The built web client; null to serve no web client. */
+  webRoot: string | null;
+}
+
+export class ConfigError extends Error {}
+
+/** Every option: its flag, its environment variable, and its default (documented in the README). */
+const OPTIONS = {
+  host: { env: 'PARLEY_HOST', default: '127.0.0.1' },
+  port: { env: 'PARLEY_PORT', default: '8080' },
+  data: { env: 'PARLEY_DATA_DIR', default: './data' },
+  'tls-cert': { env: 'PARLEY_TLS_CERT', default: '' },
+  'tls-key': { env: 'PARLEY_TLS_KEY', default: '' },
+  tls: { env: 'PARLEY_TLS', default: '' },
+  'behind-tls-proxy': { env: 'PARLEY_BEHIND_TLS_PROXY', default: '' },
+  'allow-origin': { env: 'PARLEY_ALLOW_ORIGINS', default: '' },
+  'log-level': { env: 'PARLEY_LOG_LEVEL', default: 'info' },
+  durability: { env: 'PARLEY_DURABILITY', default: 'full' },
+  'send-rate': { env: 'PARLEY_SEND_RATE', default: '10' },
+  'send-burst': { env: 'PARLEY_SEND_BURST', default: '30' },
+  'heartbeat-ms': { env: 'PARLEY_HEARTBEAT_MS', default: '30000' },
+  'send-queue-bytes': { env: 'PARLEY_SEND_QUEUE_BYTES', default: String(4 * 1024 * 1024) },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+export const CONFIG_HELP = Object.entries(OPTIONS)
+  .map(([flag, { env, default: value }]) => `  --${flag.padEnd(18)} ${env.padEnd(26)} default: ${value || '(unset)'}`)
+  .join('\n');
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, defaults: { webRoot: string | null } = { webRoot: null }): Config {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(
+      Object.keys(OPTIONS).map((name) => [name, { type: name === 'behind-tls-proxy' ? 'boolean' : 'string' }]),
+    ) as Record<OptionName, { type: 'string' | 'boolean' }>,
+    strict: true,
+  });
+  const get = (name: OptionName): string => {
+    const flag = values[name];
+    if (typeof flag === 'string') return flag;
+    if (flag === true) return 'true';
+    return env[OPTIONS[name].env] ?? OPTIONS[name].default;
+  };
+
+  const host = get('host');
+  const tls = tlsSetting(get('tls'), get('tls-cert'), get('tls-key'));
+  const behindTlsProxy = ['1', 'true', 'yes'].includes(get('behind-tls-proxy').toLowerCase());
+  if (tls.kind === 'none' && !behindTlsProxy && !isLoopback(host)) {
+    throw new ConfigError(
+      `Refusing to serve plain HTTP on ${host}: everything that leaves this machine must be encrypted. ` +
+        'Use --tls self-signed, or --tls-cert/--tls-key with your certificate, ' +
+        'or --behind-tls-proxy if a reverse proxy terminates TLS in front of Parley.',
+    );
+  }
+  const durability = get('durability');
+  if (durability !== 'full' && durability !== 'normal') throw new ConfigError('--durability is "full" or "normal".');
+
+  return {
+    host,
+    port: integer(get('port'), 'port', 0, 65535),
+    dataDir: resolve(get('data')),
+    tls,
+    behindTlsProxy,
+    allowedOrigins: get('allow-origin').split(',').map((o) => o.trim()).filter(Boolean),
+    logLevel: get('log-level'),
+    durability,
+    sendRatePerSecond: integer(get('send-rate'), 'send-rate', 1, 1_000_000),
+    sendBurst: integer(get('send-burst'), 'send-burst', 1, 1_000_000),
+    heartbeatMs: integer(get('heartbeat-ms'), 'heartbeat-ms', 100, 3_600_000),
+    maxQueuedBytes: integer(get('send-queue-bytes'), 'send-queue-bytes', 64 * 1024, 1024 ** 3),
+    helloTimeoutMs: 10_000,
+    webRoot: defaults.webRoot,
+  };
+}
+
+function tlsSetting(mode: string, certFile: string, keyFile: string): TlsSetting {
+  if (mode === 'self-signed') return { kind: 'self-signed' };
+  if (mode !== '') throw new ConfigError(`--tls takes "self-signed" (got "${mode}"); for your own certificate use --tls-cert and --tls-key.`);
+  if (certFile && keyFile) return { kind: 'files', certFile: resolve(certFile), keyFile: resolve(keyFile) };
+  if (certFile || keyFile) throw new ConfigError('--tls-cert and --tls-key go together.');
+  return { kind: 'none' };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+function integer(text: string, name: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`--${name} must be a whole number from ${min} to ${max} (got "${text}").`);
+  }
+  return value;
+}

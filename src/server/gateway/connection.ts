@@ -1,0 +1,201 @@
+import type { WebSocket } from 'ws';
+import {
+  CATCH_UP_MAX,
+  CLOSE_CODES,
+  ERRORS,
+  HISTORY_PAGE_DEFAULT,
+  HISTORY_PAGE_MAX,
+  MAX_FRAME_BYTES,
+  MAX_TEXT_CODE_POINTS,
+  PROTOCOL_VERSION,
+  type ClientFrame,
+  type ConversationId,
+  type HelloFrame,
+  type Message,
+  type ServerFrame,
+  type UserRef,
+} from '../../protocol/index.ts';
+import type { Chat } from '../chat/chat.ts';
+import { ParleyError } from '../errors.ts';
+import type { Hub } from './hub.ts';
+import { Outbox, type PreparedFrame } from './outbox.ts';
+import { parseClientFrame } from './parse-frame.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+export interface ConnectionLimits {
+  maxQueuedBytes: number;
+  sendRatePerSecond: number;
+  sendBurst: number;
+  helloTimeoutMs: number;
+}
+
+type State = 'awaiting-hello' | 'syncing' | 'live' | 'closed';
+
+/**
+ * One WebSocket session of an authenticated user: hello and catch-up, then live events and
+ * requests. While catching up, live messages are held back and replayed after, so the client
+ * sees every message exactly once and in order (docs/PROTOCOL.md, "Connecting").
+ */
+export class Connection {
+  alive = true;
+  private state: State = 'awaiting-hello';
+  private readonly outbox: Outbox;
+  private readonly sendLimiter: TokenBucket;
+  private heldBack: { message: Message; frame: PreparedFrame }[] = [];
+  private readonly helloTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly user: UserRef,
+    /** Hex SHA-256 of the session token, so logout can close exactly this session's sockets. */
+    readonly sessionKey: string,
+    private readonly chat: Chat,
+    private readonly hub: Hub,
+    limits: ConnectionLimits,
+  ) {
+    this.outbox = new Outbox(ws, limits.maxQueuedBytes, () =>
+      this.close(CLOSE_CODES.TOO_SLOW, 'send queue overflow: reconnect to catch up'),
+    );
+    this.sendLimiter = new TokenBucket(limits.sendRatePerSecond, limits.sendBurst);
+    this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.HELLO_TIMEOUT, 'no hello'), limits.helloTimeoutMs);
+    ws.on('message', (data, isBinary) => {
+      this.alive = true;
+      void this.receive(isBinary ? null : data.toString());
+    });
+    ws.on('pong', () => (this.alive = true));
+    ws.on('close', () => this.closed());
+    ws.on('error', () => ws.terminate());
+  }
+
+  get isLive(): boolean {
+    return this.state === 'live';
+  }
+
+  /** A committed message for this user; `frame` is the shared, pre-framed `message` frame. */
+  deliver(message: Message, frame: PreparedFrame): void {
+    if (this.state === 'live') this.outbox.write(frame);
+    else if (this.state === 'syncing') this.heldBack.push({ message, frame });
+  }
+
+  /** Any other pre-framed event (presence, new conversation, read position). */
+  deliverEvent(frame: PreparedFrame): void {
+    if (this.state === 'live' || this.state === 'syncing') this.outbox.write(frame);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.ws.close(code, reason);
+    // A peer that never answers the close handshake (or whose queue is full) is cut off.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  private send(frame: ServerFrame): void {
+    this.outbox.send(frame);
+  }
+
+  private async receive(text: string | null): Promise<void> {
+    if (this.state === 'closed') return;
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) {
+      this.send({ type: 'error', code: parsed.code, message: parsed.message, ...parsed.ids });
+      return;
+    }
+    const frame = parsed.frame;
+    try {
+      await this.handle(frame);
+    } catch (error) {
+      const ids = 'ref' in frame && frame.ref !== undefined ? { ref: frame.ref } : frame.type === 'send' ? { clientId: frame.clientId } : {};
+      if (error instanceof ParleyError) {
+        this.send({ type: 'error', code: error.code, message: error.message, ...ids, ...retryAfter(error.retryAfterMs) });
+      } else {
+        this.hub.log.error({ err: error, user: this.user.id, frame: frame.type }, 'frame handling failed');
+        this.send({ type: 'error', code: 'INTERNAL', message: ERRORS.INTERNAL.message, ...ids });
+      }
+    }
+  }
+
+  private async handle(frame: ClientFrame): Promise<void> {
+    if (frame.type === 'hello') return this.hello(frame);
+    if (this.state === 'awaiting-hello') throw new ParleyError('HELLO_REQUIRED');
+    switch (frame.type) {
+      case 'send': {
+        const wait = this.sendLimiter.take();
+        if (wait > 0) throw new ParleyError('RATE_LIMITED', `Sending too fast; try again in ${wait} ms.`, { retryAfterMs: wait });
+        const ack = await this.chat.send(this.user, frame.conv, frame.clientId, frame.text);
+        this.send({ type: 'ack', ...ack });
+        return;
+      }
+      case 'history': {
+        const page = await this.chat.history(this.user, frame.conv, frame.limit ?? HISTORY_PAGE_DEFAULT, frame.before);
+        this.send({ type: 'history', ref: frame.ref, conv: frame.conv, ...page });
+        return;
+      }
+      case 'read':
+        return this.chat.markRead(this.user, frame.conv, frame.seq);
+      case 'ping':
+        this.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
+        return;
+    }
+  }
+
+  private async hello(frame: HelloFrame): Promise<void> {
+    if (this.state !== 'awaiting-hello') throw new ParleyError('ALREADY_GREETED');
+    clearTimeout(this.helloTimer);
+    if (frame.protocol !== PROTOCOL_VERSION) {
+      this.send({ type: 'error', code: 'PROTOCOL_UNSUPPORTED', message: `This server speaks protocol ${PROTOCOL_VERSION}.` });
+      this.close(CLOSE_CODES.PROTOCOL_UNSUPPORTED, 'protocol version unsupported');
+      return;
+    }
+    // Join the fan-out before reading what was missed: anything committed from here on is
+    // either in the catch-up read or held back, and the two are de-duplicated by seq below.
+    this.state = 'syncing';
+    this.hub.join(this);
+    const conversations = await this.chat.conversationsOf(this.user);
+    if (this.state !== 'syncing') return;
+    this.send({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      me: this.user,
+      online: this.hub.onlineUsers(),
+      conversations,
+      limits: { maxTextCodePoints: MAX_TEXT_CODE_POINTS, maxFrameBytes: MAX_FRAME_BYTES, historyPageMax: HISTORY_PAGE_MAX },
+    });
+    const sentUpTo = new Map<ConversationId, number>();
+    for (const [conv, cursor] of Object.entries(frame.cursors ?? {})) {
+      if (!(await this.chat.isMember(this.user, conv))) continue;
+      sentUpTo.set(conv, await this.catchUp(conv, cursor));
+      if (this.state !== 'syncing') return;
+    }
+    for (const { message, frame: prepared } of this.heldBack) {
+      if (message.seq > (sentUpTo.get(message.conv) ?? 0)) this.outbox.write(prepared);
+    }
+    this.heldBack = [];
+    this.state = 'live';
+    this.send({ type: 'synced' });
+  }
+
+  /** Sends what the client missed in one conversation; returns the last seq it now has. */
+  private async catchUp(conv: ConversationId, cursor: number): Promise<number> {
+    const lastSeq = await this.chat.lastSeq(conv);
+    if (lastSeq - cursor > CATCH_UP_MAX) {
+      this.send({ type: 'gap', conv, lastSeq });
+      return lastSeq;
+    }
+    const missed = await this.chat.missedSince(conv, cursor, CATCH_UP_MAX);
+    for (const message of missed) this.send({ type: 'message', message });
+    return missed.at(-1)?.seq ?? cursor;
+  }
+
+  private closed(): void {
+    const wasJoined = this.state === 'syncing' || this.state === 'live';
+    this.state = 'closed';
+    this.heldBack = [];
+    clearTimeout(this.helloTimer);
+    if (wasJoined) this.hub.leave(this);
+    this.hub.forget(this);
+  }
+}
+
+function retryAfter(ms: number | undefined): { retryAfterMs?: number } {
+  return ms === undefined ? {} : { retryAfterMs: ms };
+}

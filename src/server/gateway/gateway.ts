@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { CLOSE_CODES, ERRORS, MAX_FRAME_BYTES, type ErrorCode } from '../../protocol/index.ts';
+import type { Accounts } from '../accounts/accounts.ts';
+import type { Chat } from '../chat/chat.ts';
+import { sessionTokenOf } from '../http/credentials.ts';
+import { Connection, type ConnectionLimits } from './connection.ts';
+import type { Hub } from './hub.ts';
+import { originAllowed } from './origin.ts';
+
+export interface GatewayOptions extends ConnectionLimits {
+  path: string;
+  allowedOrigins: readonly string[];
+  heartbeatMs: number;
+}
+
+/**
+ * Accepts WebSocket sessions on `path`: checks the Origin and the session before the
+ * handshake completes, then hands the socket to a Connection. Also runs the heartbeat that
+ * cuts off peers which stopped answering pings.
+ */
+export class Gateway {
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_FRAME_BYTES,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+  private readonly heartbeat: NodeJS.Timeout;
+  private accepting = true;
+
+  constructor(
+    server: Server,
+    private readonly accounts: Accounts,
+    private readonly chat: Chat,
+    private readonly hub: Hub,
+    private readonly options: GatewayOptions,
+  ) {
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.upgrade(request, socket, head).catch((error) => {
+        hub.log.error({ err: error }, 'upgrade failed');
+        refuse(socket, 'INTERNAL');
+      });
+    });
+    this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== this.options.path) return refuse(socket, 'NOT_FOUND');
+    if (!this.accepting) return refuse(socket, 'SHUTTING_DOWN');
+    if (!originAllowed(request, this.options.allowedOrigins)) return refuse(socket, 'FORBIDDEN_ORIGIN');
+    const token = sessionTokenOf(request.headers);
+    const user = token ? await this.accounts.authenticate(token) : null;
+    if (!token || !user) return refuse(socket, 'UNAUTHENTICATED');
+    if (!this.accepting || socket.destroyed) return refuse(socket, 'SHUTTING_DOWN');
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const sessionKey = createHash('sha256').update(token).digest('hex');
+      this.hub.add(new Connection(ws, user, sessionKey, this.chat, this.hub, this.options));
+    });
+  }
+
+  private beat(): void {
+    for (const connection of this.hub.connections()) {
+      if (!connection.alive) {
+        connection.ws.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.ws.ping();
+    }
+  }
+
+  /** Stops accepting sessions and closes every open one with "going away". */
+  async close(): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.heartbeat);
+    const open = [...this.hub.connections()];
+    const closed = open.map((connection) => new Promise<void>((resolve) => connection.ws.once('close', () => resolve())));
+    for (const connection of open) connection.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
+    await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    for (const connection of open) connection.ws.terminate();
+    this.hub.stop();
+  }
+}
+
+function refuse(socket: Duplex, code: ErrorCode): void {
+  if (socket.destroyed) return;
+  const { status, message } = ERRORS[code];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${code}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,52 @@
+import { CLIENT_FRAME_TYPES, clientFrame, type ClientFrame, type ErrorCode } from '../../protocol/index.ts';
+
+/** The request ids an error frame echoes back. */
+export interface EchoIds {
+  ref?: string | number;
+  clientId?: string;
+}
+
+export type ParsedFrame = { ok: true; frame: ClientFrame } | { ok: false; code: ErrorCode; message: string; ids: EchoIds };
+
+/**
+ * Validates one incoming text frame against the shared schemas. Every failure names what was
+ * wrong, and echoes the frame's `ref` or `clientId` when it had a usable one so the client can
+ * match the error to its request.
+ */
+export function parseClientFrame(text: string | null): ParsedFrame {
+  if (text === null) return fail('BAD_REQUEST', 'Frames are JSON text, not binary.');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail('BAD_JSON', 'The frame is not valid JSON.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail('BAD_REQUEST', 'A frame is a JSON object with a "type".');
+  }
+  const record = value as Record<string, unknown>;
+  const ids = echoIds(record);
+  if (typeof record.type !== 'string' || !(CLIENT_FRAME_TYPES as readonly string[]).includes(record.type)) {
+    return fail('UNKNOWN_TYPE', `Unknown frame type; expected one of ${CLIENT_FRAME_TYPES.join(', ')}.`, ids);
+  }
+  const result = clientFrame.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    return fail('BAD_REQUEST', `Invalid ${record.type} frame: ${where}${issue?.message ?? 'does not match the schema'}.`, ids);
+  }
+  return { ok: true, frame: result.data };
+}
+
+function echoIds(record: Record<string, unknown>): EchoIds {
+  const ids: EchoIds = {};
+  if ((typeof record.ref === 'string' && record.ref.length <= 64) || Number.isSafeInteger(record.ref)) {
+    ids.ref = record.ref as string | number;
+  }
+  if (typeof record.clientId === 'string' && record.clientId.length <= 64) ids.clientId = record.clientId;
+  return ids;
+}
+
+function fail(code: ErrorCode, message: string, ids: EchoIds = {}): ParsedFrame {
+  return { ok: false, code, message, ids };
+}

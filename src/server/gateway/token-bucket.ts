@@ -1,0 +1,26 @@
+/** A token bucket: `ratePerSecond` sustained, `burst` at once. */
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number = performance.now.bind(performance),
+  ) {
+    this.tokens = burst;
+    this.updatedAt = now();
+  }
+
+  /** Takes a token and returns 0, or returns the milliseconds until one is available. */
+  take(): number {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.ratePerSecond) / 1000);
+    this.updatedAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond);
+  }
+}

@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import { ERRORS, type ErrorCode, type ErrorReply } from '../../protocol/index.ts';
+import { ParleyError } from '../errors.ts';
+
+/** Maps every failure to `{ error: { code, message } }` with the catalogue's status. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof ParleyError) {
+      const body: ErrorReply = { error: { code: error.code, message: error.message } };
+      if (error.retryAfterMs !== undefined) {
+        body.error.retryAfterMs = error.retryAfterMs;
+        reply.header('Retry-After', Math.ceil(error.retryAfterMs / 1000));
+      }
+      return reply.status(error.status).send(body);
+    }
+    const code = fastifyErrorCode(error as { statusCode?: number; code?: string });
+    if (code === 'INTERNAL') request.log.error({ err: error }, 'request failed');
+    return reply.status(ERRORS[code].status).send({ error: { code, message: ERRORS[code].message } } satisfies ErrorReply);
+  });
+  app.setNotFoundHandler((_request, reply) =>
+    reply.status(404).send({ error: { code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message } } satisfies ErrorReply),
+  );
+}
+
+/** Fastify's own rejections (body parsing, limits) in our vocabulary. */
+function fastifyErrorCode(error: { statusCode?: number; code?: string }): ErrorCode {
+  switch (error.statusCode) {
+    case 413:
+      return 'PAYLOAD_TOO_LARGE';
+    case 415:
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    case 400:
+      return error.code?.startsWith('FST_ERR_CTP') ? 'BAD_JSON' : 'BAD_REQUEST';
+    default:
+      return 'INTERNAL';
+  }
+}

@@ -1,0 +1,36 @@
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { startParley } from './app.ts';
+import { ConfigError, parseConfig } from './config.ts';
+
+/** `parley serve` / `npm start`: parse the configuration, start, and shut down cleanly on SIGINT/SIGTERM. */
+export async function serve(argv: string[]): Promise<void> {
+  let config;
+  try {
+    const webRoot = fileURLToPath(new URL('../../dist/web', import.meta.url));
+    config = parseConfig(argv, process.env, { webRoot: existsSync(webRoot) ? webRoot : null });
+  } catch (error) {
+    if (error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`parley: ${(error as Error).message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const parley = await startParley(config);
+  parley.log.info({ url: parley.url, dataDir: config.dataDir }, `Parley is listening on ${parley.url}`);
+  if (parley.tlsFingerprint) {
+    parley.log.info({ fingerprint: parley.tlsFingerprint }, `TLS certificate SHA-256 fingerprint: ${parley.tlsFingerprint}`);
+  }
+  const stop = (signal: string) => {
+    parley.log.info({ signal }, 'shutting down');
+    parley.close().then(
+      () => process.exit(0),
+      (error) => {
+        parley.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}

@@ -1,0 +1,47 @@
+/**
+ * Versioned schema migrations, applied in order inside one transaction each; PRAGMA
+ * user_version records how far a database has come. Append, never edit, a migration.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT    NOT NULL,
+    name_key      TEXT    NOT NULL UNIQUE,
+    password_hash TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL
+  );
+  CREATE TABLE sessions (
+    token_hash BLOB    PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX sessions_by_user ON sessions(user_id);
+  CREATE TABLE conversations (
+    id         TEXT    PRIMARY KEY,
+    kind       TEXT    NOT NULL CHECK (kind IN ('world', 'dm')),
+    last_seq   INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE memberships (
+    user_id  INTEGER NOT NULL REFERENCES users(id),
+    conv_id  TEXT    NOT NULL REFERENCES conversations(id),
+    read_seq INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, conv_id)
+  ) WITHOUT ROWID;
+  -- (conv_id, seq) is the clustered key: a page of history is one range scan, whatever the length.
+  CREATE TABLE messages (
+    conv_id   TEXT    NOT NULL,
+    seq       INTEGER NOT NULL,
+    sender_id INTEGER NOT NULL REFERENCES users(id),
+    client_id TEXT    NOT NULL,
+    text      TEXT    NOT NULL,
+    ts        INTEGER NOT NULL,
+    PRIMARY KEY (conv_id, seq)
+  ) WITHOUT ROWID;
+  -- Idempotent sends: a sender's client id is stored once.
+  CREATE UNIQUE INDEX messages_by_client_id ON messages(sender_id, client_id);
+  INSERT INTO conversations (id, kind, last_seq, created_at) VALUES ('world', 'world', 0, 0);
+  `,
+];

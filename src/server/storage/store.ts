@@ -1,0 +1,67 @@
+/**
+ * The storage port. The chat logic talks only to this interface; SQLite implements it today
+ * (storage/sqlite), PostgreSQL can tomorrow. Methods are async so that a networked database
+ * fits the same shape; the SQLite adapter answers synchronously inside them.
+ */
+import type { ConversationId, ConversationSummary, Message, UserRef } from '../../protocol/index.ts';
+
+export interface UserRecord extends UserRef {
+  nameKey: string;
+  passwordHash: string;
+  createdAt: number;
+}
+
+export interface SessionRecord {
+  userId: number;
+  expiresAt: number;
+}
+
+/** A message on its way to being committed. */
+export interface PendingMessage {
+  conv: ConversationId;
+  sender: UserRef;
+  clientId: string;
+  text: string;
+  ts: number;
+}
+
+export interface CommitResult {
+  message: Message;
+  /** The sender already stored a message with this clientId; `message` is that original. */
+  duplicate: boolean;
+  /** This message created its (direct) conversation. */
+  createdConversation: boolean;
+  /** The conversation's members, when this message created it. */
+  members?: UserRef[];
+}
+
+export interface Store {
+  /** Inserts the user and makes them a member of the world chat, read up to its current end. Null when the name key is taken. */
+  createUser(user: Omit<UserRecord, 'id'>): Promise<UserRecord | null>;
+  userByNameKey(nameKey: string): Promise<UserRecord | null>;
+  userById(id: number): Promise<UserRef | null>;
+
+  createSession(tokenHash: Buffer, session: SessionRecord & { createdAt: number }): Promise<void>;
+  sessionByTokenHash(tokenHash: Buffer): Promise<SessionRecord | null>;
+  deleteSession(tokenHash: Buffer): Promise<void>;
+
+  /**
+   * Commits a batch in one transaction, in order: each message gets the next sequence number
+   * of its conversation, except a (sender, clientId) seen before, which returns the original.
+   * A sender's read position moves to their own message.
+   */
+  commit(batch: readonly PendingMessage[]): Promise<CommitResult[]>;
+
+  /** Messages with seq < before (newest page when omitted), ascending, and whether older ones exist. */
+  page(conv: ConversationId, limit: number, before?: number): Promise<{ messages: Message[]; hasMore: boolean }>;
+  /** Up to `limit` messages with seq > afterSeq, ascending. */
+  after(conv: ConversationId, afterSeq: number, limit: number): Promise<Message[]>;
+  lastSeq(conv: ConversationId): Promise<number>;
+
+  /** The conversations the user belongs to, world first, with unread counts and the last message. */
+  conversationsOf(user: UserRef): Promise<ConversationSummary[]>;
+  /** Moves the read position forward (never back); returns the position and the unread count left. */
+  markRead(userId: number, conv: ConversationId, seq: number): Promise<{ readSeq: number; unread: number }>;
+
+  close(): Promise<void>;
+}
