@@ -29,6 +29,9 @@ export interface ConnectionLimits {
   helloTimeoutMs: number;
 }
 
+/** How long a closing peer gets to read the close frame (behind whatever it had queued) before it is cut off. */
+const CLOSE_GRACE_MS = 5000;
+
 type State = 'awaiting-hello' | 'syncing' | 'live' | 'closed';
 
 /**
@@ -86,7 +89,7 @@ export class Connection {
     if (this.state === 'closed') return;
     this.ws.close(code, reason);
     // A peer that never answers the close handshake (or whose queue is full) is cut off.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   private send(frame: ServerFrame): void {

@@ -53,12 +53,14 @@ export class Outbox {
 
   write(frame: PreparedFrame): void {
     if (this.overflowed || this.socket.destroyed) return;
-    if (this.socket.writableLength > this.maxQueuedBytes) {
-      this.overflowed = true;
-      this.onOverflow();
-      return;
-    }
     if (!this.corked) {
+      // Only what earlier turns left unsent counts as backlog: this turn's writes are still
+      // corked in the same buffer and leave in one syscall when it ends.
+      if (this.socket.writableLength > this.maxQueuedBytes) {
+        this.overflowed = true;
+        this.onOverflow();
+        return;
+      }
       this.corked = true;
       this.socket.cork();
       if (corked.length === 0) process.nextTick(uncorkAll);

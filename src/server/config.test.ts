@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './config.ts';
+
+describe('configuration', () => {
+  it('has embedded defaults: loopback, port 8080, ./data, durable commits', () => {
+    const config = parseConfig([], {});
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, durability: 'full', tls: { kind: 'none' } });
+    expect(config.dataDir).toMatch(/\/data$/);
+  });
+
+  it('reads environment variables and lets flags win over them', () => {
+    const env = { PARLEY_PORT: '9100', PARLEY_DATA_DIR: '/tmp/from-env', PARLEY_HOST: '::1' };
+    expect(parseConfig([], env)).toMatchObject({ port: 9100, dataDir: '/tmp/from-env', host: '::1' });
+    expect(parseConfig(['--port', '9000', '--data', './scratch'], env)).toMatchObject({ port: 9000 });
+    expect(parseConfig(['--data', '/srv/parley'], env).dataDir).toBe('/srv/parley');
+  });
+
+  it('refuses plain HTTP on a non-loopback address, with what to do instead', () => {
+    expect(() => parseConfig(['--host', '0.0.0.0'], {})).toThrow(ConfigError);
+    expect(() => parseConfig(['--host', '192.168.1.20'], {})).toThrow(/--tls self-signed.*--behind-tls-proxy/);
+    expect(parseConfig(['--host', '0.0.0.0', '--behind-tls-proxy'], {}).behindTlsProxy).toBe(true);
+    expect(parseConfig(['--host', '0.0.0.0', '--tls', 'self-signed'], {}).tls).toEqual({ kind: 'self-signed' });
+    expect(parseConfig(['--host', '0.0.0.0'], { PARLEY_BEHIND_TLS_PROXY: 'true' }).behindTlsProxy).toBe(true);
+  });
+
+  it('rejects bad values with a message naming the option', () => {
+    expect(() => parseConfig(['--port', '70000'], {})).toThrow(/--port must be a whole number from 0 to 65535/);
+    expect(() => parseConfig(['--port', 'http'], {})).toThrow(/--port/);
+    expect(() => parseConfig(['--tls', 'yes'], {})).toThrow(/--tls takes "self-signed"/);
+    expect(() => parseConfig(['--tls-cert', 'a.pem'], {})).toThrow(/go together/);
+    expect(() => parseConfig(['--durability', 'off'], {})).toThrow(/--durability/);
+    expect(() => parseConfig(['--no-such-flag'], {})).toThrow();
+  });
+
+  it('splits the origin allow-list', () => {
+    expect(parseConfig(['--allow-origin', 'https://a.example, https://b.example'], {}).allowedOrigins).toEqual([
+      'https://a.example',
+      'https://b.example',
+    ]);
+  });
+});

@@ -1,0 +1,138 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ParleyClientError } from '../src/client/errors.ts';
+import { WORLD, dmId } from '../src/protocol/index.ts';
+import { connect, registerUser, sleep, waitFor, type Client } from './support/clients.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+let server: TestServer;
+const clients: Client[] = [];
+beforeEach(async () => {
+  server = await startTestServer();
+});
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close();
+  await server.close();
+});
+
+async function user(name: string) {
+  const registered = await registerUser(server.url, name);
+  const client = await connect(registered.api);
+  clients.push(client);
+  return { ...registered, client };
+}
+
+describe('world and direct chat', () => {
+  it('delivers a world message to every other user exactly once, with its place and sender', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const carol = await user('carol');
+    const ack = await alice.client.session.send(WORLD, 'hello, world 你好');
+    expect(ack.seq).toBe(1);
+    for (const receiver of [bob, carol]) {
+      await waitFor(() => receiver.client.messages.length === 1, 'the world message');
+      expect(receiver.client.messages[0]).toMatchObject({
+        conv: WORLD,
+        seq: 1,
+        text: 'hello, world 你好',
+        sender: { id: alice.user.id, name: 'alice' },
+        clientId: ack.clientId,
+        ts: ack.ts,
+      });
+    }
+    await sleep(100);
+    expect(bob.client.messages).toHaveLength(1);
+    expect(carol.client.messages).toHaveLength(1);
+  });
+
+  it('delivers a DM to its recipient and the sender’s other tabs, and to no one else', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const carol = await user('carol');
+    const aliceSecondTab = await connect(alice.api);
+    clients.push(aliceSecondTab);
+    const conv = dmId(alice.user.id, bob.user.id);
+
+    await alice.client.session.send(conv, 'psst, bob');
+    await waitFor(() => bob.client.messages.length === 1, 'the DM at bob');
+    await waitFor(() => aliceSecondTab.messages.length === 1, 'the DM at alice’s other tab');
+    expect(bob.client.messages[0]).toMatchObject({ conv, seq: 1, text: 'psst, bob' });
+    expect(bob.client.frames.find((f) => f.type === 'conversation')).toMatchObject({
+      id: conv,
+      kind: 'dm',
+      peer: { id: alice.user.id, name: 'alice' },
+    });
+    await sleep(100);
+    expect(carol.client.messages).toHaveLength(0);
+    expect(carol.client.frames.filter((f) => f.type === 'conversation')).toHaveLength(0);
+  });
+
+  it('hides a DM from a third user: history over WebSocket and HTTP, sends and read marks are "not found"', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const carol = await user('carol');
+    const conv = dmId(alice.user.id, bob.user.id);
+    await alice.client.session.send(conv, 'secret');
+
+    await expect(carol.client.session.history(conv)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(carol.api.history(conv)).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
+    await expect(carol.client.session.send(conv, 'let me in')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // A DM with a user who does not exist is not found either.
+    await expect(alice.client.session.send(dmId(alice.user.id, 9999), 'anyone?')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await bob.api.history(conv)).messages.map((m) => m.text)).toEqual(['secret']);
+  });
+
+  it('refuses empty and over-long messages with typed errors and stores nothing', async () => {
+    const alice = await user('alice');
+    const send = (text: string) => alice.client.session.send(WORLD, text);
+    await expect(send('')).rejects.toMatchObject({ code: 'TEXT_EMPTY' });
+    await expect(send(' \n\t ')).rejects.toMatchObject({ code: 'TEXT_EMPTY' });
+    await expect(send('x'.repeat(4001))).rejects.toMatchObject({ code: 'TEXT_TOO_LONG' });
+    await expect(send('😀'.repeat(4001))).rejects.toMatchObject({ code: 'TEXT_TOO_LONG' });
+    // The limit counts characters (code points), not UTF-16 units: 4,000 emoji fit.
+    expect((await send('😀'.repeat(4000))).seq).toBe(1);
+    expect((await send('x'.repeat(4000))).seq).toBe(2);
+    expect((await alice.api.history(WORLD)).messages).toHaveLength(2);
+  });
+
+  it('stores a re-sent client id once and acknowledges it identically, across reconnects and restarts', async () => {
+    const alice = await user('alice');
+    const first = await alice.client.session.send(WORLD, 'only once', 'client-id-1');
+    const again = await alice.client.session.send(WORLD, 'only once', 'client-id-1');
+    expect(again).toEqual(first);
+
+    alice.client.close();
+    await server.restart();
+    const reconnected = await connect(alice.api);
+    clients.push(reconnected);
+    const afterRestart = await reconnected.session.send(WORLD, 'only once', 'client-id-1');
+    expect(afterRestart).toEqual(first);
+    expect((await alice.api.history(WORLD)).messages.map((m) => m.clientId)).toEqual(['client-id-1']);
+  });
+
+  it('rate limits sends per connection and the client retries after the advised delay without loss', async () => {
+    await server.close();
+    server = await startTestServer({ flags: ['--send-rate', '5', '--send-burst', '5'] });
+    const alice = await user('alice');
+    const raw = await import('./support/clients.ts').then((m) => m.rawSocket(server.url, alice.token));
+    raw.send(JSON.stringify({ type: 'hello', protocol: 1 }));
+    await raw.next('synced');
+    for (let i = 0; i < 6; i++) raw.send(JSON.stringify({ type: 'send', conv: WORLD, clientId: `burst-${i}`, text: `m${i}` }));
+    const limited = await raw.next('error');
+    expect(limited).toMatchObject({ code: 'RATE_LIMITED', clientId: 'burst-5' });
+    expect((limited as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
+    raw.ws.close();
+
+    // The client library waits the advised time and re-sends: everything arrives once.
+    const acks = await Promise.all(Array.from({ length: 8 }, (_, i) => alice.client.session.send(WORLD, `burst ${i}`)));
+    expect(new Set(acks.map((a) => a.seq)).size).toBe(8);
+    expect((await alice.api.history(WORLD)).messages).toHaveLength(5 + 8);
+  });
+});
+
+describe('errors reach the right request', () => {
+  it('rejects a send with a ParleyClientError carrying the code', async () => {
+    const alice = await user('alice');
+    const error = await alice.client.session.send(WORLD, '').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ParleyClientError);
+  });
+});

@@ -1,0 +1,142 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { WORLD } from '../src/protocol/index.ts';
+import { connect, handshakeStatus, rawSocket, registerUser, waitFor } from './support/clients.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+let server: TestServer;
+let token: string;
+beforeEach(async () => {
+  server = await startTestServer({ flags: ['--allow-origin', 'https://chat.example.org'] });
+  ({ token } = await registerUser(server.url, 'alice'));
+});
+afterEach(async () => {
+  await server.close();
+});
+
+async function greeted() {
+  const socket = await rawSocket(server.url, token);
+  socket.send(JSON.stringify({ type: 'hello', protocol: 1 }));
+  await socket.next('synced');
+  return socket;
+}
+
+async function stillServing(socket: Awaited<ReturnType<typeof rawSocket>>) {
+  socket.send(JSON.stringify({ type: 'ping', ref: 'still-there' }));
+  expect(await socket.next('pong')).toEqual({ type: 'pong', ref: 'still-there' });
+  expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+}
+
+describe('the WebSocket edge', () => {
+  it('answers malformed JSON with BAD_JSON and keeps the connection', async () => {
+    const socket = await greeted();
+    socket.send('{"type": "send", ');
+    expect(await socket.next('error')).toMatchObject({ code: 'BAD_JSON' });
+    await stillServing(socket);
+  });
+
+  it('answers unknown frame types and non-objects with their codes', async () => {
+    const socket = await greeted();
+    socket.send(JSON.stringify({ type: 'delete_everything', ref: 7 }));
+    expect(await socket.next('error')).toMatchObject({ code: 'UNKNOWN_TYPE', ref: 7 });
+    for (const frame of ['[1,2,3]', '"send"', 'null', '42', JSON.stringify({ kind: 'send' })]) {
+      socket.send(frame);
+      expect((await socket.next('error') as { code: string }).code).toMatch(/^(BAD_REQUEST|UNKNOWN_TYPE)$/);
+    }
+    socket.send(Buffer.from([1, 2, 3]));
+    expect(await socket.next('error')).toMatchObject({ code: 'BAD_REQUEST' });
+    await stillServing(socket);
+  });
+
+  it('answers wrong field types with BAD_REQUEST naming the field, and stores nothing', async () => {
+    const socket = await greeted();
+    const bad = [
+      { type: 'send', conv: WORLD, clientId: 'c1', text: { $ne: '' } },
+      { type: 'send', conv: WORLD, clientId: 'c2', text: ['a', 'b'] },
+      { type: 'send', conv: ['world'], clientId: 'c3', text: 'x' },
+      { type: 'send', conv: WORLD, clientId: 'has spaces', text: 'x' },
+      { type: 'send', conv: WORLD, clientId: 'c6', text: 'x', extra: true },
+      { type: 'history', ref: 'h', conv: WORLD, limit: 'ten' },
+      { type: 'read', conv: WORLD, seq: -1 },
+    ];
+    for (const frame of bad) {
+      socket.send(JSON.stringify(frame));
+      const error = (await socket.next('error')) as { code: string; message: string };
+      expect(error.code).toBe('BAD_REQUEST');
+      expect(error.message).toMatch(/^Invalid \w+ frame: /);
+    }
+    // A well-formed id of no conversation of yours is simply not found.
+    socket.send(JSON.stringify({ type: 'send', conv: 'dm:2:1', clientId: 'c5', text: 'x' }));
+    expect(await socket.next('error')).toMatchObject({ code: 'NOT_FOUND', clientId: 'c5' });
+    await stillServing(socket);
+    const history = await fetch(`${server.url}/api/conversations/world/messages`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await history.json()) as { messages: unknown[] }).messages).toHaveLength(0);
+  });
+
+  it('requires hello first and refuses a second one', async () => {
+    const socket = await rawSocket(server.url, token);
+    socket.send(JSON.stringify({ type: 'send', conv: WORLD, clientId: 'early', text: 'hi' }));
+    expect(await socket.next('error')).toMatchObject({ code: 'HELLO_REQUIRED', clientId: 'early' });
+    socket.send(JSON.stringify({ type: 'hello', protocol: 1 }));
+    await socket.next('synced');
+    socket.send(JSON.stringify({ type: 'hello', protocol: 1 }));
+    expect(await socket.next('error')).toMatchObject({ code: 'ALREADY_GREETED' });
+  });
+
+  it('closes with 4002 on an unsupported protocol version', async () => {
+    const socket = await rawSocket(server.url, token);
+    socket.send(JSON.stringify({ type: 'hello', protocol: 99 }));
+    expect(await socket.next('error')).toMatchObject({ code: 'PROTOCOL_UNSUPPORTED' });
+    expect((await socket.closed).code).toBe(4002);
+  });
+
+  it('closes with 1009 on a frame over 64 KiB and stays up for others', async () => {
+    const socket = await greeted();
+    socket.send(JSON.stringify({ type: 'send', conv: WORLD, clientId: 'big', text: 'x'.repeat(64 * 1024) }));
+    expect((await socket.closed).code).toBe(1009);
+    await stillServing(await greeted());
+  });
+
+  it('refuses a handshake without a valid session (401) or from a foreign Origin (403)', async () => {
+    expect(await handshakeStatus(server.url, {})).toBe(401);
+    expect(await handshakeStatus(server.url, { authorization: 'Bearer not-a-token' })).toBe(401);
+    expect(await handshakeStatus(server.url, { cookie: 'parley_session=forged' })).toBe(401);
+    const auth = { authorization: `Bearer ${token}` };
+    expect(await handshakeStatus(server.url, { ...auth, origin: 'https://evil.example' })).toBe(403);
+    expect(await handshakeStatus(server.url, { ...auth, origin: 'null' })).toBe(403);
+    // Its own origin and allow-listed origins are accepted.
+    for (const origin of [server.url, 'https://chat.example.org']) {
+      const ws = new WebSocket(server.url.replace('http', 'ws') + '/ws', { headers: { ...auth, origin } });
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      ws.close();
+    }
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('closes a client that does not read with 4008 instead of buffering without bound', async () => {
+    await server.close();
+    server = await startTestServer({ flags: ['--send-queue-bytes', '65536', '--send-rate', '100000', '--send-burst', '100000'] });
+    const alice = await registerUser(server.url, 'alice');
+    const slowUser = await registerUser(server.url, 'slow');
+    const slow = await rawSocket(server.url, slowUser.token);
+    slow.send(JSON.stringify({ type: 'hello', protocol: 1 }));
+    await slow.next('synced');
+    const socket = (slow.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.pause();
+
+    const sender = await connect(alice.api);
+    const text = 'x'.repeat(4000);
+    for (let round = 0; round < 8; round++) {
+      await Promise.all(Array.from({ length: 250 }, () => sender.session.send(WORLD, text)));
+    }
+    socket.resume();
+    expect((await slow.closed).code).toBe(4008);
+    expect(slow.frames.filter((f) => f.type === 'message').length).toBeLessThan(2000);
+    // The fast client got everything.
+    await waitFor(() => sender.messages.length === 2000, 'all 2000 messages at the fast client');
+    sender.close();
+  });
+});
