@@ -139,4 +139,18 @@ describe('the WebSocket edge', () => {
     await waitFor(() => sender.messages.length === 2000, 'all 2000 messages at the fast client');
     sender.close();
   });
+
+  it('cuts off a peer that stops answering heartbeats, and keeps one that answers', async () => {
+    await server.close();
+    server = await startTestServer({ flags: ['--heartbeat-ms', '150'] });
+    const { token: deadToken } = await registerUser(server.url, 'silent');
+    const url = server.url.replace('http', 'ws') + '/ws';
+    const silent = new WebSocket(url, { headers: { authorization: `Bearer ${deadToken}` }, autoPong: false });
+    const healthy = new WebSocket(url, { headers: { authorization: `Bearer ${deadToken}` } });
+    await Promise.all([silent, healthy].map((ws) => new Promise((resolve) => ws.once('open', resolve))));
+    const silentClosed = new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
+    expect(await silentClosed).toBe(1006); // terminated: no close handshake with a dead peer
+    expect(healthy.readyState).toBe(WebSocket.OPEN);
+    healthy.close();
+  });
 });
