@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import type { UserRef } from '../../protocol/index.ts';
+import type { PendingMessage, Store } from './store.ts';
+
+/**
+ * The behaviour every Store adapter must have. Each adapter's test calls this with a factory
+ * that opens a fresh store (and can reopen the same one, to prove durability).
+ */
+export function storeContract(name: string, open: () => Promise<{ store: Store; reopen: () => Promise<Store> }>): void {
+  describe(`${name} store contract`, () => {
+    async function withUsers(store: Store, ...names: string[]): Promise<UserRef[]> {
+      const users: UserRef[] = [];
+      for (const userName of names) {
+        const user = await store.createUser({ name: userName, nameKey: userName.toLowerCase(), passwordHash: 'h', createdAt: 1 });
+        users.push({ id: user!.id, name: user!.name });
+      }
+      return users;
+    }
+    const pending = (conv: string, sender: UserRef, clientId: string, text = clientId): PendingMessage => ({
+      conv,
+      sender,
+      clientId,
+      text,
+      ts: 1000,
+    });
+
+    it('refuses a second user with the same name key', async () => {
+      const { store } = await open();
+      await withUsers(store, 'alice');
+      expect(await store.createUser({ name: 'ALICE', nameKey: 'alice', passwordHash: 'h', createdAt: 2 })).toBeNull();
+      await store.close();
+    });
+
+    it('numbers messages per conversation and stores a repeated client id once, even within one batch', async () => {
+      const { store } = await open();
+      const [alice, bob] = await withUsers(store, 'alice', 'bob');
+      const dm = `dm:${alice!.id}:${bob!.id}`;
+      const results = await store.commit([
+        pending('world', alice!, 'a1'),
+        pending(dm, alice!, 'a2'),
+        pending('world', bob!, 'b1'),
+        pending('world', alice!, 'a1', 'a retry with other text'),
+        pending(dm, bob!, 'b2'),
+      ]);
+      expect(results.map((r) => [r.message.conv, r.message.seq, r.duplicate])).toEqual([
+        ['world', 1, false],
+        [dm, 1, false],
+        ['world', 2, false],
+        ['world', 1, true],
+        [dm, 2, false],
+      ]);
+      expect(results[3]!.message.text).toBe('a1');
+      expect(results[1]).toMatchObject({ createdConversation: true, members: [alice, bob] });
+      expect(results[4]!.createdConversation).toBe(false);
+      await store.close();
+    });
+
+    it('keeps messages, sequence numbers and read positions across a reopen', async () => {
+      const { store, reopen } = await open();
+      const [alice, bob] = await withUsers(store, 'alice', 'bob');
+      await store.commit([pending('world', alice!, 'm1'), pending('world', alice!, 'm2'), pending('world', alice!, 'm3')]);
+      await store.markRead(bob!.id, 'world', 2);
+      await store.close();
+
+      const again = await reopen();
+      const [next] = await again.commit([pending('world', bob!, 'm4')]);
+      expect(next!.message.seq).toBe(4);
+      const page = await again.page('world', 2);
+      expect(page.messages.map((m) => m.seq)).toEqual([3, 4]);
+      expect(page.hasMore).toBe(true);
+      expect((await again.page('world', 2, 3)).messages.map((m) => m.seq)).toEqual([1, 2]);
+      expect((await again.after('world', 1, 10)).map((m) => m.seq)).toEqual([2, 3, 4]);
+      const [world] = await again.conversationsOf(bob!);
+      // bob read to 2 and then sent 4 himself: his own message moves his read position.
+      expect(world).toMatchObject({ id: 'world', lastSeq: 4, readSeq: 4, unread: 0, last: { seq: 4, sender: bob } });
+      await again.close();
+    });
+
+    it('moves read positions forward only, never past the end, and counts only others’ messages as unread', async () => {
+      const { store } = await open();
+      const [alice, bob] = await withUsers(store, 'alice', 'bob');
+      await store.commit([pending('world', alice!, 'x1'), pending('world', bob!, 'x2'), pending('world', alice!, 'x3')]);
+      expect(await store.markRead(bob!.id, 'world', 0)).toEqual({ readSeq: 2, unread: 1 });
+      expect(await store.markRead(bob!.id, 'world', 99)).toEqual({ readSeq: 3, unread: 0 });
+      expect(await store.markRead(bob!.id, 'world', 1)).toEqual({ readSeq: 3, unread: 0 });
+      await store.close();
+    });
+  });
+}
