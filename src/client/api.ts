@@ -86,7 +86,9 @@ export class ParleyApi {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
-      throw new ParleyClientError('NETWORK', `Cannot reach ${this.baseUrl}: ${(error as Error).message}`);
+      // Node's fetch only says "fetch failed"; why (refused, an untrusted certificate) is its cause.
+      const reason = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
+      throw new ParleyClientError('NETWORK', `Cannot reach ${this.baseUrl}: ${reason}`);
     }
     if (response.status === 204) return undefined as T;
     const payload = (await response.json().catch(() => null)) as T | ErrorReply | null;

@@ -1,0 +1,12 @@
+import type { Command } from '../command.ts';
+import { history } from './history.ts';
+import { login } from './login.ts';
+import { logout } from './logout.ts';
+import { register } from './register.ts';
+import { send } from './send.ts';
+import { serve } from './serve.ts';
+import { tail } from './tail.ts';
+import { who } from './who.ts';
+
+/** In the order `parley --help` lists them. */
+export const COMMANDS: readonly Command[] = [serve, register, login, logout, send, history, tail, who];

@@ -1,0 +1,44 @@
+import { MAX_TEXT_CODE_POINTS } from '../../protocol/index.ts';
+import { clientCommand } from '../command.ts';
+import { UsageError } from '../errors.ts';
+import { startLive } from '../live.ts';
+import { printJson, printLine } from '../output.ts';
+import { signIn } from '../sign-in.ts';
+import { resolveTarget, targetOption } from '../target.ts';
+
+export const send = clientCommand({
+  name: 'send',
+  summary: 'send a message to the world chat or a user',
+  usage: 'parley send --to world|<user> [options] [--] <text...>',
+  description: [
+    'Send one message and wait until the server has stored it; print where it went and its',
+    `sequence number. The words after the options are joined with spaces (at most ${MAX_TEXT_CODE_POINTS} characters).`,
+    'Put -- before text that starts with "-". Exits non-zero with the server\'s error code if refused.',
+  ].join('\n'),
+  options: {
+    to: { type: 'string', value: 'world|<user>', description: 'the world chat, or a user by name (@name for a user called "world")' },
+    json: { type: 'boolean', description: 'print the acknowledgement as one JSON line' },
+  },
+  takesArguments: true,
+  examples: [
+    'parley send --user alice --to world "hello, everyone"',
+    'PARLEY_USER=alice parley send --to bob see you at five',
+    'parley send --user alice --to bob -- -5 degrees outside',
+  ],
+  async run(context) {
+    const to = targetOption(context, 'to');
+    const text = context.positionals.join(' ');
+    if (text.trim() === '') throw new UsageError('give the text of the message after the options', context.command);
+    const { api, me } = await signIn(context);
+    const target = await resolveTarget(api, me, to);
+    const { session, ready } = startLive(api, { reconnect: false });
+    try {
+      await ready;
+      const ack = await session.send(target.conv, text);
+      if (context.values.json) printJson({ conv: ack.conv, seq: ack.seq, ts: ack.ts, clientId: ack.clientId });
+      else printLine(`Sent to ${target.label} (conv ${ack.conv}, seq ${ack.seq}).`);
+    } finally {
+      session.close();
+    }
+  },
+});

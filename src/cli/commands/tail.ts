@@ -1,0 +1,101 @@
+import type { ChatSession, ParleyApi } from '../../client/index.ts';
+import type { ConversationSummary } from '../../protocol/index.ts';
+import { clientCommand, requireUser, type Context } from '../command.ts';
+import { CliError } from '../errors.ts';
+import { startLive } from '../live.ts';
+import { formatMessage, note, printJson, printLine } from '../output.ts';
+import { currentUser, logIn, signIn } from '../sign-in.ts';
+
+export const tail = clientCommand({
+  name: 'tail',
+  summary: 'stream live messages and events until Ctrl-C',
+  usage: 'parley tail [--json] [options]',
+  description: [
+    'Stay connected and print what happens as it happens: messages in every conversation you',
+    'belong to, users coming online and going offline, new conversations. Reconnects by itself',
+    'and prints what was missed meanwhile. Stop with Ctrl-C.',
+    'With --json, each event is one JSON object per line with a "type": welcome (on every',
+    '(re)connect: me, online), message, presence, conversation, read, gap, error, state.',
+  ].join('\n'),
+  options: {
+    json: { type: 'boolean', description: 'one JSON object per event and line' },
+  },
+  examples: ['parley tail --user alice', "parley tail --user alice --json | jq -r 'select(.type == \"message\") | .text'"],
+  async run(context) {
+    const { api, me } = await signIn(context);
+    // Starting the cursors at each conversation's last message means: nothing old is replayed
+    // now, and after a reconnect exactly what was missed is.
+    const { conversations } = await api.conversations();
+    const labels = new Map(conversations.map((c) => [c.id, labelOf(c)]));
+    const cursors = Object.fromEntries(conversations.map((c) => [c.id, c.lastSeq]));
+    const { session, ready } = startLive(api, { reconnect: true, cursors });
+    const json = context.values.json === true;
+    session.on('welcome', ({ online }) => {
+      if (json) printJson({ type: 'welcome', me, online });
+      else note(`Connected to ${context.server} as ${me.name}. Online: ${online.map((u) => u.name).join(', ')}. Ctrl-C to stop.`);
+    });
+    session.on('message', (message) => {
+      if (json) printJson({ type: 'message', ...message });
+      else printLine(`[${labels.get(message.conv) ?? message.conv}] ${formatMessage(message)}`);
+    });
+    session.on('presence', (changes) => {
+      for (const { user, online } of changes) {
+        if (json) printJson({ type: 'presence', user, online });
+        else printLine(`* ${user.name} ${online ? 'is online' : 'went offline'}`);
+      }
+    });
+    session.on('conversation', (conversation) => {
+      labels.set(conversation.id, labelOf(conversation));
+      if (json) printJson({ type: 'conversation', ...conversation });
+      else printLine(`* new conversation with ${labelOf(conversation)}`);
+    });
+    session.on('read', (frame) => json && printJson(frame));
+    session.on('gap', (frame) => {
+      if (json) printJson(frame);
+      else note(`* more was missed in ${labels.get(frame.conv) ?? frame.conv} than is replayed; see parley history.`);
+    });
+    session.on('error', (frame) => (json ? printJson(frame) : note(`parley: ${frame.code}: ${frame.message}`)));
+    await ready;
+    await followUntilStopped(context, api, session, json);
+  },
+});
+
+function labelOf(conversation: ConversationSummary): string {
+  return conversation.peer ? `@${conversation.peer.name}` : conversation.id;
+}
+
+/** Resolves on Ctrl-C or SIGTERM; fails when the session ends for good or its login cannot be renewed. */
+function followUntilStopped(context: Context, api: ParleyApi, session: ChatSession, json: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stopping = false;
+    let checking = false;
+    const end = (error?: Error) => {
+      stopping = true;
+      session.close();
+      if (error) reject(error);
+      else resolve();
+    };
+    // A reconnect that keeps failing may mean the token expired: renew it while the session
+    // waits, because every new attempt reads api.token afresh.
+    const renewLogin = async () => {
+      if (checking) return;
+      checking = true;
+      try {
+        if ((await currentUser(api)) === null) await logIn(context, requireUser(context), api);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'NETWORK') end(error as Error);
+      } finally {
+        checking = false;
+      }
+    };
+    session.on('state', ({ state, closeCode, reason }) => {
+      if (stopping) return;
+      if (json) printJson({ type: 'state', state, ...(closeCode === undefined ? {} : { closeCode }), ...(reason ? { reason } : {}) });
+      else if (state === 'reconnecting') note('* connection lost; reconnecting…');
+      if (state === 'reconnecting') void renewLogin();
+      if (state === 'closed') end(new CliError(`The session ended${reason ? `: ${reason}` : ''}.`));
+    });
+    process.once('SIGINT', () => end());
+    process.once('SIGTERM', () => end());
+  });
+}

@@ -1,0 +1,45 @@
+import { ParleyApi, ParleyClientError } from '../client/index.ts';
+import type { UserRef } from '../protocol/index.ts';
+import { requireUser, type Context } from './command.ts';
+import { note } from './output.ts';
+import { obtainPassword } from './password.ts';
+
+export interface SignedIn {
+  api: ParleyApi;
+  me: UserRef;
+}
+
+/**
+ * An API client with a token the server accepts: the cached one if it still works, else a
+ * fresh login (which needs the password) whose token replaces it in the cache.
+ */
+export async function signIn(context: Context): Promise<SignedIn> {
+  const name = requireUser(context);
+  const cached = await context.cache.get(context.server, name);
+  if (cached) {
+    const api = new ParleyApi(context.server, { token: cached.token });
+    // One cheap round trip proves the token before anything else runs, so no later step (a
+    // send, a WebSocket handshake) has to recover from a 401 halfway through.
+    const me = await currentUser(api);
+    if (me) return { api, me };
+    if (!context.env.PARLEY_PASSWORD) note(`The saved session of ${name} on ${context.server} has ended; log in again.`);
+  }
+  return logIn(context, name);
+}
+
+export async function logIn(context: Context, name: string, api = new ParleyApi(context.server)): Promise<SignedIn> {
+  const password = await obtainPassword(context.env, `Password for ${name} on ${context.server}: `);
+  const { user, token } = await api.login({ name, password });
+  await context.cache.put(context.server, name, user, token);
+  return { api, me: user };
+}
+
+/** The token's user, or null when the server no longer accepts the token. */
+export async function currentUser(api: ParleyApi): Promise<UserRef | null> {
+  try {
+    return (await api.me()).user;
+  } catch (error) {
+    if (error instanceof ParleyClientError && error.code === 'UNAUTHENTICATED') return null;
+    throw error;
+  }
+}

@@ -1,0 +1,239 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ParleyApi } from '../src/client/api.ts';
+import { ParleyClientError } from '../src/client/errors.ts';
+import { COMMANDS } from '../src/cli/commands/index.ts';
+import { TokenCache } from '../src/cli/token-cache.ts';
+import { WORLD, type Message } from '../src/protocol/index.ts';
+import { PASSWORD, connect, waitFor } from './support/clients.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'parley.js');
+
+let server: TestServer;
+/** Shared by the tests that only read the session cache; a test that changes it uses its own. */
+let configHome: string;
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function environment(home: string, extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: home, PARLEY_SERVER: server.url, PARLEY_PASSWORD: PASSWORD };
+  delete env.PARLEY_USER;
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
+}
+
+/** Runs the real `parley` as a child process (stdin is a pipe, so never a terminal). */
+function parley(args: string[], options: { home?: string; env?: Record<string, string | undefined> } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: environment(options.home ?? configHome, options.env ?? {}), timeout: 30_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function succeeds(args: string[], options: Parameters<typeof parley>[1] = {}): Promise<string> {
+  const run = await parley(args, options);
+  expect(run.code, `parley ${args.join(' ')}: ${run.stderr}`).toBe(0);
+  return run.stdout;
+}
+
+const jsonLines = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'parley-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+const cacheFile = (home: string) => join(home, 'parley', 'sessions.json');
+
+async function cachedToken(home: string, name: string): Promise<string | undefined> {
+  return (await new TokenCache(cacheFile(home)).get(server.url, name))?.token;
+}
+
+/** A session saved as `parley login` would, without paying for a CLI process. */
+async function saveSession(home: string, name: string): Promise<string> {
+  const api = new ParleyApi(server.url);
+  const { user, token } = await api.login({ name, password: PASSWORD });
+  await new TokenCache(cacheFile(home)).put(server.url, name, user, token);
+  return token;
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  configHome = await tempDir();
+  // One at a time: both write the same cache file.
+  await succeeds(['register', '--user', 'alice']);
+  await succeeds(['register', '--user', 'bob']);
+});
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+afterAll(async () => {
+  await server.close();
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+describe('parley, the command-line client', () => {
+  it('register saves the session token in a file only its owner can read', async () => {
+    const { mode } = await stat(cacheFile(configHome));
+    expect(mode & 0o777).toBe(0o600);
+    const aliceToken = await cachedToken(configHome, 'alice');
+    expect((await new ParleyApi(server.url, { token: aliceToken! }).me()).user.name).toBe('alice');
+    expect(await cachedToken(configHome, 'bob')).not.toBe(aliceToken);
+  });
+
+  it('a later command reuses the saved session instead of logging in again', async () => {
+    const before = await readFile(cacheFile(configHome), 'utf8');
+    await succeeds(['history', '--user', 'alice', '--with', 'world']);
+    expect(await readFile(cacheFile(configHome), 'utf8')).toBe(before);
+  });
+
+  it('send --to world prints the acknowledgement, and history --json gives the messages in order, one per line', async () => {
+    const first = await succeeds(['send', '--user', 'alice', '--to', 'world', 'hello,', 'world']);
+    expect(first).toMatch(/^Sent to world \(conv world, seq \d+\)\.\n$/);
+    const second = jsonLines(await succeeds(['send', '--user', 'bob', '--to', 'world', '--json', '--', '-1 for the weather']));
+    expect(second).toEqual([expect.objectContaining({ conv: WORLD, seq: expect.any(Number) })]);
+
+    const lines = jsonLines(await succeeds(['history', '--user', 'bob', '--with', 'world', '--json'])) as unknown as Message[];
+    const ours = lines.filter((m) => ['hello, world', '-1 for the weather'].includes(m.text));
+    expect(ours.map((m) => [m.sender.name, m.text])).toEqual([
+      ['alice', 'hello, world'],
+      ['bob', '-1 for the weather'],
+    ]);
+    expect(ours[1]!.seq).toBe(second[0]!.seq);
+    expect(lines.map((m) => m.seq)).toEqual([...lines.map((m) => m.seq)].sort((a, b) => a - b));
+  });
+
+  it('send --to <user> opens the direct conversation, which the other user reads with history --with', async () => {
+    expect(await succeeds(['send', '--user', 'alice', '--to', 'bob', 'just between us'])).toMatch(/^Sent to @bob \(conv dm:\d+:\d+, seq 1\)\.\n$/);
+    const shown = await succeeds(['history', '--user', 'bob', '--with', 'alice']);
+    expect(shown).toMatch(/^#1 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d alice: just between us\n$/);
+  });
+
+  it('history pages back with --limit and --before', async () => {
+    const { api } = await loginAs('alice');
+    const client = await connect(api);
+    const seqs: number[] = [];
+    for (const text of ['page one', 'page two', 'page three']) seqs.push((await client.session.send(WORLD, text)).seq);
+    client.close();
+    const page = jsonLines(await succeeds(['history', '--user', 'alice', '--with', 'world', '--json', '--limit', '2', '--before', String(seqs[2])]));
+    expect(page.map((m) => m.text)).toEqual(['page one', 'page two']);
+  });
+
+  it('who lists a user who is connected', async () => {
+    const { api } = await loginAs('alice');
+    const alice = await connect(api);
+    try {
+      expect((await succeeds(['who', '--user', 'bob'])).split('\n')).toContain('alice');
+    } finally {
+      alice.close();
+    }
+  });
+
+  it('tail --json streams, one JSON object per line, a message sent after it started, and stops on Ctrl-C', async () => {
+    const child = spawn(process.execPath, [BIN, 'tail', '--user', 'bob', '--json'], { env: environment(configHome, {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    const events: Record<string, unknown>[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => events.push(JSON.parse(line) as Record<string, unknown>));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor(() => events.some((e) => e.type === 'welcome'), 'tail to connect', 20_000);
+
+    await succeeds(['send', '--user', 'alice', '--to', 'world', 'live from the tail test']);
+    await waitFor(() => events.some((e) => e.type === 'message' && e.text === 'live from the tail test'), 'the message in tail');
+    expect(events.find((e) => e.type === 'message')).toMatchObject({ conv: WORLD, sender: { name: 'alice' } });
+
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  });
+
+  it('a wrong password exits non-zero with WRONG_CREDENTIALS and leaves the saved session alone', async () => {
+    const before = await readFile(cacheFile(configHome), 'utf8');
+    const run = await parley(['login', '--user', 'alice'], { env: { PARLEY_PASSWORD: 'not the password' } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('WRONG_CREDENTIALS');
+    expect(await readFile(cacheFile(configHome), 'utf8')).toBe(before);
+  });
+
+  it('send to an unknown user exits non-zero with NOT_FOUND', async () => {
+    const run = await parley(['send', '--user', 'alice', '--to', 'nobody', 'hello?']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/NOT_FOUND.*nobody/);
+    expect(run.stdout).toBe('');
+  });
+
+  it('a saved session the server no longer accepts is replaced by a fresh login', async () => {
+    const home = await tempDir();
+    const stale = await saveSession(home, 'alice');
+    await new ParleyApi(server.url, { token: stale }).logout();
+
+    await succeeds(['history', '--user', 'alice', '--with', 'world'], { home });
+    const fresh = await cachedToken(home, 'alice');
+    expect(fresh).toBeDefined();
+    expect(fresh).not.toBe(stale);
+    expect((await new ParleyApi(server.url, { token: fresh! }).me()).user.name).toBe('alice');
+  });
+
+  it('logout revokes the session on the server and forgets its token', async () => {
+    const home = await tempDir();
+    const token = await saveSession(home, 'bob');
+    expect(await succeeds(['logout', '--user', 'bob'], { home })).toContain('Logged out bob');
+
+    const error = await new ParleyApi(server.url, { token }).me().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ParleyClientError);
+    expect((error as ParleyClientError).code).toBe('UNAUTHENTICATED');
+    expect(await cachedToken(home, 'bob')).toBeUndefined();
+  });
+
+  it('without PARLEY_PASSWORD and without a terminal, a login fails with a message that says what to do', async () => {
+    const run = await parley(['who', '--user', 'alice'], { home: await tempDir(), env: { PARLEY_PASSWORD: undefined } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('PARLEY_PASSWORD');
+  });
+
+  it('an unknown command or option is a usage error: a clear message and exit code 2', async () => {
+    const [command, option, missing] = await Promise.all([
+      parley(['shout', 'hello']),
+      parley(['send', '--user', 'alice', '--too', 'world', 'hi']),
+      parley(['history', '--user', 'alice']),
+    ]);
+    expect(command).toMatchObject({ code: 2, stdout: '' });
+    expect(command.stderr).toContain("unknown command 'shout'");
+    expect(option).toMatchObject({ code: 2, stdout: '' });
+    expect(option.stderr).toContain("unknown option '--too'");
+    expect(option.stderr).toContain('parley send --help');
+    expect(missing).toMatchObject({ code: 2 });
+    expect(missing.stderr).toContain('--with');
+  });
+
+  it('--help lists the commands, and each command explains its usage, options and examples', async () => {
+    const [overview, send] = await Promise.all([parley(['--help']), parley(['send', '--help'])]);
+    expect(overview.code).toBe(0);
+    for (const command of COMMANDS) expect(overview.stdout).toContain(`  ${command.name} `);
+    expect(send.code).toBe(0);
+    expect(send.stdout).toBe(COMMANDS.find((c) => c.name === 'send')!.help());
+    for (const command of COMMANDS) {
+      expect(command.help(), command.name).toMatch(new RegExp(`^Usage: parley ${command.name}[\\s\\S]*\\nOptions\\b[\\s\\S]*Examples:\\n  parley `));
+    }
+  });
+});
+
+async function loginAs(name: string) {
+  const api = new ParleyApi(server.url);
+  await api.login({ name, password: PASSWORD });
+  return { api };
+}
