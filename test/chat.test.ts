@@ -129,6 +129,32 @@ describe('world and direct chat', () => {
   });
 });
 
+describe('sending over HTTP', () => {
+  it('sends through the same path as the WebSocket: committed, fanned out, idempotent, validated', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const ack = await alice.api.send(WORLD, 'from a script', 'script-1');
+    expect(ack).toMatchObject({ conv: WORLD, seq: 1, clientId: 'script-1' });
+    await waitFor(() => bob.client.messages.length === 1, 'the message at bob');
+    expect(bob.client.messages[0]).toMatchObject({ text: 'from a script', sender: { name: 'alice' } });
+    expect(await alice.api.send(WORLD, 'from a script', 'script-1')).toEqual(ack);
+    await expect(alice.api.send(WORLD, '   ')).rejects.toMatchObject({ code: 'TEXT_EMPTY', status: 400 });
+    const carol = await registerUser(server.url, 'carol');
+    await expect(carol.api.send(dmId(alice.user.id, bob.user.id), 'hi')).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
+    expect((await alice.api.online()).online.map((u) => u.name).sort()).toEqual(['alice', 'bob']);
+  });
+
+  it('rate limits HTTP sends per user', async () => {
+    await server.close();
+    server = await startTestServer({ flags: ['--send-rate', '1', '--send-burst', '2'] });
+    const alice = await registerUser(server.url, 'alice');
+    await alice.api.send(WORLD, 'one');
+    await alice.api.send(WORLD, 'two');
+    await expect(alice.api.send(WORLD, 'three')).rejects.toMatchObject({ code: 'RATE_LIMITED', status: 429 });
+    expect((await alice.api.history(WORLD)).messages).toHaveLength(2);
+  });
+});
+
 describe('errors reach the right request', () => {
   it('rejects a send with a ParleyClientError carrying the code', async () => {
     const alice = await user('alice');

@@ -135,11 +135,11 @@ describe('parley, the command-line client', () => {
     expect(page.map((m) => m.text)).toEqual(['page one', 'page two']);
   });
 
-  it('who lists a user who is connected', async () => {
+  it('who lists the users who are connected, and asking does not put you online', async () => {
     const { api } = await loginAs('alice');
     const alice = await connect(api);
     try {
-      expect((await succeeds(['who', '--user', 'bob'])).split('\n')).toContain('alice');
+      expect((await succeeds(['who', '--user', 'bob'])).trim().split('\n')).toEqual(['alice']);
     } finally {
       alice.close();
     }

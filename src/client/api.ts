@@ -1,4 +1,6 @@
 import type {
+  AckReply,
+  OnlineReply,
   ConversationsReply,
   Credentials,
   ErrorCode,
@@ -60,6 +62,19 @@ export class ParleyApi {
     if (options.limit !== undefined) query.set('limit', String(options.limit));
     const suffix = query.size > 0 ? `?${query}` : '';
     return this.request('GET', `/api/conversations/${encodeURIComponent(conv)}/messages${suffix}`);
+  }
+
+  /** Sends one message over HTTP (no live session needed); resolves once it is committed. */
+  send(conv: string, text: string, clientId?: string): Promise<AckReply> {
+    return this.request('POST', `/api/conversations/${encodeURIComponent(conv)}/messages`, {
+      text,
+      ...(clientId === undefined ? {} : { clientId }),
+    });
+  }
+
+  /** Who is online now, without appearing online yourself. */
+  online(): Promise<OnlineReply> {
+    return this.request('GET', '/api/online');
   }
 
   user(name: string): Promise<UserRef> {

@@ -1,7 +1,7 @@
 /** Bodies and replies of the HTTP API (see docs/PROTOCOL.md). */
 import { z } from 'zod';
 import type { ConversationSummary, Message, UserRef } from './frames.ts';
-import { PASSWORD_MAX_BYTES } from './limits.ts';
+import { CLIENT_ID_PATTERN, PASSWORD_MAX_BYTES } from './limits.ts';
 
 const utf8 = new TextEncoder();
 
@@ -38,3 +38,21 @@ export interface ErrorReply {
 }
 
 export const SESSION_COOKIE = 'parley_session';
+
+/** `POST /api/conversations/:conv/messages`: the same send as the WebSocket frame, for scripts. */
+export const sendBody = z.strictObject({
+  clientId: z.string().regex(CLIENT_ID_PATTERN).optional(),
+  text: z.string(),
+});
+export type SendBody = z.infer<typeof sendBody>;
+
+export interface AckReply {
+  clientId: string;
+  conv: string;
+  seq: number;
+  ts: number;
+}
+
+export interface OnlineReply {
+  online: UserRef[];
+}

@@ -63,7 +63,13 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   });
   const secureCookies = tls !== null || config.behindTlsProxy;
   accountRoutes(app, { accounts, hub, secureCookies, sessionTtlMs: accountLimits.sessionTtlMs });
-  conversationRoutes(app, { accounts, chat, store });
+  conversationRoutes(app, {
+    accounts,
+    chat,
+    store,
+    hub,
+    sendRate: { perSecond: config.sendRatePerSecond, burst: config.sendBurst },
+  });
 
   const gateway = new Gateway(app.server as Server, accounts, chat, hub, {
     path: '/ws',

@@ -1,7 +1,7 @@
 import { MAX_TEXT_CODE_POINTS } from '../../protocol/index.ts';
 import { clientCommand } from '../command.ts';
 import { UsageError } from '../errors.ts';
-import { startLive } from '../live.ts';
+import { newClientId } from '../../client/session.ts';
 import { printJson, printLine } from '../output.ts';
 import { signIn } from '../sign-in.ts';
 import { resolveTarget, targetOption } from '../target.ts';
@@ -31,14 +31,9 @@ export const send = clientCommand({
     if (text.trim() === '') throw new UsageError('give the text of the message after the options', context.command);
     const { api, me } = await signIn(context);
     const target = await resolveTarget(api, me, to);
-    const { session, ready } = startLive(api, { reconnect: false });
-    try {
-      await ready;
-      const ack = await session.send(target.conv, text);
-      if (context.values.json) printJson({ conv: ack.conv, seq: ack.seq, ts: ack.ts, clientId: ack.clientId });
-      else printLine(`Sent to ${target.label} (conv ${ack.conv}, seq ${ack.seq}).`);
-    } finally {
-      session.close();
-    }
+    // Over HTTP rather than a live session, so sending does not flash you online to everyone.
+    const ack = await api.send(target.conv, text, newClientId());
+    if (context.values.json) printJson({ conv: ack.conv, seq: ack.seq, ts: ack.ts, clientId: ack.clientId });
+    else printLine(`Sent to ${target.label} (conv ${ack.conv}, seq ${ack.seq}).`);
   },
 });
