@@ -1,15 +1,15 @@
-import {
-  CLOSE_CODES,
-  PROTOCOL_VERSION,
-  type ConversationId,
-  type ConversationSummary,
-  type ErrorCode,
-  type Message,
-  type PresenceChange,
-  type ServerFrame,
-  type ServerFrameOf,
-  type UserRef,
-} from '../protocol/index.ts';
+// Values come from the zod-free protocol modules, so a browser bundle does not carry the schemas.
+import type { ConversationId } from '../protocol/conversations.ts';
+import { CLOSE_CODES, type ErrorCode } from '../protocol/errors.ts';
+import type {
+  ConversationSummary,
+  Message,
+  PresenceChange,
+  ServerFrame,
+  ServerFrameOf,
+  UserRef,
+} from '../protocol/frames.ts';
+import { PROTOCOL_VERSION } from '../protocol/limits.ts';
 import { Emitter } from './emitter.ts';
 import { ParleyClientError } from './errors.ts';
 
@@ -105,6 +105,22 @@ export class ChatSession extends Emitter<SessionEvents> {
 
   cursor(conv: ConversationId): number | undefined {
     return this.cursors.get(conv);
+  }
+
+  /**
+   * The caller now holds `conv` up to `seq` (e.g. it loaded the newest history page), so a
+   * reconnect catches up from there. Cursors only move forward.
+   */
+  markHeld(conv: ConversationId, seq: number): void {
+    if (seq > (this.cursors.get(conv) ?? -1)) this.cursors.set(conv, seq);
+  }
+
+  /** While waiting to reconnect, tries again now (e.g. the browser came back online). */
+  retryNow(): void {
+    if (this.stopped || this.state !== 'reconnecting' || this.socket) return;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.open();
   }
 
   /**
