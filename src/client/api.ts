@@ -81,6 +81,18 @@ export class ParleyApi {
     return this.request('GET', `/api/users/${encodeURIComponent(name)}`);
   }
 
+  /** A JSON request with the same credentials and error handling as every call above (client/files.ts). */
+  json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.request<T>(method, path, body);
+  }
+
+  /** A request of any shape with this client's credentials, answered as is: file bytes (client/files.ts). */
+  raw(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.token) headers.set('authorization', `Bearer ${this.token}`);
+    return this.fetchImpl(new URL(path, this.baseUrl), { credentials: 'same-origin', ...init, headers });
+  }
+
   /** The WebSocket URL of this server. */
   get socketUrl(): string {
     const url = new URL('/ws', this.baseUrl);

@@ -1,6 +1,7 @@
 // Values come from the zod-free protocol modules, so a browser bundle does not carry the schemas.
 import type { ConversationId } from '../protocol/conversations.ts';
 import { CLOSE_CODES, type ErrorCode } from '../protocol/errors.ts';
+import type { FileCard } from '../protocol/files.ts';
 import type {
   ConversationSummary,
   Message,
@@ -40,6 +41,10 @@ export interface SessionEvents extends Record<string, unknown> {
   synced: undefined;
   /** Error frames that answer no pending request. */
   error: ServerFrameOf<'error'>;
+  /** A file card changed (state, bytes held); keep the card with the highest `rev`. */
+  file: FileCard;
+  /** Upload progress of a file (not stored; the next `file` frame has the settled count). */
+  fileProgress: ServerFrameOf<'fileProgress'>;
 }
 
 export interface SessionOptions {
@@ -77,6 +82,10 @@ export class ChatSession extends Emitter<SessionEvents> {
   private readonly sends = new Map<string, PendingSend>();
   private readonly requests = new Map<string, Pending>();
   private nextRef = 1;
+  /** The highest file-card rev seen, sent in hello so changes made while away are replayed. */
+  private fileRev: number | undefined;
+  /** Revs seen during catch-up count only once it is complete (`synced`): live frames may overtake replayed ones. */
+  private syncingFileRev: number | undefined;
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
@@ -165,7 +174,12 @@ export class ChatSession extends Emitter<SessionEvents> {
     this.socket = socket;
     socket.onopen = () => {
       this.setState('syncing');
-      this.write({ type: 'hello', protocol: PROTOCOL_VERSION, cursors: Object.fromEntries(this.cursors) });
+      this.write({
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        cursors: Object.fromEntries(this.cursors),
+        ...(this.fileRev === undefined ? {} : { fileRev: this.fileRev }),
+      });
     };
     socket.onmessage = (event) => {
       if (typeof event.data === 'string') this.receive(JSON.parse(event.data) as ServerFrame);
@@ -212,6 +226,8 @@ export class ChatSession extends Emitter<SessionEvents> {
       }
       case 'synced':
         this.attempt = 0;
+        if (this.syncingFileRev !== undefined) this.noteFileRev(this.syncingFileRev);
+        this.syncingFileRev = undefined;
         this.setState('online');
         for (const pending of this.sends.values()) this.transmit(pending);
         this.emit('synced', undefined);
@@ -232,6 +248,14 @@ export class ChatSession extends Emitter<SessionEvents> {
         return;
       case 'conversation':
         this.emit('conversation', frame.conversation);
+        return;
+      case 'file':
+        if (this.state === 'online') this.noteFileRev(frame.file.rev);
+        else this.syncingFileRev = Math.max(this.syncingFileRev ?? -1, frame.file.rev);
+        this.emit('file', frame.file);
+        return;
+      case 'fileProgress':
+        this.emit('fileProgress', frame);
         return;
       case 'read':
         this.emit('read', frame);
@@ -265,6 +289,14 @@ export class ChatSession extends Emitter<SessionEvents> {
       return;
     }
     this.emit('error', frame);
+  }
+
+  /**
+   * The caller holds file cards up to this rev (e.g. from a history page); a reconnect replays
+   * changes after it. Messages received through this session count by themselves.
+   */
+  noteFileRev(rev: number): void {
+    if (rev > (this.fileRev ?? -1)) this.fileRev = rev;
   }
 
   private settle(ref: string, frame: ServerFrame): void {

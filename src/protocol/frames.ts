@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CONVERSATION_ID_PATTERN, type ConversationId } from './conversations.ts';
 import { CLIENT_ID_PATTERN, HISTORY_PAGE_MAX } from './limits.ts';
 import type { ErrorCode } from './errors.ts';
+import type { FileCard } from './files.ts';
 
 const conv = z.string().regex(CONVERSATION_ID_PATTERN);
 const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -17,6 +18,8 @@ export const helloFrame = z.strictObject({
   protocol: z.number().int(),
   /** The last sequence number this client holds for each conversation it has cached. */
   cursors: z.record(conv, seq).optional(),
+  /** The highest file-card `rev` this client holds: file cards changed since are sent after catch-up. */
+  fileRev: seq.optional(),
 });
 
 export const sendFrame = z.strictObject({
@@ -77,6 +80,8 @@ export interface Message {
   sender: UserRef;
   clientId: string;
   text: string;
+  /** Present on a file offer (then `text` is the file name, for clients that show text only). */
+  file?: FileCard;
 }
 
 export interface ConversationSummary {
@@ -126,6 +131,10 @@ export type ServerFrame =
   /** This user's read position moved (from this or another device). */
   | { type: 'read'; conv: ConversationId; seq: number; unread: number }
   | { type: 'pong'; ref?: string | number }
+  /** A file card in one of this user's DMs changed (committed); also replayed after hello from `fileRev`. */
+  | { type: 'file'; file: FileCard }
+  /** Upload progress of a file, at most a few times a second and not stored: `received` of `size` bytes. */
+  | { type: 'fileProgress'; id: string; conv: ConversationId; received: number; size: number }
   | {
       type: 'error';
       code: ErrorCode;

@@ -12,6 +12,12 @@ import { Hub } from './gateway/hub.ts';
 import { accountRoutes } from './http/account-routes.ts';
 import { conversationRoutes } from './http/conversation-routes.ts';
 import { installErrorHandling } from './http/errors.ts';
+import { webRoutes } from './http/web-routes.ts';
+import { fileRoutes } from './http/file-routes.ts';
+import type { BlobStore } from './files/blob-store.ts';
+import { Files } from './files/files.ts';
+import { LocalBlobStore } from './files/local-blob-store.ts';
+import { Transfers } from './files/transfers.ts';
 import { SqliteStore } from './storage/sqlite/sqlite-store.ts';
 import type { Store } from './storage/store.ts';
 import { loadTls } from './tls.ts';
@@ -30,6 +36,8 @@ export interface RunningParley {
 export interface StartOptions {
   logger?: Logger;
   accountLimits?: AccountLimits;
+  /** Where file bytes go; local disk under `<data>/files` by default. */
+  blobs?: BlobStore;
 }
 
 /** Wires the parts together and starts listening. */
@@ -42,6 +50,9 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const accounts = new Accounts(store, accountLimits);
   const hub = new Hub(log.child({ part: 'gateway' }));
   const chat = new Chat(store, hub);
+  const blobs = options.blobs ?? new LocalBlobStore(join(config.dataDir, 'files'));
+  const files = new Files(store, chat, blobs, hub, config.files, log.child({ part: 'files' }));
+  const transfers = new Transfers(files);
 
   const app: FastifyInstance = Fastify({
     loggerInstance: log.child({ part: 'http' }) as FastifyBaseLogger,
@@ -70,6 +81,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     hub,
     sendRate: { perSecond: config.sendRatePerSecond, burst: config.sendBurst },
   });
+  fileRoutes(app, { accounts, files, transfers, maxFileBytes: config.files.maxFileBytes });
+  if (config.webRoot) webRoutes(app, config.webRoot);
 
   const gateway = new Gateway(app.server as Server, accounts, chat, hub, {
     path: '/ws',
@@ -82,6 +95,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   });
 
   await app.listen({ host: config.host, port: config.port });
+  files.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const hostForUrl = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
@@ -97,6 +111,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       (closing ??= (async () => {
         serving = false;
         await gateway.close();
+        files.stop();
+        await transfers.close();
         await chat.drain();
         await app.close();
         await store.close();

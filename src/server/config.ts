@@ -22,6 +22,16 @@ export interface Config {
   helloTimeoutMs: number;
   /** The built web client; null to serve no web client. */
   webRoot: string | null;
+  files: FileConfig;
+}
+
+export interface FileConfig {
+  /** Largest file that may be offered (checked at the offer and while streaming). */
+  maxFileBytes: number;
+  /** Unanswered offers, and uploads idle this long, expire. */
+  offerTtlMs: number;
+  /** Completed files are deleted this long after completion; null keeps them. */
+  retentionMs: number | null;
 }
 
 export class ConfigError extends Error {}
@@ -42,6 +52,9 @@ const OPTIONS = {
   'send-burst': { env: 'PARLEY_SEND_BURST', default: '30' },
   'heartbeat-ms': { env: 'PARLEY_HEARTBEAT_MS', default: '30000' },
   'send-queue-bytes': { env: 'PARLEY_SEND_QUEUE_BYTES', default: String(4 * 1024 * 1024) },
+  'max-file-bytes': { env: 'PARLEY_MAX_FILE_BYTES', default: String(2 * 1024 ** 3) },
+  'file-offer-ttl': { env: 'PARLEY_FILE_OFFER_TTL', default: '24h' },
+  'file-retention': { env: 'PARLEY_FILE_RETENTION', default: 'keep' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -93,6 +106,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     maxQueuedBytes: integer(get('send-queue-bytes'), 'send-queue-bytes', 64 * 1024, 1024 ** 3),
     helloTimeoutMs: 10_000,
     webRoot: defaults.webRoot,
+    files: {
+      maxFileBytes: integer(get('max-file-bytes'), 'max-file-bytes', 0, Number.MAX_SAFE_INTEGER),
+      offerTtlMs: duration(get('file-offer-ttl'), 'file-offer-ttl'),
+      retentionMs: get('file-retention') === 'keep' ? null : duration(get('file-retention'), 'file-retention'),
+    },
   };
 }
 
@@ -112,6 +130,18 @@ function integer(text: string, name: string, min: number, max: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`--${name} must be a whole number from ${min} to ${max} (got "${text}").`);
+  }
+  return value;
+}
+
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `500ms`, `90s`, `30m`, `24h`, `7d`. */
+function duration(text: string, name: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
+  const value = match ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS] : NaN;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`--${name} takes a duration such as 90s, 30m, 24h or 7d${name === 'file-retention' ? ', or "keep"' : ''} (got "${text}").`);
   }
   return value;
 }

@@ -18,11 +18,11 @@ export interface TestServer {
 
 /** The real server on a free loopback port with a fresh data folder (removed on close). */
 export async function startTestServer(
-  options: { flags?: string[]; accountLimits?: AccountLimits; dataDir?: string } = {},
+  options: { flags?: string[]; accountLimits?: AccountLimits; dataDir?: string; webRoot?: string } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'parley-test-')));
   const start = (port: number) => {
-    const config = parseConfig(['--port', String(port), '--data', dataDir, ...(options.flags ?? [])], {});
+    const config = parseConfig(['--port', String(port), '--data', dataDir, ...(options.flags ?? [])], {}, { webRoot: options.webRoot ?? null });
     return startParley(config, {
       logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
       ...(options.accountLimits ? { accountLimits: options.accountLimits } : {}),

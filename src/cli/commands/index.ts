@@ -4,9 +4,11 @@ import { login } from './login.ts';
 import { logout } from './logout.ts';
 import { register } from './register.ts';
 import { send } from './send.ts';
+import { sendFile } from './send-file.ts';
+import { receive } from './receive.ts';
 import { serve } from './serve.ts';
 import { tail } from './tail.ts';
 import { who } from './who.ts';
 
 /** In the order `parley --help` lists them. */
-export const COMMANDS: readonly Command[] = [serve, register, login, logout, send, history, tail, who];
+export const COMMANDS: readonly Command[] = [serve, register, login, logout, send, sendFile, receive, history, tail, who];

@@ -1,4 +1,5 @@
 import argon2 from 'argon2';
+import { availableParallelism } from 'node:os';
 import { PASSWORD_MIN_CODE_POINTS } from '../../protocol/index.ts';
 import { ParleyError } from '../errors.ts';
 
@@ -13,17 +14,42 @@ export function checkPassword(password: string): void {
   if ([...password].length < PASSWORD_MIN_CODE_POINTS) throw new ParleyError('PASSWORD_INVALID');
 }
 
+/**
+ * Off the event loop is not enough: with the thread pool's 4 threads all hashing, a login storm
+ * on a machine with 1 or 2 cores takes the CPU away from the event loop, and every chat message
+ * waits behind it (bench: login, docs/PERFORMANCE.md). So at most (cores - 1) hashes run at
+ * once (at least 1; cores as this process may use them, e.g. under taskset) and the rest queue:
+ * a storm makes logins slower, not chat.
+ */
+const MAX_CONCURRENT_HASHES = Math.max(1, availableParallelism() - 1);
+let hashing = 0;
+const waiting: (() => void)[] = [];
+
+async function limited<T>(work: () => Promise<T>): Promise<T> {
+  if (hashing >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
+  else hashing++;
+  try {
+    return await work();
+  } finally {
+    // Hand the slot straight to the next in line, or free it.
+    const next = waiting.shift();
+    if (next) next();
+    else hashing--;
+  }
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, OPTIONS);
+  return limited(() => argon2.hash(password, OPTIONS));
 }
 
 export function verifyPassword(hash: string, password: string): Promise<boolean> {
-  return argon2.verify(hash, password);
+  return limited(() => argon2.verify(hash, password));
 }
 
 /** Verified against when the name is unknown, so that a miss costs as long as a wrong password. */
 let decoy: Promise<string> | undefined;
 export async function burnDecoyVerification(password: string): Promise<void> {
   decoy ??= hashPassword('parley-decoy-password');
-  await argon2.verify(await decoy, password);
+  const hash = await decoy;
+  await limited(() => argon2.verify(hash, password));
 }

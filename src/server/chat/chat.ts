@@ -4,11 +4,12 @@ import {
   dmPeer,
   type ConversationId,
   type ConversationSummary,
+  type FileCard,
   type Message,
   type UserRef,
 } from '../../protocol/index.ts';
 import { ParleyError } from '../errors.ts';
-import type { CommitResult, Store } from '../storage/store.ts';
+import type { CommitResult, PendingMessage, Store } from '../storage/store.ts';
 import { CommitQueue } from './commit-queue.ts';
 import { checkText } from './text.ts';
 
@@ -45,6 +46,17 @@ export class Chat {
     await this.checkMember(sender, conv);
     const { message } = await this.queue.enqueue({ conv, sender, clientId, text, ts: Date.now() });
     return { clientId, conv: message.conv, seq: message.seq, ts: message.ts };
+  }
+
+  /** Commits a message another domain built and checked (a file offer: files/files.ts). */
+  async commitMessage(pending: PendingMessage): Promise<CommitResult> {
+    await this.checkMember(pending.sender, pending.conv);
+    return this.queue.enqueue(pending);
+  }
+
+  /** The user's file cards changed after `rev`, for catch-up after hello. */
+  fileChangesSince(user: UserRef, rev: number, limit: number): Promise<FileCard[]> {
+    return this.store.files.changedSince(user.id, rev, limit);
   }
 
   async history(user: UserRef, conv: ConversationId, limit = HISTORY_PAGE_DEFAULT, before?: number) {

@@ -6,6 +6,13 @@ import type { UserRef } from '../../protocol/index.ts';
  */
 export class Presence {
   private readonly online = new Map<number, { user: UserRef; connections: number }>();
+  /**
+   * The items of `users()` as JSON, comma-separated, kept up to date as users arrive (appending
+   * to a string is cheap in V8) and rebuilt after someone leaves. Every welcome carries the
+   * whole list: serialising it afresh made each connect O(online users) in JSON.stringify, and
+   * a crowd reconnecting O(n²) (bench: connections, docs/PERFORMANCE.md).
+   */
+  private jsonItems: string | null = '';
 
   /** Returns true when this connection brought the user online. */
   join(user: UserRef): boolean {
@@ -15,6 +22,11 @@ export class Presence {
       return false;
     }
     this.online.set(user.id, { user, connections: 1 });
+    if (this.jsonItems !== null) {
+      // New users go last, as in the Map's iteration order, so this matches JSON.stringify(users()).
+      const item = JSON.stringify(user);
+      this.jsonItems = this.jsonItems === '' ? item : `${this.jsonItems},${item}`;
+    }
     return true;
   }
 
@@ -25,6 +37,7 @@ export class Presence {
     entry.connections -= 1;
     if (entry.connections > 0) return false;
     this.online.delete(user.id);
+    this.jsonItems = null;
     return true;
   }
 
@@ -34,5 +47,11 @@ export class Presence {
 
   users(): UserRef[] {
     return [...this.online.values()].map((entry) => entry.user);
+  }
+
+  /** `users()`, already serialised. */
+  usersJson(): string {
+    this.jsonItems ??= JSON.stringify(this.users()).slice(1, -1);
+    return `[${this.jsonItems}]`;
   }
 }

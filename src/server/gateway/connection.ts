@@ -2,6 +2,7 @@ import type { WebSocket } from 'ws';
 import {
   CATCH_UP_MAX,
   CLOSE_CODES,
+  FILE_CATCH_UP_MAX,
   ERRORS,
   HISTORY_PAGE_DEFAULT,
   HISTORY_PAGE_MAX,
@@ -155,18 +156,28 @@ export class Connection {
     this.hub.join(this);
     const conversations = await this.chat.conversationsOf(this.user);
     if (this.state !== 'syncing') return;
-    this.send({
+    const welcome = {
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
       me: this.user,
-      online: this.hub.onlineUsers(),
+      online: [],
       conversations,
       limits: { maxTextCodePoints: MAX_TEXT_CODE_POINTS, maxFrameBytes: MAX_FRAME_BYTES, historyPageMax: HISTORY_PAGE_MAX },
-    });
+    } satisfies ServerFrame;
+    // The online list (thousands of users on a busy server) is spliced in already serialised
+    // (Hub.onlineUsersJson): serialising it per connection made a reconnecting crowd O(n²).
+    // `"online":[]` occurs only as that key: inside a JSON string every quote is escaped.
+    this.outbox.sendJson(JSON.stringify(welcome).replace('"online":[]', `"online":${this.hub.onlineUsersJson()}`));
     const sentUpTo = new Map<ConversationId, number>();
     for (const [conv, cursor] of Object.entries(frame.cursors ?? {})) {
       if (!(await this.chat.isMember(this.user, conv))) continue;
       sentUpTo.set(conv, await this.catchUp(conv, cursor));
+      if (this.state !== 'syncing') return;
+    }
+    // File cards that changed since the client's fileRev (live changes meanwhile went out
+    // directly; the client keeps the card with the highest rev).
+    if (frame.fileRev !== undefined) {
+      for (const file of await this.chat.fileChangesSince(this.user, frame.fileRev, FILE_CATCH_UP_MAX)) this.send({ type: 'file', file });
       if (this.state !== 'syncing') return;
     }
     for (const { message, frame: prepared } of this.heldBack) {

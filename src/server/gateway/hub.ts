@@ -7,6 +7,8 @@ import {
   type UserRef,
 } from '../../protocol/index.ts';
 import type { ChatListener } from '../chat/chat.ts';
+import type { FilesListener } from '../files/files.ts';
+import type { FileCard } from '../../protocol/index.ts';
 import { Presence } from '../chat/presence.ts';
 import type { CommitResult } from '../storage/store.ts';
 import type { Connection } from './connection.ts';
@@ -19,7 +21,7 @@ const PRESENCE_COALESCE_MS = 50;
  * The in-process fan-out: which connections belong to whom, and delivery of committed events
  * to them. It runs no queries; every frame it sends is serialised once for all recipients.
  */
-export class Hub implements ChatListener {
+export class Hub implements ChatListener, FilesListener {
   private readonly all = new Set<Connection>();
   private readonly joined = new Set<Connection>();
   private readonly byUser = new Map<number, Set<Connection>>();
@@ -61,6 +63,11 @@ export class Hub implements ChatListener {
     return this.presence.users();
   }
 
+  /** `onlineUsers()` as JSON, without serialising it again for every caller. */
+  onlineUsersJson(): string {
+    return this.presence.usersJson();
+  }
+
   connections(): ReadonlySet<Connection> {
     return this.all;
   }
@@ -82,6 +89,19 @@ export class Hub implements ChatListener {
     for (const userId of membersOf(message.conv, members)) {
       for (const connection of this.byUser.get(userId) ?? []) connection.deliver(message, frame);
     }
+  }
+
+  /** A committed change of a file card: both members of its DM. */
+  fileChanged(file: FileCard): void {
+    const frame = prepareFrame({ type: 'file', file });
+    this.toUser(file.from.id, frame);
+    this.toUser(file.to.id, frame);
+  }
+
+  fileProgress(file: FileCard, received: number): void {
+    const frame = prepareFrame({ type: 'fileProgress', id: file.id, conv: file.conv, received, size: file.size });
+    this.toUser(file.from.id, frame);
+    this.toUser(file.to.id, frame);
   }
 
   readMoved(userId: number, conv: ConversationId, readSeq: number, unread: number): void {

@@ -4,6 +4,7 @@
  * fits the same shape; the SQLite adapter answers synchronously inside them.
  */
 import type { ConversationId, ConversationSummary, Message, UserRef } from '../../protocol/index.ts';
+import type { FileRecords, PendingFile } from './file-records.ts';
 
 export interface UserRecord extends UserRef {
   nameKey: string;
@@ -23,6 +24,8 @@ export interface PendingMessage {
   clientId: string;
   text: string;
   ts: number;
+  /** A file offer: its row is inserted in the same transaction, keyed by the message's seq. */
+  file?: PendingFile;
 }
 
 export interface CommitResult {
@@ -36,6 +39,9 @@ export interface CommitResult {
 }
 
 export interface Store {
+  /** File cards and their state changes (storage/file-records.ts). */
+  readonly files: FileRecords;
+
   /** Inserts the user and makes them a member of the world chat, read up to its current end. Null when the name key is taken. */
   createUser(user: Omit<UserRecord, 'id'>): Promise<UserRecord | null>;
   userByNameKey(nameKey: string): Promise<UserRecord | null>;

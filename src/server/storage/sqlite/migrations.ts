@@ -44,4 +44,33 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX messages_by_client_id ON messages(sender_id, client_id);
   INSERT INTO conversations (id, kind, last_seq, created_at) VALUES ('world', 'world', 0, 0);
   `,
+  // 2: file offers. A card belongs to its offer message, (conv_id, seq); `rev` orders every change.
+  `
+  CREATE TABLE files (
+    id           TEXT    PRIMARY KEY,
+    conv_id      TEXT    NOT NULL,
+    seq          INTEGER NOT NULL,
+    sender_id    INTEGER NOT NULL REFERENCES users(id),
+    recipient_id INTEGER NOT NULL REFERENCES users(id),
+    name         TEXT    NOT NULL,
+    size         INTEGER NOT NULL,
+    type         TEXT    NOT NULL,
+    sha256       TEXT    NOT NULL,
+    state        TEXT    NOT NULL CHECK (state IN
+                   ('offered', 'accepted', 'declined', 'cancelled', 'expired', 'completed', 'failed', 'deleted')),
+    received     INTEGER NOT NULL DEFAULT 0,
+    error        TEXT,
+    offered_at   INTEGER NOT NULL,
+    decided_at   INTEGER,
+    completed_at INTEGER,
+    delivered_at INTEGER,
+    expires_at   INTEGER,
+    rev          INTEGER NOT NULL UNIQUE
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX files_by_message ON files(conv_id, seq);
+  CREATE INDEX files_by_sender ON files(sender_id, rev);
+  CREATE INDEX files_by_recipient ON files(recipient_id, rev);
+  CREATE INDEX files_expiring ON files(expires_at) WHERE state IN ('offered', 'accepted');
+  CREATE INDEX files_completed ON files(completed_at) WHERE state = 'completed';
+  `,
 ];

@@ -1,0 +1,25 @@
+/** The one byte range a download serves (RFC 9110 §14): inclusive `start`..`end`. */
+export type ByteRange = { start: number; end: number };
+
+/**
+ * Parses a Range header against a file of `size` bytes: a single `bytes=a-b`, `bytes=a-` or
+ * `bytes=-n`. Returns null to serve the whole file (no header, another unit, several ranges:
+ * ignoring Range is always allowed) and 'unsatisfiable' for a range wholly outside the file.
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | null {
+  if (!header || size === 0) return null;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match) return null;
+  const [, first, last] = match as unknown as [string, string, string];
+  if (first === '' && last === '') return null;
+  if (first === '') {
+    const suffix = Number(last);
+    if (suffix === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (!Number.isSafeInteger(start) || start >= size) return 'unsatisfiable';
+  if (end < start) return null;
+  return { start, end };
+}

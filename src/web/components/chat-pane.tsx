@@ -1,0 +1,63 @@
+import { useEffect } from 'preact/hooks';
+import { WORLD, type ConversationId } from '../../protocol/conversations.ts';
+import { t } from '../i18n/i18n.ts';
+import type { ChatStore } from '../state/chat-store.ts';
+import { showList, viewingConv } from '../state/route.ts';
+import { Avatar, WorldAvatar } from './avatar.tsx';
+import { Composer } from './composer.tsx';
+import { ConnectionBanner } from './connection-banner.tsx';
+import { BackIcon } from './icons.tsx';
+import { MessageList } from './message-list.tsx';
+
+/** The open conversation: who it is with, its messages, and the composer. */
+export function ChatPane({ store, conv }: { store: ChatStore; conv: ConversationId }) {
+  const summary = store.summaries.value.get(conv);
+  const isWorld = conv === WORLD;
+  const peer = summary?.peer;
+  const title = isWorld ? t('conv.world') : (peer?.name ?? '…');
+  const peerOnline = peer ? store.online.value.has(peer.id) : false;
+  const onlineCount = store.online.value.size;
+  const viewing = viewingConv.value === conv;
+
+  useEffect(() => {
+    void store.open(conv);
+  }, [conv]);
+
+  // Reading happens when the conversation is on screen: now, on new messages, and when the tab comes back.
+  const unread = summary?.unread ?? 0;
+  const connected = store.connection.value === 'online';
+  useEffect(() => {
+    if (!viewing) return;
+    const onVisible = () => document.visibilityState === 'visible' && store.markRead(conv);
+    onVisible();
+    document.addEventListener('visibilitychange', onVisible);
+    return () => document.removeEventListener('visibilitychange', onVisible);
+  }, [conv, viewing, unread, connected]);
+
+  return (
+    <section class="chat-pane" aria-label={title}>
+      <header class="chat-head">
+        <button type="button" class="icon-button back-button" aria-label={t('nav.back')} onClick={showList}>
+          <BackIcon size={22} />
+          {store.unreadTotal.value - unread > 0 && <span class="back-badge">{store.unreadTotal.value - unread}</span>}
+        </button>
+        {isWorld ? <WorldAvatar /> : peer ? <Avatar user={peer} online={peerOnline} /> : null}
+        <div class="chat-head-text">
+          <h2 class="chat-title" data-testid="chat-title">
+            {title}
+          </h2>
+          <p class={!isWorld && peerOnline ? 'chat-subtitle online' : 'chat-subtitle'}>
+            {isWorld ? t('conv.worldSubtitle', { n: onlineCount }) : peerOnline ? t('conv.online') : t('conv.offline')}
+          </p>
+        </div>
+      </header>
+      <ConnectionBanner store={store} />
+      <MessageList store={store} conv={conv} title={title} />
+      <Composer
+        store={store}
+        conv={conv}
+        placeholder={isWorld ? t('composer.placeholderWorld') : t('composer.placeholderDm', { name: peer?.name ?? '' })}
+      />
+    </section>
+  );
+}

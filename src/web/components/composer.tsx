@@ -1,0 +1,94 @@
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { ConversationId } from '../../protocol/index.ts';
+import { t } from '../i18n/i18n.ts';
+import type { ChatStore } from '../state/chat-store.ts';
+import { SendIcon } from './icons.tsx';
+
+/** Unsent text per conversation, so switching conversations keeps what you were writing. */
+const drafts = new Map<ConversationId, string>();
+/** The counter appears once this share of the limit is used. */
+const COUNTER_FROM = 0.8;
+const MAX_ROWS_PX = 200;
+
+/** Enter sends, Shift+Enter is a new line; the length limit shows as you get near it. */
+export function Composer({ store, conv, placeholder }: { store: ChatStore; conv: ConversationId; placeholder: string }) {
+  const [text, setText] = useState(drafts.get(conv) ?? '');
+  const input = useRef<HTMLTextAreaElement>(null);
+  const max = store.maxText.value;
+  const length = codePoints(text);
+  const over = length - max;
+  const blank = text.trim() === '';
+
+  useEffect(() => {
+    setText(drafts.get(conv) ?? '');
+    // On a phone, focusing would pop the keyboard over the conversation you just opened.
+    if (matchMedia('(pointer: fine)').matches) input.current?.focus();
+  }, [conv]);
+
+  // Grow with the text up to a limit, then scroll inside.
+  useLayoutEffect(() => {
+    const el = input.current;
+    if (!el) return;
+    el.style.height = 'auto';
+    el.style.height = `${Math.min(el.scrollHeight, MAX_ROWS_PX)}px`;
+  }, [text]);
+
+  const update = (value: string) => {
+    setText(value);
+    drafts.set(conv, value);
+  };
+
+  const send = () => {
+    if (blank || over > 0) return;
+    store.send(conv, text);
+    update('');
+  };
+
+  return (
+    <form
+      class="composer"
+      onSubmit={(event) => {
+        event.preventDefault();
+        send();
+      }}
+    >
+      <div class={over > 0 ? 'composer-box over' : 'composer-box'}>
+        <textarea
+          ref={input}
+          rows={1}
+          value={text}
+          placeholder={placeholder}
+          aria-label={t('composer.label')}
+          aria-describedby="composer-hint composer-count"
+          aria-invalid={over > 0}
+          data-testid="composer"
+          onInput={(event) => update(event.currentTarget.value)}
+          onKeyDown={(event) => {
+            // While an input method is composing (pinyin), Enter picks a candidate: it must not send.
+            if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+              event.preventDefault();
+              send();
+            }
+          }}
+        />
+        <button type="submit" class="send-button" aria-label={t('composer.send')} title={t('composer.send')} disabled={blank || over > 0} data-testid="send">
+          <SendIcon size={20} />
+        </button>
+      </div>
+      <div class="composer-foot">
+        <span id="composer-hint" class="composer-hint">
+          {t('composer.hint')}
+        </span>
+        <span id="composer-count" class={over > 0 ? 'composer-count over' : 'composer-count'} aria-live="polite" data-testid="composer-count">
+          {length >= max * COUNTER_FROM ? (over > 0 ? t('composer.over', { n: over }) : t('composer.left', { n: max - length })) : ''}
+        </span>
+      </div>
+    </form>
+  );
+}
+
+function codePoints(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}

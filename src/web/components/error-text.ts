@@ -1,0 +1,20 @@
+import type { MessageKey } from '../i18n/i18n.ts';
+
+const KNOWN = new Set([
+  'WRONG_CREDENTIALS',
+  'NAME_TAKEN',
+  'LOGIN_RATE_LIMITED',
+  'RATE_LIMITED',
+  'NAME_INVALID',
+  'PASSWORD_INVALID',
+  'TEXT_TOO_LONG',
+  'TEXT_EMPTY',
+  'NOT_FOUND',
+  'NETWORK',
+  'UNAUTHENTICATED',
+]);
+
+/** The translation key for an error code from the server or the client library. */
+export function errorText(code: string | undefined): MessageKey {
+  return code && KNOWN.has(code) ? (`error.${code}` as MessageKey) : 'error.generic';
+}

@@ -1,0 +1,100 @@
+import { useMemo, useRef, useState } from 'preact/hooks';
+import { WORLD, type ConversationId } from '../../protocol/conversations.ts';
+import { locale, t } from '../i18n/i18n.ts';
+import { buildRows, type Row } from '../lib/rows.ts';
+import { dayLabel } from '../lib/time.ts';
+import type { ChatStore } from '../state/chat-store.ts';
+import { Avatar } from './avatar.tsx';
+import { ArrowDownIcon, GlobeIcon } from './icons.tsx';
+import { MessageView } from './message-row.tsx';
+import { VirtualList, type VirtualListController } from './virtual-list.tsx';
+
+/** The messages of one conversation: windowed, paged backwards on scroll, following new ones. */
+export function MessageList({ store, conv, title }: { store: ChatStore; conv: ConversationId; title: string }) {
+  const timeline = store.timeline(conv);
+  const messages = timeline.messages.value;
+  const echoes = timeline.echoes.value;
+  const rows = useMemo(() => buildRows(messages, echoes, store.me), [messages, echoes, store.me]);
+  const [atBottom, setAtBottom] = useState(true);
+  const controller = useRef<VirtualListController>(null);
+  const loading = timeline.load.value;
+
+  const renderRow = (row: Row) => {
+    if (row.kind === 'message') {
+      return <MessageView row={row} onRetry={(id) => store.retry(conv, id)} onDiscard={(id) => store.discard(conv, id)} />;
+    }
+    if (row.kind === 'day') {
+      const label = dayLabel(row.ts, locale.value);
+      return (
+        <div class="day-separator" role="separator">
+          <span>{label.kind === 'today' ? t('chat.today') : label.kind === 'yesterday' ? t('chat.yesterday') : label.text}</span>
+        </div>
+      );
+    }
+    return <TopRow store={store} conv={conv} title={title} />;
+  };
+
+  return (
+    <div class="message-area">
+      {loading === 'error' && messages.length === 0 ? (
+        <div class="load-error" role="alert">
+          <p>{t('chat.loadFailed')}</p>
+          <button type="button" class="secondary-button" onClick={() => void store.open(conv)}>
+            {t('chat.retryLoad')}
+          </button>
+        </div>
+      ) : (
+        <VirtualList
+          key={conv}
+          items={rows}
+          estimate={estimateRow}
+          render={renderRow}
+          canAnchor={(row) => row.kind === 'message'}
+          onNearTop={() => void store.loadOlder(conv)}
+          onAtBottomChange={setAtBottom}
+          controller={controller}
+          label={t('chat.messages', { name: title })}
+          class="messages"
+        />
+      )}
+      {!atBottom && (
+        <button type="button" class="jump-latest" aria-label={t('chat.jumpToLatest')} title={t('chat.jumpToLatest')} onClick={() => controller.current?.scrollToBottom()}>
+          <ArrowDownIcon size={20} />
+        </button>
+      )}
+    </div>
+  );
+}
+
+function TopRow({ store, conv, title }: { store: ChatStore; conv: ConversationId; title: string }) {
+  const timeline = store.timeline(conv);
+  if (timeline.load.value === 'loading' || timeline.loadingOlder.value || (!timeline.loaded && timeline.hasMore.value)) {
+    return (
+      <div class="history-loading" role="status">
+        <span class="spinner" aria-hidden="true" />
+        {t('chat.loadingOlder')}
+      </div>
+    );
+  }
+  if (timeline.hasMore.value) return <div class="history-more" />;
+  const peer = store.summaries.value.get(conv)?.peer;
+  return (
+    <div class="history-start">
+      {peer ? (
+        <Avatar user={peer} size="lg" />
+      ) : (
+        <span class="history-start-icon" aria-hidden="true">
+          <GlobeIcon size={22} />
+        </span>
+      )}
+      <p>{conv === WORLD ? t('chat.beginningWorld') : t('chat.beginningDm', { name: title })}</p>
+    </div>
+  );
+}
+
+function estimateRow(row: Row): number {
+  if (row.kind === 'top') return 72;
+  if (row.kind === 'day') return 44;
+  const lines = row.text.split('\n').reduce((sum, line) => sum + Math.max(1, Math.ceil(line.length / 48)), 0);
+  return (row.first ? 30 : 8) + 16 + 21 * lines + (row.status === 'failed' ? 30 : 0);
+}

@@ -1,0 +1,88 @@
+import { useState } from 'preact/hooks';
+import { WORLD } from '../../protocol/conversations.ts';
+import type { ConversationSummary } from '../../protocol/frames.ts';
+import { locale, t } from '../i18n/i18n.ts';
+import { shortStamp } from '../lib/time.ts';
+import type { ChatStore } from '../state/chat-store.ts';
+import { activeConv, hrefOf, isPhone, openConversation, routeConv } from '../state/route.ts';
+import { Avatar, WorldAvatar } from './avatar.tsx';
+import { Logo, PenIcon } from './icons.tsx';
+import { NewChatDialog } from './new-chat.tsx';
+import { OnlineList } from './online-list.tsx';
+import { UserBar } from './user-bar.tsx';
+
+/** Conversations (world chat first), the online list, and the signed-in user's controls. */
+export function Sidebar({ store }: { store: ChatStore }) {
+  const [composing, setComposing] = useState(false);
+  return (
+    <aside class="sidebar" aria-label={t('nav.chats')}>
+      <header class="sidebar-head">
+        <Logo size={30} />
+        <h1 class="sidebar-title">{t('app.name')}</h1>
+        <button type="button" class="icon-button" aria-label={t('nav.newChat')} title={t('nav.newChat')} onClick={() => setComposing(true)}>
+          <PenIcon size={19} />
+        </button>
+      </header>
+      <div class="sidebar-scroll">
+        <nav aria-label={t('nav.conversations')}>
+          <ul class="conv-list" role="list">
+            {store.ordered.value.map((summary) => (
+              <ConversationItem key={summary.id} store={store} summary={summary} />
+            ))}
+          </ul>
+        </nav>
+        <OnlineList store={store} />
+      </div>
+      <UserBar store={store} />
+      {composing && <NewChatDialog store={store} onClose={() => setComposing(false)} />}
+    </aside>
+  );
+}
+
+function ConversationItem({ store, summary }: { store: ChatStore; summary: ConversationSummary }) {
+  const isWorld = summary.id === WORLD;
+  const name = isWorld ? t('conv.world') : (summary.peer?.name ?? '…');
+  // On a phone the list is its own screen, so nothing in it is "current".
+  const active = activeConv.value === summary.id && !(isPhone.value && routeConv.value === null);
+  const last = summary.last;
+  const preview = !last
+    ? t('conv.noMessages')
+    : last.sender.id === store.me.id
+      ? t('conv.preview', { name: t('conv.you'), text: last.text })
+      : isWorld
+        ? t('conv.preview', { name: last.sender.name, text: last.text })
+        : last.text;
+  const online = summary.peer ? store.online.value.has(summary.peer.id) : undefined;
+  return (
+    <li>
+      <a
+        href={hrefOf(summary.id)}
+        class={active ? 'conv-item active' : 'conv-item'}
+        aria-current={active ? 'page' : undefined}
+        data-conv={summary.id}
+        onClick={(event) => {
+          // Keep the browser's own handling for new-tab clicks; otherwise navigate in place.
+          if (event.metaKey || event.ctrlKey || event.shiftKey) return;
+          event.preventDefault();
+          openConversation(summary.id);
+        }}
+      >
+        {isWorld ? <WorldAvatar /> : summary.peer ? <Avatar user={summary.peer} online={online} /> : <span class="avatar avatar-md" />}
+        <span class="conv-main">
+          <span class="conv-top">
+            <span class="conv-name">{name}</span>
+            {last && <time class="conv-time">{shortStamp(last.ts, locale.value)}</time>}
+          </span>
+          <span class="conv-bottom">
+            <span class={last ? 'conv-preview' : 'conv-preview empty'}>{preview.replace(/\s+/g, ' ').slice(0, 140)}</span>
+            {summary.unread > 0 && (
+              <span class="badge" data-testid="unread-badge" aria-label={t('conv.unread', { n: summary.unread })}>
+                {summary.unread > 999 ? '999+' : summary.unread}
+              </span>
+            )}
+          </span>
+        </span>
+      </a>
+    </li>
+  );
+}

@@ -1,0 +1,55 @@
+import type { Message, UserRef } from '../../protocol/index.ts';
+import type { Echo } from '../state/timeline.ts';
+import { dayKey } from './time.ts';
+
+export interface MessageRow {
+  kind: 'message';
+  key: string;
+  sender: UserRef;
+  text: string;
+  ts: number;
+  own: boolean;
+  /** First / last of a run of messages from one sender (avatar and name on the first). */
+  first: boolean;
+  last: boolean;
+  status: 'sent' | 'sending' | 'failed';
+  echo?: Echo;
+}
+
+export type Row = { kind: 'top'; key: 'top' } | { kind: 'day'; key: string; ts: number } | MessageRow;
+
+/** Messages from one sender within this long of each other form one group. */
+const GROUP_GAP_MS = 5 * 60_000;
+
+/**
+ * The rows of a message list: a top row (loading or "the beginning"), day separators, and
+ * messages grouped by sender. Keys use sender and client id, so an echo keeps its row (and its
+ * measured height) when the server confirms it.
+ */
+export function buildRows(messages: readonly Message[], echoes: readonly Echo[], me: UserRef): Row[] {
+  const rows: Row[] = [{ kind: 'top', key: 'top' }];
+  const items: Omit<MessageRow, 'first' | 'last'>[] = [];
+  for (const m of messages) {
+    items.push({ kind: 'message', key: `${m.sender.id}:${m.clientId}`, sender: m.sender, text: m.text, ts: m.ts, own: m.sender.id === me.id, status: 'sent' });
+  }
+  for (const echo of echoes) {
+    items.push({ kind: 'message', key: `${me.id}:${echo.clientId}`, sender: me, text: echo.text, ts: echo.ts, own: true, status: echo.status, echo });
+  }
+  let previousDay = '';
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const before = items[i - 1];
+    const after = items[i + 1];
+    const day = dayKey(item.ts);
+    if (day !== previousDay) {
+      rows.push({ kind: 'day', key: `day:${day}`, ts: item.ts });
+      previousDay = day;
+    }
+    rows.push({ ...item, first: !continues(before, item), last: !continues(item, after) });
+  }
+  return rows;
+}
+
+function continues(a: { sender: UserRef; ts: number } | undefined, b: { sender: UserRef; ts: number } | undefined): boolean {
+  return !!a && !!b && a.sender.id === b.sender.id && b.ts - a.ts < GROUP_GAP_MS && dayKey(a.ts) === dayKey(b.ts);
+}

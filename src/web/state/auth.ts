@@ -1,0 +1,64 @@
+import { signal } from '@preact/signals';
+import { ParleyApi } from '../../client/api.ts';
+import { ParleyClientError } from '../../client/errors.ts';
+import type { Credentials } from '../../protocol/index.ts';
+import type { MessageKey } from '../i18n/i18n.ts';
+import { t } from '../i18n/i18n.ts';
+import { ChatStore } from './chat-store.ts';
+import { notify } from './notifications.ts';
+import { openConversation, viewingConv } from './route.ts';
+
+export const api = new ParleyApi(location.origin);
+
+export type Auth =
+  | { kind: 'loading' }
+  | { kind: 'signed-out'; notice?: MessageKey }
+  | { kind: 'signed-in'; store: ChatStore };
+
+export const auth = signal<Auth>({ kind: 'loading' });
+
+/** On page load: the HttpOnly session cookie decides whether we are signed in. */
+export async function boot(): Promise<void> {
+  try {
+    const { user } = await api.me();
+    enter(user);
+  } catch (error) {
+    const offline = error instanceof ParleyClientError && error.code === 'NETWORK';
+    auth.value = offline ? { kind: 'signed-out', notice: 'error.NETWORK' } : { kind: 'signed-out' };
+  }
+}
+
+export async function authenticate(mode: 'sign-in' | 'register', credentials: Credentials): Promise<void> {
+  const { user } = mode === 'register' ? await api.register(credentials) : await api.login(credentials);
+  // The browser holds the session in the HttpOnly cookie; keep no copy of the token in script.
+  api.token = null;
+  enter(user);
+}
+
+export async function signOut(): Promise<void> {
+  const current = auth.value;
+  // Close our socket first, so the server's "session ended" close is not taken for a remote sign-out.
+  if (current.kind === 'signed-in') current.store.stop();
+  try {
+    await api.logout();
+  } catch {
+    // Signed out already, or offline: the local sign-out below still happens.
+  }
+  auth.value = { kind: 'signed-out' };
+}
+
+function enter(user: { id: number; name: string }): void {
+  const store: ChatStore = new ChatStore(api, user, {
+    viewing: () => viewingConv.value,
+    onDirectMessage: (message) =>
+      notify(t('notify.dmTitle', { name: message.sender.name }), message.text.slice(0, 200), message.conv, () => openConversation(message.conv)),
+    onSessionEnded: () => {
+      if (auth.value.kind === 'signed-in' && auth.value.store === store) {
+        store.stop();
+        auth.value = { kind: 'signed-out', notice: 'error.sessionEnded' };
+      }
+    },
+  });
+  auth.value = { kind: 'signed-in', store };
+  store.start();
+}

@@ -1,0 +1,272 @@
+import { batch, computed, signal } from '@preact/signals';
+import { ChatSession, newClientId, type ConnectionState, type SocketLike } from '../../client/session.ts';
+import type { ParleyApi } from '../../client/api.ts';
+import { ParleyClientError } from '../../client/errors.ts';
+// Values from the zod-free protocol modules: the browser bundle does not carry the schemas.
+import { WORLD, dmId, dmPeer, type ConversationId } from '../../protocol/conversations.ts';
+import { CLOSE_CODES } from '../../protocol/errors.ts';
+import type { ConversationSummary, Message, UserRef } from '../../protocol/frames.ts';
+import { HISTORY_PAGE_DEFAULT, MAX_TEXT_CODE_POINTS } from '../../protocol/limits.ts';
+import { Timeline } from './timeline.ts';
+
+export interface StoreHooks {
+  /** The conversation the user is looking at (null on the phone's list view). */
+  viewing(): ConversationId | null;
+  /** A direct message from someone else arrived. */
+  onDirectMessage(message: Message): void;
+  /** The server ended this session (logged out elsewhere, or the cookie expired). */
+  onSessionEnded(): void;
+}
+
+/**
+ * The client-side cache of one signed-in user's chat: conversations with their unread counts
+ * and previews, who is online, and a Timeline per conversation. The server is the source of
+ * truth; every change here comes from a ChatSession event or a history page.
+ */
+export class ChatStore {
+  readonly connection = signal<ConnectionState>('connecting');
+  /** True once the first welcome arrived (the sidebar has real data). */
+  readonly ready = signal(false);
+  readonly summaries = signal<ReadonlyMap<ConversationId, ConversationSummary>>(new Map());
+  readonly online = signal<ReadonlyMap<number, UserRef>>(new Map());
+  readonly maxText = signal(MAX_TEXT_CODE_POINTS);
+  readonly session: ChatSession;
+  private readonly timelines = new Map<ConversationId, Timeline>();
+  private reconnectChecks = 0;
+
+  /** World first, then direct conversations, most recent first. */
+  readonly ordered = computed(() => {
+    const list = [...this.summaries.value.values()];
+    const world = list.filter((s) => s.id === WORLD);
+    const dms = list.filter((s) => s.id !== WORLD).sort((a, b) => (b.last?.ts ?? 0) - (a.last?.ts ?? 0) || a.id.localeCompare(b.id));
+    return [...world, ...dms];
+  });
+
+  readonly unreadTotal = computed(() => {
+    let total = 0;
+    for (const summary of this.summaries.value.values()) total += summary.unread;
+    return total;
+  });
+
+  constructor(
+    private readonly api: ParleyApi,
+    readonly me: UserRef,
+    private readonly hooks: StoreHooks,
+    createSocket: (url: string) => SocketLike = (url) => new WebSocket(url) as unknown as SocketLike,
+  ) {
+    this.summaries.value = new Map([[WORLD, { id: WORLD, kind: 'world', lastSeq: 0, readSeq: 0, unread: 0 }]]);
+    this.session = new ChatSession({ url: api.socketUrl, createSocket, backoffMs: { initial: 400, max: 8000 } });
+    this.wire();
+  }
+
+  start(): void {
+    this.session.connect();
+  }
+
+  /** Set once this store is stopped on purpose (sign-out): its closed connection is no news. */
+  readonly stopped = signal(false);
+
+  stop(): void {
+    this.stopped.value = true;
+    this.session.close();
+  }
+
+  timeline(conv: ConversationId): Timeline {
+    let timeline = this.timelines.get(conv);
+    if (!timeline) this.timelines.set(conv, (timeline = new Timeline(conv)));
+    return timeline;
+  }
+
+  summary(conv: ConversationId): ConversationSummary | undefined {
+    return this.summaries.value.get(conv);
+  }
+
+  /** The DM with `peer`, created locally (the server creates it with its first message). */
+  directWith(peer: UserRef): ConversationId {
+    const conv = dmId(this.me.id, peer.id);
+    if (!this.summaries.value.has(conv)) {
+      this.setSummary({ id: conv, kind: 'dm', peer, lastSeq: 0, readSeq: 0, unread: 0 });
+    }
+    return conv;
+  }
+
+  /** Shows the newest page of a conversation (or the page before the live messages already held). */
+  async open(conv: ConversationId): Promise<void> {
+    const timeline = this.timeline(conv);
+    if (timeline.loaded || timeline.load.value === 'loading') return;
+    timeline.load.value = 'loading';
+    try {
+      const oldest = timeline.oldestSeq;
+      const page = await this.api.history(conv, { limit: HISTORY_PAGE_DEFAULT, ...(oldest === undefined ? {} : { before: oldest }) });
+      batch(() => {
+        timeline.insert(page.messages, this.me.id);
+        timeline.hasMore.value = page.hasMore;
+        timeline.loaded = true;
+        timeline.load.value = 'idle';
+      });
+      // From here on a reconnect replays exactly what this timeline misses.
+      this.session.markHeld(conv, timeline.newestSeq ?? 0);
+    } catch {
+      timeline.load.value = 'error';
+    }
+  }
+
+  async loadOlder(conv: ConversationId): Promise<void> {
+    const timeline = this.timeline(conv);
+    const before = timeline.oldestSeq;
+    if (!timeline.loaded || !timeline.hasMore.value || timeline.loadingOlder.value || before === undefined) return;
+    timeline.loadingOlder.value = true;
+    try {
+      const page = await this.api.history(conv, { before, limit: HISTORY_PAGE_DEFAULT });
+      // One update, so the list re-renders once and may ask for the next page straight away.
+      batch(() => {
+        timeline.insert(page.messages, this.me.id);
+        timeline.hasMore.value = page.hasMore;
+        timeline.loadingOlder.value = false;
+      });
+    } catch {
+      // The next scroll to the top tries again.
+      timeline.loadingOlder.value = false;
+    }
+  }
+
+  /** Sends with local echo; `clientId` is reused by a retry so the server stores it once. */
+  send(conv: ConversationId, text: string, clientId = newClientId()): void {
+    const timeline = this.timeline(conv);
+    if (timeline.echo(clientId)) timeline.updateEcho(clientId, { status: 'sending' });
+    else timeline.addEcho({ conv, clientId, text, ts: Date.now(), status: 'sending' });
+    this.session.send(conv, text, clientId).then(
+      (ack) => {
+        const echo = timeline.echo(clientId);
+        if (!echo) return;
+        // Normally the message frame came first and retired the echo; a retried duplicate has no message frame.
+        timeline.insert([{ conv, seq: ack.seq, ts: ack.ts, sender: this.me, clientId, text: echo.text }], this.me.id);
+        this.noteMessage({ conv, seq: ack.seq, ts: ack.ts, sender: this.me, clientId, text: echo.text });
+      },
+      (error: unknown) => {
+        const code = error instanceof ParleyClientError ? error.code : 'NETWORK';
+        timeline.updateEcho(clientId, { status: 'failed', error: code });
+      },
+    );
+  }
+
+  retry(conv: ConversationId, clientId: string): void {
+    const echo = this.timeline(conv).echo(clientId);
+    if (echo) this.send(conv, echo.text, clientId);
+  }
+
+  discard(conv: ConversationId, clientId: string): void {
+    this.timeline(conv).removeEcho(clientId);
+  }
+
+  /** Marks everything in `conv` read, here and (through the server) on every other device. */
+  markRead(conv: ConversationId): void {
+    const summary = this.summary(conv);
+    if (!summary || (summary.unread === 0 && summary.readSeq >= summary.lastSeq)) return;
+    if (this.connection.value !== 'online') return;
+    this.session.markRead(conv, summary.lastSeq);
+    this.setSummary({ ...summary, readSeq: summary.lastSeq, unread: 0 });
+  }
+
+  private wire(): void {
+    const { session } = this;
+    session.on('state', ({ state, closeCode }) => {
+      this.connection.value = state;
+      if (state === 'closed' && closeCode === CLOSE_CODES.SESSION_ENDED) this.hooks.onSessionEnded();
+      if (state === 'reconnecting') void this.checkStillSignedIn();
+    });
+    session.on('welcome', (welcome) => {
+      batch(() => {
+        const next = new Map<ConversationId, ConversationSummary>();
+        for (const summary of welcome.conversations) next.set(summary.id, summary);
+        // Keep DMs opened here that have no message yet (the server does not know them).
+        for (const [id, summary] of this.summaries.value) if (!next.has(id) && summary.lastSeq === 0) next.set(id, summary);
+        if (!next.has(WORLD)) next.set(WORLD, { id: WORLD, kind: 'world', lastSeq: 0, readSeq: 0, unread: 0 });
+        this.summaries.value = next;
+        this.online.value = new Map(welcome.online.map((user) => [user.id, user]));
+        this.maxText.value = welcome.limits.maxTextCodePoints;
+        this.ready.value = true;
+      });
+    });
+    session.on('synced', () => {
+      this.reconnectChecks = 0;
+      const viewing = this.hooks.viewing();
+      if (viewing && isVisible()) this.markRead(viewing);
+    });
+    session.on('message', (message) => {
+      batch(() => {
+        this.timeline(message.conv).insert([message], this.me.id);
+        this.noteMessage(message);
+      });
+      if (message.sender.id !== this.me.id && message.conv !== WORLD) this.hooks.onDirectMessage(message);
+    });
+    session.on('conversation', (conversation) => {
+      if (!this.summaries.value.has(conversation.id)) this.setSummary(conversation);
+    });
+    session.on('read', ({ conv, seq, unread }) => {
+      const summary = this.summary(conv);
+      if (summary && seq >= summary.readSeq) this.setSummary({ ...summary, readSeq: seq, unread });
+    });
+    session.on('presence', (changes) => {
+      const next = new Map(this.online.value);
+      for (const { user, online } of changes) {
+        if (online) next.set(user.id, user);
+        else next.delete(user.id);
+      }
+      this.online.value = next;
+    });
+    session.on('gap', ({ conv }) => {
+      // More was missed than the server replays: start this conversation over from its newest page.
+      const timeline = this.timeline(conv);
+      timeline.reset();
+      if (this.hooks.viewing() === conv) void this.open(conv);
+    });
+  }
+
+  /** Updates the sidebar for a confirmed message: preview, last seq, unread count. */
+  private noteMessage(message: Message): void {
+    const summary = this.summary(message.conv) ?? this.summaryFor(message);
+    if (message.seq <= summary.lastSeq) {
+      if (!summary.last || summary.last.seq < message.seq) this.setSummary({ ...summary, last: message });
+      return;
+    }
+    const mine = message.sender.id === this.me.id;
+    const viewing = this.hooks.viewing() === message.conv && isVisible();
+    const next: ConversationSummary = { ...summary, lastSeq: message.seq, last: message };
+    if (mine) next.readSeq = Math.max(summary.readSeq, message.seq);
+    else if (!viewing && message.seq > summary.readSeq) next.unread = summary.unread + 1;
+    this.setSummary(next);
+    if (!mine && viewing) this.markRead(message.conv);
+  }
+
+  private summaryFor(message: Message): ConversationSummary {
+    if (message.conv === WORLD) return { id: WORLD, kind: 'world', lastSeq: 0, readSeq: 0, unread: 0 };
+    const peerId = dmPeer(message.conv, this.me.id);
+    const peer = message.sender.id === peerId ? message.sender : this.online.value.get(peerId ?? -1);
+    return { id: message.conv, kind: 'dm', ...(peer ? { peer } : {}), lastSeq: 0, readSeq: 0, unread: 0 };
+  }
+
+  private setSummary(summary: ConversationSummary): void {
+    const next = new Map(this.summaries.value);
+    next.set(summary.id, summary);
+    this.summaries.value = next;
+  }
+
+  /** A handshake refused for an expired session looks like a dropped connection; ask over HTTP. */
+  private async checkStillSignedIn(): Promise<void> {
+    this.reconnectChecks += 1;
+    if (this.reconnectChecks % 3 !== 0) return;
+    try {
+      await this.api.me();
+    } catch (error) {
+      if (error instanceof ParleyClientError && error.code === 'UNAUTHENTICATED') {
+        this.session.close();
+        this.hooks.onSessionEnded();
+      }
+    }
+  }
+}
+
+function isVisible(): boolean {
+  return typeof document === 'undefined' || document.visibilityState === 'visible';
+}

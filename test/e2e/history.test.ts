@@ -1,0 +1,103 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, registerUser } from '../support/clients.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { WEB_ROOT, ensureBuiltClient } from './support/build.ts';
+import { close, hasChromium, launchBrowser, signUp, until, waitForMessage, type Person } from './support/browser.ts';
+
+const TOTAL = 1200;
+const label = (n: number) => `message ${String(n).padStart(4, '0')}`;
+
+/** The first message at least partly in view: its text and where it is relative to the list's top edge. */
+function firstVisible(page: Page) {
+  return page.evaluate(() => {
+    const list = document.querySelector('.vlist')!;
+    const top = list.getBoundingClientRect().top;
+    for (const node of document.querySelectorAll('[data-testid="message"]')) {
+      const box = node.getBoundingClientRect();
+      if (box.bottom > top + 1) return { text: node.querySelector('[data-testid="message-text"]')!.textContent!, y: box.top - top };
+    }
+    return null;
+  });
+}
+
+function positionOf(page: Page, text: string) {
+  return page.evaluate((wanted) => {
+    const list = document.querySelector('.vlist')!;
+    for (const node of document.querySelectorAll('[data-testid="message"]')) {
+      if (node.querySelector('[data-testid="message-text"]')!.textContent === wanted) return node.getBoundingClientRect().top - list.getBoundingClientRect().top;
+    }
+    return null;
+  }, text);
+}
+
+describe.skipIf(!hasChromium)('a very long conversation in the web client', () => {
+  let server: TestServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await ensureBuiltClient();
+    server = await startTestServer({ webRoot: WEB_ROOT, flags: ['--send-rate', '100000', '--send-burst', '100000', '--durability', 'normal'] });
+    browser = await launchBrowser();
+    // Seeded through the protocol, as a busy room would be: several senders, multi-line texts.
+    const writers = await Promise.all(['ann', 'ben', 'cat'].map((name) => registerUser(server.url, name)));
+    const sessions = await Promise.all(writers.map((w) => connect(w.api)));
+    // Runs of three from one sender; a run is pipelined on one connection, so seq order is n order.
+    for (let n = 1; n <= TOTAL; n += 3) {
+      const { session } = sessions[Math.floor(n / 3) % 3]!;
+      const run = [n, n + 1, n + 2].filter((k) => k <= TOTAL);
+      await Promise.all(run.map((k) => session.send('world', k % 7 === 0 ? `${label(k)}\nwith a second line\nand a third` : label(k))));
+    }
+    for (const s of sessions) s.close();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('opens at the newest page, pages back to the first message without jumping, and keeps only what is on screen in the page', async () => {
+    let reader: Person | undefined;
+    try {
+      reader = await signUp(browser, server.url, 'reader', 'correct horse battery');
+      const { page } = reader;
+      await waitForMessage(page, label(TOTAL));
+      const rendered = () => page.locator('[data-testid="message"]').count();
+      // Older pages arrive a little late, so what is on screen can be noted before each one lands.
+      let served = 0;
+      await page.route('**/api/conversations/**', async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        await route.continue();
+        served += 1;
+      });
+      let most = await rendered();
+      let pages = 0;
+      for (;;) {
+        const before = served;
+        await page.locator('.vlist').evaluate((list) => (list.scrollTop = 0));
+        await page.waitForTimeout(120);
+        if ((await page.locator('.history-start').count()) > 0) break;
+        const anchor = await firstVisible(page);
+        expect(anchor).not.toBeNull();
+        await until(() => served > before, 'an older page', 10_000).catch(async (error: Error) => {
+          const state = await page.locator('.vlist').evaluate((list) => ({ top: list.scrollTop, height: list.scrollHeight, first: list.querySelector('[data-testid="message-text"]')?.textContent }));
+          throw new Error(`${error.message} (after ${pages} pages; list ${JSON.stringify(state)})`);
+        });
+        await page.waitForTimeout(150);
+        const after = await positionOf(page, anchor!.text);
+        expect(after, `${anchor!.text} stays on screen`).not.toBeNull();
+        expect(Math.abs(after! - anchor!.y), `${anchor!.text} does not jump (was at ${anchor!.y}, now ${after})`).toBeLessThan(2);
+        most = Math.max(most, await rendered());
+        pages += 1;
+        if (pages > TOTAL / 50 + 5) throw new Error('paged more than there is');
+      }
+      expect((await firstVisible(page))?.text).toBe(label(1));
+      expect(pages).toBeGreaterThanOrEqual(Math.floor(TOTAL / 50) - 2);
+      // All 1200 are held, yet only a screenful (plus a margin) is in the DOM.
+      expect(most).toBeLessThan(90);
+      expect(await page.locator('.history-start').count()).toBe(1);
+    } finally {
+      await close(reader);
+    }
+  });
+});

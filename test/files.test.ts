@@ -1,0 +1,389 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ParleyApi } from '../src/client/api.ts';
+import { downloadFile, uploadFile } from '../src/client/node-files.ts';
+import { nodeSession } from '../src/client/node.ts';
+import { startParley } from '../src/server/app.ts';
+import { parseConfig } from '../src/server/config.ts';
+import { LocalBlobStore } from '../src/server/files/local-blob-store.ts';
+import type { FileCard, Message } from '../src/protocol/index.ts';
+import { connect, waitFor, type Client } from './support/clients.ts';
+import { errorCode, offer, patchUpload, rawRequest, sha256, tempFile, threeUsers } from './support/files.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+let server: TestServer;
+const clients: Client[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close();
+  await server?.close();
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+async function start(flags: string[] = []) {
+  server = await startTestServer({ flags });
+  return threeUsers(server.url);
+}
+
+async function live(api: ParleyApi) {
+  const client = await connect(api);
+  clients.push(client);
+  const cards: FileCard[] = [];
+  client.session.on('file', (card) => cards.push(card));
+  return { client, cards, last: (id: string) => cards.filter((card) => card.id === id).at(-1) };
+}
+
+async function outDir() {
+  const dir = await mkdtemp(join(tmpdir(), 'parley-received-'));
+  dirs.push(dir);
+  return dir;
+}
+
+const blobsDir = () => join(server.dataDir, 'files');
+const storedNames = async () => (existsSync(blobsDir()) ? await readdir(blobsDir()) : []);
+const get = (api: ParleyApi, path: string, headers: Record<string, string> = {}) => rawRequest(api, 'GET', path, headers);
+
+describe('offering a file', () => {
+  it('is a message in the DM carrying a card, and both members see every change through to delivery', async () => {
+    const { alice, bob, conv } = await start();
+    const bobLive = await live(bob.api);
+    const aliceLive = await live(alice.api);
+    const data = randomBytes(300_000);
+    const card = await offer(alice.files, conv, data, 'report.pdf');
+    expect(card).toMatchObject({ conv, from: { name: 'alice' }, to: { name: 'bob' }, name: 'report.pdf', size: data.length, state: 'offered', received: 0 });
+
+    await waitFor(() => bobLive.client.messages.some((m) => m.file?.id === card.id), 'the offer message');
+    const message = bobLive.client.messages.find((m) => m.file?.id === card.id)!;
+    expect(message).toMatchObject({ conv, seq: card.seq, text: 'report.pdf', file: { state: 'offered', sha256: sha256(data) } });
+
+    await bob.files.decide(card.id, 'accept');
+    const sent = await uploadFile(alice.files, card, await tempFile(data));
+    expect(sent).toMatchObject({ resumedAt: 0, sent: data.length, file: { state: 'completed', received: data.length } });
+    const received = await downloadFile(bob.files, sent.file, await outDir());
+    expect(await readFile(received.path)).toEqual(data);
+
+    for (const side of [aliceLive, bobLive]) {
+      await waitFor(() => side.last(card.id)?.deliveredAt !== undefined, 'the delivered card');
+      expect(side.cards.filter((c) => c.id === card.id).map((c) => c.state)).toEqual(['accepted', 'completed', 'completed']);
+    }
+    // The history shows the card as it is now, to someone who logs in later.
+    const page = await bob.api.history(conv);
+    expect(page.messages.at(-1)!.file).toMatchObject({ id: card.id, state: 'completed', received: data.length });
+  });
+
+  it('stores a retried offer (same clientId) once', async () => {
+    const { alice, conv } = await start();
+    const body = { conv, clientId: 'same-offer', name: 'a.txt', size: 3, sha256: sha256('abc') };
+    const first = await alice.files.offer(body);
+    const again = await alice.files.offer(body);
+    expect(again.file.id).toBe(first.file.id);
+    expect((await alice.api.history(conv)).messages).toHaveLength(1);
+  });
+
+  it('is refused one byte over the size limit, before any byte is sent', async () => {
+    const { alice, conv } = await start(['--max-file-bytes', '1000']);
+    await expect(offer(alice.files, conv, randomBytes(1000), 'ok.bin')).resolves.toMatchObject({ size: 1000 });
+    await expect(offer(alice.files, conv, randomBytes(1001), 'big.bin')).rejects.toMatchObject({ code: 'FILE_TOO_LARGE', status: 413 });
+    expect((await alice.api.history(conv)).messages).toHaveLength(1);
+  });
+
+  it('works in direct conversations only', async () => {
+    const { alice } = await start();
+    await expect(offer(alice.files, 'world', Buffer.from('x'))).rejects.toMatchObject({ code: 'FILE_DM_ONLY' });
+  });
+});
+
+describe('deciding', () => {
+  it('decline tells the sender and leaves nothing on disk', async () => {
+    const { alice, bob, conv } = await start();
+    const aliceLive = await live(alice.api);
+    const card = await offer(alice.files, conv, Buffer.from('secret plans'));
+    await bob.files.decide(card.id, 'decline');
+    await waitFor(() => aliceLive.last(card.id)?.state === 'declined', 'the declined card');
+    const upload = await patchUpload(alice.api, card, 0, Buffer.from('secret plans'));
+    expect([upload.status, errorCode(upload)]).toEqual([410, 'FILE_GONE']);
+    expect(await storedNames()).toEqual([]);
+    const content = await get(bob.api, `/api/files/${card.id}/content`);
+    expect([content.status, errorCode(content)]).toEqual([410, 'FILE_GONE']);
+  });
+
+  it('only the recipient accepts or declines; the sender can cancel at any point before completion', async () => {
+    const { alice, bob, conv } = await start();
+    const card = await offer(alice.files, conv, randomBytes(100_000));
+    await expect(alice.files.decide(card.id, 'accept')).rejects.toMatchObject({ code: 'FILE_STATE' });
+    await bob.files.decide(card.id, 'accept');
+    expect((await patchUpload(alice.api, card, 0, randomBytes(40_000).subarray(0, 40_000), { 'content-length': '40000' })).status).toBe(204);
+    expect(await storedNames()).toEqual([`${card.id}.part`]);
+    expect(await alice.files.decide(card.id, 'cancel')).toMatchObject({ state: 'cancelled' });
+    expect(await storedNames()).toEqual([]);
+    await expect(bob.files.decide(card.id, 'accept')).rejects.toMatchObject({ code: 'FILE_STATE' });
+  });
+
+  it('an unanswered offer expires, and a kept file is deleted after the retention time but its card stays', async () => {
+    const { alice, bob, conv } = await start(['--file-offer-ttl', '400ms', '--file-retention', '600ms']);
+    const bobLive = await live(bob.api);
+    const ignored = await offer(alice.files, conv, Buffer.from('nobody answers'));
+    const data = Buffer.from('short-lived');
+    const kept = await offer(alice.files, conv, data, 'kept.txt');
+    await bob.files.decide(kept.id, 'accept');
+    await uploadFile(alice.files, kept, await tempFile(data));
+    await waitFor(() => bobLive.last(ignored.id)?.state === 'expired', 'the offer to expire', 5000);
+    await waitFor(() => bobLive.last(kept.id)?.state === 'deleted', 'retention to delete the file', 5000);
+    const content = await get(bob.api, `/api/files/${kept.id}/content`);
+    expect([content.status, errorCode(content)]).toEqual([410, 'FILE_GONE']);
+    expect((await bob.api.history(conv)).messages.map((m) => m.file?.state)).toEqual(['expired', 'deleted']);
+    expect(await storedNames()).toEqual([]);
+  });
+});
+
+describe('the upload', () => {
+  it('cuts off a client that sends more than it offered, and discards what it sent', async () => {
+    const { alice, bob, conv } = await start();
+    const bobLive = await live(bob.api);
+    const card = await offer(alice.files, conv, randomBytes(1000));
+    await bob.files.decide(card.id, 'accept');
+    // A chunked body that does not stop at the offered 1,000 bytes.
+    const endless = Readable.from((function* () {
+      for (let i = 0; i < 10_000; i++) yield randomBytes(1000);
+    })());
+    const reply = await patchUpload(alice.api, card, 0, endless);
+    expect(reply.status === 0 || errorCode(reply) === 'UPLOAD_EXCEEDS_OFFER').toBe(true);
+    await waitFor(() => bobLive.last(card.id)?.state === 'failed', 'the failed card');
+    expect(bobLive.last(card.id)!.error).toBe('UPLOAD_EXCEEDS_OFFER');
+    expect(await storedNames()).toEqual([]);
+  });
+
+  it('refuses a declared Content-Length beyond the offer before reading it', async () => {
+    const { alice, bob, conv } = await start();
+    const card = await offer(alice.files, conv, randomBytes(1000));
+    await bob.files.decide(card.id, 'accept');
+    const reply = await patchUpload(alice.api, card, 0, randomBytes(1001));
+    expect([reply.status, errorCode(reply)]).toEqual([413, 'UPLOAD_EXCEEDS_OFFER']);
+    expect((await alice.files.get(card.id)).state).toBe('failed');
+  });
+
+  it('rejects bytes whose SHA-256 is not the offered one, on both sides', async () => {
+    const { alice, bob, conv } = await start();
+    const aliceLive = await live(alice.api);
+    const bobLive = await live(bob.api);
+    const data = randomBytes(50_000);
+    const card = await offer(alice.files, conv, data, 'x.bin', { sha256: sha256('something else') });
+    await bob.files.decide(card.id, 'accept');
+    const reply = await patchUpload(alice.api, card, 0, data);
+    expect([reply.status, errorCode(reply)]).toEqual([422, 'FILE_HASH_MISMATCH']);
+    for (const side of [aliceLive, bobLive]) await waitFor(() => side.last(card.id)?.error === 'FILE_HASH_MISMATCH', 'the failed card');
+    expect(await storedNames()).toEqual([]);
+  });
+
+  it('resumes after a server restart from the bytes on disk (re-hashing them), sending only the rest', async () => {
+    const { alice, bob, conv } = await start();
+    const data = randomBytes(3_000_000);
+    const card = await offer(alice.files, conv, data);
+    await bob.files.decide(card.id, 'accept');
+    expect((await patchUpload(alice.api, card, 0, data.subarray(0, 1_000_000))).status).toBe(204);
+    const wrongOffset = await patchUpload(alice.api, card, 5, data.subarray(5, 10));
+    expect([wrongOffset.status, errorCode(wrongOffset)]).toEqual([409, 'UPLOAD_OFFSET_MISMATCH']);
+    await server.restart();
+    expect(await alice.files.uploadOffset(card.id)).toBe(1_000_000);
+    const sent = await uploadFile(alice.files, card, await tempFile(data));
+    expect(sent).toMatchObject({ resumedAt: 1_000_000, sent: 2_000_000, file: { state: 'completed' } });
+    const received = await downloadFile(bob.files, sent.file, await outDir());
+    expect(sha256(await readFile(received.path))).toBe(sha256(data));
+  });
+
+  it('is the sender\'s alone: the recipient cannot write into it', async () => {
+    const { alice, bob, conv } = await start();
+    const card = await offer(alice.files, conv, randomBytes(10));
+    await bob.files.decide(card.id, 'accept');
+    const reply = await patchUpload(bob.api, card, 0, randomBytes(10));
+    expect([reply.status, errorCode(reply)]).toEqual([404, 'NOT_FOUND']);
+  });
+
+  it('says when the disk is full, at accept and while streaming, and resumes once there is room', async () => {
+    const disk = new FullDisk(join(await outDir(), 'files'));
+    const dataDir = await outDir();
+    const parley = await startParley(parseConfig(['--port', '0', '--data', dataDir], {}), { logger: pino({ level: 'silent' }), blobs: disk });
+    server = { close: () => parley.close() } as TestServer;
+    const { alice, bob, conv } = await threeUsers(parley.url);
+    const data = randomBytes(200_000);
+    const card = await offer(alice.files, conv, data);
+    disk.free = 1000;
+    await expect(bob.files.decide(card.id, 'accept')).rejects.toMatchObject({ code: 'STORAGE_FULL', status: 507 });
+    disk.free = null;
+    await bob.files.decide(card.id, 'accept');
+    disk.failAfter = 150_000;
+    const full = await patchUpload(alice.api, card, 0, data);
+    expect([full.status, errorCode(full)]).toEqual([507, 'STORAGE_FULL']);
+    disk.failAfter = Infinity;
+    const sent = await uploadFile(alice.files, card, await tempFile(data));
+    expect(sent.file.state).toBe('completed');
+    expect(sent.resumedAt).toBeGreaterThan(0);
+  });
+});
+
+describe('the download', () => {
+  it('is an attachment of opaque bytes, honours Range and If-Range, and refuses ranges outside the file', async () => {
+    const { alice, bob, conv } = await start();
+    const data = randomBytes(10_000);
+    const card = await offer(alice.files, conv, data, 'page.html');
+    await bob.files.decide(card.id, 'accept');
+    await uploadFile(alice.files, card, await tempFile(data));
+    const path = `/api/files/${card.id}/content`;
+
+    const whole = await get(bob.api, path);
+    expect(whole.status).toBe(200);
+    expect(whole.headers).toMatchObject({
+      'content-type': 'application/octet-stream',
+      'content-disposition': `attachment; filename="page.html"; filename*=UTF-8''page.html`,
+      'x-content-type-options': 'nosniff',
+      'accept-ranges': 'bytes',
+      etag: `"${sha256(data)}"`,
+      'content-length': '10000',
+    });
+    const part = await get(bob.api, path, { range: 'bytes=9000-' });
+    expect([part.status, part.headers['content-range'], part.headers['content-length']]).toEqual([206, 'bytes 9000-9999/10000', '1000']);
+    const stale = await get(bob.api, path, { range: 'bytes=9000-', 'if-range': '"another file"' });
+    expect(stale.status).toBe(200);
+    const outside = await get(bob.api, path, { range: 'bytes=10000-' });
+    expect([outside.status, outside.headers['content-range']]).toEqual([416, 'bytes */10000']);
+    // The sender may fetch it again too; until the upload completes nobody can.
+    expect((await get(alice.api, path, { range: 'bytes=0-0' })).status).toBe(206);
+    const pending = await offer(alice.files, conv, data, 'later.bin');
+    const early = await get(bob.api, `/api/files/${pending.id}/content`);
+    expect([early.status, errorCode(early)]).toEqual([409, 'FILE_NOT_READY']);
+  });
+
+  it('is verified by the recipient\'s client: bytes that do not match are deleted, not saved', async () => {
+    const { alice, bob, conv } = await start();
+    const data = randomBytes(20_000);
+    const card = await offer(alice.files, conv, data);
+    await bob.files.decide(card.id, 'accept');
+    const { file } = await uploadFile(alice.files, card, await tempFile(data));
+    const out = await outDir();
+    await expect(downloadFile(bob.files, { ...file, sha256: sha256('not these bytes') }, out)).rejects.toMatchObject({ code: 'FILE_HASH_MISMATCH' });
+    expect(await readdir(out)).toEqual([]);
+  });
+
+  it('resumes from a partial file left by an interrupted run', async () => {
+    const { alice, bob, conv } = await start();
+    const data = randomBytes(500_000);
+    const card = await offer(alice.files, conv, data, 'resume.bin');
+    await bob.files.decide(card.id, 'accept');
+    const { file } = await uploadFile(alice.files, card, await tempFile(data));
+    const out = await outDir();
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(out, `.${file.id}.part`), data.subarray(0, 200_000));
+    const result = await downloadFile(bob.files, file, out);
+    expect(result).toMatchObject({ resumedAt: 200_000, received: 300_000 });
+    expect(await readFile(result.path)).toEqual(data);
+  });
+});
+
+describe('privacy and names', () => {
+  it('hides the offer and the bytes from a third user: NOT_FOUND everywhere', async () => {
+    const { alice, bob, carol, conv } = await start();
+    const carolLive = await live(carol.api);
+    const data = randomBytes(1000);
+    const card = await offer(alice.files, conv, data);
+    await bob.files.decide(card.id, 'accept');
+    await uploadFile(alice.files, card, await tempFile(data));
+    for (const [method, path] of [
+      ['GET', `/api/files/${card.id}`],
+      ['GET', `/api/files/${card.id}/content`],
+      ['HEAD', `/api/files/${card.id}/upload`],
+      ['POST', `/api/files/${card.id}/accept`],
+      ['POST', `/api/files/${card.id}/cancel`],
+      ['GET', `/api/conversations/${conv}/messages`],
+    ] as const) {
+      const reply = await rawRequest(carol.api, method, path, {});
+      expect([method, path, reply.status]).toEqual([method, path, 404]);
+    }
+    expect((await patchUpload(carol.api, card, 0, data)).status).toBe(404);
+    expect(await carol.files.list({ state: 'all' })).toEqual([]);
+    expect(carolLive.cards).toEqual([]);
+    expect(carolLive.client.messages.filter((m: Message) => m.file)).toEqual([]);
+  });
+
+  it('keeps traversal names as text: stored under random ids, sanitised in the header and on the recipient\'s disk', async () => {
+    const { alice, bob, conv } = await start();
+    const names = ['../../x', 'C:\\x', 'nul\u0000byte.txt', 'two\nlines.txt', '..', '/etc/passwd'];
+    const out = await outDir();
+    const saved: string[] = [];
+    for (const name of names) {
+      const data = Buffer.from(`contents of ${JSON.stringify(name)}`);
+      const card = await offer(alice.files, conv, data, name);
+      expect(card.name).toBe(name);
+      await bob.files.decide(card.id, 'accept');
+      const { file } = await uploadFile(alice.files, card, await tempFile(data));
+      const reply = await get(bob.api, `/api/files/${card.id}/content`);
+      const disposition = reply.headers['content-disposition'] as string;
+      expect(disposition).toMatch(/^attachment; filename="[^"/\\\u0000-\u001f]*"; filename\*=UTF-8''[A-Za-z0-9!#$&+\-.^_`|~%]+$/);
+      const { path } = await downloadFile(bob.files, file, out);
+      expect(dirname(path)).toBe(out);
+      expect(await readFile(path)).toEqual(data);
+      saved.push(path.slice(out.length + 1));
+    }
+    expect(saved).toEqual(['_.._x', 'C__x', 'nul_byte.txt', 'two_lines.txt', 'file', '_etc_passwd']);
+    expect((await storedNames()).every((stored) => /^[A-Za-z0-9_-]{22}$/.test(stored))).toBe(true);
+    expect(existsSync(join(server.dataDir, '..', 'x'))).toBe(false);
+    expect((await bob.api.history(conv)).messages.map((m) => m.text)).toEqual(names);
+  });
+});
+
+describe('catching up', () => {
+  it('replays the card changes a client missed while away, from the fileRev it says in hello', async () => {
+    const { alice, bob, conv } = await start();
+    const bobLive = await live(bob.api);
+    const card = await offer(alice.files, conv, Buffer.from('changing'));
+    await bob.files.decide(card.id, 'accept');
+    await waitFor(() => bobLive.last(card.id)?.state === 'accepted', 'the accepted card');
+    const held = bobLive.last(card.id)!.rev;
+    bobLive.client.close();
+    await alice.files.decide(card.id, 'cancel');
+
+    const session = nodeSession(bob.api, { cursors: { [conv]: card.seq } });
+    session.noteFileRev(held);
+    const replayed: FileCard[] = [];
+    session.on('file', (c) => replayed.push(c));
+    const synced = new Promise((resolve) => session.on('synced', resolve));
+    session.connect();
+    await synced;
+    session.close();
+    expect(replayed.map((c) => [c.id, c.state])).toEqual([[card.id, 'cancelled']]);
+  });
+});
+
+/** Local disk that can pretend to be full. */
+class FullDisk extends LocalBlobStore {
+  free: number | null = null;
+  failAfter = Infinity;
+
+  override async freeBytes() {
+    return this.free ?? super.freeBytes();
+  }
+
+  override async append(id: string, offset: number) {
+    const real = await super.append(id, offset);
+    let written = 0;
+    const limit = this.failAfter;
+    return new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        written += chunk.length;
+        if (written > limit) done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+        else real.write(chunk, done);
+      },
+      final(done) {
+        real.end(done);
+      },
+      destroy(error, done) {
+        real.end(() => done(error));
+      },
+    });
+  }
+}
