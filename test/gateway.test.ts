@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { WORLD } from '../src/protocol/index.ts';
+import { CLOSE_CODES, WORLD } from '../src/protocol/index.ts';
 import { connect, handshakeStatus, rawSocket, registerUser, waitFor } from './support/clients.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -152,5 +152,21 @@ describe('the WebSocket edge', () => {
     expect(await silentClosed).toBe(1006); // terminated: no close handshake with a dead peer
     expect(healthy.readyState).toBe(WebSocket.OPEN);
     healthy.close();
+  });
+
+  it('closes a socket that never says hello with 4010 once the hello timeout passes, not before', async () => {
+    await server.close();
+    server = await startTestServer({ flags: ['--hello-timeout-ms', '400'] });
+    const { token } = await registerUser(server.url, 'mute');
+    const url = server.url.replace('http', 'ws') + '/ws';
+    const mute = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+    const opened = Date.now();
+    await new Promise((resolve) => mute.once('open', resolve));
+    const closed = new Promise<{ code: number; after: number }>((resolve) =>
+      mute.once('close', (code) => resolve({ code, after: Date.now() - opened })),
+    );
+    const { code, after } = await closed;
+    expect(code).toBe(CLOSE_CODES.HELLO_TIMEOUT);
+    expect(after).toBeGreaterThanOrEqual(350);
   });
 });

@@ -51,6 +51,7 @@ const OPTIONS = {
   'send-rate': { env: 'PARLEY_SEND_RATE', default: '10' },
   'send-burst': { env: 'PARLEY_SEND_BURST', default: '30' },
   'heartbeat-ms': { env: 'PARLEY_HEARTBEAT_MS', default: '30000' },
+  'hello-timeout-ms': { env: 'PARLEY_HELLO_TIMEOUT_MS', default: '10000' },
   'send-queue-bytes': { env: 'PARLEY_SEND_QUEUE_BYTES', default: String(4 * 1024 * 1024) },
   'max-file-bytes': { env: 'PARLEY_MAX_FILE_BYTES', default: String(2 * 1024 ** 3) },
   'file-offer-ttl': { env: 'PARLEY_FILE_OFFER_TTL', default: '24h' },
@@ -104,7 +105,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     sendBurst: integer(get('send-burst'), 'send-burst', 1, 1_000_000),
     heartbeatMs: integer(get('heartbeat-ms'), 'heartbeat-ms', 100, 3_600_000),
     maxQueuedBytes: integer(get('send-queue-bytes'), 'send-queue-bytes', 64 * 1024, 1024 ** 3),
-    helloTimeoutMs: 10_000,
+    helloTimeoutMs: integer(get('hello-timeout-ms'), 'hello-timeout-ms', 100, 600_000),
     webRoot: defaults.webRoot,
     files: {
       maxFileBytes: integer(get('max-file-bytes'), 'max-file-bytes', 0, Number.MAX_SAFE_INTEGER),
