@@ -5,6 +5,7 @@ import './styles/base.css';
 import './styles/auth.css';
 import './styles/shell.css';
 import './styles/messages.css';
+import './styles/files.css';
 
 render(<App />, document.getElementById('app')!);
 void boot();

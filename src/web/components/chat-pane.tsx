@@ -1,4 +1,4 @@
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { WORLD, type ConversationId } from '../../protocol/conversations.ts';
 import { t } from '../i18n/i18n.ts';
 import type { ChatStore } from '../state/chat-store.ts';
@@ -6,7 +6,7 @@ import { showList, viewingConv } from '../state/route.ts';
 import { Avatar, WorldAvatar } from './avatar.tsx';
 import { Composer } from './composer.tsx';
 import { ConnectionBanner } from './connection-banner.tsx';
-import { BackIcon } from './icons.tsx';
+import { BackIcon, UploadIcon } from './icons.tsx';
 import { MessageList } from './message-list.tsx';
 
 /** The open conversation: who it is with, its messages, and the composer. */
@@ -34,8 +34,10 @@ export function ChatPane({ store, conv }: { store: ChatStore; conv: Conversation
     return () => document.removeEventListener('visibilitychange', onVisible);
   }, [conv, viewing, unread, connected]);
 
+  const drop = useFileDrop(isWorld ? null : (files) => void store.files.offerAll(conv, files));
+
   return (
-    <section class="chat-pane" aria-label={title}>
+    <section class="chat-pane" aria-label={title} {...drop.handlers}>
       <header class="chat-head">
         <button type="button" class="icon-button back-button" aria-label={t('nav.back')} onClick={showList}>
           <BackIcon size={22} />
@@ -53,6 +55,17 @@ export function ChatPane({ store, conv }: { store: ChatStore; conv: Conversation
       </header>
       <ConnectionBanner store={store} />
       <MessageList store={store} conv={conv} title={title} />
+      {drop.over && (
+        <div class="drop-zone" aria-hidden="true">
+          <div class="drop-card">
+            <span class="drop-icon">
+              <UploadIcon size={28} />
+            </span>
+            <p class="drop-title">{t('file.dropTitle', { name: title })}</p>
+            <p class="drop-hint">{t('file.dropHint', { name: title })}</p>
+          </div>
+        </div>
+      )}
       <Composer
         store={store}
         conv={conv}
@@ -60,4 +73,39 @@ export function ChatPane({ store, conv }: { store: ChatStore; conv: Conversation
       />
     </section>
   );
+}
+
+/** Files dragged over the pane (a direct conversation only): an overlay while over, an offer on drop. */
+function useFileDrop(onFiles: ((files: File[]) => void) | null) {
+  const [over, setOver] = useState(false);
+  // dragenter and dragleave fire for every child crossed; count them to know when the pointer left.
+  const depth = useRef(0);
+  const carriesFiles = (event: DragEvent) => !!onFiles && !!event.dataTransfer?.types.includes('Files');
+  const handlers = {
+    onDragEnter: (event: DragEvent) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      depth.current += 1;
+      setOver(true);
+    },
+    onDragOver: (event: DragEvent) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      event.dataTransfer!.dropEffect = 'copy';
+    },
+    onDragLeave: (event: DragEvent) => {
+      if (!carriesFiles(event)) return;
+      depth.current = Math.max(0, depth.current - 1);
+      if (depth.current === 0) setOver(false);
+    },
+    onDrop: (event: DragEvent) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      depth.current = 0;
+      setOver(false);
+      const files = [...(event.dataTransfer?.files ?? [])];
+      if (files.length > 0) onFiles!(files);
+    },
+  };
+  return { over, handlers };
 }

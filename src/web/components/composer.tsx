@@ -1,8 +1,9 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { ConversationId } from '../../protocol/index.ts';
+import { WORLD, type ConversationId } from '../../protocol/conversations.ts';
 import { t } from '../i18n/i18n.ts';
 import type { ChatStore } from '../state/chat-store.ts';
-import { SendIcon } from './icons.tsx';
+import { PreparingFiles } from './preparing-files.tsx';
+import { PaperclipIcon, SendIcon } from './icons.tsx';
 
 /** Unsent text per conversation, so switching conversations keeps what you were writing. */
 const drafts = new Map<ConversationId, string>();
@@ -10,10 +11,15 @@ const drafts = new Map<ConversationId, string>();
 const COUNTER_FROM = 0.8;
 const MAX_ROWS_PX = 200;
 
-/** Enter sends, Shift+Enter is a new line; the length limit shows as you get near it. */
+/**
+ * Enter sends, Shift+Enter is a new line; the length limit shows as you get near it. In a direct
+ * conversation a file can be attached, or pasted (the chat pane takes dropped files).
+ */
 export function Composer({ store, conv, placeholder }: { store: ChatStore; conv: ConversationId; placeholder: string }) {
   const [text, setText] = useState(drafts.get(conv) ?? '');
   const input = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
+  const canAttach = conv !== WORLD;
   const max = store.maxText.value;
   const length = codePoints(text);
   const over = length - max;
@@ -52,7 +58,35 @@ export function Composer({ store, conv, placeholder }: { store: ChatStore; conv:
         send();
       }}
     >
-      <div class={over > 0 ? 'composer-box over' : 'composer-box'}>
+      {canAttach && <PreparingFiles store={store} conv={conv} />}
+      <div class={['composer-box', over > 0 ? 'over' : '', canAttach ? 'with-attach' : ''].filter(Boolean).join(' ')}>
+        {canAttach && (
+          <>
+            <button
+              type="button"
+              class="attach-button"
+              aria-label={t('file.attach')}
+              title={t('file.attach')}
+              data-testid="attach"
+              onClick={() => picker.current?.click()}
+            >
+              <PaperclipIcon size={21} />
+            </button>
+            <input
+              ref={picker}
+              type="file"
+              multiple
+              hidden
+              data-testid="file-input"
+              onChange={(event) => {
+                const files = [...(event.currentTarget.files ?? [])];
+                // Cleared, so picking the same file again still fires a change.
+                event.currentTarget.value = '';
+                if (files.length > 0) void store.files.offerAll(conv, files);
+              }}
+            />
+          </>
+        )}
         <textarea
           ref={input}
           rows={1}
@@ -63,6 +97,12 @@ export function Composer({ store, conv, placeholder }: { store: ChatStore; conv:
           aria-invalid={over > 0}
           data-testid="composer"
           onInput={(event) => update(event.currentTarget.value)}
+          onPaste={(event) => {
+            const files = [...(event.clipboardData?.files ?? [])];
+            if (!canAttach || files.length === 0) return;
+            event.preventDefault();
+            void store.files.offerAll(conv, files);
+          }}
           onKeyDown={(event) => {
             // While an input method is composing (pinyin), Enter picks a candidate: it must not send.
             if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {

@@ -12,6 +12,15 @@ const KNOWN = new Set([
   'NOT_FOUND',
   'NETWORK',
   'UNAUTHENTICATED',
+  'FILE_TOO_LARGE',
+  'FILE_DM_ONLY',
+  'FILE_STATE',
+  'FILE_NOT_READY',
+  'FILE_GONE',
+  'FILE_HASH_MISMATCH',
+  'UPLOAD_EXCEEDS_OFFER',
+  'STORAGE_FULL',
+  'NOT_SAME_FILE',
 ]);
 
 /** The translation key for an error code from the server or the client library. */

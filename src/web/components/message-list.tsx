@@ -5,6 +5,7 @@ import { buildRows, type Row } from '../lib/rows.ts';
 import { dayLabel } from '../lib/time.ts';
 import type { ChatStore } from '../state/chat-store.ts';
 import { Avatar } from './avatar.tsx';
+import { FileMessage } from './file-card.tsx';
 import { ArrowDownIcon, GlobeIcon } from './icons.tsx';
 import { MessageView } from './message-row.tsx';
 import { VirtualList, type VirtualListController } from './virtual-list.tsx';
@@ -20,6 +21,7 @@ export function MessageList({ store, conv, title }: { store: ChatStore; conv: Co
   const loading = timeline.load.value;
 
   const renderRow = (row: Row) => {
+    if (row.kind === 'message' && row.file) return <FileMessage store={store} row={row} file={row.file} />;
     if (row.kind === 'message') {
       return <MessageView row={row} onRetry={(id) => store.retry(conv, id)} onDiscard={(id) => store.discard(conv, id)} />;
     }
@@ -95,6 +97,7 @@ function TopRow({ store, conv, title }: { store: ChatStore; conv: ConversationId
 function estimateRow(row: Row): number {
   if (row.kind === 'top') return 72;
   if (row.kind === 'day') return 44;
+  if (row.file) return (row.first ? 30 : 8) + 150;
   const lines = row.text.split('\n').reduce((sum, line) => sum + Math.max(1, Math.ceil(line.length / 48)), 0);
   return (row.first ? 30 : 8) + 16 + 21 * lines + (row.status === 'failed' ? 30 : 0);
 }

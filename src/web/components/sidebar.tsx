@@ -6,6 +6,7 @@ import { shortStamp } from '../lib/time.ts';
 import type { ChatStore } from '../state/chat-store.ts';
 import { activeConv, hrefOf, isPhone, openConversation, routeConv } from '../state/route.ts';
 import { Avatar, WorldAvatar } from './avatar.tsx';
+import { displayName } from './file-card.tsx';
 import { Logo, PenIcon } from './icons.tsx';
 import { NewChatDialog } from './new-chat.tsx';
 import { OnlineList } from './online-list.tsx';
@@ -45,13 +46,14 @@ function ConversationItem({ store, summary }: { store: ChatStore; summary: Conve
   // On a phone the list is its own screen, so nothing in it is "current".
   const active = activeConv.value === summary.id && !(isPhone.value && routeConv.value === null);
   const last = summary.last;
+  const text = last?.file ? t('conv.filePreview', { name: displayName(last.file.name) }) : (last?.text ?? '');
   const preview = !last
     ? t('conv.noMessages')
     : last.sender.id === store.me.id
-      ? t('conv.preview', { name: t('conv.you'), text: last.text })
+      ? t('conv.preview', { name: t('conv.you'), text })
       : isWorld
-        ? t('conv.preview', { name: last.sender.name, text: last.text })
-        : last.text;
+        ? t('conv.preview', { name: last.sender.name, text })
+        : text;
   const online = summary.peer ? store.online.value.has(summary.peer.id) : undefined;
   return (
     <li>

@@ -1,3 +1,4 @@
+import type { FileCard } from '../../protocol/files.ts';
 import type { Message, UserRef } from '../../protocol/index.ts';
 import type { Echo } from '../state/timeline.ts';
 import { dayKey } from './time.ts';
@@ -14,6 +15,8 @@ export interface MessageRow {
   last: boolean;
   status: 'sent' | 'sending' | 'failed';
   echo?: Echo;
+  /** A file offer: the card as it was when the message was loaded (FileTransfers has the newest). */
+  file?: FileCard;
 }
 
 export type Row = { kind: 'top'; key: 'top' } | { kind: 'day'; key: string; ts: number } | MessageRow;
@@ -30,7 +33,7 @@ export function buildRows(messages: readonly Message[], echoes: readonly Echo[],
   const rows: Row[] = [{ kind: 'top', key: 'top' }];
   const items: Omit<MessageRow, 'first' | 'last'>[] = [];
   for (const m of messages) {
-    items.push({ kind: 'message', key: `${m.sender.id}:${m.clientId}`, sender: m.sender, text: m.text, ts: m.ts, own: m.sender.id === me.id, status: 'sent' });
+    items.push({ kind: 'message', key: `${m.sender.id}:${m.clientId}`, sender: m.sender, text: m.text, ts: m.ts, own: m.sender.id === me.id, status: 'sent', ...(m.file ? { file: m.file } : {}) });
   }
   for (const echo of echoes) {
     items.push({ kind: 'message', key: `${me.id}:${echo.clientId}`, sender: me, text: echo.text, ts: echo.ts, own: true, status: echo.status, echo });

@@ -3,7 +3,8 @@ import { ParleyApi } from '../../client/api.ts';
 import { ParleyClientError } from '../../client/errors.ts';
 import type { Credentials } from '../../protocol/index.ts';
 import type { MessageKey } from '../i18n/i18n.ts';
-import { t } from '../i18n/i18n.ts';
+import { locale, t } from '../i18n/i18n.ts';
+import { humanBytes } from '../lib/format.ts';
 import { ChatStore } from './chat-store.ts';
 import { notify } from './notifications.ts';
 import { openConversation, viewingConv } from './route.ts';
@@ -50,8 +51,12 @@ export async function signOut(): Promise<void> {
 function enter(user: { id: number; name: string }): void {
   const store: ChatStore = new ChatStore(api, user, {
     viewing: () => viewingConv.value,
-    onDirectMessage: (message) =>
-      notify(t('notify.dmTitle', { name: message.sender.name }), message.text.slice(0, 200), message.conv, () => openConversation(message.conv)),
+    onDirectMessage: (message) => {
+      const body = message.file
+        ? t('notify.fileOffer', { name: message.sender.name, file: message.file.name, size: humanBytes(message.file.size, locale.value) })
+        : message.text;
+      notify(t('notify.dmTitle', { name: message.sender.name }), body.slice(0, 200), message.conv, () => openConversation(message.conv));
+    },
     onSessionEnded: () => {
       if (auth.value.kind === 'signed-in' && auth.value.store === store) {
         store.stop();

@@ -7,6 +7,7 @@ import { WORLD, dmId, dmPeer, type ConversationId } from '../../protocol/convers
 import { CLOSE_CODES } from '../../protocol/errors.ts';
 import type { ConversationSummary, Message, UserRef } from '../../protocol/frames.ts';
 import { HISTORY_PAGE_DEFAULT, MAX_TEXT_CODE_POINTS } from '../../protocol/limits.ts';
+import { FileTransfers } from './file-transfers.ts';
 import { Timeline } from './timeline.ts';
 
 export interface StoreHooks {
@@ -31,6 +32,8 @@ export class ChatStore {
   readonly online = signal<ReadonlyMap<number, UserRef>>(new Map());
   readonly maxText = signal(MAX_TEXT_CODE_POINTS);
   readonly session: ChatSession;
+  /** File cards and transfers in this user's direct conversations. */
+  readonly files: FileTransfers;
   private readonly timelines = new Map<ConversationId, Timeline>();
   private reconnectChecks = 0;
 
@@ -56,6 +59,7 @@ export class ChatStore {
   ) {
     this.summaries.value = new Map([[WORLD, { id: WORLD, kind: 'world', lastSeq: 0, readSeq: 0, unread: 0 }]]);
     this.session = new ChatSession({ url: api.socketUrl, createSocket, backoffMs: { initial: 400, max: 8000 } });
+    this.files = new FileTransfers(api, this.session);
     this.wire();
   }
 
@@ -99,6 +103,7 @@ export class ChatStore {
       const oldest = timeline.oldestSeq;
       const page = await this.api.history(conv, { limit: HISTORY_PAGE_DEFAULT, ...(oldest === undefined ? {} : { before: oldest }) });
       batch(() => {
+        this.files.notePage(page.messages);
         timeline.insert(page.messages, this.me.id);
         timeline.hasMore.value = page.hasMore;
         timeline.loaded = true;
@@ -120,6 +125,7 @@ export class ChatStore {
       const page = await this.api.history(conv, { before, limit: HISTORY_PAGE_DEFAULT });
       // One update, so the list re-renders once and may ask for the next page straight away.
       batch(() => {
+        this.files.notePage(page.messages);
         timeline.insert(page.messages, this.me.id);
         timeline.hasMore.value = page.hasMore;
         timeline.loadingOlder.value = false;

@@ -1,119 +1,217 @@
-import { signal } from '@preact/signals';
+import { batch, signal } from '@preact/signals';
 import type { ParleyApi } from '../../client/api.ts';
-import { downloadBlob, hashBlob, saveBlob, uploadBlob } from '../../client/browser-files.ts';
 import { ParleyClientError } from '../../client/errors.ts';
-import { FileApi, type TransferProgress } from '../../client/files.ts';
+import { FileApi, SpeedMeter, type TransferProgress } from '../../client/files.ts';
 import type { ChatSession } from '../../client/session.ts';
 import { newClientId } from '../../client/session.ts';
 import type { ConversationId } from '../../protocol/conversations.ts';
 import { newerCard, type FileCard } from '../../protocol/files.ts';
 import type { Message } from '../../protocol/frames.ts';
 
+/**
+ * The byte-moving half (SHA-256 over @noble/hashes, XHR uploads, verified downloads) is loaded
+ * the first time a file is picked or fetched, so the first screen does not carry it.
+ */
+const bytes = () => import('../../client/browser-files.ts');
+
 /** What this tab is doing with one file, for the card's progress bar and its last line. */
 export interface LocalTransfer {
-  phase: 'hashing' | 'uploading' | 'downloading' | 'done' | 'failed';
+  /** `checking`: hashing a re-picked file before resuming its upload. */
+  phase: 'checking' | 'uploading' | 'downloading' | 'done' | 'failed';
+  direction: 'up' | 'down';
   progress?: TransferProgress;
   startedAt: number;
   /** "sent/received N bytes in T s" once done. */
   bytes?: number;
   seconds?: number;
+  /** An error code (protocol catalogue or client: NETWORK, FILE_HASH_MISMATCH, …). */
   error?: string;
 }
 
+/** A file being hashed before its offer, or whose offer failed (shown above the composer). */
+export interface Preparing {
+  key: string;
+  conv: ConversationId;
+  name: string;
+  size: number;
+  progress?: TransferProgress;
+  error?: string;
+}
+
+/** Upload progress the server reports (either side sees it), with a speed measured here. */
+export interface ServerProgress {
+  received: number;
+  size: number;
+  bytesPerSecond: number;
+}
+
 /**
- * The web client's file cards (not wired into the UI yet; see the file-card component plan in
- * docs): the newest card per file id from history pages, `file` frames and offers; server-side
- * upload progress from `fileProgress`; and this tab's own transfers. The File a user picked
- * lives only in this tab: after a reload an accepted upload needs the file picked again
- * (`resumeUpload`), which checks it is the same file before sending the rest.
+ * The web client's file cards: the newest card per file id (by `rev`) from history pages,
+ * message and `file` frames and this tab's own requests; server-side upload progress from
+ * `fileProgress`; and this tab's own transfers. The File a user picked lives only in this tab:
+ * after a reload an accepted upload needs the file picked again (`resumeUpload`), which checks
+ * it is the same file before sending the rest.
  */
 export class FileTransfers {
   readonly cards = signal<ReadonlyMap<string, FileCard>>(new Map());
-  /** Bytes the server holds of files being uploaded by someone (either side sees it). */
-  readonly serverProgress = signal<ReadonlyMap<string, { received: number; size: number }>>(new Map());
+  readonly serverProgress = signal<ReadonlyMap<string, ServerProgress>>(new Map());
   readonly local = signal<ReadonlyMap<string, LocalTransfer>>(new Map());
+  readonly preparing = signal<readonly Preparing[]>([]);
   private readonly files: FileApi;
   private readonly picked = new Map<string, File>();
+  /** Files accepted in this tab: saved as soon as the sender's upload completes. */
+  private readonly autoSave = new Set<string>();
+  private readonly meters = new Map<string, SpeedMeter>();
+  private readonly aborts = new Map<string, AbortController>();
 
-  constructor(api: ParleyApi, session: ChatSession) {
+  constructor(
+    api: ParleyApi,
+    private readonly session: ChatSession,
+  ) {
     this.files = new FileApi(api);
     session.on('file', (card) => this.note(card));
     session.on('message', (message) => this.noteMessage(message));
-    session.on('fileProgress', ({ id, received, size }) => this.setIn(this.serverProgress, id, { received, size }));
+    session.on('fileProgress', ({ id, received, size }) => {
+      let meter = this.meters.get(id);
+      if (!meter) this.meters.set(id, (meter = new SpeedMeter()));
+      this.setIn(this.serverProgress, id, { received, size, bytesPerSecond: meter.sample(received) });
+    });
   }
 
-  /** Cards that arrive with history pages (call for each page). */
   noteMessage(message: Message): void {
     if (message.file) this.note(message.file);
   }
 
+  /** Cards that arrive with a history page: held up to their rev, so a reconnect replays only later changes. */
+  notePage(messages: readonly Message[]): void {
+    batch(() => {
+      for (const message of messages) {
+        if (!message.file) continue;
+        this.note(message.file);
+        this.session.noteFileRev(message.file.rev);
+      }
+    });
+  }
+
   note(card: FileCard): void {
     const current = this.cards.value.get(card.id);
-    if (newerCard(current, card) === current) return;
-    this.setIn(this.cards, card.id, card);
-    // The sender's tab uploads as soon as the recipient accepts.
-    const file = this.picked.get(card.id);
-    if (card.state === 'accepted' && file && !this.local.value.has(card.id)) void this.upload(card, file);
+    if (newerCard(current, card) !== current) this.setIn(this.cards, card.id, card);
+    this.react(card.id);
   }
 
-  /** Hash the picked (dropped, pasted) file, then offer it; the upload starts on accept. */
-  async offer(conv: ConversationId, file: File): Promise<FileCard> {
-    const key = `hash:${conv}:${file.name}:${file.size}`;
-    this.setIn(this.local, key, { phase: 'hashing', startedAt: Date.now() });
+  /** The newest card known for a file (a message carries the card as it was when it was loaded). */
+  card(fallback: FileCard): FileCard {
+    return newerCard(this.cards.value.get(fallback.id), fallback);
+  }
+
+  /** Hashes each file (never whole in memory), then offers it; the upload starts when the recipient accepts. */
+  async offerAll(conv: ConversationId, files: readonly File[]): Promise<void> {
+    for (const file of files) await this.offer(conv, file);
+  }
+
+  async offer(conv: ConversationId, file: File): Promise<FileCard | null> {
+    const key = newClientId();
+    this.preparing.value = [...this.preparing.value, { key, conv, name: file.name, size: file.size }];
     try {
-      const sha256 = await hashBlob(file, { onProgress: (progress) => this.update(key, { progress }) });
-      const { file: card } = await this.files.offer({ conv, clientId: newClientId(), name: file.name, size: file.size, type: file.type, sha256 });
+      const { hashBlob } = await bytes();
+      const sha256 = await hashBlob(file, { onProgress: (progress) => this.updatePreparing(key, { progress }) });
+      // The same client id on a retry would return the original offer, never a second card.
+      const { file: card } = await this.files.offer({ conv, clientId: key, name: file.name, size: file.size, type: file.type, sha256 });
       this.picked.set(card.id, file);
+      this.dismiss(key);
       this.note(card);
       return card;
-    } finally {
-      this.deleteIn(this.local, key);
+    } catch (error) {
+      this.updatePreparing(key, { error: codeOf(error) });
+      return null;
     }
   }
 
-  accept(id: string) {
-    return this.files.decide(id, 'accept').then((card) => this.note(card));
+  dismiss(key: string): void {
+    this.preparing.value = this.preparing.value.filter((item) => item.key !== key);
   }
 
-  decline(id: string) {
-    return this.files.decide(id, 'decline').then((card) => this.note(card));
+  async accept(id: string): Promise<void> {
+    this.autoSave.add(id);
+    this.note(await this.files.decide(id, 'accept'));
   }
 
-  cancel(id: string) {
-    return this.files.decide(id, 'cancel').then((card) => this.note(card));
+  async decline(id: string): Promise<void> {
+    this.note(await this.files.decide(id, 'decline'));
   }
 
-  /** After a reload: the sender picks the file again; a different file is refused before any byte is sent. */
-  async resumeUpload(card: FileCard, file: File): Promise<void> {
-    if (file.size !== card.size || (await hashBlob(file)) !== card.sha256) {
-      throw new ParleyClientError('FILE_HASH_MISMATCH', 'That is not the file that was offered.');
+  async cancel(id: string): Promise<void> {
+    this.aborts.get(id)?.abort();
+    this.note(await this.files.decide(id, 'cancel'));
+  }
+
+  /** The sender still has the file in this tab (no need to pick it again to resume). */
+  hasPicked(id: string): boolean {
+    return this.picked.has(id);
+  }
+
+  /** Resumes an upload that stopped: with the file this tab holds, or one picked again after a reload. */
+  async resumeUpload(card: FileCard, file = this.picked.get(card.id)): Promise<void> {
+    if (!file) return;
+    if (!this.picked.has(card.id)) {
+      this.setIn(this.local, card.id, { phase: 'checking', direction: 'up', startedAt: Date.now() });
+      try {
+        const { hashBlob } = await bytes();
+        const same = file.size === card.size && (await hashBlob(file, { onProgress: (progress) => this.update(card.id, { progress }) })) === card.sha256;
+        if (!same) throw new ParleyClientError('FILE_HASH_MISMATCH', 'That is not the file that was offered.');
+      } catch (error) {
+        this.update(card.id, { phase: 'failed', error: codeOf(error) === 'FILE_HASH_MISMATCH' ? 'NOT_SAME_FILE' : codeOf(error) });
+        return;
+      }
+      this.picked.set(card.id, file);
     }
-    this.picked.set(card.id, file);
     await this.upload(card, file);
   }
 
-  /** Download, verify, save; shows "received N bytes in T s". */
+  /** Downloads, checks size and SHA-256 against the offer, then saves; shows "received N bytes in T s". */
   async download(card: FileCard): Promise<void> {
     const startedAt = Date.now();
-    this.setIn(this.local, card.id, { phase: 'downloading', startedAt });
+    const abort = new AbortController();
+    this.aborts.set(card.id, abort);
+    this.setIn(this.local, card.id, { phase: 'downloading', direction: 'down', startedAt });
     try {
-      const blob = await downloadBlob(this.files, card, { onProgress: (progress) => this.update(card.id, { progress }) });
+      const { downloadBlob, saveBlob } = await bytes();
+      const blob = await downloadBlob(this.files, card, { signal: abort.signal, onProgress: (progress) => this.update(card.id, { progress }) });
       saveBlob(blob, card.name);
       this.update(card.id, { phase: 'done', bytes: card.size, seconds: (Date.now() - startedAt) / 1000 });
     } catch (error) {
-      this.update(card.id, { phase: 'failed', error: (error as Error).message });
+      this.update(card.id, { phase: 'failed', error: codeOf(error) });
+    } finally {
+      this.aborts.delete(card.id);
+    }
+  }
+
+  /** Starts what a card's new state asks of this tab: the sender's upload, the accepting tab's download. */
+  private react(id: string): void {
+    const card = this.cards.value.get(id);
+    if (!card || this.local.value.has(id)) return;
+    const file = this.picked.get(id);
+    if (card.state === 'accepted' && file) void this.upload(card, file);
+    else if (card.state === 'completed' && this.autoSave.has(id)) {
+      this.autoSave.delete(id);
+      void this.download(card);
     }
   }
 
   private async upload(card: FileCard, file: File): Promise<void> {
     const startedAt = Date.now();
-    this.setIn(this.local, card.id, { phase: 'uploading', startedAt });
+    const abort = new AbortController();
+    this.aborts.set(card.id, abort);
+    this.setIn(this.local, card.id, { phase: 'uploading', direction: 'up', startedAt });
     try {
-      const result = await uploadBlob(this.files, card, file, { onProgress: (progress) => this.update(card.id, { progress }) });
+      const { uploadBlob } = await bytes();
+      const result = await uploadBlob(this.files, card, file, { signal: abort.signal, onProgress: (progress) => this.update(card.id, { progress }) });
       this.note(result.file);
-      this.update(card.id, { phase: 'done', bytes: card.size, seconds: (Date.now() - startedAt) / 1000 });
+      this.update(card.id, { phase: 'done', bytes: result.sent, seconds: (Date.now() - startedAt) / 1000 });
     } catch (error) {
-      this.update(card.id, { phase: 'failed', error: (error as Error).message });
+      this.update(card.id, { phase: 'failed', error: codeOf(error) });
+    } finally {
+      this.aborts.delete(card.id);
     }
   }
 
@@ -122,15 +220,17 @@ export class FileTransfers {
     if (current) this.setIn(this.local, key, { ...current, ...change });
   }
 
+  private updatePreparing(key: string, change: Partial<Preparing>): void {
+    this.preparing.value = this.preparing.value.map((item) => (item.key === key ? { ...item, ...change } : item));
+  }
+
   private setIn<T>(target: { value: ReadonlyMap<string, T> }, key: string, value: T): void {
     const next = new Map(target.value);
     next.set(key, value);
     target.value = next;
   }
+}
 
-  private deleteIn<T>(target: { value: ReadonlyMap<string, T> }, key: string): void {
-    const next = new Map(target.value);
-    next.delete(key);
-    target.value = next;
-  }
+function codeOf(error: unknown): string {
+  return error instanceof ParleyClientError ? error.code : 'NETWORK';
 }

@@ -1,0 +1,193 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { WEB_ROOT, ensureBuiltClient } from './support/build.ts';
+import { close, hasChromium, launchBrowser, signUp, unreadBadge, until, waitOnline, type Person } from './support/browser.ts';
+
+const PASSWORD = 'correct horse battery';
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** The sidebar entry of the DM with `peer`. */
+const dmWith = (page: Page, peer: string) => page.locator('a.conv-item').filter({ has: page.locator('.conv-name', { hasText: new RegExp(`^${peer}$`) }) });
+
+/** The card of the file called exactly `name` in the open conversation. */
+const cardOf = (page: Page, name: string) => page.getByTestId('file-card').filter({ has: page.getByTestId('file-name').getByText(name, { exact: true }) });
+
+async function stateOf(card: Locator): Promise<string | null> {
+  return (await card.count()) === 1 ? card.getAttribute('data-state') : null;
+}
+
+async function statusOf(card: Locator): Promise<string> {
+  return (await card.count()) === 1 ? ((await card.getByTestId('file-status').textContent()) ?? '') : '';
+}
+
+/** alice opens the DM with `peer` from the online list; resolves with its conversation id. */
+async function openDm(person: Person, peer: string): Promise<string> {
+  await person.page.locator(`.online-list button[data-user="${peer}"]`).click();
+  await until(async () => (await person.page.getByTestId('chat-title').textContent()) === peer, `the DM with ${peer} to open`);
+  return decodeURIComponent(new URL(person.page.url()).hash.replace(/^#\/c\//, ''));
+}
+
+/** Files dropped on the chat pane, as a person dragging them from the desktop would. */
+async function dropFiles(page: Page, files: { name: string; text: string }[]): Promise<void> {
+  await page.evaluate((files) => {
+    const data = new DataTransfer();
+    for (const { name, text } of files) data.items.add(new File([text], name, { type: 'text/plain' }));
+    const pane = document.querySelector('.chat-pane')!;
+    for (const type of ['dragenter', 'dragover', 'drop']) pane.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: data }));
+  }, files);
+}
+
+describe.skipIf(!hasChromium)('file transfer in the web client', () => {
+  let server: TestServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await ensureBuiltClient();
+    server = await startTestServer({ webRoot: WEB_ROOT });
+    browser = await launchBrowser();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('alice offers bob a file; bob accepts; both see 100 %; the saved bytes are the original; a declined offer says so; a reload keeps both cards', async () => {
+    let alice: Person | undefined, bob: Person | undefined;
+    try {
+      [alice, bob] = await Promise.all([signUp(browser, server.url, 'alice', PASSWORD), signUp(browser, server.url, 'bob', PASSWORD)]);
+      // Files go to one person: the world chat has no attach button.
+      expect(await alice.page.getByTestId('attach').count()).toBe(0);
+      const conv = await openDm(alice, 'bob');
+      await expect(alice.page.getByRole('button', { name: 'Send a file' }).count()).resolves.toBe(1);
+
+      const original = randomBytes(300 * 1024);
+      await alice.page.getByTestId('file-input').setInputFiles({ name: 'report.pdf', mimeType: 'application/pdf', buffer: original });
+      const aliceCard = cardOf(alice.page, 'report.pdf');
+      await until(async () => (await stateOf(aliceCard)) === 'offered', "alice's card to show the offer");
+      expect(await statusOf(aliceCard)).toBe('Waiting for bob to accept…');
+      expect(await aliceCard.getByTestId('file-size').textContent()).toBe('300 KB');
+
+      // bob, in the world chat: the offer raises the DM's unread badge, and its preview names the file.
+      await until(async () => (await unreadBadge(bob!.page, conv)) === '1', "bob's unread badge for the offer");
+      expect(await dmWith(bob.page, 'alice').locator('.conv-preview').textContent()).toBe('[File] report.pdf');
+      await dmWith(bob.page, 'alice').click();
+      const bobCard = cardOf(bob.page, 'report.pdf');
+      await until(async () => (await stateOf(bobCard)) === 'offered', 'bob to see the card');
+      expect(await statusOf(bobCard)).toBe('alice wants to send you this file');
+      expect(await bobCard.getByRole('button').allTextContents()).toEqual(['Accept', 'Decline']);
+
+      // Accepting is asking for the file: this tab saves it as soon as it has arrived and checked out.
+      const download = bob.page.waitForEvent('download', { timeout: 30_000 });
+      await bobCard.getByRole('button', { name: 'Accept' }).click();
+      const saved = await download;
+      expect(saved.suggestedFilename()).toBe('report.pdf');
+      const bytes = await readFile((await saved.path())!);
+      expect(bytes.length).toBe(original.length);
+      expect(sha256(bytes)).toBe(sha256(original));
+
+      // Both ends: completed, the bar at 100 %, and "N bytes in T s".
+      await until(async () => (await stateOf(aliceCard)) === 'completed' && (await stateOf(bobCard)) === 'completed', 'both cards completed');
+      for (const card of [aliceCard, bobCard]) {
+        await until(async () => (await card.getByRole('progressbar').getAttribute('aria-valuenow')) === '100', 'the progress bar at 100 %');
+      }
+      await until(async () => /^Sent 307,200 bytes in \d+(\.\d)? s$/.test(await statusOf(aliceCard)), "alice's sent line", 15_000);
+      await until(async () => /^Received 307,200 bytes in \d+(\.\d)? s$/.test(await statusOf(bobCard)), "bob's received line", 15_000);
+      // bob's tab told the server the bytes checked out; alice learns he has it.
+      await until(async () => (await aliceCard.getByTestId('file-detail').textContent()) === 'bob received it', 'alice to see the delivery');
+
+      // A second offer, declined.
+      await alice.page.getByTestId('file-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not for you') });
+      const bobNotes = cardOf(bob.page, 'notes.txt');
+      await until(async () => (await stateOf(bobNotes)) === 'offered', 'bob to see the second offer');
+      await bobNotes.getByRole('button', { name: 'Decline' }).click();
+      const aliceNotes = cardOf(alice.page, 'notes.txt');
+      await until(async () => (await stateOf(aliceNotes)) === 'declined', 'alice to see the decline');
+      expect(await statusOf(aliceNotes)).toBe('bob declined');
+      expect(await statusOf(bobNotes)).toBe('You declined');
+
+      // After a reload both see both cards, with their states, from history.
+      await Promise.all([alice.page.reload(), bob.page.reload()]);
+      for (const { page, sent } of [
+        { page: alice.page, sent: /^Sent 307,200 bytes in \d+(\.\d)? s$/ },
+        { page: bob.page, sent: /^Received 307,200 bytes in \d+(\.\d)? s$/ },
+      ]) {
+        await waitOnline(page);
+        await until(async () => (await stateOf(cardOf(page, 'report.pdf'))) === 'completed', 'the completed card after a reload');
+        expect(await statusOf(cardOf(page, 'report.pdf'))).toMatch(sent);
+        expect(await stateOf(cardOf(page, 'notes.txt'))).toBe('declined');
+      }
+      expect(await statusOf(cardOf(alice.page, 'notes.txt'))).toBe('bob declined');
+
+      // bob can save it again while the server keeps it.
+      const again = bob.page.waitForEvent('download', { timeout: 30_000 });
+      await cardOf(bob.page, 'report.pdf').getByRole('button', { name: 'Save again' }).click();
+      expect(sha256(await readFile((await (await again).path())!))).toBe(sha256(original));
+    } finally {
+      await close(alice, bob);
+    }
+  });
+
+  it('file names are only ever text: markup and path names show literally, and no script runs', async () => {
+    let carol: Person | undefined, dave: Person | undefined;
+    try {
+      [carol, dave] = await Promise.all([signUp(browser, server.url, 'carol', PASSWORD), signUp(browser, server.url, 'dave', PASSWORD)]);
+      await openDm(carol, 'dave');
+      const names = ['<img src=x onerror=alert(1)>.txt', '../../x', '..\\..\\windows\\win.ini', '<script>__pwned("name")</script>'];
+      // Dropped on the chat pane, as from a file manager.
+      await dropFiles(carol.page, names.map((name) => ({ name, text: `content of ${name}` })));
+      await until(async () => (await carol!.page.getByTestId('file-card').count()) === names.length, 'all offers out');
+
+      await dmWith(dave.page, 'carol').click();
+      await until(async () => (await dave!.page.getByTestId('file-card').count()) === names.length, 'dave to see the offers');
+      for (const page of [carol.page, dave.page]) {
+        expect(await page.getByTestId('file-name').allTextContents()).toEqual(names);
+        expect(await page.locator('.file-card img, .file-card script').count()).toBe(0);
+      }
+
+      // Saved under a harmless name: one path segment, no separators.
+      const download = dave.page.waitForEvent('download', { timeout: 30_000 });
+      await cardOf(dave.page, '../../x').getByRole('button', { name: 'Accept' }).click();
+      const saved = await download;
+      expect(saved.suggestedFilename()).not.toMatch(/[\\/]/);
+      expect((await readFile((await saved.path())!)).toString()).toBe('content of ../../x');
+      await dave.page.waitForTimeout(300);
+      expect([...carol.pwned, ...dave.pwned]).toEqual([]);
+    } finally {
+      await close(carol, dave);
+    }
+  });
+
+  it('after a reload the sender picks the file again and the upload goes on; another file is refused', async () => {
+    let erin: Person | undefined, frank: Person | undefined;
+    try {
+      [erin, frank] = await Promise.all([signUp(browser, server.url, 'erin', PASSWORD), signUp(browser, server.url, 'frank', PASSWORD)]);
+      await openDm(erin, 'frank');
+      const original = randomBytes(64 * 1024);
+      await erin.page.getByTestId('file-input').setInputFiles({ name: 'data.bin', mimeType: 'application/octet-stream', buffer: original });
+      await until(async () => (await stateOf(cardOf(erin!.page, 'data.bin'))) === 'offered', 'the offer');
+
+      // erin's tab forgets the picked file; frank accepts meanwhile.
+      await erin.page.reload();
+      await waitOnline(erin.page);
+      await dmWith(frank.page, 'erin').click();
+      const download = frank.page.waitForEvent('download', { timeout: 30_000 });
+      await cardOf(frank.page, 'data.bin').getByRole('button', { name: 'Accept' }).click();
+
+      const card = cardOf(erin.page, 'data.bin');
+      await until(async () => (await statusOf(card)).startsWith('Paused at 0%'), 'erin to be asked for the file again');
+      await card.getByTestId('file-repick').setInputFiles({ name: 'other.bin', mimeType: 'application/octet-stream', buffer: randomBytes(64 * 1024) });
+      await until(async () => (await statusOf(card)).includes('That is not the file you offered'), 'a different file refused');
+      expect(await stateOf(card)).toBe('accepted');
+
+      await card.getByTestId('file-repick').setInputFiles({ name: 'data.bin', mimeType: 'application/octet-stream', buffer: original });
+      expect(sha256(await readFile((await (await download).path())!))).toBe(sha256(original));
+      await until(async () => (await stateOf(card)) === 'completed', "erin's card completed");
+    } finally {
+      await close(erin, frank);
+    }
+  });
+});
