@@ -23,6 +23,7 @@ interface RelayResult {
   relay: number;
   senderHash: number;
   serverPeakRssMb: number;
+  serverIdleRssMb: number;
 }
 
 const RSS_GOAL_MB = 150;
@@ -57,7 +58,7 @@ export async function filesScenario(ctx: BenchContext): Promise<Omit<ScenarioRep
     runs.push(r);
     ctx.log(
       `    raw TCP ${r.rawTcp.toFixed(0)} MB/s; Parley upload ${r.upload.toFixed(0)} MB/s, download ${r.download.toFixed(0)} MB/s, ` +
-        `upload then download ${r.relay.toFixed(0)} MB/s; server peak RSS ${r.serverPeakRssMb.toFixed(0)} MB`,
+        `upload then download ${r.relay.toFixed(0)} MB/s; server peak RSS ${r.serverPeakRssMb.toFixed(0)} MB (idle ${r.serverIdleRssMb.toFixed(0)} MB)`,
     );
   }
   const m = (pick: (r: RelayResult) => number) => median(runs.map(pick));
@@ -72,6 +73,7 @@ export async function filesScenario(ctx: BenchContext): Promise<Omit<ScenarioRep
     uploadThenDownloadMBps: m((r) => r.relay),
     senderHashMBps: m((r) => r.senderHash),
     serverPeakRssMb: m((r) => r.serverPeakRssMb),
+    serverIdleRssMb: m((r) => r.serverIdleRssMb),
   };
   const rawTcp = m((r) => r.rawTcp);
   const ratio = roundRatios(runs.map(leg), runs.map((r) => r.rawTcp));
@@ -112,7 +114,8 @@ export async function filesScenario(ctx: BenchContext): Promise<Omit<ScenarioRep
           row('Parley download (client hashes + writes)', parley.downloadMBps),
           row('Parley relay, slower leg', parley.slowerLegMBps, ratio),
           row('Parley upload then download, end to end', parley.uploadThenDownloadMBps, endToEnd),
-          ['server peak RSS', `${parley.serverPeakRssMb.toFixed(0)} MB`, '', ''],
+          ['server peak RSS (accounts made before it started)', `${parley.serverPeakRssMb.toFixed(0)} MB`, '', ''],
+          ['server RSS when started, before any transfer', `${parley.serverIdleRssMb.toFixed(0)} MB`, '', ''],
         ],
       },
     ],
