@@ -94,8 +94,8 @@ describe.skipIf(!hasChromium)('file transfer in the web client', () => {
       for (const card of [aliceCard, bobCard]) {
         await until(async () => (await card.getByRole('progressbar').getAttribute('aria-valuenow')) === '100', 'the progress bar at 100 %');
       }
-      await until(async () => /^Sent 307,200 bytes in \d+(\.\d)? s$/.test(await statusOf(aliceCard)), "alice's sent line", 15_000);
-      await until(async () => /^Received 307,200 bytes in \d+(\.\d)? s$/.test(await statusOf(bobCard)), "bob's received line", 15_000);
+      await until(async () => /^Sent 307,200 bytes in \d+(\.\d+)? s$/.test(await statusOf(aliceCard)), "alice's sent line", 15_000);
+      await until(async () => /^Received 307,200 bytes in \d+(\.\d+)? s$/.test(await statusOf(bobCard)), "bob's received line", 15_000);
       // bob's tab told the server the bytes checked out; alice learns he has it.
       await until(async () => (await aliceCard.getByTestId('file-detail').textContent()) === 'bob received it', 'alice to see the delivery');
 
@@ -112,8 +112,8 @@ describe.skipIf(!hasChromium)('file transfer in the web client', () => {
       // After a reload both see both cards, with their states, from history.
       await Promise.all([alice.page.reload(), bob.page.reload()]);
       for (const { page, sent } of [
-        { page: alice.page, sent: /^Sent 307,200 bytes in \d+(\.\d)? s$/ },
-        { page: bob.page, sent: /^Received 307,200 bytes in \d+(\.\d)? s$/ },
+        { page: alice.page, sent: /^Sent 307,200 bytes in \d+(\.\d+)? s$/ },
+        { page: bob.page, sent: /^Received 307,200 bytes in \d+(\.\d+)? s$/ },
       ]) {
         await waitOnline(page);
         await until(async () => (await stateOf(cardOf(page, 'report.pdf'))) === 'completed', 'the completed card after a reload');

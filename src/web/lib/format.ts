@@ -28,9 +28,14 @@ export function exactNumber(n: number, locale: Locale): string {
   return numberFormat(locale, 0).format(n);
 }
 
-/** "0.4" seconds, one decimal. */
+/** Seconds for "in T s": "12.3", "1.25", "0.043" (a fast local transfer still shows a real figure). */
 export function seconds(s: number, locale: Locale): string {
-  return numberFormat(locale, 1).format(Math.max(0, s));
+  const value = Math.max(0, s);
+  if (value >= 10) return numberFormat(locale, 1).format(value);
+  if (value >= 1) return numberFormat(locale, 2).format(value);
+  let format = numberFormats.get(`${locale}|sig2`);
+  if (!format) numberFormats.set(`${locale}|sig2`, (format = new Intl.NumberFormat(locale, { maximumSignificantDigits: 2 })));
+  return format.format(value);
 }
 
 /** Whole percent, never 100 before the last byte. */
