@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Locator, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { WEB_ROOT, ensureBuiltClient } from './support/build.ts';
-import { close, hasChromium, launchBrowser, signUp, unreadBadge, until, waitOnline, type Person } from './support/browser.ts';
+import { close, hasChromium, launchBrowser, send, signUp, unreadBadge, until, waitForMessage, waitOnline, type Person } from './support/browser.ts';
 
 const PASSWORD = 'correct horse battery';
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -188,6 +188,48 @@ describe.skipIf(!hasChromium)('file transfer in the web client', () => {
       await until(async () => (await stateOf(card)) === 'completed', "erin's card completed");
     } finally {
       await close(erin, frank);
+    }
+  });
+
+  it('the sender cancels; a change made while the recipient was disconnected reaches him when he is back', async () => {
+    let gina: Person | undefined, hank: Person | undefined;
+    try {
+      [gina, hank] = await Promise.all([signUp(browser, server.url, 'gina', PASSWORD), signUp(browser, server.url, 'hank', PASSWORD)]);
+      // hank's live connection goes through a switch the test can open.
+      let cut = false;
+      const sockets: WebSocketRoute[] = [];
+      await hank.context.routeWebSocket(/\/ws$/, (ws) => {
+        if (cut) return ws.close({ code: 4000, reason: 'cut by the test' });
+        sockets.push(ws);
+        ws.connectToServer();
+      });
+      await hank.page.reload();
+      await waitOnline(hank.page);
+
+      await openDm(gina, 'hank');
+      await send(gina.page, 'a plan for Saturday, one moment');
+      await until(async () => (await dmWith(hank!.page, 'gina').count()) === 1, "the DM in hank's sidebar");
+      await dmWith(hank.page, 'gina').click();
+      await waitForMessage(hank.page, 'a plan for Saturday, one moment');
+      await gina.page.getByTestId('file-input').setInputFiles({ name: 'plan.txt', mimeType: 'text/plain', buffer: Buffer.from('meet at 10') });
+      await until(async () => (await stateOf(cardOf(hank!.page, 'plan.txt'))) === 'offered', 'hank to see the offer live');
+
+      cut = true;
+      for (const ws of sockets.splice(0)) await ws.close({ code: 4000, reason: 'cut by the test' });
+      await hank.page.locator('.shell[data-connection="reconnecting"]').waitFor();
+
+      await cardOf(gina.page, 'plan.txt').getByRole('button', { name: 'Cancel' }).click();
+      await until(async () => (await stateOf(cardOf(gina!.page, 'plan.txt'))) === 'cancelled', 'gina to see it cancelled');
+      expect(await statusOf(cardOf(gina.page, 'plan.txt'))).toBe('Cancelled');
+      expect(await stateOf(cardOf(hank.page, 'plan.txt'))).toBe('offered');
+
+      cut = false;
+      await hank.page.evaluate(() => dispatchEvent(new Event('online')));
+      await waitOnline(hank.page);
+      await until(async () => (await stateOf(cardOf(hank!.page, 'plan.txt'))) === 'cancelled', 'the catch-up to bring the cancel', 15_000);
+      expect(await cardOf(hank.page, 'plan.txt').getByRole('button').count()).toBe(0);
+    } finally {
+      await close(gina, hank);
     }
   });
 });

@@ -80,10 +80,10 @@ function useFileDrop(onFiles: ((files: File[]) => void) | null) {
   const [over, setOver] = useState(false);
   // dragenter and dragleave fire for every child crossed; count them to know when the pointer left.
   const depth = useRef(0);
-  const carriesFiles = (event: DragEvent) => !!onFiles && !!event.dataTransfer?.types.includes('Files');
+  const carriesFiles = (event: DragEvent) => !!event.dataTransfer?.types.includes('Files');
   const handlers = {
     onDragEnter: (event: DragEvent) => {
-      if (!carriesFiles(event)) return;
+      if (!onFiles || !carriesFiles(event)) return;
       event.preventDefault();
       depth.current += 1;
       setOver(true);
@@ -91,15 +91,16 @@ function useFileDrop(onFiles: ((files: File[]) => void) | null) {
     onDragOver: (event: DragEvent) => {
       if (!carriesFiles(event)) return;
       event.preventDefault();
-      event.dataTransfer!.dropEffect = 'copy';
+      // Not in the world chat (files go to one person): the pointer says so, and Shell stops the drop.
+      event.dataTransfer!.dropEffect = onFiles ? 'copy' : 'none';
     },
     onDragLeave: (event: DragEvent) => {
-      if (!carriesFiles(event)) return;
+      if (!onFiles || !carriesFiles(event)) return;
       depth.current = Math.max(0, depth.current - 1);
       if (depth.current === 0) setOver(false);
     },
     onDrop: (event: DragEvent) => {
-      if (!carriesFiles(event)) return;
+      if (!onFiles || !carriesFiles(event)) return;
       event.preventDefault();
       depth.current = 0;
       setOver(false);

@@ -18,6 +18,18 @@ export function Shell({ store }: { store: ChatStore }) {
       }),
     [store],
   );
+  // A file dropped where nothing takes it would make the browser leave the app to show it.
+  useEffect(() => {
+    const swallow = (event: DragEvent) => {
+      if (event.dataTransfer?.types.includes('Files')) event.preventDefault();
+    };
+    addEventListener('dragover', swallow);
+    addEventListener('drop', swallow);
+    return () => {
+      removeEventListener('dragover', swallow);
+      removeEventListener('drop', swallow);
+    };
+  }, []);
   useEffect(() => {
     const retry = () => store.session.retryNow();
     addEventListener('online', retry);

@@ -63,6 +63,7 @@ export class FileTransfers {
   private readonly autoSave = new Set<string>();
   private readonly meters = new Map<string, SpeedMeter>();
   private readonly aborts = new Map<string, AbortController>();
+  private catchUpRev = -1;
 
   constructor(
     api: ParleyApi,
@@ -70,16 +71,23 @@ export class FileTransfers {
   ) {
     this.files = new FileApi(api);
     session.on('file', (card) => this.note(card));
-    session.on('message', (message) => this.noteMessage(message));
+    session.on('message', (message) => {
+      if (!message.file) return;
+      this.note(message.file);
+      // A message's card is current, so a reconnect need only replay later changes. During
+      // catch-up it counts once the catch-up is complete, as the session does for `file` frames.
+      if (session.state === 'online') session.noteFileRev(message.file.rev);
+      else this.catchUpRev = Math.max(this.catchUpRev, message.file.rev);
+    });
+    session.on('synced', () => {
+      if (this.catchUpRev >= 0) session.noteFileRev(this.catchUpRev);
+      this.catchUpRev = -1;
+    });
     session.on('fileProgress', ({ id, received, size }) => {
       let meter = this.meters.get(id);
       if (!meter) this.meters.set(id, (meter = new SpeedMeter()));
       this.setIn(this.serverProgress, id, { received, size, bytesPerSecond: meter.sample(received) });
     });
-  }
-
-  noteMessage(message: Message): void {
-    if (message.file) this.note(message.file);
   }
 
   /** Cards that arrive with a history page: held up to their rev, so a reconnect replays only later changes. */
@@ -131,18 +139,29 @@ export class FileTransfers {
     this.preparing.value = this.preparing.value.filter((item) => item.key !== key);
   }
 
-  async accept(id: string): Promise<void> {
+  accept(id: string): Promise<void> {
     this.autoSave.add(id);
-    this.note(await this.files.decide(id, 'accept'));
+    return this.decide(id, 'accept');
   }
 
-  async decline(id: string): Promise<void> {
-    this.note(await this.files.decide(id, 'decline'));
+  decline(id: string): Promise<void> {
+    return this.decide(id, 'decline');
   }
 
-  async cancel(id: string): Promise<void> {
+  cancel(id: string): Promise<void> {
     this.aborts.get(id)?.abort();
-    this.note(await this.files.decide(id, 'cancel'));
+    return this.decide(id, 'cancel');
+  }
+
+  /** A decision on a card that has moved on (the other side cancelled, it expired) shows the card as it is now. */
+  private async decide(id: string, action: 'accept' | 'decline' | 'cancel'): Promise<void> {
+    try {
+      this.note(await this.files.decide(id, action));
+    } catch (error) {
+      if (!(error instanceof ParleyClientError) || error.code !== 'FILE_STATE') throw error;
+      this.autoSave.delete(id);
+      this.note(await this.files.get(id));
+    }
   }
 
   /** The sender still has the file in this tab (no need to pick it again to resume). */
