@@ -32,11 +32,15 @@ export function PreparingFiles({ store, conv }: { store: ChatStore; conv: Conver
                 </>
               )}
             </div>
-            {item.error && (
-              <button type="button" class="icon-button" aria-label={t('file.dismiss')} title={t('file.dismiss')} onClick={() => store.files.dismiss(item.key)}>
-                <CloseIcon size={18} />
-              </button>
-            )}
+            <button
+              type="button"
+              class="icon-button"
+              aria-label={item.error ? t('file.dismiss') : t('file.cancel')}
+              title={item.error ? t('file.dismiss') : t('file.cancel')}
+              onClick={() => store.files.dismiss(item.key)}
+            >
+              <CloseIcon size={18} />
+            </button>
           </li>
         );
       })}

@@ -119,10 +119,13 @@ export class FileTransfers {
 
   async offer(conv: ConversationId, file: File): Promise<FileCard | null> {
     const key = newClientId();
+    const abort = new AbortController();
+    this.aborts.set(key, abort);
     this.preparing.value = [...this.preparing.value, { key, conv, name: file.name, size: file.size }];
     try {
       const { hashBlob } = await bytes();
-      const sha256 = await hashBlob(file, { onProgress: (progress) => this.updatePreparing(key, { progress }) });
+      const sha256 = await hashBlob(file, { signal: abort.signal, onProgress: (progress) => this.updatePreparing(key, { progress }) });
+      if (abort.signal.aborted) return null;
       // The same client id on a retry would return the original offer, never a second card.
       const { file: card } = await this.files.offer({ conv, clientId: key, name: file.name, size: file.size, type: file.type, sha256 });
       this.picked.set(card.id, file);
@@ -132,10 +135,14 @@ export class FileTransfers {
     } catch (error) {
       this.updatePreparing(key, { error: codeOf(error) });
       return null;
+    } finally {
+      this.aborts.delete(key);
     }
   }
 
+  /** Forgets a failed offer, or stops one still being hashed (nothing has been sent yet). */
   dismiss(key: string): void {
+    this.aborts.get(key)?.abort();
     this.preparing.value = this.preparing.value.filter((item) => item.key !== key);
   }
 
