@@ -106,6 +106,8 @@ export interface ServerLimits {
   maxTextCodePoints: number;
   maxFrameBytes: number;
   historyPageMax: number;
+  /** The largest file an offer may announce, so a client can refuse before hashing it. */
+  maxFileBytes: number;
 }
 
 export type ServerFrame =

@@ -92,6 +92,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     sendRatePerSecond: config.sendRatePerSecond,
     sendBurst: config.sendBurst,
     helloTimeoutMs: config.helloTimeoutMs,
+    maxFileBytes: config.files.maxFileBytes,
   });
 
   await app.listen({ host: config.host, port: config.port });

@@ -233,3 +233,43 @@ describe.skipIf(!hasChromium)('file transfer in the web client', () => {
     }
   });
 });
+
+describe.skipIf(!hasChromium)('the file size limit in the web client', () => {
+  let server: TestServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await ensureBuiltClient();
+    server = await startTestServer({ webRoot: WEB_ROOT, flags: ['--max-file-bytes', '1000'] });
+    browser = await launchBrowser();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('refuses a file one byte over the limit before hashing or offering it, and offers one at the limit', async () => {
+    let ivy: Person | undefined, jon: Person | undefined;
+    try {
+      [ivy, jon] = await Promise.all([signUp(browser, server.url, 'ivy', PASSWORD), signUp(browser, server.url, 'jon', PASSWORD)]);
+      await openDm(ivy, 'jon');
+      const offers: string[] = [];
+      ivy.page.on('request', (request) => {
+        if (request.method() === 'POST' && new URL(request.url()).pathname === '/api/files') offers.push(request.url());
+      });
+
+      await ivy.page.getByTestId('file-input').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1001) });
+      const refusal = ivy.page.getByTestId('preparing').getByRole('alert');
+      await refusal.waitFor();
+      expect(await refusal.textContent()).toContain('larger than this server accepts');
+      expect(offers).toEqual([]);
+
+      await ivy.page.getByTestId('file-input').setInputFiles({ name: 'fits.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1000) });
+      await until(async () => (await stateOf(cardOf(ivy!.page, 'fits.bin'))) === 'offered', 'the offer of a file at the limit');
+      expect(offers).toHaveLength(1);
+    } finally {
+      await close(ivy, jon);
+    }
+  });
+});

@@ -28,6 +28,7 @@ export interface ConnectionLimits {
   sendRatePerSecond: number;
   sendBurst: number;
   helloTimeoutMs: number;
+  maxFileBytes: number;
 }
 
 /** How long a closing peer gets to read the close frame (behind whatever it had queued) before it is cut off. */
@@ -55,7 +56,7 @@ export class Connection {
     readonly sessionKey: string,
     private readonly chat: Chat,
     private readonly hub: Hub,
-    limits: ConnectionLimits,
+    private readonly limits: ConnectionLimits,
   ) {
     this.outbox = new Outbox(ws, limits.maxQueuedBytes, () =>
       this.close(CLOSE_CODES.TOO_SLOW, 'send queue overflow: reconnect to catch up'),
@@ -162,7 +163,7 @@ export class Connection {
       me: this.user,
       online: [],
       conversations,
-      limits: { maxTextCodePoints: MAX_TEXT_CODE_POINTS, maxFrameBytes: MAX_FRAME_BYTES, historyPageMax: HISTORY_PAGE_MAX },
+      limits: { maxTextCodePoints: MAX_TEXT_CODE_POINTS, maxFrameBytes: MAX_FRAME_BYTES, historyPageMax: HISTORY_PAGE_MAX, maxFileBytes: this.limits.maxFileBytes },
     } satisfies ServerFrame;
     // The online list (thousands of users on a busy server) is spliced in already serialised
     // (Hub.onlineUsersJson): serialising it per connection made a reconnecting crowd O(n²).

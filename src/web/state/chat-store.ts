@@ -31,6 +31,8 @@ export class ChatStore {
   readonly summaries = signal<ReadonlyMap<ConversationId, ConversationSummary>>(new Map());
   readonly online = signal<ReadonlyMap<number, UserRef>>(new Map());
   readonly maxText = signal(MAX_TEXT_CODE_POINTS);
+  /** Until the first welcome says otherwise, the server's offer check is the only one. */
+  readonly maxFileBytes = signal(Number.MAX_SAFE_INTEGER);
   readonly session: ChatSession;
   /** File cards and transfers in this user's direct conversations. */
   readonly files: FileTransfers;
@@ -59,7 +61,7 @@ export class ChatStore {
   ) {
     this.summaries.value = new Map([[WORLD, { id: WORLD, kind: 'world', lastSeq: 0, readSeq: 0, unread: 0 }]]);
     this.session = new ChatSession({ url: api.socketUrl, createSocket, backoffMs: { initial: 400, max: 8000 } });
-    this.files = new FileTransfers(api, this.session);
+    this.files = new FileTransfers(api, this.session, () => this.maxFileBytes.value);
     this.wire();
   }
 
@@ -191,6 +193,7 @@ export class ChatStore {
         this.summaries.value = next;
         this.online.value = new Map(welcome.online.map((user) => [user.id, user]));
         this.maxText.value = welcome.limits.maxTextCodePoints;
+        this.maxFileBytes.value = welcome.limits.maxFileBytes;
         this.ready.value = true;
       });
     });

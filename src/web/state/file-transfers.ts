@@ -68,6 +68,8 @@ export class FileTransfers {
   constructor(
     api: ParleyApi,
     private readonly session: ChatSession,
+    /** The server's limit from welcome; a larger file is refused before it is hashed. */
+    private readonly maxFileBytes: () => number,
   ) {
     this.files = new FileApi(api);
     session.on('file', (card) => this.note(card));
@@ -123,6 +125,8 @@ export class FileTransfers {
     this.aborts.set(key, abort);
     this.preparing.value = [...this.preparing.value, { key, conv, name: file.name, size: file.size }];
     try {
+      // Hashing gigabytes only to hear "too large" from the offer would waste minutes.
+      if (file.size > this.maxFileBytes()) throw new ParleyClientError('FILE_TOO_LARGE', 'The file is larger than the limit.');
       const { hashBlob } = await bytes();
       const sha256 = await hashBlob(file, { signal: abort.signal, onProgress: (progress) => this.updatePreparing(key, { progress }) });
       if (abort.signal.aborted) return null;
