@@ -1,14 +1,15 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { ParleyClientError } from '../src/client/errors.ts';
+import { FileApi } from '../src/client/files.ts';
 import { COMMANDS } from '../src/cli/commands/index.ts';
 import { TokenCache } from '../src/cli/token-cache.ts';
-import { WORLD, type Message } from '../src/protocol/index.ts';
+import { WORLD, type FileCard, type Message } from '../src/protocol/index.ts';
 import { PASSWORD, connect, waitFor } from './support/clients.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -159,6 +160,28 @@ describe('parley, the command-line client', () => {
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);
+  });
+
+  it('send-file and receive --accept move an empty file', async () => {
+    const dir = await tempDir();
+    const source = join(dir, 'empty.txt');
+    await writeFile(source, '');
+    const out = await tempDir();
+    const sender = parley(['send-file', '--user', 'alice', '--to', 'bob', '--json', source]);
+    const bob = new FileApi(new ParleyApi(server.url, { token: (await cachedToken(configHome, 'bob'))! }));
+    let offered: FileCard | undefined;
+    for (let tries = 0; !offered && tries < 200; tries++) {
+      offered = (await bob.list()).find((card) => card.name === 'empty.txt' && card.state === 'offered');
+      if (!offered) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(offered).toBeDefined();
+    const received = await parley(['receive', '--user', 'bob', '--accept', offered!.id, '--out', out, '--json']);
+    expect(received.code, received.stderr).toBe(0);
+    expect(jsonLines(received.stdout).find((line) => line.type === 'received')).toMatchObject({ bytes: 0, path: join(out, 'empty.txt') });
+    expect((await stat(join(out, 'empty.txt'))).size).toBe(0);
+    const sent = await sender;
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(jsonLines(sent.stdout).find((line) => line.type === 'sent')).toMatchObject({ bytes: 0 });
   });
 
   it('a wrong password exits non-zero with WRONG_CREDENTIALS and leaves the saved session alone', async () => {

@@ -270,6 +270,21 @@ describe('the download', () => {
     expect(await readdir(out)).toEqual([]);
   });
 
+  it('an empty file goes through: complete at accept, uploaded as nothing, saved as an empty file', async () => {
+    const { alice, bob, conv } = await start();
+    const empty = Buffer.alloc(0);
+    const card = await offer(alice.files, conv, empty, 'empty.txt');
+    expect(await bob.files.decide(card.id, 'accept')).toMatchObject({ state: 'completed', size: 0 });
+    const sent = await uploadFile(alice.files, card, await tempFile(empty));
+    expect(sent).toMatchObject({ resumedAt: 0, sent: 0, file: { state: 'completed' } });
+    const out = await outDir();
+    const received = await downloadFile(bob.files, sent.file, out);
+    expect(received.path).toBe(join(out, 'empty.txt'));
+    expect(await readFile(received.path)).toEqual(empty);
+    expect(await readdir(out)).toEqual(['empty.txt']);
+    expect((await bob.files.get(card.id)).deliveredAt).toBeGreaterThan(0);
+  });
+
   it('resumes from a partial file left by an interrupted run', async () => {
     const { alice, bob, conv } = await start();
     const data = randomBytes(500_000);

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, rm, stat, unlink } from 'node:fs/promises';
+import { link, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
@@ -156,6 +156,8 @@ export async function downloadFile(files: FileApi, card: FileCard, dir: string, 
         }
         if (writeError) throw writeError;
       }
+      // An empty file has no bytes to fetch, so nothing above created the part file it is named from.
+      if (card.size === 0) await writeFile(part, '', { flag: 'a' });
       if (have !== card.size || hash.digest('hex') !== card.sha256) {
         await rm(part, { force: true });
         throw new ParleyClientError('FILE_HASH_MISMATCH', `The downloaded bytes do not match the offered size and SHA-256 of "${card.name}"; they were deleted.`);
