@@ -159,6 +159,23 @@ describe('the upload', () => {
     expect(await storedNames()).toEqual([]);
   });
 
+  it('takes bytes only as application/offset+octet-stream: JSON, another type or none is refused 415 and nothing is stored', async () => {
+    const { alice, bob, conv } = await start();
+    const data = Buffer.from('{"not":"bytes"}');
+    const card = await offer(alice.files, conv, data);
+    await bob.files.decide(card.id, 'accept');
+    for (const type of ['application/json', 'application/octet-stream', 'text/plain', undefined]) {
+      const reply = type === undefined
+        ? await rawRequest(alice.api, 'PATCH', `/api/files/${card.id}/upload`, { 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-length': String(data.length) }, data)
+        : await patchUpload(alice.api, card, 0, data, { 'content-type': type });
+      expect([type, reply.status, errorCode(reply)]).toEqual([type, 415, 'UNSUPPORTED_MEDIA_TYPE']);
+    }
+    expect(await alice.files.uploadOffset(card.id)).toBe(0);
+    expect(await storedNames()).toEqual([]);
+    expect((await patchUpload(alice.api, card, 0, data, { 'content-type': 'application/offset+octet-stream; charset=binary' })).status).toBe(204);
+    expect((await alice.files.get(card.id)).state).toBe('completed');
+  });
+
   it('refuses a declared Content-Length beyond the offer before reading it', async () => {
     const { alice, bob, conv } = await start();
     const card = await offer(alice.files, conv, randomBytes(1000));

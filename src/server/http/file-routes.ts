@@ -66,7 +66,17 @@ export function fileRoutes(app: FastifyInstance, deps: { accounts: Accounts; fil
     return reply.header('Upload-Offset', offset).header('Upload-Length', size).status(200).send();
   });
 
-  app.patch<WithId>('/api/files/:id/upload', async (request, reply) => {
+  app.patch<WithId>('/api/files/:id/upload', {
+    // Checked before any body parser runs: another type (JSON above all) would otherwise be read
+    // by fastify's own parser and the request answered 204 with its bytes silently dropped.
+    onRequest: async (request, reply) => {
+      const type = request.headers['content-type']?.split(';')[0]!.trim().toLowerCase();
+      if (type === UPLOAD_CONTENT_TYPE) return;
+      // The body is not read, so the connection cannot carry another request.
+      tusHeaders(reply).header('Connection', 'close');
+      throw new ParleyError('UNSUPPORTED_MEDIA_TYPE', `Send the bytes as ${UPLOAD_CONTENT_TYPE}.`);
+    },
+  }, async (request, reply) => {
     tusHeaders(reply);
     try {
       checkTusVersion(request);
