@@ -3,10 +3,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ParleyApi } from '../src/client/api.ts';
+import { ParleyApi } from '../src/client/api.ts';
+import { FileApi } from '../src/client/files.ts';
 import { downloadFile, uploadFile } from '../src/client/node-files.ts';
 import { nodeSession } from '../src/client/node.ts';
 import { startParley } from '../src/server/app.ts';
@@ -15,13 +16,16 @@ import { LocalBlobStore } from '../src/server/files/local-blob-store.ts';
 import type { FileCard, Message } from '../src/protocol/index.ts';
 import { connect, waitFor, type Client } from './support/clients.ts';
 import { errorCode, offer, patchUpload, rawRequest, sha256, tempFile, threeUsers } from './support/files.ts';
+import { startHoldingProxy } from './support/proxy.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
 const clients: Client[] = [];
 const dirs: string[] = [];
+const proxies: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
+  for (const proxy of proxies.splice(0)) await proxy.close();
   await server?.close();
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
@@ -43,6 +47,15 @@ async function outDir() {
   const dir = await mkdtemp(join(tmpdir(), 'parley-received-'));
   dirs.push(dir);
   return dir;
+}
+
+/** Polls an asynchronous check until it holds. */
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 const blobsDir = () => join(server.dataDir, 'files');
@@ -211,6 +224,50 @@ describe('the upload', () => {
     const sent = await uploadFile(alice.files, card, await tempFile(data));
     expect(sent).toMatchObject({ resumedAt: 1_000_000, sent: 2_000_000, file: { state: 'completed' } });
     const received = await downloadFile(bob.files, sent.file, await outDir());
+    expect(sha256(await readFile(received.path))).toBe(sha256(data));
+  });
+
+  it('a shutdown answers a running upload 503 SHUTTING_DOWN with Retry-After, keeps its bytes, and it resumes after the restart', async () => {
+    const { alice, bob, conv } = await start();
+    const data = randomBytes(1_000_000);
+    const card = await offer(alice.files, conv, data);
+    await bob.files.decide(card.id, 'accept');
+    // A body that stops after 300,000 of its 1,000,000 bytes and stays open: the upload is running.
+    const body = new PassThrough();
+    body.write(data.subarray(0, 300_000));
+    const reply = patchUpload(alice.api, card, 0, body, { 'content-length': String(data.length) });
+    await until(async () => (await alice.files.uploadOffset(card.id)) === 300_000, 'the first bytes on disk');
+    await server.restart();
+    const answer = await reply;
+    body.destroy();
+    expect([answer.status, errorCode(answer), answer.headers['retry-after']]).toEqual([503, 'SHUTTING_DOWN', '1']);
+    expect(await alice.files.uploadOffset(card.id)).toBe(300_000);
+    expect(await alice.files.get(card.id)).toMatchObject({ state: 'accepted', received: 300_000 });
+    const sent = await uploadFile(alice.files, card, await tempFile(data));
+    expect(sent).toMatchObject({ resumedAt: 300_000, sent: 700_000, file: { state: 'completed' } });
+  });
+
+  it('the Node client, cut off by a shutdown, waits as asked and resumes from the bytes the server kept', async () => {
+    const { alice, bob, conv } = await start();
+    const data = randomBytes(4_000_000);
+    const card = await offer(alice.files, conv, data);
+    await bob.files.decide(card.id, 'accept');
+    const proxy = await startHoldingProxy(() => server.port);
+    proxies.push(proxy);
+    proxy.holdAfter(1_000_000);
+    const viaProxy = new FileApi(new ParleyApi(proxy.url, { token: alice.token }));
+    const upload = uploadFile(viaProxy, card, await tempFile(data));
+    await waitFor(() => proxy.holding, 'the upload to be held mid-body');
+    await until(async () => (await alice.files.uploadOffset(card.id)) > 1_000_000, 'the first megabyte on disk');
+    await server.restart();
+    const result = await upload;
+    expect(result.file).toMatchObject({ state: 'completed', received: data.length });
+    expect(proxy.responses).toContain('HTTP/1.1 503 Service Unavailable (Retry-After)');
+    const patches = proxy.requests.filter((request) => request.line.startsWith('PATCH'));
+    expect(patches).toHaveLength(2);
+    expect(patches[0]!.uploadOffset).toBe(0);
+    expect(patches[1]!.uploadOffset).toBeGreaterThan(1_000_000);
+    const received = await downloadFile(bob.files, result.file, await outDir());
     expect(sha256(await readFile(received.path))).toBe(sha256(data));
   });
 

@@ -42,12 +42,17 @@ export async function hashBlob(blob: Blob, options: BrowserTransferOptions = {})
 export async function uploadBlob(files: FileApi, card: FileCard, blob: Blob, options: BrowserTransferOptions = {}) {
   if (blob.size !== card.size) throw new ParleyClientError('BAD_REQUEST', 'This is not the file that was offered (its size differs).');
   let resumedAt: number | null = null;
+  let lastOffset: number | null = null;
   let sent = 0;
   const meter = new SpeedMeter();
   for (let attempt = 0; ; attempt++) {
     try {
       const offset = await files.uploadOffset(card.id);
       resumedAt ??= offset;
+      // The last attempt moved bytes, so the way to the server works: count failures afresh
+      // (a long upload may meet several drops or restarts).
+      if (offset > (lastOffset ?? offset)) attempt = 0;
+      lastOffset = offset;
       if (offset < card.size) {
         const before = sent;
         await patch(files, card, offset, blob.slice(offset), options.signal, (loaded) => {
@@ -58,7 +63,7 @@ export async function uploadBlob(files: FileApi, card: FileCard, blob: Blob, opt
       return { file: await files.get(card.id), resumedAt, sent };
     } catch (error) {
       if (options.signal?.aborted || !retryable(error) || attempt + 1 >= MAX_ATTEMPTS) throw error;
-      await backoff(attempt);
+      await backoff(attempt, error);
     }
   }
 }
@@ -119,7 +124,7 @@ export async function downloadBlob(files: FileApi, card: FileCard, options: Brow
       }
     } catch (error) {
       if (options.signal?.aborted || !retryable(error) || attempt + 1 >= MAX_ATTEMPTS) throw error;
-      await backoff(attempt);
+      await backoff(attempt, error);
     }
   }
   if (have !== card.size || hex(hash.digest()) !== card.sha256) {

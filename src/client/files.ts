@@ -110,7 +110,8 @@ export class SpeedMeter {
   }
 }
 
-/** Retry pauses: 0.5 s doubling to 10 s. */
-export function backoff(attempt: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * 2 ** attempt)));
+/** Retry pauses: 0.5 s doubling to 10 s, or longer when the server said how long (Retry-After). */
+export function backoff(attempt: number, error?: unknown): Promise<void> {
+  const asked = error instanceof ParleyClientError ? (error.retryAfterMs ?? 0) : 0;
+  return new Promise((resolve) => setTimeout(resolve, Math.max(asked, Math.min(10_000, 500 * 2 ** attempt))));
 }

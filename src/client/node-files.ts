@@ -56,12 +56,17 @@ export interface UploadResult {
  */
 export async function uploadFile(files: FileApi, card: FileCard, path: string, options: TransferOptions = {}): Promise<UploadResult> {
   let resumedAt: number | null = null;
+  let lastOffset: number | null = null;
   let sent = 0;
   const meter = new SpeedMeter();
   for (let attempt = 0; ; attempt++) {
     try {
       const offset = await files.uploadOffset(card.id);
       resumedAt ??= offset;
+      // The last attempt moved bytes, so the way to the server works: count failures afresh
+      // (a long upload may meet several drops or restarts).
+      if (offset > (lastOffset ?? offset)) attempt = 0;
+      lastOffset = offset;
       if (offset >= card.size) return { file: await files.get(card.id), resumedAt, sent };
       let done = offset;
       const scavenge = scavenger();
@@ -90,7 +95,7 @@ export async function uploadFile(files: FileApi, card: FileCard, path: string, o
       if (Number(response.headers['upload-offset']) >= card.size) return { file: await files.get(card.id), resumedAt, sent };
     } catch (error) {
       if (options.signal?.aborted || !retryable(error) || attempt + 1 >= MAX_ATTEMPTS) throw error;
-      await backoff(attempt);
+      await backoff(attempt, error);
     }
   }
 }
@@ -167,7 +172,7 @@ export async function downloadFile(files: FileApi, card: FileCard, dir: string, 
       return { path, resumedAt, received };
     } catch (error) {
       if (options.signal?.aborted || !retryable(error) || attempt + 1 >= MAX_ATTEMPTS) throw error;
-      await backoff(attempt);
+      await backoff(attempt, error);
     }
   }
 }

@@ -18,6 +18,8 @@ export interface UploadRequest {
 
 /** Progress frames go out at most this often per upload. */
 const PROGRESS_EVERY_MS = 250;
+/** What a sender cut off by a shutdown is told to wait before asking where to resume. */
+const RESTART_RETRY_MS = 1000;
 
 /**
  * Moving bytes: the resumable upload (the core of tus 1.0: HEAD says how many bytes the server
@@ -33,6 +35,7 @@ const PROGRESS_EVERY_MS = 250;
 export class Transfers {
   private readonly hashes = new Map<string, { hash: Hash; offset: number }>();
   private readonly downloads = new Set<Readable>();
+  private closing = false;
 
   constructor(private readonly files: Files) {}
 
@@ -48,6 +51,7 @@ export class Transfers {
   async append(user: UserRef, id: string, request: UploadRequest): Promise<{ offset: number; file: FileCard }> {
     const card = await this.senderCard(user, id);
     if (card.state !== 'accepted') throw notUploadable(card);
+    if (this.closing) throw shuttingDown();
     if (this.files.uploading.has(id)) throw new ParleyError('UPLOAD_IN_PROGRESS');
     const abort = new AbortController();
     this.files.uploading.set(id, abort);
@@ -89,9 +93,13 @@ export class Transfers {
     return { file, etag, range, start, end, stream };
   }
 
-  /** Shutdown: cut off running uploads (they resume after the restart) and downloads. */
+  /**
+   * Shutdown: cut off running uploads and downloads. An upload is told SHUTTING_DOWN (503 with
+   * Retry-After), not FILE_GONE: its bytes are kept and it resumes after the restart.
+   */
   async close(): Promise<void> {
-    for (const abort of this.files.uploading.values()) abort.abort();
+    this.closing = true;
+    for (const abort of this.files.uploading.values()) abort.abort(shuttingDown());
     for (const stream of this.downloads) stream.destroy();
     const deadline = Date.now() + 3000;
     while (this.files.uploading.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -105,12 +113,27 @@ export class Transfers {
     let received = held;
     let progressAt = Date.now();
     const scavenge = scavenger();
-    const cutOff = () => body.destroy(new ParleyError('FILE_GONE'));
-    signal.addEventListener('abort', cutOff);
+    // An abort (cancel, shutdown) leaves the loop without destroying the request: destroying it
+    // would reset the socket, and the sender would never read why it stopped. Each wait has its
+    // own listener, so nothing long-lived keeps a reference to the chunks that went by.
+    // destroyOnReturn: false, so that leaving the loop early does not tear down the socket
+    // before the answer is written.
+    const chunks = body.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
+    const nextOrStop = () =>
+      new Promise<IteratorResult<Buffer> | 'stopped'>((resolve, reject) => {
+        if (signal.aborted) return resolve('stopped');
+        const stop = () => resolve('stopped');
+        signal.addEventListener('abort', stop, { once: true });
+        chunks.next().then(
+          (next) => (signal.removeEventListener('abort', stop), resolve(next)),
+          (error: unknown) => (signal.removeEventListener('abort', stop), reject(error)),
+        );
+      });
     try {
-      // destroyOnReturn: false, so that leaving the loop early does not tear down the socket
-      // before the answer is written.
-      for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      for (;;) {
+        const next = await nextOrStop();
+        if (next === 'stopped' || next.done) break;
+        const chunk = next.value;
         if (received + chunk.length > card.size) {
           failure = exceeds(card);
           break;
@@ -127,8 +150,6 @@ export class Transfers {
       }
     } catch (error) {
       failure = error;
-    } finally {
-      signal.removeEventListener('abort', cutOff);
     }
     // End, not destroy: every byte hashed so far reaches the disk, and is fsynced.
     try {
@@ -145,7 +166,14 @@ export class Transfers {
       await this.files.fail(card, 'UPLOAD_EXCEEDS_OFFER');
       throw failure;
     }
-    if (signal.aborted) throw new ParleyError('FILE_GONE', 'The transfer was cancelled or the server is stopping.');
+    if (signal.aborted) {
+      // A shutdown keeps what arrived and records it; a cancel has discarded it already.
+      if (signal.reason instanceof ParleyError && signal.reason.code === 'SHUTTING_DOWN') {
+        if (!writeError) await this.files.uploaded(card, received);
+        throw signal.reason;
+      }
+      throw new ParleyError('FILE_GONE', 'The transfer was cancelled while this request ran.');
+    }
     if (writeError) {
       await this.files.uploaded(card, await this.files.blobs.partialSize(card.id));
       if ((writeError as NodeJS.ErrnoException).code === 'ENOSPC') throw new ParleyError('STORAGE_FULL');
@@ -192,6 +220,10 @@ function notUploadable(card: FileCard): ParleyError {
   if (card.state === 'offered') return new ParleyError('FILE_STATE', 'The recipient has not accepted the file yet.');
   if (card.state === 'completed') return new ParleyError('FILE_STATE', 'The file is already complete.');
   return new ParleyError('FILE_GONE', `The transfer is over (${card.state}).`);
+}
+
+function shuttingDown(): ParleyError {
+  return new ParleyError('SHUTTING_DOWN', 'The server is restarting; ask where to resume (HEAD) shortly.', { retryAfterMs: RESTART_RETRY_MS });
 }
 
 function exceeds(card: FileCard): ParleyError {

@@ -1,0 +1,71 @@
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+
+/**
+ * A TCP relay between a client and the test server that the test can hold: after `holdAfter`
+ * bytes of one connection it stops passing the client's bytes on (so an upload is parked
+ * mid-body, whatever the speed of the machine), until `release()`. Answers always flow back.
+ * It notes each request line and Upload-Offset it passes, and each response status line.
+ */
+export async function startHoldingProxy(targetPort: () => number) {
+  let holdAfter: number | null = null;
+  const held: (() => void)[] = [];
+  const requests: { line: string; uploadOffset: number | null }[] = [];
+  const responses: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(targetPort(), '127.0.0.1');
+    sockets.add(client).add(upstream);
+    let forwarded = 0;
+    let holding = false;
+    client.on('data', (chunk: Buffer) => {
+      const text = chunk.subarray(0, 2048).toString('latin1');
+      const line = /^(GET|HEAD|PATCH|POST|PUT|DELETE|OPTIONS) \S+ HTTP\/1\.1/.exec(text)?.[0];
+      const offset = /\r\nupload-offset: *(\d+)/i.exec(text)?.[1];
+      if (line) requests.push({ line, uploadOffset: offset === undefined ? null : Number(offset) });
+      if (holdAfter !== null && !holding && forwarded + chunk.length > holdAfter) {
+        // This chunk still goes on; the client's next bytes wait until released. One connection is held.
+        holding = true;
+        holdAfter = null;
+        upstream.write(chunk);
+        forwarded += chunk.length;
+        client.pause();
+        held.push(() => client.resume());
+        return;
+      }
+      forwarded += chunk.length;
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      const status = /^HTTP\/1\.1 \d{3}[^\r]*/.exec(chunk.subarray(0, 64).toString('latin1'))?.[0];
+      if (status) responses.push(`${status}${/\r\nretry-after: *\d+/i.test(chunk.subarray(0, 2048).toString('latin1')) ? ' (Retry-After)' : ''}`);
+      client.write(chunk);
+    });
+    upstream.on('end', () => client.end());
+    client.on('end', () => upstream.end());
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    responses,
+    /** Holds the next connection that passes more than `bytes` from the client. */
+    holdAfter(bytes: number) {
+      holdAfter = bytes;
+    },
+    get holding() {
+      return held.length > 0;
+    },
+    release() {
+      for (const resume of held.splice(0)) resume();
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
