@@ -4,17 +4,22 @@
  * with XMLHttpRequest (the only browser API that reports upload progress and streams a Blob
  * from disk), download it while hashing, and save it. Memory stays bounded: uploads send Blob
  * slices the browser reads from disk; downloads fold what arrived into Blobs every few MiB,
- * which the browser keeps outside the JS heap (and on disk when large).
+ * kept in IndexedDB (on disk, and across a page reload) or, without it, outside the JS heap.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { TUS_VERSION, UPLOAD_CONTENT_TYPE, fileUrls, type FileCard } from '../protocol/files.ts';
 import { safeFileName } from '../protocol/file-names.ts';
+import { openParts } from './download-store.ts';
 import { ParleyClientError } from './errors.ts';
 import { SpeedMeter, backoff, errorOf, retryable, type FileApi, type TransferProgress } from './files.ts';
 
 const SLICE = 4 * 1024 * 1024;
-const FOLD_EVERY = 16 * 1024 * 1024;
+/** Downloaded bytes are kept (IndexedDB, or a Blob in memory) this often, so a reload loses little. */
+const KEEP_EVERY = 4 * 1024 * 1024;
+const KEEP_EVERY_MS = 1000;
 const MAX_ATTEMPTS = 8;
+
+export { forgetAllDownloads, forgetDownload, heldDownloads, type HeldDownload } from './download-store.ts';
 
 export interface BrowserTransferOptions {
   onProgress?: (progress: TransferProgress) => void;
@@ -89,49 +94,86 @@ function patch(files: FileApi, card: FileCard, offset: number, body: Blob, signa
 }
 
 /**
- * Downloads a completed file, resuming with Range after a dropped connection, and checks size
- * and SHA-256 before handing it over; a mismatch fails with FILE_HASH_MISMATCH and keeps
- * nothing. Confirms delivery to the server, so the sender sees "received".
+ * Downloads a completed file, resuming with Range (+ If-Range) after a dropped connection and,
+ * where IndexedDB is available, after a page reload: the bytes go to IndexedDB as they arrive
+ * (download-store.ts), at least every 4 MiB and every second. Checks size and SHA-256 before
+ * handing the Blob over; a mismatch fails with FILE_HASH_MISMATCH and keeps nothing. Confirms
+ * delivery to the server, so the sender sees "received". The caller forgets the held bytes
+ * (`forgetDownload`) once it has saved the Blob.
  */
 export async function downloadBlob(files: FileApi, card: FileCard, options: BrowserTransferOptions = {}): Promise<Blob> {
-  const hash = sha256.create();
-  let parts: BlobPart[] = [];
-  let have = 0;
-  let unfolded = 0;
+  const parts = await openParts(card);
+  let have = parts.have;
+  // Bytes an earlier page held cannot feed a running hash (it cannot be saved either), so a
+  // resumed download is hashed whole at the end, read back 4 MiB at a time.
+  let hash: ReturnType<typeof sha256.create> | null = have === 0 ? sha256.create() : null;
+  let etag = parts.etag ?? `"${card.sha256}"`;
+  let pending: BlobPart[] = [];
+  let pendingBytes = 0;
+  let keptAt = Date.now();
+  const keep = async () => {
+    if (pendingBytes === 0) return;
+    const blob = new Blob(pending);
+    pending = [];
+    pendingBytes = 0;
+    keptAt = Date.now();
+    await parts.append(blob, etag);
+  };
   const meter = new SpeedMeter();
-  for (let attempt = 0; have < card.size; attempt++) {
-    try {
-      const response = await files.send(fileUrls.content(card.id), {
-        headers: have > 0 ? { range: `bytes=${have}-`, 'if-range': `"${card.sha256}"` } : {},
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      if (!response.ok) throw await errorOf(response);
-      if (have > 0 && response.status !== 206) throw new ParleyClientError('FILE_HASH_MISMATCH', 'The file changed on the server; download it again.');
-      const reader = response.body!.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (have + value.length > card.size) throw new ParleyClientError('FILE_HASH_MISMATCH', 'The server sent more bytes than offered.');
-        hash.update(value);
-        parts.push(value);
-        have += value.length;
-        unfolded += value.length;
-        if (unfolded >= FOLD_EVERY) {
-          parts = [new Blob(parts)];
-          unfolded = 0;
+  const resumedAt = have;
+  try {
+    for (let attempt = 0; have < card.size; attempt++) {
+      try {
+        const response = await files.send(fileUrls.content(card.id), {
+          headers: have > 0 ? { range: `bytes=${have}-`, 'if-range': etag } : {},
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        if (!response.ok) throw await errorOf(response);
+        if (have > 0 && response.status !== 206) {
+          // If-Range did not match: the server sends another file whole. Start over with it.
+          await parts.clear();
+          have = 0;
+          hash = sha256.create();
         }
-        options.onProgress?.({ done: have, total: card.size, thisRun: have, bytesPerSecond: meter.sample(have) });
+        etag = response.headers.get('etag') ?? etag;
+        const reader = response.body!.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (have + value.length > card.size) throw new ParleyClientError('FILE_HASH_MISMATCH', 'The server sent more bytes than offered.');
+          hash?.update(value);
+          pending.push(value);
+          have += value.length;
+          pendingBytes += value.length;
+          if (pendingBytes >= KEEP_EVERY || Date.now() - keptAt >= KEEP_EVERY_MS) await keep();
+          options.onProgress?.({ done: have, total: card.size, thisRun: have - resumedAt, bytesPerSecond: meter.sample(have - resumedAt) });
+        }
+        await keep();
+      } catch (error) {
+        // What arrived before the drop is kept, for the next attempt or the next page.
+        await keep().catch(() => {});
+        if (parts.have !== have) {
+          // Those bytes could not be kept: go on from what is held, and hash it whole at the end.
+          have = parts.have;
+          hash = have === 0 ? sha256.create() : null;
+        }
+        if (options.signal?.aborted || !retryable(error) || attempt + 1 >= MAX_ATTEMPTS) throw error;
+        await backoff(attempt, error);
       }
-    } catch (error) {
-      if (options.signal?.aborted || !retryable(error) || attempt + 1 >= MAX_ATTEMPTS) throw error;
-      await backoff(attempt, error);
     }
+    const blob = await parts.assembled();
+    const digest = hash ? hex(hash.digest()) : await hashBlob(blob, options.signal ? { signal: options.signal } : {});
+    if (blob.size !== card.size || digest !== card.sha256) {
+      throw new ParleyClientError('FILE_HASH_MISMATCH', 'The downloaded bytes do not match the offered SHA-256; nothing was saved.');
+    }
+    await files.decide(card.id, 'delivered').catch(() => {});
+    return blob;
+  } catch (error) {
+    // Bytes that can never become this file are dropped; after a network failure or a stop they
+    // stay, so the download can resume later.
+    if (!options.signal?.aborted && !retryable(error)) await parts.clear().catch(() => {});
+    throw error;
   }
-  if (have !== card.size || hex(hash.digest()) !== card.sha256) {
-    throw new ParleyClientError('FILE_HASH_MISMATCH', 'The downloaded bytes do not match the offered SHA-256; nothing was saved.');
-  }
-  await files.decide(card.id, 'delivered').catch(() => {});
-  return new Blob(parts, { type: 'application/octet-stream' });
 }
 
 /** Offers the verified bytes to the user as a download named after the file (made safe). */

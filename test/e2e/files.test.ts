@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Browser, Locator, Page, WebSocketRoute } from 'playwright-core';
+import type { Browser, Locator, Page, Route, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { WEB_ROOT, ensureBuiltClient } from './support/build.ts';
@@ -188,6 +188,75 @@ describe.skipIf(!hasChromium)('file transfer in the web client', () => {
       await until(async () => (await stateOf(card)) === 'completed', "erin's card completed");
     } finally {
       await close(erin, frank);
+    }
+  });
+
+  it('a download cut off part-way survives a reload: "Paused at N %", then it resumes with a Range past 0 and saves the original bytes', async () => {
+    let kim: Person | undefined, lee: Person | undefined;
+    try {
+      [kim, lee] = await Promise.all([signUp(browser, server.url, 'kim', PASSWORD), signUp(browser, server.url, 'lee', PASSWORD)]);
+      const original = randomBytes(3 * 1024 * 1024);
+      const prefix = 1024 * 1024 + 12_345;
+      // lee's downloads go through a switch: the first answer stops after `prefix` bytes, the
+      // request that resumes it hangs (a dead connection) until the page is reloaded.
+      const asked: { range: string | null; ifRange: string | null }[] = [];
+      const hanging: Route[] = [];
+      let mode: 'cut' | 'hang' | 'pass' = 'cut';
+      await lee.context.route(/\/api\/files\/[^/]+\/content$/, async (route) => {
+        const headers = route.request().headers();
+        asked.push({ range: headers.range ?? null, ifRange: headers['if-range'] ?? null });
+        if (mode === 'cut') {
+          mode = 'hang';
+          const response = await route.fetch();
+          const body = (await response.body()).subarray(0, prefix);
+          return route.fulfill({ status: 200, headers: { ...response.headers(), 'content-length': String(prefix) }, body });
+        }
+        if (mode === 'hang') return void hanging.push(route);
+        return route.continue();
+      });
+
+      await openDm(kim, 'lee');
+      await kim.page.getByTestId('file-input').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: original });
+      await until(async () => (await dmWith(lee!.page, 'kim').count()) === 1, "the DM in lee's sidebar");
+      await dmWith(lee.page, 'kim').click();
+      await until(async () => (await stateOf(cardOf(lee!.page, 'big.bin'))) === 'offered', 'lee to see the offer');
+      await cardOf(lee.page, 'big.bin').getByRole('button', { name: 'Accept' }).click();
+      await until(() => hanging.length === 1, 'the download to be cut off and its resumption to hang', 30_000);
+      expect(asked).toEqual([{ range: null, ifRange: null }, { range: `bytes=${prefix}-`, ifRange: `"${sha256(original)}"` }]);
+
+      await lee.page.reload();
+      await waitOnline(lee.page);
+      for (const route of hanging.splice(0)) await route.abort().catch(() => {});
+      mode = 'pass';
+      const card = cardOf(lee.page, 'big.bin');
+      const percent = Math.floor((prefix / original.length) * 100);
+      await until(async () => (await statusOf(card)) === `Paused at ${percent}% · resume to download the rest`, 'the card to show the paused download');
+      expect(await card.getByRole('progressbar').getAttribute('aria-valuenow')).toBe(String(percent));
+
+      const download = lee.page.waitForEvent('download', { timeout: 30_000 });
+      await card.getByRole('button', { name: 'Resume' }).click();
+      const saved = await download;
+      expect(asked.at(-1)).toEqual({ range: `bytes=${prefix}-`, ifRange: `"${sha256(original)}"` });
+      expect(asked.filter((request) => request.range === null)).toHaveLength(1);
+      const bytes = await readFile((await saved.path())!);
+      expect(bytes.length).toBe(original.length);
+      expect(sha256(bytes)).toBe(sha256(original));
+      await until(async () => /^Received 3,145,728 bytes in /.test(await statusOf(card)), "lee's received line");
+      // Saved: nothing of it stays in the browser's storage.
+      const held = () =>
+        lee!.page.evaluate(
+          () =>
+            new Promise<number>((resolve) => {
+              const open = indexedDB.open('parley-downloads');
+              open.onsuccess = () => {
+                const count = open.result.transaction('chunks').objectStore('chunks').count();
+                count.onsuccess = () => resolve(count.result);
+              };
+            }),
+        );
+      await until(async () => (await held()) === 0, 'the held bytes to be forgotten');
+    } finally {
+      await close(kim, lee);
     }
   });
 

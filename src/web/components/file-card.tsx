@@ -71,6 +71,7 @@ function FileCardView({ store, card, ts, sender }: { store: ChatStore; card: Fil
       case 'download':
       case 'save':
       case 'retryDownload':
+      case 'resumeDownload':
         return void files.download(card);
       case 'retryUpload':
         return void files.resumeUpload(card);
@@ -172,7 +173,7 @@ function FileCardView({ store, card, ts, sender }: { store: ChatStore; card: Fil
   );
 }
 
-const LABELS: Record<FileAction, 'file.accept' | 'file.decline' | 'file.cancel' | 'file.download' | 'file.save' | 'file.retry' | 'file.pickAgain'> = {
+const LABELS: Record<FileAction, 'file.accept' | 'file.decline' | 'file.cancel' | 'file.download' | 'file.save' | 'file.retry' | 'file.pickAgain' | 'file.resume'> = {
   accept: 'file.accept',
   decline: 'file.decline',
   cancel: 'file.cancel',
@@ -181,10 +182,12 @@ const LABELS: Record<FileAction, 'file.accept' | 'file.decline' | 'file.cancel' 
   retryUpload: 'file.retry',
   retryDownload: 'file.retry',
   pickAgain: 'file.pickAgain',
+  resumeDownload: 'file.resume',
 };
 
 function ActionButton({ action, busy, onClick }: { action: FileAction; busy: boolean; onClick: () => void }) {
-  const primary = action === 'accept' || action === 'download' || action === 'pickAgain' || action === 'retryUpload' || action === 'retryDownload';
+  const primary =
+    action === 'accept' || action === 'download' || action === 'pickAgain' || action === 'retryUpload' || action === 'retryDownload' || action === 'resumeDownload';
   const quiet = action === 'cancel';
   return (
     <button
@@ -194,7 +197,7 @@ function ActionButton({ action, busy, onClick }: { action: FileAction; busy: boo
       disabled={busy && (action === 'accept' || action === 'decline' || action === 'cancel')}
       onClick={onClick}
     >
-      {(action === 'download' || action === 'save') && <DownloadIcon size={16} />}
+      {(action === 'download' || action === 'save' || action === 'resumeDownload') && <DownloadIcon size={16} />}
       {(action === 'retryUpload' || action === 'retryDownload') && <RetryIcon size={15} />}
       {action === 'accept' && <CheckIcon size={16} />}
       {t(LABELS[action])}

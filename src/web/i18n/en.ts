@@ -126,6 +126,8 @@ export const en = {
   'file.checking': 'Checking it is the same file…',
   'file.paused': 'Paused at {percent}% · choose the file again to go on',
   'file.pickAgain': 'Choose file',
+  'file.downloadPaused': 'Paused at {percent}% · resume to download the rest',
+  'file.resume': 'Resume',
   'file.uploadStopped': 'Sending stopped: {reason}',
   'file.downloadFailed': 'Download failed: {reason}',
   'file.retry': 'Try again',

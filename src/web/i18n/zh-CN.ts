@@ -128,6 +128,8 @@ export const zhCN: Messages = {
   'file.checking': '正在确认是同一个文件…',
   'file.paused': '已暂停（{percent}%）· 重新选择文件即可继续',
   'file.pickAgain': '选择文件',
+  'file.downloadPaused': '已暂停（{percent}%）· 点击继续下载其余部分',
+  'file.resume': '继续',
   'file.uploadStopped': '发送中断：{reason}',
   'file.downloadFailed': '下载失败：{reason}',
   'file.retry': '重试',

@@ -80,6 +80,17 @@ describe('what a file card shows', () => {
     expect(refused).toMatchObject({ tone: 'danger', actions: ['pickAgain', 'cancel'] });
     expect(refused.status).toContain('That is not the file you offered');
   });
+
+  it('a download held in the browser from before a reload is paused at its share, with Resume; a gone file shows no pause', () => {
+    const paused: LocalTransfer = { phase: 'paused', direction: 'down', startedAt: 0, progress: { done: 6_501_171, total: 13_002_342, thisRun: 0, bytesPerSecond: 0 } };
+    expect(view(card({ state: 'completed' }), BOB.id, paused)).toMatchObject({
+      tone: 'waiting',
+      status: 'Paused at 50% · resume to download the rest',
+      progress: { percent: 50 },
+      actions: ['resumeDownload'],
+    });
+    expect(view(card({ state: 'deleted' }), BOB.id, paused)).toMatchObject({ status: 'No longer available', actions: [] });
+  });
 });
 
 describe('file sizes, names and durations', () => {

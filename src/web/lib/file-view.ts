@@ -4,7 +4,7 @@ import { t, type Locale } from '../i18n/i18n.ts';
 import type { LocalTransfer, ServerProgress } from '../state/file-transfers.ts';
 import { exactNumber, humanBytes, percentOf, seconds, splitDuration } from './format.ts';
 
-export type FileAction = 'accept' | 'decline' | 'cancel' | 'download' | 'save' | 'retryUpload' | 'pickAgain' | 'retryDownload';
+export type FileAction = 'accept' | 'decline' | 'cancel' | 'download' | 'save' | 'retryUpload' | 'pickAgain' | 'retryDownload' | 'resumeDownload';
 export type FileTone = 'waiting' | 'active' | 'success' | 'muted' | 'danger';
 
 export interface FileProgressView {
@@ -110,6 +110,11 @@ export function fileView({ card, myId, local, server, picked, locale }: FileView
       }
       if (local?.phase === 'failed') {
         return { mine, tone: 'danger', status: t('file.downloadFailed', { reason: reason(local.error) }), actions: ['retryDownload'] };
+      }
+      if (local?.phase === 'paused') {
+        // Part of it is held in this browser from before a reload: the rest is one click away.
+        const status = t('file.downloadPaused', { percent: percentOf(local.progress?.done ?? 0, card.size) });
+        return { mine, tone: 'waiting', status, progress: bar(local.progress?.done ?? 0, card.size, status), actions: ['resumeDownload'] };
       }
       if (local?.phase === 'done') {
         return { mine, tone: 'success', status: doneIn('file.receivedIn', local.seconds ?? 0), progress: bar(card.size, card.size, t('file.downloading')), actions: ['save'] };

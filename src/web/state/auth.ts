@@ -46,6 +46,8 @@ export async function signOut(): Promise<void> {
     // Signed out already, or offline: the local sign-out below still happens.
   }
   auth.value = { kind: 'signed-out' };
+  // Parts of downloads held for a resume belong to this account: none stay behind it.
+  await import('../../client/download-store.ts').then(({ forgetAllDownloads }) => forgetAllDownloads()).catch(() => {});
 }
 
 function enter(user: { id: number; name: string }): void {

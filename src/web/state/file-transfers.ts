@@ -13,11 +13,18 @@ import type { Message } from '../../protocol/frames.ts';
  * the first time a file is picked or fetched, so the first screen does not carry it.
  */
 const bytes = () => import('../../client/browser-files.ts');
+/** The downloads an earlier page left in IndexedDB (small, but only needed once cards show). */
+const heldStore = () => import('../../client/download-store.ts');
+/** States in which a file's bytes are gone for good: anything held of it is dropped. */
+const GONE: readonly FileCard['state'][] = ['declined', 'cancelled', 'expired', 'failed', 'deleted'];
 
 /** What this tab is doing with one file, for the card's progress bar and its last line. */
 export interface LocalTransfer {
-  /** `checking`: hashing a re-picked file before resuming its upload. */
-  phase: 'checking' | 'uploading' | 'downloading' | 'done' | 'failed';
+  /**
+   * `checking`: hashing a re-picked file before resuming its upload. `paused`: part of a download
+   * is held in IndexedDB from before a reload, waiting for the user to resume it.
+   */
+  phase: 'checking' | 'uploading' | 'downloading' | 'paused' | 'done' | 'failed';
   direction: 'up' | 'down';
   progress?: TransferProgress;
   startedAt: number;
@@ -64,6 +71,8 @@ export class FileTransfers {
   private readonly meters = new Map<string, SpeedMeter>();
   private readonly aborts = new Map<string, AbortController>();
   private catchUpRev = -1;
+  /** Downloads with bytes held in IndexedDB (from this page or an earlier one). */
+  private readonly held = new Set<string>();
 
   constructor(
     api: ParleyApi,
@@ -85,6 +94,7 @@ export class FileTransfers {
       if (this.catchUpRev >= 0) session.noteFileRev(this.catchUpRev);
       this.catchUpRev = -1;
     });
+    void this.loadHeld();
     session.on('fileProgress', ({ id, received, size }) => {
       let meter = this.meters.get(id);
       if (!meter) this.meters.set(id, (meter = new SpeedMeter()));
@@ -106,7 +116,42 @@ export class FileTransfers {
   note(card: FileCard): void {
     const current = this.cards.value.get(card.id);
     if (newerCard(current, card) !== current) this.setIn(this.cards, card.id, card);
+    if (GONE.includes(this.cards.value.get(card.id)!.state)) this.forgetHeld(card.id);
     this.react(card.id);
+  }
+
+  /**
+   * After a reload, a download an earlier page left part of shows "Paused at N %" until the user
+   * resumes it, as an upload does until the file is picked again (a save the user did not ask for
+   * in this page would be a surprise).
+   */
+  private async loadHeld(): Promise<void> {
+    try {
+      const { heldDownloads } = await heldStore();
+      for (const download of await heldDownloads()) {
+        this.held.add(download.id);
+        const card = this.cards.value.get(download.id);
+        if (card && GONE.includes(card.state)) {
+          this.forgetHeld(download.id);
+          continue;
+        }
+        if (this.local.value.has(download.id)) continue;
+        const progress = { done: download.have, total: download.size, thisRun: 0, bytesPerSecond: 0 };
+        this.setIn(this.local, download.id, { phase: 'paused', direction: 'down', startedAt: Date.now(), progress });
+      }
+    } catch {
+      // No IndexedDB: nothing was held, downloads start from the beginning.
+    }
+  }
+
+  private forgetHeld(id: string): void {
+    if (!this.held.delete(id)) return;
+    if (this.local.value.get(id)?.phase === 'paused') {
+      const next = new Map(this.local.value);
+      next.delete(id);
+      this.local.value = next;
+    }
+    void heldStore().then(({ forgetDownload }) => forgetDownload(id)).catch(() => {});
   }
 
   /** The newest card known for a file (a message carries the card as it was when it was loaded). */
@@ -206,8 +251,11 @@ export class FileTransfers {
     this.setIn(this.local, card.id, { phase: 'downloading', direction: 'down', startedAt });
     try {
       const { downloadBlob, saveBlob } = await bytes();
+      this.held.add(card.id);
       const blob = await downloadBlob(this.files, card, { signal: abort.signal, onProgress: (progress) => this.update(card.id, { progress }) });
       saveBlob(blob, card.name);
+      // Saved: the browser's download holds the Blob now, the copy in IndexedDB can go.
+      this.forgetHeld(card.id);
       this.update(card.id, { phase: 'done', bytes: card.size, seconds: (Date.now() - startedAt) / 1000 });
     } catch (error) {
       this.update(card.id, { phase: 'failed', error: codeOf(error) });
