@@ -446,6 +446,54 @@ describe('catching up', () => {
     session.close();
     expect(replayed.map((c) => [c.id, c.state])).toEqual([[card.id, 'cancelled']]);
   });
+
+  /** The cards a new session of `api` is sent between hello (with `fileRev`) and synced. */
+  async function replayedSince(api: ParleyApi, conv: string, fileRev: number): Promise<FileCard[]> {
+    const lastSeq = (await api.history(conv, { limit: 1 })).messages.at(-1)!.seq;
+    const session = nodeSession(api, { cursors: { [conv]: lastSeq } });
+    session.noteFileRev(fileRev);
+    const replayed: FileCard[] = [];
+    session.on('file', (c) => replayed.push(c));
+    const synced = new Promise((resolve) => session.on('synced', resolve));
+    session.connect();
+    await synced;
+    session.close();
+    return replayed;
+  }
+
+  it('replays every card changed while away, past 1,000 of them: each once, in rev order', async () => {
+    const { alice, bob, conv } = await start();
+    const since = (await offer(alice.files, conv, Buffer.from('seen'))).rev;
+    const offered: FileCard[] = [];
+    while (offered.length < 1005) {
+      const step = Math.min(50, 1005 - offered.length);
+      offered.push(...(await Promise.all(Array.from({ length: step }, () => offer(alice.files, conv, Buffer.from('x'))))));
+    }
+    const replayed = await replayedSince(bob.api, conv, since);
+    expect(replayed).toHaveLength(1005);
+    expect(new Set(replayed.map((c) => c.id))).toEqual(new Set(offered.map((c) => c.id)));
+    expect(replayed.map((c) => c.rev)).toEqual(replayed.map((c) => c.rev).sort((a, b) => a - b));
+  });
+
+  it('pages through in batches by rev, also when the last batch is exactly full', async () => {
+    server = await startTestServer({ fileCatchUpBatch: 3 });
+    const { alice, bob, conv } = await threeUsers(server.url);
+    const since = (await offer(alice.files, conv, Buffer.from('seen'))).rev;
+    const offered: FileCard[] = [];
+    for (let i = 0; i < 6; i++) offered.push(await offer(alice.files, conv, Buffer.from(`file ${i}`)));
+    await bob.files.decide(offered[0]!.id, 'decline');
+    await bob.files.decide(offered[1]!.id, 'accept');
+    await alice.files.decide(offered[1]!.id, 'cancel');
+    const replayed = await replayedSince(bob.api, conv, since);
+    // Each card once, as it is now: the declined and cancelled ones moved past the others.
+    expect(replayed.map((c) => [c.id, c.state])).toEqual([
+      ...offered.slice(2).map((c) => [c.id, 'offered']),
+      [offered[0]!.id, 'declined'],
+      [offered[1]!.id, 'cancelled'],
+    ]);
+    // Exactly two full batches of 3, then an empty read.
+    expect(await replayedSince(bob.api, conv, offered[1]!.rev)).toHaveLength(6);
+  });
 });
 
 /** Local disk that can pretend to be full. */

@@ -63,9 +63,6 @@ export const DEFAULT_MAX_FILE_BYTES = 2 * 1024 ** 3;
 export const TUS_VERSION = '1.0.0';
 export const UPLOAD_CONTENT_TYPE = 'application/offset+octet-stream';
 
-/** Most `file` frames replayed after hello; beyond it a client reloads the cards it shows. */
-export const FILE_CATCH_UP_MAX = 1000;
-
 export const fileUrls = {
   collection: '/api/files',
   card: (id: string) => `/api/files/${id}`,

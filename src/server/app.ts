@@ -38,6 +38,8 @@ export interface StartOptions {
   accountLimits?: AccountLimits;
   /** Where file bytes go; local disk under `<data>/files` by default. */
   blobs?: BlobStore;
+  /** File cards per step of the file catch-up after hello (small in tests, to cross batches). */
+  fileCatchUpBatch?: number;
 }
 
 /** Wires the parts together and starts listening. */
@@ -93,6 +95,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     sendBurst: config.sendBurst,
     helloTimeoutMs: config.helloTimeoutMs,
     maxFileBytes: config.files.maxFileBytes,
+    ...(options.fileCatchUpBatch ? { fileCatchUpBatch: options.fileCatchUpBatch } : {}),
   });
 
   await app.listen({ host: config.host, port: config.port });

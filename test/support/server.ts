@@ -18,7 +18,7 @@ export interface TestServer {
 
 /** The real server on a free loopback port with a fresh data folder (removed on close). */
 export async function startTestServer(
-  options: { flags?: string[]; accountLimits?: AccountLimits; dataDir?: string; webRoot?: string } = {},
+  options: { flags?: string[]; accountLimits?: AccountLimits; dataDir?: string; webRoot?: string; fileCatchUpBatch?: number } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'parley-test-')));
   const start = (port: number) => {
@@ -26,6 +26,7 @@ export async function startTestServer(
     return startParley(config, {
       logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
       ...(options.accountLimits ? { accountLimits: options.accountLimits } : {}),
+      ...(options.fileCatchUpBatch ? { fileCatchUpBatch: options.fileCatchUpBatch } : {}),
     });
   };
   const server: TestServer = {

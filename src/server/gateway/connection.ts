@@ -2,7 +2,6 @@ import type { WebSocket } from 'ws';
 import {
   CATCH_UP_MAX,
   CLOSE_CODES,
-  FILE_CATCH_UP_MAX,
   ERRORS,
   HISTORY_PAGE_DEFAULT,
   HISTORY_PAGE_MAX,
@@ -29,7 +28,12 @@ export interface ConnectionLimits {
   sendBurst: number;
   helloTimeoutMs: number;
   maxFileBytes: number;
+  /** File cards read and sent per step of the file catch-up (smaller in tests). */
+  fileCatchUpBatch?: number;
 }
+
+/** File cards per step of the file catch-up: one bounded read, then the socket drains. */
+const FILE_CATCH_UP_BATCH = 1000;
 
 /** How long a closing peer gets to read the close frame (behind whatever it had queued) before it is cut off. */
 const CLOSE_GRACE_MS = 5000;
@@ -175,11 +179,22 @@ export class Connection {
       sentUpTo.set(conv, await this.catchUp(conv, cursor));
       if (this.state !== 'syncing') return;
     }
-    // File cards that changed since the client's fileRev (live changes meanwhile went out
-    // directly; the client keeps the card with the highest rev).
+    // Every file card that changed since the client's fileRev, in batches by rev (live changes
+    // meanwhile went out directly; the client keeps the card with the highest rev). A user's
+    // cards are bounded by their own DMs, so the catch-up is complete, never cut off.
     if (frame.fileRev !== undefined) {
-      for (const file of await this.chat.fileChangesSince(this.user, frame.fileRev, FILE_CATCH_UP_MAX)) this.send({ type: 'file', file });
-      if (this.state !== 'syncing') return;
+      const batch = this.limits.fileCatchUpBatch ?? FILE_CATCH_UP_BATCH;
+      for (let after = frame.fileRev; ; ) {
+        const files = await this.chat.fileChangesSince(this.user, after, batch);
+        if (this.state !== 'syncing') return;
+        for (const file of files) this.send({ type: 'file', file });
+        if (files.length < batch) break;
+        after = files.at(-1)!.rev;
+        // Let the batch leave before reading the next: the send queue stays within its bound
+        // (a backlog over it would close a client that is merely catching up).
+        await this.outbox.drained();
+        if (this.state !== 'syncing') return;
+      }
     }
     for (const { message, frame: prepared } of this.heldBack) {
       if (message.seq > (sentUpTo.get(message.conv) ?? 0)) this.outbox.write(prepared);

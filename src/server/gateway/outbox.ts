@@ -92,4 +92,20 @@ export class Outbox {
   get queuedBytes(): number {
     return this.socket.writableLength;
   }
+
+  /** Resolves once this turn's writes have left and at most half the bound is still queued (or the socket is gone). */
+  async drained(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (!this.socket.destroyed && this.socket.writableLength > this.maxQueuedBytes / 2) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.socket.off('drain', done);
+          this.socket.off('close', done);
+          resolve();
+        };
+        this.socket.once('drain', done);
+        this.socket.once('close', done);
+      });
+    }
+  }
 }
