@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -422,6 +422,28 @@ describe('privacy and names', () => {
     expect((await storedNames()).every((stored) => /^[A-Za-z0-9_-]{22}$/.test(stored))).toBe(true);
     expect(existsSync(join(server.dataDir, '..', 'x'))).toBe(false);
     expect((await bob.api.history(conv)).messages.map((m) => m.text)).toEqual(names);
+  });
+});
+
+describe('on the server\'s disk', () => {
+  it('a data folder Parley creates is 0700, the blob folder 0700, partial and sealed blobs 0600', async () => {
+    const parent = await outDir();
+    const dataDir = join(parent, 'data');
+    server = await startTestServer({ dataDir });
+    const mode = async (path: string) => (await stat(path)).mode & 0o777;
+    expect(await mode(dataDir)).toBe(0o700);
+    const { alice, bob, conv } = await threeUsers(server.url);
+    const data = randomBytes(100_000);
+    const card = await offer(alice.files, conv, data);
+    await bob.files.decide(card.id, 'accept');
+    expect((await patchUpload(alice.api, card, 0, data.subarray(0, 40_000))).status).toBe(204);
+    expect(await mode(blobsDir())).toBe(0o700);
+    expect(await mode(join(blobsDir(), `${card.id}.part`))).toBe(0o600);
+    expect((await patchUpload(alice.api, card, 40_000, data.subarray(40_000))).status).toBe(204);
+    expect(await mode(join(blobsDir(), card.id))).toBe(0o600);
+    const empty = await offer(alice.files, conv, Buffer.alloc(0), 'empty.txt');
+    await bob.files.decide(empty.id, 'accept');
+    expect(await mode(join(blobsDir(), empty.id))).toBe(0o600);
   });
 });
 

@@ -45,7 +45,9 @@ export interface StartOptions {
 /** Wires the parts together and starts listening. */
 export async function startParley(config: Config, options: StartOptions = {}): Promise<RunningParley> {
   const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'parley' } });
-  await mkdir(config.dataDir, { recursive: true });
+  // The data folder holds password and session hashes and the TLS key: only its owner may look
+  // in. An existing folder keeps the permissions its owner gave it.
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const tls = await loadTls(config.tls, config.dataDir, config.host);
   const store: Store = new SqliteStore(join(config.dataDir, 'parley.sqlite'), config.durability);
   const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;

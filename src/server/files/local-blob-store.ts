@@ -12,6 +12,8 @@ import type { BlobStore } from './blob-store.ts';
  */
 export class LocalBlobStore implements BlobStore {
   private ready: Promise<unknown> | null = null;
+  /** Users' files are for the two members of a DM, through the server: nobody else on the host reads them. */
+  private readonly mkdir = () => mkdir(this.dir, { recursive: true, mode: 0o700 });
 
   constructor(readonly dir: string) {}
 
@@ -25,9 +27,10 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async append(id: string, offset: number): Promise<Writable> {
-    await (this.ready ??= mkdir(this.dir, { recursive: true }));
+    await (this.ready ??= this.mkdir());
     // `flush` fsyncs before close: an offset the server reports is an offset it still has after a crash.
-    const options = { flush: true, highWaterMark: 1024 * 1024 };
+    // Mode 0600 when created; sealing renames, so the sealed blob keeps it.
+    const options = { flush: true, highWaterMark: 1024 * 1024, mode: 0o600 };
     return offset === 0
       ? createWriteStream(this.partPath(id), { ...options, flags: 'w' })
       : createWriteStream(this.partPath(id), { ...options, flags: 'r+', start: offset });
@@ -51,7 +54,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async freeBytes(): Promise<number | null> {
-    await (this.ready ??= mkdir(this.dir, { recursive: true }));
+    await (this.ready ??= this.mkdir());
     const fs = await statfs(this.dir);
     return fs.bavail * fs.bsize;
   }
