@@ -287,7 +287,9 @@ export async function chatScenario(ctx: BenchContext, mode: 'world' | 'dm'): Pro
           const run = await measureTarget(ctx, target, seeded, mode, round, prior.get(target), timing);
           runs.get(target)!.push(run);
           allRounds.push(run);
-          if (run.peak) prior.set(target, run.peak.targetRate);
+          // The best peak so far seeds the next round: a round that neighbours disturbed (a low
+          // peak) must not cap the search of the rounds after it.
+          if (run.peak) prior.set(target, Math.max(prior.get(target) ?? 0, run.peak.targetRate));
         }
       }
     } finally {
