@@ -447,6 +447,57 @@ describe('on the server\'s disk', () => {
   });
 });
 
+describe('memory kept between upload requests', () => {
+  const kept = () => server.parley.keptUploadHashes();
+  async function halfUploaded(users: Awaited<ReturnType<typeof threeUsers>>) {
+    const { alice, bob, conv } = users;
+    const data = randomBytes(100_000);
+    const card = await offer(alice.files, conv, data);
+    await bob.files.decide(card.id, 'accept');
+    expect((await patchUpload(alice.api, card, 0, data.subarray(0, 30_000))).status).toBe(204);
+    return card;
+  }
+
+  it('the running hash of an interrupted upload is freed when the sender or the recipient cancels', async () => {
+    const users = await start();
+    const bySender = await halfUploaded(users);
+    expect(kept()).toBe(1);
+    await users.alice.files.decide(bySender.id, 'cancel');
+    expect(kept()).toBe(0);
+    const byRecipient = await halfUploaded(users);
+    expect(kept()).toBe(1);
+    await users.bob.files.decide(byRecipient.id, 'cancel');
+    expect(kept()).toBe(0);
+  });
+
+  it('is freed when an idle upload expires, and when a lying upload fails', async () => {
+    const users = await start(['--file-offer-ttl', '400ms']);
+    const idle = await halfUploaded(users);
+    expect(kept()).toBe(1);
+    await waitFor(() => kept() === 0, 'the expired upload to free its hash', 5000);
+    expect((await users.alice.files.get(idle.id)).state).toBe('expired');
+    const lying = await halfUploaded(users);
+    expect(kept()).toBe(1);
+    const reply = await patchUpload(users.alice.api, lying, 30_000, randomBytes(80_000));
+    expect(errorCode(reply)).toBe('UPLOAD_EXCEEDS_OFFER');
+    expect(kept()).toBe(0);
+  });
+
+  it('is freed when an upload is cancelled while its request runs', async () => {
+    const users = await start();
+    const card = await halfUploaded(users);
+    const body = new PassThrough();
+    body.write(randomBytes(10_000));
+    const reply = patchUpload(users.alice.api, card, 30_000, body, { 'content-length': '70000' });
+    await until(async () => (await users.alice.files.uploadOffset(card.id)) === 40_000, 'the second request to be running');
+    await users.bob.files.decide(card.id, 'cancel');
+    const answer = await reply;
+    body.destroy();
+    expect([answer.status, errorCode(answer)]).toEqual([410, 'FILE_GONE']);
+    expect(kept()).toBe(0);
+  });
+});
+
 describe('catching up', () => {
   it('replays the card changes a client missed while away, from the fileRev it says in hello', async () => {
     const { alice, bob, conv } = await start();

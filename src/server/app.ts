@@ -31,6 +31,8 @@ export interface RunningParley {
   log: Logger;
   /** Stops accepting, finishes pending commits, closes sockets with "going away", closes the database. */
   close(): Promise<void>;
+  /** For tests: how many interrupted uploads have a running hash kept in memory. */
+  keptUploadHashes(): number;
 }
 
 export interface StartOptions {
@@ -113,6 +115,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     port,
     tlsFingerprint: tls?.fingerprint ?? null,
     log,
+    keptUploadHashes: () => files.uploadHashes.size,
     close: () =>
       (closing ??= (async () => {
         serving = false;

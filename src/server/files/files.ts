@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type Hash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import {
@@ -48,6 +48,11 @@ export class Files {
   private sweeper: NodeJS.Timeout | null = null;
   /** Upload requests running, by file id (uploads.ts): never expired underneath; cut off on cancel. */
   readonly uploading = new Map<string, AbortController>();
+  /**
+   * The running SHA-256 of each interrupted upload, kept between its requests (transfers.ts).
+   * Here, next to the state changes, so that every end of a transfer frees it with its bytes.
+   */
+  readonly uploadHashes = new Map<string, { hash: Hash; offset: number }>();
 
   constructor(
     private readonly store: Store,
@@ -226,7 +231,9 @@ export class Files {
     return changed;
   }
 
+  /** Frees what a transfer that is over holds: its kept hash and its bytes. */
   private async discard(id: string): Promise<void> {
+    this.uploadHashes.delete(id);
     try {
       await this.blobs.delete(id);
     } catch (error) {

@@ -33,11 +33,14 @@ const RESTART_RETRY_MS = 1000;
  * (a disk error), the hash is dropped and rebuilt from disk next time.
  */
 export class Transfers {
-  private readonly hashes = new Map<string, { hash: Hash; offset: number }>();
   private readonly downloads = new Set<Readable>();
   private closing = false;
 
   constructor(private readonly files: Files) {}
+
+  private get hashes() {
+    return this.files.uploadHashes;
+  }
 
   /** HEAD: where the sender resumes. */
   async offset(user: UserRef, id: string): Promise<{ offset: number; size: number }> {
@@ -158,7 +161,10 @@ export class Transfers {
     } catch (error) {
       writeError ??= error as Error;
     }
-    if (writeError) this.hashes.delete(card.id);
+    // Kept for the next request, unless the disk may disagree with it, or the transfer was
+    // cancelled meanwhile (the cancel freed what it held; keeping it now would leak it).
+    const cancelled = signal.aborted && !(signal.reason instanceof ParleyError && signal.reason.code === 'SHUTTING_DOWN');
+    if (writeError || cancelled) this.hashes.delete(card.id);
     else this.hashes.set(card.id, { hash, offset: received });
 
     if (failure instanceof ParleyError && failure.code === 'UPLOAD_EXCEEDS_OFFER') {
