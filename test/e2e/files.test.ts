@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Browser, Locator, Page, Route, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHoldingProxy } from '../support/proxy.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { WEB_ROOT, ensureBuiltClient } from './support/build.ts';
 import { close, hasChromium, launchBrowser, send, signUp, unreadBadge, until, waitForMessage, waitOnline, type Person } from './support/browser.ts';
@@ -255,6 +257,24 @@ describe.skipIf(!hasChromium)('file transfer in the web client', () => {
             }),
         );
       await until(async () => (await held()) === 0, 'the held bytes to be forgotten');
+
+      // Whatever is held when the user signs out goes with the session.
+      await lee.page.evaluate(
+        () =>
+          new Promise<void>((resolve) => {
+            const open = indexedDB.open('parley-downloads');
+            open.onsuccess = () => {
+              const tx = open.result.transaction(['downloads', 'chunks'], 'readwrite');
+              tx.objectStore('downloads').put({ id: 'AAAAAAAAAAAAAAAAAAAAAA', sha256: '0'.repeat(64), size: 10, have: 4, etag: '"x"', chunks: 1 });
+              tx.objectStore('chunks').put(new Blob(['abcd']), ['AAAAAAAAAAAAAAAAAAAAAA', 0]);
+              tx.oncomplete = () => resolve();
+            };
+          }),
+      );
+      expect(await held()).toBe(1);
+      await lee.page.getByTestId('sign-out').click();
+      await lee.page.locator('#auth-form').waitFor();
+      await until(async () => (await held()) === 0, 'sign-out to forget the held bytes');
     } finally {
       await close(kim, lee);
     }
@@ -341,4 +361,57 @@ describe.skipIf(!hasChromium)('the file size limit in the web client', () => {
       await close(ivy, jon);
     }
   });
+});
+
+describe.skipIf(!hasChromium)('an upload from the web client across a server restart', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let proxy: Awaited<ReturnType<typeof startHoldingProxy>>;
+
+  beforeAll(async () => {
+    await ensureBuiltClient();
+    server = await startTestServer({ webRoot: WEB_ROOT });
+    proxy = await startHoldingProxy(() => server.port);
+    browser = await launchBrowser();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await proxy?.close();
+    await server?.close();
+  });
+
+  it('is told 503 SHUTTING_DOWN, waits, and goes on from the bytes the server kept', async () => {
+    let mia: Person | undefined, ned: Person | undefined;
+    try {
+      // mia's tab reaches the server through a relay that can park her upload mid-body.
+      [mia, ned] = await Promise.all([signUp(browser, proxy.url, 'mia', PASSWORD), signUp(browser, server.url, 'ned', PASSWORD)]);
+      await openDm(mia, 'ned');
+      const original = randomBytes(3 * 1024 * 1024);
+      await mia.page.getByTestId('file-input').setInputFiles({ name: 'restart.bin', mimeType: 'application/octet-stream', buffer: original });
+      const miaCard = cardOf(mia.page, 'restart.bin');
+      await until(async () => (await stateOf(miaCard)) === 'offered', 'the offer');
+      const id = (await miaCard.getAttribute('data-file'))!;
+      const part = join(server.dataDir, 'files', `${id}.part`);
+
+      proxy.holdAfter(1024 * 1024);
+      await until(async () => (await dmWith(ned!.page, 'mia').count()) === 1, "the DM in ned's sidebar");
+      await dmWith(ned.page, 'mia').click();
+      const download = ned.page.waitForEvent('download', { timeout: 60_000 });
+      await cardOf(ned.page, 'restart.bin').getByRole('button', { name: 'Accept' }).click();
+      await until(() => proxy.holding, "mia's upload to be parked mid-body", 30_000);
+      await until(async () => ((await stat(part).catch(() => null))?.size ?? 0) > 512 * 1024, 'part of the upload on disk');
+
+      await server.restart();
+      expect(sha256(await readFile((await (await download).path())!))).toBe(sha256(original));
+      await until(async () => (await stateOf(miaCard)) === 'completed', "mia's card completed", 30_000);
+      expect(proxy.responses).toContain('HTTP/1.1 503 Service Unavailable (Retry-After)');
+      const patches = proxy.requests.filter((request) => request.line.startsWith('PATCH'));
+      expect(patches).toHaveLength(2);
+      expect(patches[0]!.uploadOffset).toBe(0);
+      expect(patches[1]!.uploadOffset).toBeGreaterThan(512 * 1024);
+    } finally {
+      await close(mia, ned);
+    }
+  }, 90_000);
 });
