@@ -346,9 +346,13 @@ describe('the download', () => {
 
   it('an empty file goes through: complete at accept, uploaded as nothing, saved as an empty file', async () => {
     const { alice, bob, conv } = await start();
+    const aliceLive = await live(alice.api);
     const empty = Buffer.alloc(0);
     const card = await offer(alice.files, conv, empty, 'empty.txt');
     expect(await bob.files.decide(card.id, 'accept')).toMatchObject({ state: 'completed', size: 0 });
+    // Straight from offered to completed: a sender told "accepted" could find nothing to send and a card not yet complete.
+    await waitFor(() => aliceLive.last(card.id) !== undefined, 'the sender to hear of the accept');
+    expect(aliceLive.cards.filter((c) => c.id === card.id).map((c) => c.state)).toEqual(['completed']);
     const sent = await uploadFile(alice.files, card, await tempFile(empty));
     expect(sent).toMatchObject({ resumedAt: 0, sent: 0, file: { state: 'completed' } });
     const out = await outDir();

@@ -7,7 +7,7 @@ import type { ErrorCode } from './errors.ts';
 import type { UserRef } from './frames.ts';
 
 /**
- * offered → accepted → completed → deleted (by retention)
+ * offered → accepted → completed → deleted (by retention); offered → completed (an empty file, on accept)
  * offered → declined | cancelled | expired;  accepted → cancelled | expired | failed
  */
 export type FileState = 'offered' | 'accepted' | 'declined' | 'cancelled' | 'expired' | 'completed' | 'failed' | 'deleted';

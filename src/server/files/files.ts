@@ -116,10 +116,28 @@ export class Files {
       throw new ParleyError('STORAGE_FULL', `The server has ${free} bytes free and cannot take this file of ${card.size} bytes now.`);
     }
     const now = Date.now();
+    if (card.size === 0 && card.sha256 === EMPTY_SHA256) return this.acceptEmpty(card, now);
     const accepted = await this.transition(card, ['offered'], { state: 'accepted', decidedAt: now, expiresAt: now + this.limits.offerTtlMs });
-    // Nothing to upload: the empty file is complete (and verified) the moment it is accepted.
+    // An empty file that claimed another hash: accepted, then failed by the check as any upload would be.
     if (accepted.size === 0) return this.complete(accepted, EMPTY_SHA256);
     return accepted;
+  }
+
+  /**
+   * Nothing to upload: the empty file goes from offered to completed in one step. Were it
+   * published as accepted first, the sender could ask for it in that instant, find nothing left
+   * to send and a card that is not complete.
+   */
+  private async acceptEmpty(card: FileCard, now: number): Promise<FileCard> {
+    await finished((await this.blobs.append(card.id, 0)).end());
+    await this.blobs.seal(card.id);
+    try {
+      return await this.transition(card, ['offered'], { state: 'completed', decidedAt: now, completedAt: now, received: 0, expiresAt: null });
+    } catch (error) {
+      // Cancelled meanwhile: drop the empty blob, unless a second accept won the race with it.
+      if ((await this.store.files.byId(card.id))?.state !== 'completed') await this.discard(card.id);
+      throw error;
+    }
   }
 
   async decline(user: UserRef, id: string): Promise<FileCard> {
