@@ -175,7 +175,8 @@ describe('parley, the command-line client', () => {
       if (!offered) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(offered).toBeDefined();
-    const received = await parley(['receive', '--user', 'bob', '--accept', offered!.id, '--out', out, '--json']);
+    // `=`: a file id may begin with "-", which would otherwise read as an option.
+    const received = await parley(['receive', '--user', 'bob', `--accept=${offered!.id}`, '--out', out, '--json']);
     expect(received.code, received.stderr).toBe(0);
     expect(jsonLines(received.stdout).find((line) => line.type === 'received')).toMatchObject({ bytes: 0, path: join(out, 'empty.txt') });
     expect((await stat(join(out, 'empty.txt'))).size).toBe(0);
