@@ -80,7 +80,7 @@ export class Files {
       text: body.name,
       ts: now,
       file: {
-        id: randomBytes(16).toString('base64url'),
+        id: newFileId(),
         recipient: peer,
         name: body.name,
         size: body.size,
@@ -257,5 +257,16 @@ export class Files {
     } catch (error) {
       this.log.error({ err: error, file: id }, 'could not delete a file blob');
     }
+  }
+}
+
+/**
+ * 128 random bits, base64url. An id that starts with "-" reads as an option on a command line
+ * (`parley receive --accept <id>`), so those are drawn again: it costs under 0.05 bits.
+ */
+export function newFileId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
   }
 }
