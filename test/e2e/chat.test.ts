@@ -1,14 +1,13 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../../src/client/api.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { WEB_ROOT, ensureBuiltClient } from './support/build.ts';
+import type { TestServer } from '../support/server.ts';
+import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
 import {
   PHONE,
   authenticate,
   close,
   hasChromium,
-  launchBrowser,
   messageTexts,
   openApp,
   send,
@@ -30,15 +29,10 @@ describe.skipIf(!hasChromium)('the web client in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    await ensureBuiltClient();
-    server = await startTestServer({ webRoot: WEB_ROOT });
-    browser = await launchBrowser();
+    ({ server, browser } = await startWebTestbed());
   }, 240_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopWebTestbed(browser, server));
 
   it('alice and bob chat in the world and in private; bob gets an unread badge; carol never sees the DM', async () => {
     let alice: Person | undefined, bob: Person | undefined, carol: Person | undefined;

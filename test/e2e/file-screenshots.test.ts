@@ -9,10 +9,10 @@ import { uploadFile } from '../../src/client/node-files.ts';
 import { newClientId } from '../../src/client/session.ts';
 import { TUS_VERSION, UPLOAD_CONTENT_TYPE, fileUrls, type FileCard } from '../../src/protocol/files.ts';
 import { connect, registerUser, type Client } from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { WEB_ROOT, ensureBuiltClient } from './support/build.ts';
+import type { TestServer } from '../support/server.ts';
+import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
 import { SCREENSHOTS } from './support/screenshots.ts';
-import { DESKTOP, PHONE, authenticate, hasChromium, launchBrowser, openApp, until, waitOnline } from './support/browser.ts';
+import { DESKTOP, PHONE, authenticate, hasChromium, openApp, until, waitOnline } from './support/browser.ts';
 
 const PASSWORD = 'correct horse battery';
 const MB = 1024 * 1024;
@@ -77,9 +77,7 @@ describe.skipIf(!hasChromium)('screenshots of file transfer', () => {
   let upload: ReturnType<typeof trickleUpload> | undefined;
 
   beforeAll(async () => {
-    await ensureBuiltClient();
-    server = await startTestServer({ webRoot: WEB_ROOT });
-    browser = await launchBrowser();
+    ({ server, browser } = await startWebTestbed());
     dir = await mkdtemp(join(tmpdir(), 'parley-shots-'));
     const [alice, bob, chen, emma] = await Promise.all(['alice', 'bob', '陈静', 'emma'].map((name) => registerUser(server.url, name, PASSWORD)));
     for (const user of [bob!, chen!, emma!]) clients.push(await connect(user.api));
@@ -114,8 +112,7 @@ describe.skipIf(!hasChromium)('screenshots of file transfer', () => {
   afterAll(async () => {
     await upload?.stop();
     for (const client of clients) client.close();
-    await browser?.close();
-    await server?.close();
+    await stopWebTestbed(browser, server);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

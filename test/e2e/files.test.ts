@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type { Browser, Locator, Page, Route, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHoldingProxy } from '../support/proxy.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { WEB_ROOT, ensureBuiltClient } from './support/build.ts';
-import { close, hasChromium, launchBrowser, send, signUp, unreadBadge, until, waitForMessage, waitOnline, type Person } from './support/browser.ts';
+import type { TestServer } from '../support/server.ts';
+import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
+import { close, hasChromium, send, signUp, unreadBadge, until, waitForMessage, waitOnline, type Person } from './support/browser.ts';
 
 const PASSWORD = 'correct horse battery';
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -47,15 +47,10 @@ describe.skipIf(!hasChromium)('file transfer in the web client', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    await ensureBuiltClient();
-    server = await startTestServer({ webRoot: WEB_ROOT });
-    browser = await launchBrowser();
+    ({ server, browser } = await startWebTestbed());
   }, 240_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopWebTestbed(browser, server));
 
   it('alice offers bob a file; bob accepts; both see 100 %; the saved bytes are the original; a declined offer says so; a reload keeps both cards', async () => {
     let alice: Person | undefined, bob: Person | undefined;
@@ -328,15 +323,10 @@ describe.skipIf(!hasChromium)('the file size limit in the web client', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    await ensureBuiltClient();
-    server = await startTestServer({ webRoot: WEB_ROOT, flags: ['--max-file-bytes', '1000'] });
-    browser = await launchBrowser();
+    ({ server, browser } = await startWebTestbed(['--max-file-bytes', '1000']));
   }, 240_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopWebTestbed(browser, server));
 
   it('refuses a file one byte over the limit before hashing or offering it, and offers one at the limit', async () => {
     let ivy: Person | undefined, jon: Person | undefined;
@@ -369,16 +359,13 @@ describe.skipIf(!hasChromium)('an upload from the web client across a server res
   let proxy: Awaited<ReturnType<typeof startHoldingProxy>>;
 
   beforeAll(async () => {
-    await ensureBuiltClient();
-    server = await startTestServer({ webRoot: WEB_ROOT });
+    ({ server, browser } = await startWebTestbed());
     proxy = await startHoldingProxy(() => server.port);
-    browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
     await proxy?.close();
-    await server?.close();
+    await stopWebTestbed(browser, server);
   });
 
   it('is told 503 SHUTTING_DOWN, waits, and goes on from the bytes the server kept', async () => {

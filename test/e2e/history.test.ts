@@ -1,9 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, registerUser } from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { WEB_ROOT, ensureBuiltClient } from './support/build.ts';
-import { close, hasChromium, launchBrowser, signUp, until, waitForMessage, type Person } from './support/browser.ts';
+import type { TestServer } from '../support/server.ts';
+import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
+import { close, hasChromium, signUp, until, waitForMessage, type Person } from './support/browser.ts';
 
 const TOTAL = 1200;
 const label = (n: number) => `message ${String(n).padStart(4, '0')}`;
@@ -36,9 +36,7 @@ describe.skipIf(!hasChromium)('a very long conversation in the web client', () =
   let browser: Browser;
 
   beforeAll(async () => {
-    await ensureBuiltClient();
-    server = await startTestServer({ webRoot: WEB_ROOT, flags: ['--send-rate', '100000', '--send-burst', '100000', '--durability', 'normal'] });
-    browser = await launchBrowser();
+    ({ server, browser } = await startWebTestbed(['--send-rate', '100000', '--send-burst', '100000', '--durability', 'normal']));
     // Seeded through the protocol, as a busy room would be: several senders, multi-line texts.
     const writers = await Promise.all(['ann', 'ben', 'cat'].map((name) => registerUser(server.url, name)));
     const sessions = await Promise.all(writers.map((w) => connect(w.api)));
@@ -52,8 +50,7 @@ describe.skipIf(!hasChromium)('a very long conversation in the web client', () =
   }, 240_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await stopWebTestbed(browser, server);
   });
 
   it('opens at the newest page, pages back to the first message without jumping, and keeps only what is on screen in the page', async () => {

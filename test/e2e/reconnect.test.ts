@@ -1,9 +1,9 @@
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { WEB_ROOT, ensureBuiltClient } from './support/build.ts';
+import type { TestServer } from '../support/server.ts';
+import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
 import { SCREENSHOTS } from './support/screenshots.ts';
-import { close, hasChromium, launchBrowser, messageTexts, send, signUp, until, waitForMessage, waitOnline, type Person } from './support/browser.ts';
+import { close, hasChromium, messageTexts, send, signUp, until, waitForMessage, waitOnline, type Person } from './support/browser.ts';
 
 const PASSWORD = 'correct horse battery';
 
@@ -66,15 +66,10 @@ describe.skipIf(!hasChromium)('the web client when the connection drops', () => 
   let browser: Browser;
 
   beforeAll(async () => {
-    await ensureBuiltClient();
-    server = await startTestServer({ webRoot: WEB_ROOT });
-    browser = await launchBrowser();
+    ({ server, browser } = await startWebTestbed());
   }, 240_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopWebTestbed(browser, server));
 
   it('after a server restart both show "reconnecting", reconnect, and a message sent right after reaches bob exactly once', async () => {
     let alice: Person | undefined, bob: Person | undefined;

@@ -1,10 +1,10 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, registerUser, type Client } from '../support/clients.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { WEB_ROOT, ensureBuiltClient } from './support/build.ts';
+import type { TestServer } from '../support/server.ts';
+import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
 import { SCREENSHOTS } from './support/screenshots.ts';
-import { DESKTOP, PHONE, authenticate, hasChromium, launchBrowser, openApp, until, waitForMessage, waitOnline } from './support/browser.ts';
+import { DESKTOP, PHONE, authenticate, hasChromium, openApp, until, waitForMessage, waitOnline } from './support/browser.ts';
 
 const PASSWORD = 'correct horse battery';
 
@@ -33,9 +33,7 @@ describe.skipIf(!hasChromium)('screenshots of the web client', () => {
   const clients: Client[] = [];
 
   beforeAll(async () => {
-    await ensureBuiltClient();
-    server = await startTestServer({ webRoot: WEB_ROOT });
-    browser = await launchBrowser();
+    ({ server, browser } = await startWebTestbed());
     const names = ['alice', 'bob', '陈静', 'emma', 'dmitri'] as const;
     const users = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await registerUser(server.url, name, PASSWORD)] as const)));
     const live = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await connect(users[name]!.api)] as const)));
@@ -66,8 +64,7 @@ describe.skipIf(!hasChromium)('screenshots of the web client', () => {
 
   afterAll(async () => {
     for (const client of clients) client.close();
-    await browser?.close();
-    await server?.close();
+    await stopWebTestbed(browser, server);
   });
 
   it('captures the sign-in screen', async () => {

@@ -1,8 +1,8 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { WEB_ROOT, ensureBuiltClient } from './support/build.ts';
-import { authenticate, close, hasChromium, launchBrowser, messageTexts, openApp, send, signUp, until, type Person } from './support/browser.ts';
+import type { TestServer } from '../support/server.ts';
+import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
+import { authenticate, close, hasChromium, messageTexts, openApp, send, signUp, until, type Person } from './support/browser.ts';
 import { XSS_NAMES_ALLOWED, XSS_NAMES_REFUSED, XSS_PAYLOADS } from './xss-corpus.ts';
 
 const PASSWORD = 'correct horse battery';
@@ -15,15 +15,10 @@ describe.skipIf(!hasChromium)('the web client never runs what users type', () =>
   let browser: Browser;
 
   beforeAll(async () => {
-    await ensureBuiltClient();
-    server = await startTestServer({ webRoot: WEB_ROOT, flags: ['--send-rate', '1000', '--send-burst', '1000'] });
-    browser = await launchBrowser();
+    ({ server, browser } = await startWebTestbed(['--send-rate', '1000', '--send-burst', '1000']));
   }, 240_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(() => stopWebTestbed(browser, server));
 
   it(`shows ${XSS_PAYLOADS.length} script-injection payloads as literal text, to sender and receiver, and none runs`, async () => {
     expect(XSS_PAYLOADS.length).toBeGreaterThanOrEqual(30);
