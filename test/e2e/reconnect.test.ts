@@ -1,9 +1,9 @@
-import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../support/server.ts';
 import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
-import { SCREENSHOTS } from './support/screenshots.ts';
-import { close, hasChromium, messageTexts, send, signUp, until, waitForMessage, waitOnline, type Person } from './support/browser.ts';
+import { cuttableNetwork } from './support/network.ts';
+import { close, hasChromium, messageTexts, passMarker, send, signUp, until, waitForMessage, waitOnline, type Person } from './support/browser.ts';
 
 const PASSWORD = 'correct horse battery';
 
@@ -25,41 +25,6 @@ const bannerHistory = (page: Page) =>
   page.evaluate(() => (window as unknown as { __banner: { state: string; visible: boolean; text: string }[] }).__banner);
 
 const count = (texts: string[], text: string) => texts.filter((t) => t === text).length;
-
-/** A switch between the page and the server that can cut the connection and refuse new ones. */
-async function cuttableNetwork(context: BrowserContext) {
-  let offline = false;
-  const open = new Set<{ page: WebSocketRoute; server: WebSocketRoute }>();
-  await context.routeWebSocket(/\/ws$/, (ws) => {
-    if (offline) {
-      void ws.close({ code: 4999, reason: 'test: network down' });
-      return;
-    }
-    const server = ws.connectToServer();
-    const pair = { page: ws, server };
-    open.add(pair);
-    ws.onClose(() => {
-      open.delete(pair);
-      void server.close();
-    });
-    server.onClose(() => {
-      open.delete(pair);
-      void ws.close();
-    });
-  });
-  return {
-    async down() {
-      offline = true;
-      for (const pair of [...open]) {
-        await pair.server.close();
-        await pair.page.close({ code: 4999, reason: 'test: network down' });
-      }
-    },
-    up() {
-      offline = false;
-    },
-  };
-}
 
 describe.skipIf(!hasChromium)('the web client when the connection drops', () => {
   let server: TestServer;
@@ -92,7 +57,7 @@ describe.skipIf(!hasChromium)('the web client when the connection drops', () => 
         expect(reconnecting!.text).toContain('Reconnecting');
       }
       await waitForMessage(bob.page, 'right after the restart');
-      await bob.page.waitForTimeout(500);
+      await passMarker(alice.page, [alice.page, bob.page], 'marker after the restart');
       const bobSees = await messageTexts(bob.page);
       expect(count(bobSees, 'right after the restart')).toBe(1);
       expect(count(bobSees, 'before the restart')).toBe(1);
@@ -109,6 +74,8 @@ describe.skipIf(!hasChromium)('the web client when the connection drops', () => 
     try {
       carol = await signUp(browser, server.url, 'carol', PASSWORD);
       const network = await cuttableNetwork(context);
+      // dave's timers run on a clock the test can stop (it runs in real time until then).
+      await context.clock.install();
       const page = await context.newPage();
       await page.goto(server.url);
       await page.locator('#auth-form').waitFor();
@@ -121,22 +88,24 @@ describe.skipIf(!hasChromium)('the web client when the connection drops', () => 
       await send(carol.page, 'while you were here');
       await waitForMessage(page, 'while you were here');
 
+      // dave's clock stands still from here, so the client waits for a backoff timer that never
+      // fires: nothing but "Retry now" can bring the connection back.
+      await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1);
       await network.down();
       await until(async () => (await page.getByTestId('connection-banner').getAttribute('data-state')) === 'reconnecting', 'the banner');
       expect(await page.getByTestId('connection-banner').textContent()).toContain('Reconnecting');
       for (const n of [1, 2, 3]) await send(carol.page, `missed ${n}`);
       await send(page, 'typed while offline');
       await page.locator('[data-testid="message"][data-status="sending"]').filter({ hasText: 'typed while offline' }).waitFor();
-      await page.mouse.move(0, 0);
-      await page.screenshot({ path: `${SCREENSHOTS}desktop-light-en-reconnecting.png` });
 
       network.up();
-      // The banner's "Retry now" skips the rest of the backoff wait (it may already be reconnecting by itself).
-      await page.getByRole('button', { name: 'Retry now' }).click({ timeout: 1000 }).catch(() => {});
+      // The backoff wait can never end by itself (the clock stands still): "Retry now" reconnects.
+      await page.getByRole('button', { name: 'Retry now' }).click();
       await waitOnline(page);
+      await page.clock.resume();
       await waitForMessage(page, 'missed 3');
       await waitForMessage(carol.page, 'typed while offline');
-      await page.waitForTimeout(400);
+      await passMarker(carol.page, [carol.page, page], 'marker after the reconnect');
       const daveSees = await messageTexts(page);
       expect(daveSees.filter((text) => text.startsWith('missed '))).toEqual(['missed 1', 'missed 2', 'missed 3']);
       expect(count(daveSees, 'typed while offline')).toBe(1);

@@ -105,6 +105,16 @@ export async function waitForMessage(page: Page, text: string, timeout = 10_000)
   await until(async () => (await messageTexts(page)).includes(text), `message ${JSON.stringify(text)} on screen`, timeout);
 }
 
+/**
+ * Sends `marker` from one page and waits until every page in `to` shows it. Messages reach a
+ * client in seq order, so whatever was sent before the marker (a duplicate included) has
+ * arrived by then: a check that something did NOT arrive needs no sleep.
+ */
+export async function passMarker(from: Page, to: Page[], marker: string): Promise<void> {
+  await send(from, marker);
+  for (const page of to) await waitForMessage(page, marker);
+}
+
 export function conversationLink(page: Page, conv: string) {
   return page.locator(`a.conv-item[data-conv="${conv}"]`);
 }

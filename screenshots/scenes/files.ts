@@ -2,34 +2,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, it } from 'vitest';
 import { FileApi } from '../../src/client/files.ts';
 import { uploadFile } from '../../src/client/node-files.ts';
 import { newClientId } from '../../src/client/session.ts';
 import { TUS_VERSION, UPLOAD_CONTENT_TYPE, fileUrls, type FileCard } from '../../src/protocol/files.ts';
-import { connect, registerUser, type Client } from '../support/clients.ts';
-import type { TestServer } from '../support/server.ts';
-import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
-import { SCREENSHOTS } from './support/screenshots.ts';
-import { DESKTOP, PHONE, authenticate, hasChromium, openApp, until, waitOnline } from './support/browser.ts';
+import { connect, registerUser, type Client } from '../../test/support/clients.ts';
+import { DESKTOP, PHONE, authenticate, openApp, until, waitOnline } from '../../test/e2e/support/browser.ts';
+import { useLanguage, type Scene } from '../stage.ts';
 
 const PASSWORD = 'correct horse battery';
 const MB = 1024 * 1024;
-
-async function useLanguage(page: Page, language: 'en' | 'zh-CN') {
-  const current = await page.evaluate(() => document.documentElement.lang);
-  if (current !== language) await page.getByTestId('language-switch').click();
-  await until(async () => (await page.evaluate(() => document.documentElement.lang)) === language, `language ${language}`);
-}
-
-async function shoot(page: Page, name: string, scheme: 'light' | 'dark', language: 'en' | 'zh-CN') {
-  await page.emulateMedia({ colorScheme: scheme, reducedMotion: 'reduce' });
-  await useLanguage(page, language);
-  await page.mouse.move(0, 0);
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: `${SCREENSHOTS}${name}.png` });
-}
 
 /**
  * An upload that never finishes: a burst, then a steady trickle, so both ends show a live
@@ -66,20 +48,15 @@ function trickleUpload(url: string, token: string, card: FileCard, burst: number
 }
 
 /**
- * Screenshots of a direct conversation with file cards in every interesting state: delivered,
- * declined, arriving (live progress), and an offer waiting for an answer. Real server, real client.
+ * A direct conversation with file cards in every interesting state: delivered, declined,
+ * arriving (live progress), and an offer waiting for an answer; on a desktop and a phone.
  */
-describe.skipIf(!hasChromium)('screenshots of file transfer', () => {
-  let server: TestServer;
-  let browser: Browser;
-  let dir: string;
-  const clients: Client[] = [];
-  let upload: ReturnType<typeof trickleUpload> | undefined;
-
-  beforeAll(async () => {
-    ({ server, browser } = await startWebTestbed());
-    dir = await mkdtemp(join(tmpdir(), 'parley-shots-'));
+export const filesScene: Scene = {
+  name: 'files',
+  async run({ server, browser, shoot }) {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-shots-'));
     const [alice, bob, chen, emma] = await Promise.all(['alice', 'bob', '陈静', 'emma'].map((name) => registerUser(server.url, name, PASSWORD)));
+    const clients: Client[] = [];
     for (const user of [bob!, chen!, emma!]) clients.push(await connect(user.api));
     const [x, y] = [alice!.user.id, bob!.user.id].sort((p, q) => p - q);
     const conv = `dm:${x}:${y}`;
@@ -105,18 +82,9 @@ describe.skipIf(!hasChromium)('screenshots of file transfer', () => {
 
     const csv = await offer('bob', 'measurements-week3.csv', Math.round(86.4 * MB), 'text/csv');
     await files.alice.decide(csv.id, 'accept');
-    upload = trickleUpload(server.url, bob!.token, csv, Math.round(31 * MB), Math.round(1.4 * MB));
+    const upload = trickleUpload(server.url, bob!.token, csv, Math.round(31 * MB), Math.round(1.4 * MB));
     await offer('bob', 'lab-photos.zip', Math.round(48.2 * MB), 'application/zip');
-  }, 240_000);
 
-  afterAll(async () => {
-    await upload?.stop();
-    for (const client of clients) client.close();
-    await stopWebTestbed(browser, server);
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  it('captures a direct conversation with file cards on a desktop and a phone', async () => {
     const desktop = await openApp(browser, server.url, { viewport: DESKTOP, locale: 'en-US', deviceScaleFactor: 1 });
     const phone = await openApp(browser, server.url, { viewport: PHONE, locale: 'zh-CN', isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     try {
@@ -163,6 +131,9 @@ describe.skipIf(!hasChromium)('screenshots of file transfer', () => {
     } finally {
       await desktop.context.close();
       await phone.context.close();
+      await upload.stop();
+      for (const client of clients) client.close();
+      await rm(dir, { recursive: true, force: true });
     }
-  });
-});
+  },
+};

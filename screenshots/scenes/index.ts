@@ -1,0 +1,8 @@
+import type { Scene } from '../stage.ts';
+import { chatScene } from './chat.ts';
+import { filesScene } from './files.ts';
+import { reconnectingScene } from './reconnecting.ts';
+import { signInScene } from './sign-in.ts';
+
+/** Every scene `npm run screenshots` takes, in order. Add new pictures here. */
+export const SCENES: readonly Scene[] = [signInScene, chatScene, filesScene, reconnectingScene];
