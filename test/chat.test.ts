@@ -156,9 +156,12 @@ describe('sending over HTTP', () => {
 });
 
 describe('errors reach the right request', () => {
-  it('rejects a send with a ParleyClientError carrying the code', async () => {
+  it('rejects a send with a ParleyClientError carrying the code and message of the error frame', async () => {
     const alice = await user('alice');
     const error = await alice.client.session.send(WORLD, '').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ParleyClientError);
+    expect(error).toMatchObject({ code: 'TEXT_EMPTY', message: 'A message needs some text.' });
+    // The session goes on: the next send is acknowledged.
+    expect((await alice.client.session.send(WORLD, 'not empty')).seq).toBe(1);
   });
 });
