@@ -278,6 +278,8 @@ export class ChatSession extends Emitter<SessionEvents> {
         setTimeout(() => this.state === 'online' && this.sends.has(pending.clientId) && this.transmit(pending), frame.retryAfterMs);
         return;
       }
+      // Not stored: the server is stopping and closes with 1001 next; the send goes again after the reconnect.
+      if (frame.code === 'SHUTTING_DOWN') return;
       this.sends.delete(frame.clientId);
       pending.reject(error);
       return;

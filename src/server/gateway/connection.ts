@@ -52,6 +52,9 @@ export class Connection {
   private readonly sendLimiter: TokenBucket;
   private heldBack: { message: Message; frame: PreparedFrame }[] = [];
   private readonly helloTimer: NodeJS.Timeout;
+  /** Frames read and still being handled (a send waits for its commit, then acknowledges). */
+  private readonly handling = new Set<Promise<void>>();
+  private shuttingDown = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -69,7 +72,9 @@ export class Connection {
     this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.HELLO_TIMEOUT, 'no hello'), limits.helloTimeoutMs);
     ws.on('message', (data, isBinary) => {
       this.alive = true;
-      void this.receive(isBinary ? null : data.toString());
+      const handled = this.receive(isBinary ? null : data.toString());
+      this.handling.add(handled);
+      void handled.finally(() => this.handling.delete(handled));
     });
     ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.closed());
@@ -89,6 +94,17 @@ export class Connection {
   /** Any other pre-framed event (presence, new conversation, read position). */
   deliverEvent(frame: PreparedFrame): void {
     if (this.state === 'live' || this.state === 'syncing') this.outbox.write(frame);
+  }
+
+  /**
+   * Shutdown, first step: frames read from now on are refused with SHUTTING_DOWN (nothing is
+   * stored, and the client sends them again after reconnecting); resolves once every frame read
+   * before has been handled, so a send committed in the last batch has its ack queued on the
+   * socket before the close frame.
+   */
+  async finishHandling(): Promise<void> {
+    this.shuttingDown = true;
+    while (this.handling.size > 0) await Promise.allSettled([...this.handling]);
   }
 
   close(code: number, reason: string): void {
@@ -111,6 +127,7 @@ export class Connection {
     }
     const frame = parsed.frame;
     try {
+      if (this.shuttingDown && frame.type !== 'ping') throw new ParleyError('SHUTTING_DOWN');
       await this.handle(frame);
     } catch (error) {
       const ids = 'ref' in frame && frame.ref !== undefined ? { ref: frame.ref } : frame.type === 'send' ? { clientId: frame.clientId } : {};

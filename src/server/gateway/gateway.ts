@@ -75,17 +75,31 @@ export class Gateway {
     }
   }
 
-  /** Stops accepting sessions and closes every open one with "going away". */
+  /**
+   * Stops accepting sessions (new handshakes get 503), lets every frame already read finish —
+   * the last batch of sends is committed, fanned out and acknowledged — then closes every
+   * session with "going away". Whatever a client sent that was not acknowledged was not stored,
+   * and it sends it again after reconnecting. A peer that does not read holds none of this up
+   * for longer than the grace.
+   */
   async close(): Promise<void> {
     this.accepting = false;
     clearInterval(this.heartbeat);
     const open = [...this.hub.connections()];
+    await withinGrace(Promise.all(open.map((connection) => connection.finishHandling())).then(() => this.chat.drain()));
     const closed = open.map((connection) => new Promise<void>((resolve) => connection.ws.once('close', () => resolve())));
     for (const connection of open) connection.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
-    await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    await withinGrace(Promise.all(closed));
     for (const connection of open) connection.ws.terminate();
     this.hub.stop();
   }
+}
+
+/** How long a shutdown step waits for peers before going on without them. */
+const SHUTDOWN_GRACE_MS = 3000;
+
+function withinGrace(step: Promise<unknown>): Promise<unknown> {
+  return Promise.race([step, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
 }
 
 function refuse(socket: Duplex, code: ErrorCode): void {
