@@ -18,6 +18,7 @@ import type { BlobStore } from './files/blob-store.ts';
 import { Files } from './files/files.ts';
 import { LocalBlobStore } from './files/local-blob-store.ts';
 import { Transfers } from './files/transfers.ts';
+import { UploadSessions } from './files/upload-sessions.ts';
 import { SqliteStore } from './storage/sqlite/sqlite-store.ts';
 import type { Store } from './storage/store.ts';
 import { loadTls } from './tls.ts';
@@ -57,8 +58,9 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const hub = new Hub(log.child({ part: 'gateway' }));
   const chat = new Chat(store, hub);
   const blobs = options.blobs ?? new LocalBlobStore(join(config.dataDir, 'files'));
-  const files = new Files(store, chat, blobs, hub, config.files, log.child({ part: 'files' }));
-  const transfers = new Transfers(files);
+  const uploads = new UploadSessions();
+  const files = new Files(store, chat, blobs, hub, config.files, log.child({ part: 'files' }), uploads);
+  const transfers = new Transfers(files, uploads);
 
   const app: FastifyInstance = Fastify({
     loggerInstance: log.child({ part: 'http' }) as FastifyBaseLogger,
@@ -115,7 +117,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     port,
     tlsFingerprint: tls?.fingerprint ?? null,
     log,
-    keptUploadHashes: () => files.uploadHashes.size,
+    keptUploadHashes: () => uploads.keptHashes,
     close: () =>
       (closing ??= (async () => {
         serving = false;

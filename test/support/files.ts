@@ -49,10 +49,18 @@ export interface RawReply {
  * longer than offered). Resolves with the answer, or with status 0 when the server cut the
  * connection before answering.
  */
-export function rawRequest(api: ParleyApi, method: string, path: string, headers: Record<string, string>, body?: Buffer | Readable): Promise<RawReply> {
+export function rawRequest(
+  api: ParleyApi,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer | Readable,
+  /** Aborting it closes the connection, mid-body or not (a sender that went away). */
+  signal?: AbortSignal,
+): Promise<RawReply> {
   return new Promise((resolve) => {
     const url = new URL(path, api.baseUrl);
-    const req = request(url, { method, headers: { authorization: `Bearer ${api.token}`, ...headers } }, (response) => {
+    const req = request(url, { method, headers: { authorization: `Bearer ${api.token}`, ...headers }, ...(signal ? { signal } : {}) }, (response) => {
       let text = '';
       response.on('data', (chunk) => (text += chunk));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }));
@@ -65,14 +73,14 @@ export function rawRequest(api: ParleyApi, method: string, path: string, headers
   });
 }
 
-export function patchUpload(api: ParleyApi, card: FileCard, offset: number, body: Buffer | Readable, headers: Record<string, string> = {}) {
+export function patchUpload(api: ParleyApi, card: FileCard, offset: number, body: Buffer | Readable, headers: Record<string, string> = {}, signal?: AbortSignal) {
   return rawRequest(api, 'PATCH', `/api/files/${card.id}/upload`, {
     'content-type': 'application/offset+octet-stream',
     'tus-resumable': '1.0.0',
     'upload-offset': String(offset),
     ...(Buffer.isBuffer(body) ? { 'content-length': String(body.length) } : {}),
     ...headers,
-  }, body);
+  }, body, signal);
 }
 
 export const errorCode = (reply: RawReply) => (reply.body ? (JSON.parse(reply.body) as { error: { code: string } }).error.code : undefined);

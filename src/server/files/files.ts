@@ -1,4 +1,4 @@
-import { randomBytes, type Hash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import {
@@ -18,6 +18,7 @@ import { ParleyError } from '../errors.ts';
 import type { FileChange } from '../storage/file-records.ts';
 import type { Store } from '../storage/store.ts';
 import type { BlobStore } from './blob-store.ts';
+import type { UploadGuard } from './upload-sessions.ts';
 
 /** Where committed file changes go: the gateway pushes them to both members' connections. */
 export interface FilesListener {
@@ -46,13 +47,6 @@ const GONE: readonly FileState[] = ['declined', 'cancelled', 'expired', 'failed'
  */
 export class Files {
   private sweeper: NodeJS.Timeout | null = null;
-  /** Upload requests running, by file id (uploads.ts): never expired underneath; cut off on cancel. */
-  readonly uploading = new Map<string, AbortController>();
-  /**
-   * The running SHA-256 of each interrupted upload, kept between its requests (transfers.ts).
-   * Here, next to the state changes, so that every end of a transfer frees it with its bytes.
-   */
-  readonly uploadHashes = new Map<string, { hash: Hash; offset: number }>();
 
   constructor(
     private readonly store: Store,
@@ -61,6 +55,11 @@ export class Files {
     readonly listener: FilesListener,
     readonly limits: FileLimits,
     private readonly log: Logger,
+    /**
+     * Running uploads (upload-sessions.ts, owned by Transfers): never expired underneath; every
+     * end of a transfer stops its request and frees its kept hash, next to freeing its bytes.
+     */
+    private readonly uploads: UploadGuard,
   ) {}
 
   async offer(sender: UserRef, body: z.output<typeof fileOfferBody>): Promise<FileOfferReply> {
@@ -151,7 +150,6 @@ export class Files {
     const card = await this.get(user, id);
     const from: FileState[] = card.from.id === user.id ? ['offered', 'accepted'] : ['accepted'];
     const cancelled = await this.transition(card, from, { state: 'cancelled', decidedAt: Date.now(), expiresAt: null });
-    this.uploading.get(id)?.abort();
     await this.discard(id);
     return cancelled;
   }
@@ -206,7 +204,7 @@ export class Files {
   /** Expires unanswered offers and idle uploads, deletes completed files past retention. */
   async sweep(now = Date.now()): Promise<void> {
     for (const card of await this.store.files.expiring(now, 500)) {
-      if (this.uploading.has(card.id)) continue;
+      if (this.uploads.isRunning(card.id)) continue;
       const expired = await this.store.files.update(card.id, OPEN_FILE_STATES, { state: 'expired', decidedAt: now, expiresAt: null });
       await this.discard(card.id);
       if (expired) this.listener.fileChanged(expired);
@@ -249,9 +247,9 @@ export class Files {
     return changed;
   }
 
-  /** Frees what a transfer that is over holds: its kept hash and its bytes. */
+  /** Frees what a transfer that is over holds: its running request, its kept hash and its bytes. */
   private async discard(id: string): Promise<void> {
-    this.uploadHashes.delete(id);
+    this.uploads.end(id);
     try {
       await this.blobs.delete(id);
     } catch (error) {

@@ -7,6 +7,7 @@ import { ParleyError } from '../errors.ts';
 import { scavenger } from '../../client/node-memory.ts';
 import type { Files } from './files.ts';
 import { parseRange, type ByteRange } from './range.ts';
+import { UploadSessions } from './upload-sessions.ts';
 
 export interface UploadRequest {
   /** The request's Upload-Offset. */
@@ -36,14 +37,17 @@ export class Transfers {
   private readonly downloads = new Set<Readable>();
   private closing = false;
 
-  constructor(private readonly files: Files) {}
-
-  private get hashes() {
-    return this.files.uploadHashes;
-  }
+  constructor(
+    private readonly files: Files,
+    /** Shared with Files only through its UploadGuard view (cancel, expiry). */
+    readonly sessions: UploadSessions,
+  ) {}
 
   /** HEAD: where the sender resumes. */
   async offset(user: UserRef, id: string): Promise<{ offset: number; size: number }> {
+    await this.senderCard(user, id);
+    // A request cut a moment ago may still be writing what arrived: answer with the final offset.
+    await this.sessions.settled(id);
     const card = await this.senderCard(user, id);
     if (card.state === 'completed') return { offset: card.size, size: card.size };
     if (card.state !== 'accepted') throw notUploadable(card);
@@ -52,13 +56,15 @@ export class Transfers {
 
   /** PATCH: appends the body at its offset; completes (and verifies) the file on its last byte. */
   async append(user: UserRef, id: string, request: UploadRequest): Promise<{ offset: number; file: FileCard }> {
-    const card = await this.senderCard(user, id);
-    if (card.state !== 'accepted') throw notUploadable(card);
+    const before = await this.senderCard(user, id);
+    if (before.state !== 'accepted') throw notUploadable(before);
     if (this.closing) throw shuttingDown();
-    if (this.files.uploading.has(id)) throw new ParleyError('UPLOAD_IN_PROGRESS');
-    const abort = new AbortController();
-    this.files.uploading.set(id, abort);
+    const session = await this.sessions.begin(id, request.body);
     try {
+      // Read again under the lock: a cut request that wound down meanwhile may have moved it on.
+      const card = await this.senderCard(user, id);
+      if (card.state !== 'accepted') throw notUploadable(card);
+      if (this.closing) throw shuttingDown();
       const held = await this.files.blobs.partialSize(id);
       if (request.offset !== held) {
         throw new ParleyError('UPLOAD_OFFSET_MISMATCH', `The server holds ${held} bytes of this file; resume with Upload-Offset: ${held}.`);
@@ -71,9 +77,9 @@ export class Transfers {
       if (free !== null && free < card.size - held) {
         throw new ParleyError('STORAGE_FULL', `The server has ${free} bytes free; ${card.size - held} more are needed.`);
       }
-      return await this.receive(card, held, await this.hashOf(card, held), request.body, abort.signal);
+      return await this.receive(card, held, await this.hashOf(card, held), request.body, session.signal);
     } finally {
-      this.files.uploading.delete(id);
+      session.finish();
     }
   }
 
@@ -102,10 +108,8 @@ export class Transfers {
    */
   async close(): Promise<void> {
     this.closing = true;
-    for (const abort of this.files.uploading.values()) abort.abort(shuttingDown());
     for (const stream of this.downloads) stream.destroy();
-    const deadline = Date.now() + 3000;
-    while (this.files.uploading.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await this.sessions.abortAll(shuttingDown(), 3000);
   }
 
   private async receive(card: FileCard, held: number, hash: Hash, body: Readable, signal: AbortSignal) {
@@ -164,11 +168,11 @@ export class Transfers {
     // Kept for the next request, unless the disk may disagree with it, or the transfer was
     // cancelled meanwhile (the cancel freed what it held; keeping it now would leak it).
     const cancelled = signal.aborted && !(signal.reason instanceof ParleyError && signal.reason.code === 'SHUTTING_DOWN');
-    if (writeError || cancelled) this.hashes.delete(card.id);
-    else this.hashes.set(card.id, { hash, offset: received });
+    if (writeError || cancelled) this.sessions.dropHash(card.id);
+    else this.sessions.keepHash(card.id, hash, received);
 
     if (failure instanceof ParleyError && failure.code === 'UPLOAD_EXCEEDS_OFFER') {
-      this.hashes.delete(card.id);
+      this.sessions.dropHash(card.id);
       await this.files.fail(card, 'UPLOAD_EXCEEDS_OFFER');
       throw failure;
     }
@@ -194,15 +198,14 @@ export class Transfers {
       await this.files.uploaded(card, received);
       return { offset: received, file: { ...card, received } };
     }
-    this.hashes.delete(card.id);
+    this.sessions.dropHash(card.id);
     return { offset: received, file: await this.files.complete(card, hash.digest('hex')) };
   }
 
   /** The running hash of the first `held` bytes: kept from the last request, or rebuilt from disk. */
   private async hashOf(card: FileCard, held: number): Promise<Hash> {
-    const kept = this.hashes.get(card.id);
-    this.hashes.delete(card.id);
-    if (kept && kept.offset === held) return kept.hash;
+    const kept = this.sessions.takeHash(card.id, held);
+    if (kept) return kept;
     const hash = createHash('sha256');
     const scavenge = scavenger();
     if (held > 0) {

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startParley, type RunningParley } from '../src/server/app.ts';
+import { parseConfig } from '../src/server/config.ts';
+import { LocalBlobStore } from '../src/server/files/local-blob-store.ts';
+import { errorCode, offer, patchUpload, sha256, threeUsers } from './support/files.ts';
+
+let parley: RunningParley | null = null;
+const dirs: string[] = [];
+afterEach(async () => {
+  await parley?.close();
+  parley = null;
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+/** The real disk, whose flush at the end of an upload request takes `flushDelayMs` more (a loaded disk). */
+class SlowFlushDisk extends LocalBlobStore {
+  flushDelayMs = 0;
+
+  override async append(id: string, offset: number) {
+    const stream = await super.append(id, offset);
+    const delay = this.flushDelayMs;
+    const end = stream.end.bind(stream) as () => void;
+    stream.end = (() => {
+      setTimeout(end, delay);
+      return stream;
+    }) as typeof stream.end;
+    return stream;
+  }
+}
+
+async function start(disk?: (dir: string) => LocalBlobStore) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'parley-cut-'));
+  dirs.push(dataDir);
+  const blobs = disk?.(join(dataDir, 'files'));
+  parley = await startParley(parseConfig(['--port', '0', '--data', dataDir], {}), { logger: pino({ level: 'silent' }), ...(blobs ? { blobs } : {}) });
+  return threeUsers(parley.url);
+}
+
+/** Sends the first `cutAt` bytes of `data` in a PATCH that promises all of it, then closes the connection. */
+async function cutUpload(users: Awaited<ReturnType<typeof threeUsers>>, card: Awaited<ReturnType<typeof offer>>, data: Buffer, cutAt: number) {
+  const body = new PassThrough();
+  const abort = new AbortController();
+  const reply = patchUpload(users.alice.api, card, 0, body, { 'content-length': String(data.length) }, abort.signal);
+  body.write(data.subarray(0, cutAt));
+  // Cut once the server holds part of it, as a sender whose laptop lid closed.
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const head = await users.alice.files.uploadOffset(card.id);
+    if (head > 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  abort.abort();
+  body.destroy();
+  expect((await reply).status).toBe(0);
+}
+
+describe('resuming an upload whose request was cut mid-body', () => {
+  it('succeeds on the first try while the cut request is still making its bytes durable (a slow disk)', async () => {
+    let disk!: SlowFlushDisk;
+    const users = await start((dir) => (disk = new SlowFlushDisk(dir)));
+    const data = randomBytes(2_000_000);
+    const card = await offer(users.alice.files, users.conv, data);
+    await users.bob.files.decide(card.id, 'accept');
+    disk.flushDelayMs = 1500;
+    await cutUpload(users, card, data, 600_000);
+
+    // At once: where to resume, then the rest. Neither is told to come back later.
+    const offset = await users.alice.files.uploadOffset(card.id);
+    expect(offset).toBeGreaterThan(0);
+    expect(offset).toBeLessThanOrEqual(600_000);
+    disk.flushDelayMs = 0;
+    const rest = await patchUpload(users.alice.api, card, offset, data.subarray(offset));
+    expect([rest.status, errorCode(rest)]).toEqual([204, undefined]);
+    const file = await users.alice.files.get(card.id);
+    expect(file).toMatchObject({ state: 'completed', received: data.length, sha256: sha256(data) });
+    expect(parley!.keptUploadHashes()).toBe(0);
+  });
+
+  it('succeeds on the first try, ten times in a row, on the real disk', async () => {
+    const users = await start();
+    for (let trial = 0; trial < 10; trial++) {
+      const data = randomBytes(1_500_000);
+      const card = await offer(users.alice.files, users.conv, data, `trial-${trial}.bin`);
+      await users.bob.files.decide(card.id, 'accept');
+      await cutUpload(users, card, data, 500_000 + trial * 50_000);
+      const offset = await users.alice.files.uploadOffset(card.id);
+      const rest = await patchUpload(users.alice.api, card, offset, data.subarray(offset));
+      expect([trial, rest.status, errorCode(rest)]).toEqual([trial, 204, undefined]);
+      expect((await users.alice.files.get(card.id)).state).toBe('completed');
+    }
+  });
+
+  it('still refuses a second upload request while the first one is live (423)', async () => {
+    const users = await start();
+    const data = randomBytes(1_000_000);
+    const card = await offer(users.alice.files, users.conv, data);
+    await users.bob.files.decide(card.id, 'accept');
+    const body = new PassThrough();
+    body.write(data.subarray(0, 100_000));
+    const first = patchUpload(users.alice.api, card, 0, body, { 'content-length': String(data.length) });
+    const deadline = Date.now() + 10_000;
+    while ((await users.alice.files.uploadOffset(card.id)) < 100_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    const second = await patchUpload(users.alice.api, card, 100_000, data.subarray(100_000));
+    expect([second.status, errorCode(second)]).toEqual([423, 'UPLOAD_IN_PROGRESS']);
+    body.end(data.subarray(100_000));
+    expect((await first).status).toBe(204);
+    expect((await users.alice.files.get(card.id)).state).toBe('completed');
+  });
+});
