@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ParleyClientError } from '../src/client/errors.ts';
 import { WORLD, dmId } from '../src/protocol/index.ts';
-import { connect, registerUser, sleep, waitFor, type Client } from './support/clients.ts';
+import { connect, rawSocket, registerUser, sleep, waitFor, type Client } from './support/clients.ts';
+import { ManualClock } from './support/manual-clock.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
@@ -109,23 +110,37 @@ describe('world and direct chat', () => {
     expect((await alice.api.history(WORLD)).messages.map((m) => m.clientId)).toEqual(['client-id-1']);
   });
 
-  it('rate limits sends per connection and the client retries after the advised delay without loss', async () => {
+  it('rate limits sends per connection (5 at once, then one per 200 ms at 5/s) and the client retries after the advised delay without loss', async () => {
     await server.close();
-    server = await startTestServer({ flags: ['--send-rate', '5', '--send-burst', '5'] });
+    // The bucket's time stands still unless the test moves it: nothing refills behind its back.
+    const clock = new ManualClock();
+    server = await startTestServer({ clock, flags: ['--send-rate', '5', '--send-burst', '5'] });
     const alice = await user('alice');
-    const raw = await import('./support/clients.ts').then((m) => m.rawSocket(server.url, alice.token));
+    const raw = await rawSocket(server.url, alice.token);
     raw.send(JSON.stringify({ type: 'hello', protocol: 1 }));
     await raw.next('synced');
     for (let i = 0; i < 6; i++) raw.send(JSON.stringify({ type: 'send', conv: WORLD, clientId: `burst-${i}`, text: `m${i}` }));
-    const limited = await raw.next('error');
-    expect(limited).toMatchObject({ code: 'RATE_LIMITED', clientId: 'burst-5' });
-    expect((limited as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
+    expect(await raw.next('error')).toMatchObject({ code: 'RATE_LIMITED', clientId: 'burst-5', retryAfterMs: 200 });
+    await clock.advance(199);
+    raw.send(JSON.stringify({ type: 'send', conv: WORLD, clientId: 'burst-6', text: 'm6' }));
+    expect(await raw.next('error')).toMatchObject({ code: 'RATE_LIMITED', clientId: 'burst-6' });
+    await clock.advance(1);
+    raw.send(JSON.stringify({ type: 'send', conv: WORLD, clientId: 'burst-7', text: 'm7' }));
+    await waitFor(() => raw.frames.some((frame) => frame.type === 'ack' && frame.clientId === 'burst-7'), 'the ack of burst-7');
     raw.ws.close();
 
     // The client library waits the advised time and re-sends: everything arrives once.
-    const acks = await Promise.all(Array.from({ length: 8 }, (_, i) => alice.client.session.send(WORLD, `burst ${i}`)));
+    const sending = Promise.all(Array.from({ length: 8 }, (_, i) => alice.client.session.send(WORLD, `burst ${i}`)));
+    await waitFor(() => alice.client.frames.filter((frame) => frame.type === 'ack').length === 5, 'the first 5 acks');
+    // The pong comes after the three refusals on the wire: the client has them, and waits.
+    await alice.client.session.ping();
+    await clock.advance(1000);
+    const acks = await sending;
     expect(new Set(acks.map((a) => a.seq)).size).toBe(8);
-    expect((await alice.api.history(WORLD)).messages).toHaveLength(5 + 8);
+    expect((await alice.api.history(WORLD)).messages.map((m) => m.text)).toEqual([
+      ...['m0', 'm1', 'm2', 'm3', 'm4', 'm7'],
+      ...Array.from({ length: 8 }, (_, i) => `burst ${i}`),
+    ]);
   });
 });
 
@@ -144,14 +159,28 @@ describe('sending over HTTP', () => {
     expect((await alice.api.online()).online.map((u) => u.name).sort()).toEqual(['alice', 'bob']);
   });
 
-  it('rate limits HTTP sends per user', async () => {
+  it('rate limits HTTP sends per user with 429, Retry-After and retryAfterMs, until the bucket refills', async () => {
     await server.close();
-    server = await startTestServer({ flags: ['--send-rate', '1', '--send-burst', '2'] });
+    const clock = new ManualClock();
+    server = await startTestServer({ clock, flags: ['--send-rate', '1', '--send-burst', '2'] });
     const alice = await registerUser(server.url, 'alice');
-    await alice.api.send(WORLD, 'one');
-    await alice.api.send(WORLD, 'two');
-    await expect(alice.api.send(WORLD, 'three')).rejects.toMatchObject({ code: 'RATE_LIMITED', status: 429 });
-    expect((await alice.api.history(WORLD)).messages).toHaveLength(2);
+    const post = (text: string) =>
+      fetch(`${server.url}/api/conversations/world/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ text }),
+      });
+    expect((await post('one')).status).toBe(201);
+    expect((await post('two')).status).toBe(201);
+    const limited = await post('three');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('1');
+    expect(await limited.json()).toMatchObject({ error: { code: 'RATE_LIMITED', retryAfterMs: 1000 } });
+    await clock.advance(999);
+    expect((await post('still too soon')).status).toBe(429);
+    await clock.advance(1);
+    expect((await post('four')).status).toBe(201);
+    expect((await alice.api.history(WORLD)).messages.map((m) => m.text)).toEqual(['one', 'two', 'four']);
   });
 });
 

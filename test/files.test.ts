@@ -17,6 +17,7 @@ import type { FileCard, Message } from '../src/protocol/index.ts';
 import { connect, waitFor, type Client } from './support/clients.ts';
 import { errorCode, offer, patchUpload, rawRequest, sha256, tempFile, threeUsers } from './support/files.ts';
 import { startHoldingProxy } from './support/proxy.ts';
+import { ManualClock } from './support/manual-clock.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
@@ -57,6 +58,9 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
 
 const blobsDir = () => join(server.dataDir, 'files');
 const storedNames = async () => (existsSync(blobsDir()) ? await readdir(blobsDir()) : []);
@@ -138,16 +142,29 @@ describe('deciding', () => {
     await expect(bob.files.decide(card.id, 'accept')).rejects.toMatchObject({ code: 'FILE_STATE' });
   });
 
-  it('an unanswered offer expires, and a kept file is deleted after the retention time but its card stays', async () => {
-    const { alice, bob, conv } = await start(['--file-offer-ttl', '400ms', '--file-retention', '600ms']);
+  it('an unanswered offer expires 24 h after the offer (by the next minute\'s sweep), and a kept file is deleted after the retention time but its card stays', async () => {
+    const clock = new ManualClock();
+    server = await startTestServer({ clock, flags: ['--file-retention', '7d'] });
+    const { alice, bob, conv } = await threeUsers(server.url);
     const bobLive = await live(bob.api);
     const ignored = await offer(alice.files, conv, Buffer.from('nobody answers'));
     const data = Buffer.from('short-lived');
     const kept = await offer(alice.files, conv, data, 'kept.txt');
     await bob.files.decide(kept.id, 'accept');
     await uploadFile(alice.files, kept, await tempFile(data));
-    await waitFor(() => bobLive.last(ignored.id)?.state === 'expired', 'the offer to expire', 5000);
-    await waitFor(() => bobLive.last(kept.id)?.state === 'deleted', 'retention to delete the file', 5000);
+    const state = async (id: string) => (await bob.files.get(id)).state;
+
+    await clock.advance(DAY - 1);
+    expect(await state(ignored.id)).toBe('offered');
+    await clock.advance(MINUTE);
+    expect(await state(ignored.id)).toBe('expired');
+    await waitFor(() => bobLive.last(ignored.id)?.state === 'expired', 'the expired card at bob');
+
+    await clock.advance(7 * DAY - DAY - MINUTE - 1);
+    expect(await state(kept.id)).toBe('completed');
+    await clock.advance(MINUTE);
+    expect(await state(kept.id)).toBe('deleted');
+    await waitFor(() => bobLive.last(kept.id)?.state === 'deleted', 'the deleted card at bob');
     const content = await get(bob.api, `/api/files/${kept.id}/content`);
     expect([content.status, errorCode(content)]).toEqual([410, 'FILE_GONE']);
     expect((await bob.api.history(conv)).messages.map((m) => m.file?.state)).toEqual(['expired', 'deleted']);
@@ -269,6 +286,39 @@ describe('the upload', () => {
     expect(patches[1]!.uploadOffset).toBeGreaterThan(1_000_000);
     const received = await downloadFile(bob.files, result.file, await outDir());
     expect(sha256(await readFile(received.path))).toBe(sha256(data));
+  });
+
+  it('reports progress to both members at most every 250 ms of the upload, with the bytes received so far', async () => {
+    const clock = new ManualClock();
+    server = await startTestServer({ clock });
+    const { alice, bob, conv } = await threeUsers(server.url);
+    const sides = [await live(alice.api), await live(bob.api)];
+    const progress = sides.map(() => [] as { id: string; conv: string; received: number; size: number }[]);
+    sides.forEach((side, i) => side.client.session.on('fileProgress', ({ id, conv, received, size }) => progress[i]!.push({ id, conv, received, size })));
+    const data = randomBytes(5000);
+    const card = await offer(alice.files, conv, data);
+    await bob.files.decide(card.id, 'accept');
+    const body = new PassThrough();
+    const reply = patchUpload(alice.api, card, 0, body, { 'content-length': String(data.length) });
+    let sent = 0;
+    /** Moves the clock, sends the next bytes, and returns once both members would have had any progress frame for them. */
+    const step = async (ms: number, bytes: number) => {
+      await clock.advance(ms);
+      body.write(data.subarray(sent, sent + bytes));
+      sent += bytes;
+      await until(async () => (await alice.files.uploadOffset(card.id)) === sent, `${sent} bytes on disk`);
+      // A progress frame for these bytes was queued before the server read the pings: the pongs come after it.
+      await Promise.all(sides.map((side) => side.client.session.ping()));
+      return progress.map((frames) => frames.map((frame) => frame.received));
+    };
+    expect(await step(0, 1000)).toEqual([[], []]);
+    expect(await step(249, 1000)).toEqual([[], []]);
+    expect(await step(1, 1000)).toEqual([[3000], [3000]]);
+    expect(await step(0, 1000)).toEqual([[3000], [3000]]);
+    expect(await step(250, 999)).toEqual([[3000, 4999], [3000, 4999]]);
+    expect(progress[1]![0]).toEqual({ id: card.id, conv, received: 3000, size: 5000 });
+    body.end(data.subarray(sent));
+    expect((await reply).status).toBe(204);
   });
 
   it('is the sender\'s alone: the recipient cannot write into it', async () => {
@@ -474,11 +524,17 @@ describe('memory kept between upload requests', () => {
     expect(kept()).toBe(0);
   });
 
-  it('is freed when an idle upload expires, and when a lying upload fails', async () => {
-    const users = await start(['--file-offer-ttl', '400ms']);
+  it('is freed when an idle upload expires (24 h after its last request), and when a lying upload fails', async () => {
+    const clock = new ManualClock();
+    server = await startTestServer({ clock });
+    const users = await threeUsers(server.url);
     const idle = await halfUploaded(users);
     expect(kept()).toBe(1);
-    await waitFor(() => kept() === 0, 'the expired upload to free its hash', 5000);
+    await clock.advance(DAY - 1);
+    expect(kept()).toBe(1);
+    expect((await users.alice.files.get(idle.id)).state).toBe('accepted');
+    await clock.advance(MINUTE);
+    expect(kept()).toBe(0);
     expect((await users.alice.files.get(idle.id)).state).toBe('expired');
     const lying = await halfUploaded(users);
     expect(kept()).toBe(1);

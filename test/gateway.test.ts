@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WORLD } from '../src/protocol/index.ts';
 import { connect, handshakeStatus, rawSocket, registerUser, waitFor } from './support/clients.ts';
+import { ManualClock } from './support/manual-clock.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
@@ -140,33 +141,64 @@ describe('the WebSocket edge', () => {
     sender.close();
   });
 
-  it('cuts off a peer that stops answering heartbeats, and keeps one that answers', async () => {
+  it('cuts off a peer that stops answering heartbeats at the second beat, and keeps one that answers beat after beat', async () => {
     await server.close();
-    server = await startTestServer({ flags: ['--heartbeat-ms', '150'] });
-    const { token: deadToken } = await registerUser(server.url, 'silent');
+    const clock = new ManualClock();
+    // Neither peer says hello: the hello timeout must not be what closes them.
+    server = await startTestServer({ clock, flags: ['--heartbeat-ms', '30000', '--hello-timeout-ms', '600000'] });
+    const { token: userToken } = await registerUser(server.url, 'someone');
     const url = server.url.replace('http', 'ws') + '/ws';
-    const silent = new WebSocket(url, { headers: { authorization: `Bearer ${deadToken}` }, autoPong: false });
-    const healthy = new WebSocket(url, { headers: { authorization: `Bearer ${deadToken}` } });
+    const headers = { authorization: `Bearer ${userToken}` };
+    const silent = new WebSocket(url, { headers, autoPong: false });
+    const healthy = new WebSocket(url, { headers });
     await Promise.all([silent, healthy].map((ws) => new Promise((resolve) => ws.once('open', resolve))));
     const silentClosed = new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
-    expect(await silentClosed).toBe(1006); // terminated: no close handshake with a dead peer
+    const pings = { silent: 0, healthy: 0 };
+    silent.on('ping', () => pings.silent++);
+    healthy.on('ping', () => pings.healthy++);
+
+    for (let beat = 1; beat <= 5; beat++) {
+      await clock.advance(30_000);
+      await waitFor(() => pings.healthy === beat, `heartbeat ${beat} at the healthy peer`);
+      // Its pong (sent when the ping arrived) is ahead of this round trip on the wire: the server has read it.
+      await wsRoundTrip(healthy);
+      if (beat === 1) {
+        await waitFor(() => pings.silent === 1, 'heartbeat 1 at the silent peer');
+        expect(silent.readyState).toBe(WebSocket.OPEN);
+      }
+      if (beat === 2) expect(await silentClosed).toBe(1006); // terminated: no close handshake with a dead peer
+    }
+    expect(pings.silent).toBe(1);
     expect(healthy.readyState).toBe(WebSocket.OPEN);
     healthy.close();
   });
 
   it('closes a socket that never says hello with 4010 once the hello timeout passes, not before', async () => {
     await server.close();
-    server = await startTestServer({ flags: ['--hello-timeout-ms', '400'] });
+    const clock = new ManualClock();
+    server = await startTestServer({ clock, flags: ['--hello-timeout-ms', '10000'] });
     const { token } = await registerUser(server.url, 'mute');
-    const url = server.url.replace('http', 'ws') + '/ws';
-    const mute = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
-    const opened = Date.now();
+    const mute = new WebSocket(server.url.replace('http', 'ws') + '/ws', { headers: { authorization: `Bearer ${token}` } });
     await new Promise((resolve) => mute.once('open', resolve));
-    const closed = new Promise<{ code: number; after: number }>((resolve) =>
-      mute.once('close', (code) => resolve({ code, after: Date.now() - opened })),
-    );
-    const { code, after } = await closed;
-    expect(code).toBe(4010);
-    expect(after).toBeGreaterThanOrEqual(350);
+    const closed = new Promise<number>((resolve) => mute.once('close', (code) => resolve(code)));
+    await clock.advance(9_999);
+    await wsRoundTrip(mute);
+    expect(mute.readyState).toBe(WebSocket.OPEN);
+    await clock.advance(1);
+    expect(await closed).toBe(4010);
   });
 });
+
+/** A WebSocket-level ping answered by the server: everything the peer sent before has been read. */
+function wsRoundTrip(ws: WebSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (ws.readyState !== WebSocket.OPEN) return reject(new Error(`the socket is not open (state ${ws.readyState})`));
+    const closed = (code: number) => reject(new Error(`the socket closed with ${code} instead of answering`));
+    ws.once('close', closed);
+    ws.once('pong', () => {
+      ws.off('close', closed);
+      resolve();
+    });
+    ws.ping();
+  });
+}

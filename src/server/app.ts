@@ -22,6 +22,7 @@ import { UploadSessions } from './files/upload-sessions.ts';
 import { SqliteStore } from './storage/sqlite/sqlite-store.ts';
 import type { Store } from './storage/store.ts';
 import { loadTls } from './tls.ts';
+import { systemClock, type Clock } from './clock.ts';
 
 export interface RunningParley {
   /** Where the server listens, e.g. http://127.0.0.1:8080 */
@@ -43,11 +44,14 @@ export interface StartOptions {
   blobs?: BlobStore;
   /** File cards per step of the file catch-up after hello (small in tests, to cross batches). */
   fileCatchUpBatch?: number;
+  /** The time, for expiry, rate limits, heartbeats and timeouts; tests move it by hand. */
+  clock?: Clock;
 }
 
 /** Wires the parts together and starts listening. */
 export async function startParley(config: Config, options: StartOptions = {}): Promise<RunningParley> {
   const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'parley' } });
+  const clock = options.clock ?? systemClock;
   // The data folder holds password and session hashes and the TLS key: only its owner may look
   // in. An existing folder keeps the permissions its owner gave it.
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
@@ -59,7 +63,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const chat = new Chat(store, hub);
   const blobs = options.blobs ?? new LocalBlobStore(join(config.dataDir, 'files'));
   const uploads = new UploadSessions();
-  const files = new Files(store, chat, blobs, hub, config.files, log.child({ part: 'files' }), uploads);
+  const files = new Files(store, chat, blobs, hub, config.files, log.child({ part: 'files' }), uploads, clock);
   const transfers = new Transfers(files, uploads);
 
   const app: FastifyInstance = Fastify({
@@ -88,12 +92,14 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     store,
     hub,
     sendRate: { perSecond: config.sendRatePerSecond, burst: config.sendBurst },
+    clock,
   });
   fileRoutes(app, { accounts, files, transfers, maxFileBytes: config.files.maxFileBytes });
   if (config.webRoot) webRoutes(app, config.webRoot);
 
   const gateway = new Gateway(app.server as Server, accounts, chat, hub, {
     path: '/ws',
+    clock,
     allowedOrigins: config.allowedOrigins,
     heartbeatMs: config.heartbeatMs,
     maxQueuedBytes: config.maxQueuedBytes,

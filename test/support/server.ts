@@ -5,6 +5,7 @@ import pino from 'pino';
 import type { AccountLimits } from '../../src/server/accounts/accounts.ts';
 import { startParley, type RunningParley } from '../../src/server/app.ts';
 import { parseConfig } from '../../src/server/config.ts';
+import type { Clock } from '../../src/server/clock.ts';
 
 export interface TestServer {
   url: string;
@@ -18,7 +19,7 @@ export interface TestServer {
 
 /** The real server on a free loopback port with a fresh data folder (removed on close). */
 export async function startTestServer(
-  options: { flags?: string[]; accountLimits?: AccountLimits; dataDir?: string; webRoot?: string; fileCatchUpBatch?: number } = {},
+  options: { flags?: string[]; accountLimits?: AccountLimits; dataDir?: string; webRoot?: string; fileCatchUpBatch?: number; clock?: Clock } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'parley-test-')));
   const start = (port: number) => {
@@ -27,6 +28,7 @@ export async function startTestServer(
       logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
       ...(options.accountLimits ? { accountLimits: options.accountLimits } : {}),
       ...(options.fileCatchUpBatch ? { fileCatchUpBatch: options.fileCatchUpBatch } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
   };
   const server: TestServer = {

@@ -18,6 +18,7 @@ import { ParleyError } from '../errors.ts';
 import type { FileChange } from '../storage/file-records.ts';
 import type { Store } from '../storage/store.ts';
 import type { BlobStore } from './blob-store.ts';
+import type { Clock } from '../clock.ts';
 import type { UploadGuard } from './upload-sessions.ts';
 
 /** Where committed file changes go: the gateway pushes them to both members' connections. */
@@ -46,7 +47,7 @@ const GONE: readonly FileState[] = ['declined', 'cancelled', 'expired', 'failed'
  * See docs/ARCHITECTURE.md, "File transfer".
  */
 export class Files {
-  private sweeper: NodeJS.Timeout | null = null;
+  private stopSweeper: (() => void) | null = null;
 
   constructor(
     private readonly store: Store,
@@ -60,6 +61,7 @@ export class Files {
      * end of a transfer stops its request and frees its kept hash, next to freeing its bytes.
      */
     private readonly uploads: UploadGuard,
+    readonly clock: Clock,
   ) {}
 
   async offer(sender: UserRef, body: z.output<typeof fileOfferBody>): Promise<FileOfferReply> {
@@ -70,7 +72,7 @@ export class Files {
     if (body.size > this.limits.maxFileBytes) {
       throw new ParleyError('FILE_TOO_LARGE', `A file is at most ${this.limits.maxFileBytes} bytes; this one has ${body.size}.`);
     }
-    const now = Date.now();
+    const now = this.clock.now();
     const { message } = await this.chat.commitMessage({
       conv: body.conv,
       sender,
@@ -114,7 +116,7 @@ export class Files {
     if (free !== null && free < card.size) {
       throw new ParleyError('STORAGE_FULL', `The server has ${free} bytes free and cannot take this file of ${card.size} bytes now.`);
     }
-    const now = Date.now();
+    const now = this.clock.now();
     if (card.size === 0 && card.sha256 === EMPTY_SHA256) return this.acceptEmpty(card, now);
     const accepted = await this.transition(card, ['offered'], { state: 'accepted', decidedAt: now, expiresAt: now + this.limits.offerTtlMs });
     // An empty file that claimed another hash: accepted, then failed by the check as any upload would be.
@@ -142,14 +144,14 @@ export class Files {
   async decline(user: UserRef, id: string): Promise<FileCard> {
     const card = await this.get(user, id);
     this.checkRole(card, user, 'to', 'Only the recipient can decline a file; the sender cancels.');
-    return this.transition(card, ['offered'], { state: 'declined', decidedAt: Date.now(), expiresAt: null });
+    return this.transition(card, ['offered'], { state: 'declined', decidedAt: this.clock.now(), expiresAt: null });
   }
 
   /** The sender may cancel until the upload completes; the recipient, once they have accepted. */
   async cancel(user: UserRef, id: string): Promise<FileCard> {
     const card = await this.get(user, id);
     const from: FileState[] = card.from.id === user.id ? ['offered', 'accepted'] : ['accepted'];
-    const cancelled = await this.transition(card, from, { state: 'cancelled', decidedAt: Date.now(), expiresAt: null });
+    const cancelled = await this.transition(card, from, { state: 'cancelled', decidedAt: this.clock.now(), expiresAt: null });
     await this.discard(id);
     return cancelled;
   }
@@ -159,7 +161,7 @@ export class Files {
     const card = await this.get(user, id);
     this.checkRole(card, user, 'to', 'Only the recipient confirms delivery.');
     if (card.deliveredAt !== undefined) return card;
-    return this.transition(card, ['completed'], { deliveredAt: Date.now() });
+    return this.transition(card, ['completed'], { deliveredAt: this.clock.now() });
   }
 
   /** The card for a download: completed, or a clear reason why not. */
@@ -184,7 +186,7 @@ export class Files {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ParleyError('FILE_GONE');
       throw error;
     }
-    return this.transition(card, ['accepted'], { state: 'completed', received: card.size, completedAt: Date.now(), expiresAt: null, error: null });
+    return this.transition(card, ['accepted'], { state: 'completed', received: card.size, completedAt: this.clock.now(), expiresAt: null, error: null });
   }
 
   /** The transfer cannot succeed (wrong hash, more bytes than offered): discard the bytes, record why. */
@@ -197,12 +199,12 @@ export class Files {
 
   /** Records progress at the end of an upload request, and keeps an active transfer from expiring. */
   async uploaded(card: FileCard, received: number): Promise<void> {
-    const changed = await this.store.files.update(card.id, ['accepted'], { received, expiresAt: Date.now() + this.limits.offerTtlMs });
+    const changed = await this.store.files.update(card.id, ['accepted'], { received, expiresAt: this.clock.now() + this.limits.offerTtlMs });
     if (changed) this.listener.fileChanged(changed);
   }
 
   /** Expires unanswered offers and idle uploads, deletes completed files past retention. */
-  async sweep(now = Date.now()): Promise<void> {
+  async sweep(now = this.clock.now()): Promise<void> {
     for (const card of await this.store.files.expiring(now, 500)) {
       if (this.uploads.isRunning(card.id)) continue;
       const expired = await this.store.files.update(card.id, OPEN_FILE_STATES, { state: 'expired', decidedAt: now, expiresAt: null });
@@ -223,13 +225,12 @@ export class Files {
     const every = Math.max(200, Math.min(60_000, shortest / 4));
     const run = () => this.sweep().catch((error) => this.log.error({ err: error }, 'file sweep failed'));
     void run();
-    this.sweeper = setInterval(run, every);
-    this.sweeper.unref();
+    this.stopSweeper = this.clock.every(every, run);
   }
 
   stop(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = null;
+    this.stopSweeper?.();
+    this.stopSweeper = null;
   }
 
   private checkRole(card: FileCard, user: UserRef, role: 'from' | 'to', message: string): void {

@@ -118,7 +118,8 @@ export class Transfers {
     out.on('error', (error) => (writeError ??= error));
     let failure: unknown = null;
     let received = held;
-    let progressAt = Date.now();
+    const clock = this.files.clock;
+    let progressAt = clock.now();
     const scavenge = scavenger();
     // An abort (cancel, shutdown) leaves the loop without destroying the request: destroying it
     // would reset the socket, and the sender would never read why it stopped. Each wait has its
@@ -150,8 +151,8 @@ export class Transfers {
         scavenge(chunk.length);
         if (!out.write(chunk)) await once(out, 'drain');
         if (writeError) break;
-        if (Date.now() - progressAt >= PROGRESS_EVERY_MS) {
-          progressAt = Date.now();
+        if (clock.now() - progressAt >= PROGRESS_EVERY_MS) {
+          progressAt = clock.now();
           this.files.listener.fileProgress(card, received);
         }
       }

@@ -21,6 +21,7 @@ import type { Hub } from './hub.ts';
 import { Outbox, type PreparedFrame } from './outbox.ts';
 import { parseClientFrame } from './parse-frame.ts';
 import { TokenBucket } from './token-bucket.ts';
+import type { Clock } from '../clock.ts';
 
 export interface ConnectionLimits {
   maxQueuedBytes: number;
@@ -51,7 +52,7 @@ export class Connection {
   private readonly outbox: Outbox;
   private readonly sendLimiter: TokenBucket;
   private heldBack: { message: Message; frame: PreparedFrame }[] = [];
-  private readonly helloTimer: NodeJS.Timeout;
+  private readonly cancelHelloTimeout: () => void;
   /** Frames read and still being handled (a send waits for its commit, then acknowledges). */
   private readonly handling = new Set<Promise<void>>();
   private shuttingDown = false;
@@ -64,12 +65,13 @@ export class Connection {
     private readonly chat: Chat,
     private readonly hub: Hub,
     private readonly limits: ConnectionLimits,
+    clock: Clock,
   ) {
     this.outbox = new Outbox(ws, limits.maxQueuedBytes, () =>
       this.close(CLOSE_CODES.TOO_SLOW, 'send queue overflow: reconnect to catch up'),
     );
-    this.sendLimiter = new TokenBucket(limits.sendRatePerSecond, limits.sendBurst);
-    this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.HELLO_TIMEOUT, 'no hello'), limits.helloTimeoutMs);
+    this.sendLimiter = new TokenBucket(limits.sendRatePerSecond, limits.sendBurst, () => clock.now());
+    this.cancelHelloTimeout = clock.after(limits.helloTimeoutMs, () => this.close(CLOSE_CODES.HELLO_TIMEOUT, 'no hello'));
     ws.on('message', (data, isBinary) => {
       this.alive = true;
       const handled = this.receive(isBinary ? null : data.toString());
@@ -166,7 +168,7 @@ export class Connection {
 
   private async hello(frame: HelloFrame): Promise<void> {
     if (this.state !== 'awaiting-hello') throw new ParleyError('ALREADY_GREETED');
-    clearTimeout(this.helloTimer);
+    this.cancelHelloTimeout();
     if (frame.protocol !== PROTOCOL_VERSION) {
       this.send({ type: 'error', code: 'PROTOCOL_UNSUPPORTED', message: `This server speaks protocol ${PROTOCOL_VERSION}.` });
       this.close(CLOSE_CODES.PROTOCOL_UNSUPPORTED, 'protocol version unsupported');
@@ -237,7 +239,7 @@ export class Connection {
     const wasJoined = this.state === 'syncing' || this.state === 'live';
     this.state = 'closed';
     this.heldBack = [];
-    clearTimeout(this.helloTimer);
+    this.cancelHelloTimeout();
     if (wasJoined) this.hub.leave(this);
     this.hub.forget(this);
   }

@@ -8,12 +8,14 @@ import type { Chat } from '../chat/chat.ts';
 import { sessionTokenOf } from '../http/credentials.ts';
 import { Connection, type ConnectionLimits } from './connection.ts';
 import type { Hub } from './hub.ts';
+import type { Clock } from '../clock.ts';
 import { originAllowed } from './origin.ts';
 
 export interface GatewayOptions extends ConnectionLimits {
   path: string;
   allowedOrigins: readonly string[];
   heartbeatMs: number;
+  clock: Clock;
 }
 
 /**
@@ -28,7 +30,7 @@ export class Gateway {
     perMessageDeflate: false,
     clientTracking: false,
   });
-  private readonly heartbeat: NodeJS.Timeout;
+  private readonly stopHeartbeat: () => void;
   private accepting = true;
 
   constructor(
@@ -44,8 +46,7 @@ export class Gateway {
         refuse(socket, 'INTERNAL');
       });
     });
-    this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs);
-    this.heartbeat.unref();
+    this.stopHeartbeat = options.clock.every(options.heartbeatMs, () => this.beat());
   }
 
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -60,7 +61,7 @@ export class Gateway {
     if (!this.accepting || socket.destroyed) return refuse(socket, 'SHUTTING_DOWN');
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const sessionKey = createHash('sha256').update(token).digest('hex');
-      this.hub.add(new Connection(ws, user, sessionKey, this.chat, this.hub, this.options));
+      this.hub.add(new Connection(ws, user, sessionKey, this.chat, this.hub, this.options, this.options.clock));
     });
   }
 
@@ -84,7 +85,7 @@ export class Gateway {
    */
   async close(): Promise<void> {
     this.accepting = false;
-    clearInterval(this.heartbeat);
+    this.stopHeartbeat();
     const open = [...this.hub.connections()];
     await withinGrace(Promise.all(open.map((connection) => connection.finishHandling())).then(() => this.chat.drain()));
     const closed = open.map((connection) => new Promise<void>((resolve) => connection.ws.once('close', () => resolve())));

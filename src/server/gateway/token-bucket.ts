@@ -1,4 +1,4 @@
-/** A token bucket: `ratePerSecond` sustained, `burst` at once. */
+/** A token bucket: `ratePerSecond` sustained, `burst` at once. `now` is in milliseconds (Clock.now). */
 export class TokenBucket {
   private tokens: number;
   private updatedAt: number;
@@ -15,7 +15,8 @@ export class TokenBucket {
   /** Takes a token and returns 0, or returns the milliseconds until one is available. */
   take(): number {
     const now = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.ratePerSecond) / 1000);
+    // A wall clock set back refills nothing (and takes nothing away).
+    this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, now - this.updatedAt) * this.ratePerSecond) / 1000);
     this.updatedAt = now;
     if (this.tokens >= 1) {
       this.tokens -= 1;

@@ -19,6 +19,7 @@ import { ParleyError } from '../errors.ts';
 import type { Hub } from '../gateway/hub.ts';
 import { TokenBucket } from '../gateway/token-bucket.ts';
 import type { Store } from '../storage/store.ts';
+import type { Clock } from '../clock.ts';
 import { requireUser } from './authenticate.ts';
 import { parseBody } from './parse-body.ts';
 
@@ -33,6 +34,7 @@ export interface ConversationRouteDeps {
   store: Store;
   hub: Hub;
   sendRate: { perSecond: number; burst: number };
+  clock: Clock;
 }
 
 export function conversationRoutes(app: FastifyInstance, deps: ConversationRouteDeps): void {
@@ -41,7 +43,7 @@ export function conversationRoutes(app: FastifyInstance, deps: ConversationRoute
   const sendLimiters = new Map<number, TokenBucket>();
   const checkSendRate = (userId: number) => {
     let bucket = sendLimiters.get(userId);
-    if (!bucket) sendLimiters.set(userId, (bucket = new TokenBucket(deps.sendRate.perSecond, deps.sendRate.burst)));
+    if (!bucket) sendLimiters.set(userId, (bucket = new TokenBucket(deps.sendRate.perSecond, deps.sendRate.burst, () => deps.clock.now())));
     const wait = bucket.take();
     if (wait > 0) throw new ParleyError('RATE_LIMITED', `Sending too fast; try again in ${wait} ms.`, { retryAfterMs: wait });
   };
