@@ -19,6 +19,7 @@ import { filesScenario } from './scenarios/files.ts';
 import { historyScenario } from './scenarios/history.ts';
 import { ingestScenario } from './scenarios/ingest.ts';
 import { loginScenario } from './scenarios/login.ts';
+import { startupScenario } from './scenarios/startup.ts';
 import { detectPinning, hardFileLimit, pinSelf, waitForQuiet } from './lib/processes.ts';
 import { renderTable, type BenchContext, type ScenarioReport } from './lib/report.ts';
 import { benchTempDir } from './lib/seed.ts';
@@ -33,6 +34,7 @@ const SCENARIOS: Record<string, Scenario> = {
   ingest: ingestScenario,
   files: filesScenario,
   login: loginScenario,
+  startup: startupScenario,
 };
 
 const { values } = parseArgs({

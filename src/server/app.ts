@@ -12,7 +12,7 @@ import { Hub } from './gateway/hub.ts';
 import { accountRoutes } from './http/account-routes.ts';
 import { conversationRoutes } from './http/conversation-routes.ts';
 import { installErrorHandling } from './http/errors.ts';
-import { webRoutes } from './http/web-routes.ts';
+import { webClientMissing, webRoutes } from './http/web-routes.ts';
 import { fileRoutes } from './http/file-routes.ts';
 import type { BlobStore } from './files/blob-store.ts';
 import { Files } from './files/files.ts';
@@ -96,6 +96,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   });
   fileRoutes(app, { accounts, files, transfers, maxFileBytes: config.files.maxFileBytes });
   if (config.webRoot) webRoutes(app, config.webRoot);
+  else webClientMissing(app);
 
   const gateway = new Gateway(app.server as Server, accounts, chat, hub, {
     path: '/ws',

@@ -17,6 +17,9 @@ export async function serve(argv: string[]): Promise<void> {
     throw error;
   }
   const parley = await startParley(config);
+  if (!config.webRoot) {
+    parley.log.warn('The web client is not built, so only the API is served: run `npm run build` in the Parley checkout (npm start does it for you).');
+  }
   parley.log.info({ url: parley.url, dataDir: config.dataDir }, `Parley is listening on ${parley.url}`);
   if (parley.tlsFingerprint) {
     parley.log.info({ fingerprint: parley.tlsFingerprint }, `TLS certificate SHA-256 fingerprint: ${parley.tlsFingerprint}`);

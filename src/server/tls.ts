@@ -2,7 +2,6 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import type { TlsSetting } from './config.ts';
 
 export interface TlsMaterial {
@@ -29,6 +28,8 @@ export async function loadTls(setting: TlsSetting, dataDir: string, host: string
   if (!existsSync(certFile) || !existsSync(keyFile)) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const names = [...new Set(['localhost', host])];
+    // Loaded only when a certificate is made: most starts never need it.
+    const { generate } = await import('selfsigned');
     const pems = await generate([{ name: 'commonName', value: 'Parley (self-signed)' }], {
       keySize: 2048,
       algorithm: 'sha256',

@@ -82,7 +82,14 @@ describe('the server serves the built web client', () => {
     }
   });
 
-  it('serves no web client when there is none to serve', async () => {
-    expect((await fetch(`${bare.url}/`, { headers: { accept: 'text/html' } })).status).toBe(404);
+  it('says at / that the web client is not built, and how to build it, when there is none to serve', async () => {
+    const page = await fetch(`${bare.url}/`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(503);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const text = await page.text();
+    expect(text).toContain('web client is not built');
+    expect(text).toContain('npm run build');
+    // Other page addresses are not the app either: a plain 404.
+    expect((await fetch(`${bare.url}/c/world`, { headers: { accept: 'text/html' } })).status).toBe(404);
   });
 });

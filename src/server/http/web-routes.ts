@@ -123,3 +123,24 @@ function decodePath(url: string): string | null {
     return null;
   }
 }
+
+const NOT_BUILT_PAGE = `<!doctype html>
+<html lang="en"><meta charset="utf-8"><title>Parley: web client not built</title>
+<h1>Parley is running, but its web client is not built</h1>
+<p>In a checkout of Parley, run <code>npm run build</code> (or start the server with <code>npm start</code>,
+which builds it), then start the server again. The API (<code>/api</code>) and the WebSocket
+(<code>/ws</code>) work meanwhile, for example with the <code>parley</code> command-line client.</p>
+</html>
+`;
+
+/** Without a built client, `/` says so and how to build it, instead of an API-style 404. */
+export function webClientMissing(app: FastifyInstance): void {
+  app.get('/', async (_request, reply) =>
+    reply
+      .status(503)
+      .header('Content-Type', 'text/html; charset=utf-8')
+      .header('Content-Security-Policy', "default-src 'none'")
+      .header('Cache-Control', 'no-store')
+      .send(NOT_BUILT_PAGE),
+  );
+}

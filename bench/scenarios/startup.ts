@@ -1,0 +1,117 @@
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { benchTempDir } from '../lib/seed.ts';
+import { REPO_DIR, freePort, memoryOf, sleep, spawnNode, stopProcess } from '../lib/processes.ts';
+import { fmtBytes, fmtMs, gapAtMost, type BenchContext, type ScenarioReport } from '../lib/report.ts';
+import { median } from '../stats.ts';
+
+/**
+ * `startup`: how fast a fresh `parley serve` answers /healthz, and how much memory it holds
+ * once idle, as an operator runs it: the compiled package (`npm run build`, dist/cli/run.js)
+ * with its default settings and an empty data folder. The same code run from the sources
+ * through tsx (how a checkout's `npx parley` runs) is the reference.
+ */
+const START_GOAL_MS = 500;
+const IDLE_RSS_GOAL_MB = 70;
+
+type Way = 'compiled' | 'tsx';
+const ENTRY: Record<Way, { script: string; nodeFlags: string[] }> = {
+  compiled: { script: 'dist/cli/run.js', nodeFlags: [] },
+  tsx: { script: 'src/cli/run.ts', nodeFlags: ['--import', 'tsx'] },
+};
+
+interface StartRun {
+  way: Way;
+  startMs: number;
+  idleRss: number;
+}
+
+async function healthy(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+async function measure(ctx: BenchContext, way: Way, idleMs: number): Promise<StartRun> {
+  const dataDir = benchTempDir('startup');
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawnNode(ENTRY[way].script, ['serve', '--port', String(port), '--data', dataDir, '--log-level', 'warn'], {
+    cpus: ctx.pinning.serverCpus,
+    nodeFlags: ENTRY[way].nodeFlags,
+  });
+  try {
+    while (!(await healthy(port))) {
+      if (child.exitCode !== null) throw new Error(`parley (${way}) exited with ${child.exitCode} before /healthz answered`);
+      if (performance.now() - started > 30_000) throw new Error(`parley (${way}) did not answer /healthz within 30 s`);
+      await sleep(5);
+    }
+    const startMs = performance.now() - started;
+    await sleep(idleMs);
+    return { way, startMs, idleRss: memoryOf(child.pid!).rss };
+  } finally {
+    await stopProcess(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export async function startupScenario(ctx: BenchContext): Promise<Omit<ScenarioReport, 'seconds'>> {
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build.ts', '--if-stale'], { cwd: REPO_DIR, stdio: 'inherit' });
+  const idleMs = ctx.quick ? 3000 : 10_000;
+  const starts = ctx.quick ? 3 : 7;
+  const runs: StartRun[] = [];
+  for (let round = 0; round < starts; round++) {
+    for (const way of round % 2 === 0 ? (['compiled', 'tsx'] as const) : (['tsx', 'compiled'] as const)) {
+      await ctx.settle(`startup ${way}`);
+      const run = await measure(ctx, way, idleMs);
+      runs.push(run);
+      ctx.log(`    ${way.padEnd(8)}  /healthz after ${fmtMs(run.startMs)} ms, idle RSS ${fmtBytes(run.idleRss)}`);
+    }
+  }
+  const summary = (way: Way) => {
+    const mine = runs.filter((run) => run.way === way);
+    return { startMs: median(mine.map((run) => run.startMs)), idleRss: median(mine.map((run) => run.idleRss)) };
+  };
+  const compiled = summary('compiled');
+  const tsx = summary('tsx');
+  const rssMb = compiled.idleRss / 1024 ** 2;
+  return {
+    scenario: 'startup',
+    title: `Start to /healthz and idle memory, empty data folder (median of ${starts} starts)`,
+    status: 'done',
+    settings: { idleMs, starts },
+    parley: compiled,
+    peers: { tsx },
+    ratios: {},
+    targets: [
+      {
+        target: 'start to /healthz',
+        goal: `≤ ${START_GOAL_MS} ms`,
+        value: `${fmtMs(compiled.startMs)} ms`,
+        met: compiled.startMs <= START_GOAL_MS,
+        gap: gapAtMost(compiled.startMs, START_GOAL_MS, 'ms'),
+      },
+      {
+        target: 'idle RSS',
+        goal: `≤ ${IDLE_RSS_GOAL_MB} MB`,
+        value: fmtBytes(compiled.idleRss),
+        met: rssMb <= IDLE_RSS_GOAL_MB,
+        gap: gapAtMost(rssMb, IDLE_RSS_GOAL_MB, 'MB'),
+      },
+    ],
+    rounds: runs,
+    notes: [`idle RSS read from /proc ${idleMs / 1000} s after /healthz first answered, with no client connected`],
+    tables: [
+      {
+        title: 'parley serve',
+        columns: ['how it runs', 'start to /healthz', 'idle RSS'],
+        rows: [
+          ['compiled (npm start, installed package)', `${fmtMs(compiled.startMs)} ms`, fmtBytes(compiled.idleRss)],
+          ['sources through tsx (npx parley in a checkout)', `${fmtMs(tsx.startMs)} ms`, fmtBytes(tsx.idleRss)],
+        ],
+      },
+    ],
+  };
+}

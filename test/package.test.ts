@@ -1,0 +1,197 @@
+/**
+ * Parley as an operator gets it: `npm pack` makes a tarball of the compiled server, CLI and web
+ * client; `npm install -g --omit=dev` of that tarball into an empty prefix gives a `parley` that
+ * serves, and that a person can register, send and read history with. And `npm start` runs the
+ * compiled code and stops when it is sent SIGTERM.
+ *
+ * Everything happens in a copy of the working tree, so building here never touches the dist/
+ * that other test files serve the web client from.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD, waitFor } from './support/clients.ts';
+
+const REPO = join(import.meta.dirname, '..');
+/** Not copied: what a fresh clone does not have, and what the copy links to instead. */
+const LEFT_OUT = new Set(['node_modules', 'dist', 'data', 'scratch', '.git', 'tmp']);
+
+let work: string;
+let copy: string;
+const children: ChildProcess[] = [];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of a person's shell: none of the test runner's variables. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!/^(VITEST|NODE_ENV$|TEST$|npm_|PARLEY_)/i.test(name)) env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      args,
+      { cwd: options.cwd ?? work, env: options.env ?? cleanEnv(), timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Starts a server process and resolves with the URL from its "listening" log line. */
+function startServing(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const child = spawn(command, args, { cwd: options.cwd ?? work, env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const lines: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.stderr!.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
+  const url = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      const match = /"url":"(http[^"]+)"/.exec(line);
+      if (match) resolve(match[1]!);
+    });
+    void exited.then((code) => reject(new Error(`exited with ${code} before listening:\n${lines.join('\n')}`)));
+  });
+  return { child, url, exited, lines };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every process a process started, and those they started (Linux: from /proc). */
+function descendants(pid: number): number[] {
+  let direct: number[] = [];
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    direct = text ? text.split(/\s+/).map(Number) : [];
+  } catch {
+    // gone meanwhile
+  }
+  return direct.flatMap((child) => [child, ...descendants(child)]);
+}
+
+/** Processes found by a test, killed at the end should an assertion fail before they stop. */
+const strays: number[] = [];
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'parley-package-'));
+  copy = join(work, 'checkout');
+  await mkdir(copy);
+  for (const entry of await readdir(REPO)) {
+    if (LEFT_OUT.has(entry) || entry.endsWith('.tgz')) continue;
+    await cp(join(REPO, entry), join(copy, entry), { recursive: true });
+  }
+  await symlink(join(REPO, 'node_modules'), join(copy, 'node_modules'), 'dir');
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const pid of strays) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('the npm package', () => {
+  let tarball: string;
+  let prefix: string;
+
+  it('says at start, from a checkout with nothing built, that the web client is not built and how to build it', async () => {
+    const bare = startServing(process.execPath, ['bin/parley.js', 'serve', '--port', '0', '--data', join(work, 'bare-data')], { cwd: copy });
+    const url = await bare.url;
+    await waitFor(() => bare.lines.some((line) => line.includes('web client is not built')), 'the warning');
+    const warning = JSON.parse(bare.lines.find((line) => line.includes('web client is not built'))!) as { level: number; msg: string };
+    expect(warning.level).toBe(40);
+    expect(warning.msg).toContain('npm run build');
+    expect((await fetch(`${url}/`)).status).toBe(503);
+    bare.child.kill('SIGTERM');
+    expect(await bare.exited).toBe(0);
+  }, 60_000);
+
+  it('packs the compiled server and CLI and the built web client, and neither sources nor tests', async () => {
+    const packed = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: copy, timeoutMs: 300_000 });
+    expect(packed.code, packed.stderr).toBe(0);
+    const [report] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as [{ filename: string; files: { path: string }[] }];
+    tarball = join(work, basename(report.filename));
+    const files = report.files.map((file) => file.path);
+    expect(files).toContain('bin/parley.js');
+    expect(files).toContain('dist/cli/run.js');
+    expect(files).toContain('dist/server/main.js');
+    expect(files).toContain('dist/web/index.html');
+    expect(files.some((file) => file.startsWith('dist/web/assets/') && file.endsWith('.js'))).toBe(true);
+    expect(files.filter((file) => file.startsWith('src/') || file.startsWith('test/') || file.endsWith('.ts'))).toEqual([]);
+  }, 300_000);
+
+  it('installs with --omit=dev into an empty prefix, without engine warnings and without the build tools', async () => {
+    prefix = join(work, 'prefix');
+    const installed = await run('npm', ['install', '--global', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', tarball], {
+      timeoutMs: 900_000,
+    });
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.stderr).not.toContain('EBADENGINE');
+    const modules = await readdir(join(prefix, 'lib', 'node_modules', 'parley', 'node_modules'));
+    for (const devOnly of ['vite', 'tsx', 'typescript', 'preact', 'vitest', '@types']) expect(modules).not.toContain(devOnly);
+    expect(existsSync(join(prefix, 'bin', 'parley'))).toBe(true);
+  }, 900_000);
+
+  it('serves the web client and carries a registration, a message and its history through the installed parley', async () => {
+    const parley = join(prefix, 'bin', 'parley');
+    const data = join(work, 'data');
+    const server = startServing(parley, ['serve', '--port', '0', '--data', data]);
+    const url = await server.url;
+    const page = await fetch(`${url}/`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<script type="module"');
+
+    const env = cleanEnv({ PARLEY_SERVER: url, PARLEY_PASSWORD: PASSWORD, XDG_CONFIG_HOME: join(work, 'config') });
+    const registered = await run(parley, ['register', '--user', 'alice'], { env });
+    expect(registered.code, registered.stderr).toBe(0);
+    const sent = await run(parley, ['send', '--user', 'alice', '--to', 'world', 'hello from the installed package'], { env });
+    expect(sent.code, sent.stderr).toBe(0);
+    const history = await run(parley, ['history', '--user', 'alice', '--with', 'world', '--json'], { env });
+    expect(history.code, history.stderr).toBe(0);
+    const texts = history.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { text?: string }).text);
+    expect(texts).toContain('hello from the installed package');
+
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  }, 120_000);
+});
+
+describe('npm start', () => {
+  it('runs the compiled server and stops it when npm itself is sent SIGTERM', async () => {
+    const npm = startServing('npm', ['start', '--', '--port', '0', '--data', join(work, 'start-data')], { cwd: copy });
+    const url = await npm.url;
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const processes = descendants(npm.child.pid!);
+    strays.push(...processes);
+    const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    // npm runs the compiled entry point, not the sources through tsx.
+    const server = processes.find((pid) => cmdline(pid)[0] === 'node' || cmdline(pid)[0]!.endsWith('/node'));
+    expect(server, 'a node process under npm').toBeDefined();
+    expect(cmdline(server!)).toContain('dist/cli/run.js');
+
+    npm.child.kill('SIGTERM');
+    await npm.exited;
+    // Nothing npm started outlives it: the signal reached the server, which shut down cleanly.
+    await waitFor(() => processes.every((pid) => !isRunning(pid)), 'every process under npm to exit after SIGTERM to npm', 20_000);
+    expect(npm.lines.join('\n')).toContain('"signal":"SIGTERM"');
+  }, 300_000);
+});
