@@ -98,7 +98,7 @@ describe('accounts', () => {
     expect(salt(rows[0]!.password_hash)).not.toBe(salt(rows[1]!.password_hash));
   });
 
-  it('rate limits failed logins per account and says when to try again, even for the right password', async () => {
+  it('rate limits failed logins per account and address and says when to try again, even for the right password', async () => {
     await registerUser(server.url, 'erin');
     const api = new ParleyApi(server.url);
     for (let i = 0; i < 5; i++) {
@@ -116,7 +116,7 @@ describe('accounts', () => {
 
   it('rate limits failed logins per address across accounts', async () => {
     const api = new ParleyApi(server.url);
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 50; i++) {
       await failure(api.login({ name: `ghost${i}`, password: PASSWORD }));
     }
     expect((await failure(api.login({ name: 'ghost-next', password: PASSWORD }))).code).toBe('LOGIN_RATE_LIMITED');

@@ -38,6 +38,8 @@ export interface ErrorReply {
 }
 
 export const SESSION_COOKIE = 'parley_session';
+/** Marks a browser that logged in to an account before, so that strangers' failures do not lock it out. */
+export const DEVICE_COOKIE = 'parley_device';
 
 /** `POST /api/conversations/:conv/messages`: the same send as the WebSocket frame, for scripts. */
 export const sendBody = z.strictObject({

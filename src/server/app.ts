@@ -5,12 +5,15 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import pino, { type Logger } from 'pino';
 import { MAX_HTTP_BODY_BYTES } from '../protocol/index.ts';
 import { Accounts, DEFAULT_ACCOUNT_LIMITS, type AccountLimits } from './accounts/accounts.ts';
+import { DeviceTokens, loadDeviceKey } from './accounts/device-tokens.ts';
 import { Chat } from './chat/chat.ts';
 import type { Config } from './config.ts';
 import { Gateway } from './gateway/gateway.ts';
 import { Hub } from './gateway/hub.ts';
 import { accountRoutes } from './http/account-routes.ts';
 import { conversationRoutes } from './http/conversation-routes.ts';
+import { edgePolicy } from './edge/edge-policy.ts';
+import { installEdgeGuards } from './http/edge-guards.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { webClientMissing, webRoutes } from './http/web-routes.ts';
 import { fileRoutes } from './http/file-routes.ts';
@@ -44,7 +47,7 @@ export interface StartOptions {
   blobs?: BlobStore;
   /** File cards per step of the file catch-up after hello (small in tests, to cross batches). */
   fileCatchUpBatch?: number;
-  /** The time, for expiry, rate limits, heartbeats and timeouts; tests move it by hand. */
+  /** The time, for expiry, rate limits (the login throttle too), heartbeats and timeouts; tests move it by hand. */
   clock?: Clock;
 }
 
@@ -56,9 +59,11 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   // in. An existing folder keeps the permissions its owner gave it.
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const tls = await loadTls(config.tls, config.dataDir, config.host);
+  const edge = edgePolicy(config, tls);
   const store: Store = new SqliteStore(join(config.dataDir, 'parley.sqlite'), config.durability);
   const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;
-  const accounts = new Accounts(store, accountLimits);
+  const devices = new DeviceTokens(await loadDeviceKey(config.dataDir));
+  const accounts = new Accounts(store, { devices, limits: accountLimits, now: () => clock.now() });
   const hub = new Hub(log.child({ part: 'gateway' }));
   const chat = new Chat(store, hub);
   const blobs = options.blobs ?? new LocalBlobStore(join(config.dataDir, 'files'));
@@ -70,14 +75,10 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     loggerInstance: log.child({ part: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_HTTP_BODY_BYTES,
-    trustProxy: config.behindTlsProxy,
+    trustProxy: edge.trust,
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
   });
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('X-Content-Type-Options', 'nosniff');
-    reply.header('Referrer-Policy', 'no-referrer');
-    reply.header('X-Frame-Options', 'DENY');
-  });
+  installEdgeGuards(app, edge);
   installErrorHandling(app);
   let serving = true;
   app.get('/healthz', async (_request, reply) => {
@@ -101,7 +102,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const gateway = new Gateway(app.server as Server, accounts, chat, hub, {
     path: '/ws',
     clock,
-    allowedOrigins: config.allowedOrigins,
+    edge,
     heartbeatMs: config.heartbeatMs,
     maxQueuedBytes: config.maxQueuedBytes,
     sendRatePerSecond: config.sendRatePerSecond,

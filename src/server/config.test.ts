@@ -18,9 +18,27 @@ describe('configuration', () => {
   it('refuses plain HTTP on a non-loopback address, with what to do instead', () => {
     expect(() => parseConfig(['--host', '0.0.0.0'], {})).toThrow(ConfigError);
     expect(() => parseConfig(['--host', '192.168.1.20'], {})).toThrow(/--tls self-signed.*--behind-tls-proxy/);
-    expect(parseConfig(['--host', '0.0.0.0', '--behind-tls-proxy'], {}).behindTlsProxy).toBe(true);
+    const proxied = ['--host', '0.0.0.0', '--behind-tls-proxy', '--public-url', 'https://chat.example.org'];
+    expect(parseConfig(proxied, {}).behindTlsProxy).toBe(true);
     expect(parseConfig(['--host', '0.0.0.0', '--tls', 'self-signed'], {}).tls).toEqual({ kind: 'self-signed' });
-    expect(parseConfig(['--host', '0.0.0.0'], { PARLEY_BEHIND_TLS_PROXY: 'true' }).behindTlsProxy).toBe(true);
+    expect(parseConfig(['--host', '0.0.0.0'], { PARLEY_BEHIND_TLS_PROXY: 'true', PARLEY_PUBLIC_URL: 'https://chat.example.org' }).behindTlsProxy).toBe(true);
+  });
+
+  it('needs --public-url behind a proxy, since only the hosts it names are served there', () => {
+    expect(() => parseConfig(['--host', '0.0.0.0', '--behind-tls-proxy'], {})).toThrow(/--behind-tls-proxy needs --public-url/);
+    expect(() => parseConfig(['--public-url', 'chat.example.org'], {})).toThrow(/not a web address/);
+    expect(parseConfig(['--public-url', 'https://Chat.Example.org/, https://b.example:8443'], {}).publicUrls).toEqual([
+      'https://chat.example.org',
+      'https://b.example:8443',
+    ]);
+  });
+
+  it('trusts X-Forwarded-For from no proxy by default, from loopback behind a proxy, or from the --trust-proxy list', () => {
+    expect(parseConfig([], {}).trustProxy).toEqual([]);
+    expect(parseConfig(['--behind-tls-proxy', '--public-url', 'https://c.example'], {}).trustProxy).toEqual(['loopback']);
+    expect(parseConfig(['--trust-proxy', '10.0.0.0/8, 192.168.1.2,::1'], {}).trustProxy).toEqual(['10.0.0.0/8', '192.168.1.2', '::1']);
+    expect(() => parseConfig(['--trust-proxy', '10.0.0.0/99'], {})).toThrow(/--trust-proxy takes addresses and CIDR ranges/);
+    expect(() => parseConfig(['--trust-proxy', 'proxy.example'], {})).toThrow(/--trust-proxy/);
   });
 
   it('rejects bad values with a message naming the option', () => {

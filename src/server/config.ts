@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import proxyaddr from '@fastify/proxy-addr';
 import type { Durability } from './storage/sqlite/open-database.ts';
 
 export type TlsSetting = { kind: 'none' } | { kind: 'files'; certFile: string; keyFile: string } | { kind: 'self-signed' };
@@ -11,8 +12,14 @@ export interface Config {
   tls: TlsSetting;
   /** A reverse proxy in front terminates TLS, so plain HTTP on a public address is fine. */
   behindTlsProxy: boolean;
-  /** Extra origins (e.g. `https://chat.example.org`) allowed to open WebSocket sessions. */
+  /** Extra origins (e.g. `https://chat.example.org`) allowed to use the server from a browser. */
   allowedOrigins: string[];
+  /** The addresses people reach Parley at (`https://chat.example.org`): their hosts are served, their origins allowed. */
+  publicUrls: string[];
+  /** Reverse proxies whose X-Forwarded-* headers are believed (addresses, CIDRs, `loopback`…). */
+  trustProxy: string[];
+  /** More names for the self-signed certificate than the machine's own. */
+  tlsNames: string[];
   logLevel: string;
   durability: Durability;
   sendRatePerSecond: number;
@@ -46,6 +53,9 @@ const OPTIONS = {
   tls: { env: 'PARLEY_TLS', default: '' },
   'behind-tls-proxy': { env: 'PARLEY_BEHIND_TLS_PROXY', default: '' },
   'allow-origin': { env: 'PARLEY_ALLOW_ORIGINS', default: '' },
+  'public-url': { env: 'PARLEY_PUBLIC_URL', default: '' },
+  'trust-proxy': { env: 'PARLEY_TRUST_PROXY', default: '' },
+  'tls-name': { env: 'PARLEY_TLS_NAMES', default: '' },
   'log-level': { env: 'PARLEY_LOG_LEVEL', default: 'info' },
   durability: { env: 'PARLEY_DURABILITY', default: 'full' },
   'send-rate': { env: 'PARLEY_SEND_RATE', default: '10' },
@@ -89,6 +99,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'or --behind-tls-proxy if a reverse proxy terminates TLS in front of Parley.',
     );
   }
+  const publicUrls = list(get('public-url')).map(publicUrl);
+  if (behindTlsProxy && publicUrls.length === 0) {
+    throw new ConfigError('--behind-tls-proxy needs --public-url with the address people use (e.g. https://chat.example.org): only that host is served.');
+  }
   const durability = get('durability');
   if (durability !== 'full' && durability !== 'normal') throw new ConfigError('--durability is "full" or "normal".');
 
@@ -98,7 +112,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     dataDir: resolve(get('data')),
     tls,
     behindTlsProxy,
-    allowedOrigins: get('allow-origin').split(',').map((o) => o.trim()).filter(Boolean),
+    allowedOrigins: list(get('allow-origin')).map((origin) => publicUrl(origin).origin),
+    publicUrls: publicUrls.map((url) => url.origin),
+    // Behind a proxy on the same machine (the usual set-up) its X-Forwarded-For is believed by default.
+    trustProxy: proxyList(get('trust-proxy') || (behindTlsProxy ? 'loopback' : '')),
+    tlsNames: list(get('tls-name')),
     logLevel: get('log-level'),
     durability,
     sendRatePerSecond: integer(get('send-rate'), 'send-rate', 1, 1_000_000),
@@ -125,6 +143,25 @@ function tlsSetting(mode: string, certFile: string, keyFile: string): TlsSetting
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+function list(text: string): string[] {
+  return text.split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+function proxyList(text: string): string[] {
+  try {
+    proxyaddr.compile(list(text));
+    return list(text);
+  } catch (error) {
+    throw new ConfigError(`--trust-proxy takes addresses and CIDR ranges, e.g. 10.0.0.0/8,loopback (${(error as Error).message}).`);
+  }
+}
+
+function publicUrl(text: string): URL {
+  const url = URL.canParse(text) ? new URL(text) : null;
+  if (!url || !['http:', 'https:'].includes(url.protocol)) throw new ConfigError(`"${text}" is not a web address such as https://chat.example.org.`);
+  return url;
 }
 
 function integer(text: string, name: string, min: number, max: number): number {

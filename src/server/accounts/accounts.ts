@@ -1,42 +1,61 @@
 import type { Credentials, UserRef } from '../../protocol/index.ts';
 import { ParleyError } from '../errors.ts';
 import type { Store } from '../storage/store.ts';
-import { FailureLimiter } from './login-limiter.ts';
+import type { DeviceTokens } from './device-tokens.ts';
+import { DEFAULT_THROTTLE_LIMITS, MemoryLoginThrottle, type LoginAttempt, type LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
 import { checkName, nameKeyOf } from './names.ts';
 import { burnDecoyVerification, checkPassword, hashPassword, verifyPassword } from './passwords.ts';
 import { hashToken, newSessionToken } from './tokens.ts';
 
 export interface AccountLimits {
   sessionTtlMs: number;
-  /** Failed logins allowed per account, and per address, within the window. */
-  failuresPerAccount: number;
-  failuresPerAddress: number;
-  failureWindowMs: number;
+  /** Failed logins (docs/SECURITY.md, "Failed logins"). */
+  throttle: ThrottleLimits;
 }
 
 export const DEFAULT_ACCOUNT_LIMITS: AccountLimits = {
   sessionTtlMs: 30 * 24 * 3600 * 1000,
-  failuresPerAccount: 5,
-  failuresPerAddress: 20,
-  failureWindowMs: 5 * 60 * 1000,
+  throttle: DEFAULT_THROTTLE_LIMITS,
 };
 
 export interface Session {
   user: UserRef;
   token: string;
+  /** Marks this browser or client as a known device of the account (login-throttle.ts). */
+  deviceToken: string;
+}
+
+/** Where a login comes from: the client's address and what it already holds. */
+export interface LoginContext {
+  address: string;
+  /** A device token from an earlier login on this client, if it sent one. */
+  deviceToken: string | null;
+  /** The browser's session cookie, if it holds one: a new login replaces it, so it is ended. */
+  sessionToken: string | null;
+}
+
+export interface AccountsOptions {
+  devices: DeviceTokens;
+  limits?: AccountLimits;
+  throttle?: LoginThrottle;
+  now?: () => number;
 }
 
 /** Registration, login, logout and turning a session token back into its user. */
 export class Accounts {
-  private readonly byAccount: FailureLimiter;
-  private readonly byAddress: FailureLimiter;
+  private readonly devices: DeviceTokens;
+  private readonly limits: AccountLimits;
+  private readonly throttle: LoginThrottle;
+  private readonly now: () => number;
 
   constructor(
     private readonly store: Store,
-    private readonly limits: AccountLimits = DEFAULT_ACCOUNT_LIMITS,
+    options: AccountsOptions,
   ) {
-    this.byAccount = new FailureLimiter(limits.failuresPerAccount, limits.failureWindowMs);
-    this.byAddress = new FailureLimiter(limits.failuresPerAddress, limits.failureWindowMs);
+    this.devices = options.devices;
+    this.limits = options.limits ?? DEFAULT_ACCOUNT_LIMITS;
+    this.now = options.now ?? Date.now;
+    this.throttle = options.throttle ?? new MemoryLoginThrottle(this.limits.throttle, this.now);
   }
 
   async register({ name: rawName, password }: Credentials): Promise<Session> {
@@ -45,30 +64,40 @@ export class Accounts {
     // Cheap check first so a taken name does not cost a hash; the unique index still decides.
     if (await this.store.userByNameKey(nameKey)) throw new ParleyError('NAME_TAKEN');
     const passwordHash = await hashPassword(password);
-    const user = await this.store.createUser({ name, nameKey, passwordHash, createdAt: Date.now() });
+    const user = await this.store.createUser({ name, nameKey, passwordHash, createdAt: this.now() });
     if (!user) throw new ParleyError('NAME_TAKEN');
     return this.openSession({ id: user.id, name: user.name });
   }
 
-  async login({ name, password }: Credentials, address: string): Promise<Session> {
+  async login({ name, password }: Credentials, context: LoginContext): Promise<Session> {
     const accountKey = nameKeyOf(name);
-    const addressKey = `address:${address}`;
-    const wait = Math.max(this.byAccount.retryAfterMs(accountKey), this.byAddress.retryAfterMs(addressKey));
+    const user = await this.store.userByNameKey(accountKey);
+    const attempt: LoginAttempt = { account: accountKey, address: context.address, device: user ? await this.knownDevice(user.id, context) : null };
+    const wait = this.throttle.retryAfterMs(attempt);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       throw new ParleyError('LOGIN_RATE_LIMITED', `Too many failed logins; try again in ${seconds} s.`, {
         retryAfterMs: wait,
       });
     }
-    const user = await this.store.userByNameKey(accountKey);
     const ok = user ? await verifyPassword(user.passwordHash, password) : (await burnDecoyVerification(password), false);
     if (!user || !ok) {
-      this.byAccount.recordFailure(accountKey);
-      this.byAddress.recordFailure(addressKey);
+      this.throttle.recordFailure(attempt);
       throw new ParleyError('WRONG_CREDENTIALS');
     }
-    this.byAccount.reset(accountKey);
+    this.throttle.recordSuccess(attempt);
+    // A new session for a new login (session fixation): the one the client held ends here.
+    if (context.sessionToken) await this.logout(context.sessionToken);
     return this.openSession({ id: user.id, name: user.name });
+  }
+
+  /** The device key of a client that logged in to this account before: a device token, or a live session. */
+  private async knownDevice(userId: number, context: LoginContext): Promise<string | null> {
+    if (context.deviceToken && this.devices.belongsTo(context.deviceToken, userId)) return `device:${context.deviceToken}`;
+    if (context.sessionToken && (await this.authenticate(context.sessionToken))?.id === userId) {
+      return `session:${hashToken(context.sessionToken).toString('base64url')}`;
+    }
+    return null;
   }
 
   /** The user behind a session token, or null when it is unknown or expired. */
@@ -76,7 +105,7 @@ export class Accounts {
     const tokenHash = hashToken(token);
     const session = await this.store.sessionByTokenHash(tokenHash);
     if (!session) return null;
-    if (session.expiresAt <= Date.now()) {
+    if (session.expiresAt <= this.now()) {
       await this.store.deleteSession(tokenHash);
       return null;
     }
@@ -89,12 +118,12 @@ export class Accounts {
 
   private async openSession(user: UserRef): Promise<Session> {
     const token = newSessionToken();
-    const now = Date.now();
+    const now = this.now();
     await this.store.createSession(hashToken(token), {
       userId: user.id,
       createdAt: now,
       expiresAt: now + this.limits.sessionTtlMs,
     });
-    return { user, token };
+    return { user, token, deviceToken: this.devices.issue(user.id) };
   }
 }

@@ -9,11 +9,14 @@ import { sessionTokenOf } from '../http/credentials.ts';
 import { Connection, type ConnectionLimits } from './connection.ts';
 import type { Hub } from './hub.ts';
 import type { Clock } from '../clock.ts';
-import { originAllowed } from './origin.ts';
+import type { EdgePolicy } from '../edge/edge-policy.ts';
+import { guardRequest } from '../edge/request-guard.ts';
+import { SECURITY_HEADERS } from '../edge/security-headers.ts';
 
 export interface GatewayOptions extends ConnectionLimits {
   path: string;
-  allowedOrigins: readonly string[];
+  /** The host and origin checks every HTTP request passes too. */
+  edge: EdgePolicy;
   heartbeatMs: number;
   clock: Clock;
 }
@@ -54,7 +57,8 @@ export class Gateway {
     const path = (request.url ?? '').split('?')[0];
     if (path !== this.options.path) return refuse(socket, 'NOT_FOUND');
     if (!this.accepting) return refuse(socket, 'SHUTTING_DOWN');
-    if (!originAllowed(request, this.options.allowedOrigins)) return refuse(socket, 'FORBIDDEN_ORIGIN');
+    const refused = guardRequest(request, this.options.edge);
+    if (refused) return refuse(socket, refused);
     const token = sessionTokenOf(request.headers);
     const user = token ? await this.accounts.authenticate(token) : null;
     if (!token || !user) return refuse(socket, 'UNAUTHENTICATED');
@@ -107,7 +111,11 @@ function refuse(socket: Duplex, code: ErrorCode): void {
   if (socket.destroyed) return;
   const { status, message } = ERRORS[code];
   const body = JSON.stringify({ error: { code, message } });
-  socket.end(
-    `HTTP/1.1 ${status} ${code}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  const headers = Object.entries({
+    Connection: 'close',
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    ...SECURITY_HEADERS,
+  }).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${code}\r\n${headers.join('')}\r\n${body}`);
 }

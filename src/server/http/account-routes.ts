@@ -4,29 +4,40 @@ import { CLOSE_CODES, credentialsBody, type MeReply, type SessionReply } from '.
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Hub } from '../gateway/hub.ts';
 import { requireUser } from './authenticate.ts';
-import { clearedSessionCookie, sessionCookie } from './credentials.ts';
+import { clearedSessionCookie, deviceCookie, deviceTokenOf, sessionCookie, sessionCookieOf } from './credentials.ts';
+import type { Session } from '../accounts/accounts.ts';
 import { parseBody } from './parse-body.ts';
 
 export function accountRoutes(app: FastifyInstance, deps: { accounts: Accounts; hub: Hub; secureCookies: boolean; sessionTtlMs: number }): void {
   const { accounts, hub, secureCookies } = deps;
-  const cookie = (token: string) => sessionCookie(token, { secure: secureCookies, maxAgeSeconds: Math.floor(deps.sessionTtlMs / 1000) });
+  const cookies = (session: Session) => [
+    sessionCookie(session.token, { secure: secureCookies, maxAgeSeconds: Math.floor(deps.sessionTtlMs / 1000) }),
+    deviceCookie(session.deviceToken, secureCookies),
+  ];
+  const sessionReply = (session: Session): SessionReply => ({ user: session.user, token: session.token });
 
   app.post('/api/register', async (request, reply) => {
     const session = await accounts.register(parseBody(credentialsBody, request.body));
-    reply.header('Set-Cookie', cookie(session.token)).status(201);
-    return session satisfies SessionReply;
+    reply.header('Set-Cookie', cookies(session)).status(201);
+    return sessionReply(session);
   });
 
   app.post('/api/login', async (request, reply) => {
-    const session = await accounts.login(parseBody(credentialsBody, request.body), request.ip);
-    reply.header('Set-Cookie', cookie(session.token));
-    return session satisfies SessionReply;
+    const held = sessionCookieOf(request.headers);
+    const session = await accounts.login(parseBody(credentialsBody, request.body), {
+      address: request.ip,
+      deviceToken: deviceTokenOf(request.headers),
+      sessionToken: held,
+    });
+    if (held) hub.closeSession(sessionKeyOf(held), CLOSE_CODES.SESSION_ENDED, 'replaced by a new login');
+    reply.header('Set-Cookie', cookies(session));
+    return sessionReply(session);
   });
 
   app.post('/api/logout', async (request, reply) => {
     const { token } = await requireUser(accounts, request);
     await accounts.logout(token);
-    hub.closeSession(createHash('sha256').update(token).digest('hex'), CLOSE_CODES.SESSION_ENDED, 'logged out');
+    hub.closeSession(sessionKeyOf(token), CLOSE_CODES.SESSION_ENDED, 'logged out');
     reply.header('Set-Cookie', clearedSessionCookie(secureCookies)).status(204);
   });
 
@@ -34,4 +45,9 @@ export function accountRoutes(app: FastifyInstance, deps: { accounts: Accounts; 
     const { user } = await requireUser(accounts, request);
     return { user } satisfies MeReply;
   });
+}
+
+/** How the hub knows a session's sockets (gateway.ts keys them the same way). */
+function sessionKeyOf(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }

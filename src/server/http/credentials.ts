@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { SESSION_COOKIE } from '../../protocol/index.ts';
+import { DEVICE_COOKIE, SESSION_COOKIE } from '../../protocol/index.ts';
 
 /**
  * The session token of a request: `Authorization: Bearer <token>` (CLI, tests, bots) or the
@@ -9,6 +9,16 @@ export function sessionTokenOf(headers: IncomingHttpHeaders): string | null {
   const authorization = headers.authorization;
   if (authorization?.startsWith('Bearer ')) return authorization.slice(7).trim() || null;
   return cookieValue(headers.cookie, SESSION_COOKIE);
+}
+
+/** The session token of the cookie alone (a browser's), not of an Authorization header. */
+export function sessionCookieOf(headers: IncomingHttpHeaders): string | null {
+  return cookieValue(headers.cookie, SESSION_COOKIE);
+}
+
+/** The device token a browser keeps for its logins (accounts/device-tokens.ts). */
+export function deviceTokenOf(headers: IncomingHttpHeaders): string | null {
+  return cookieValue(headers.cookie, DEVICE_COOKIE);
 }
 
 function cookieValue(header: string | undefined, name: string): string | null {
@@ -28,4 +38,11 @@ export function sessionCookie(token: string, options: { secure: boolean; maxAgeS
 
 export function clearedSessionCookie(secure: boolean): string {
   return sessionCookie('', { secure, maxAgeSeconds: 0 });
+}
+
+/** Sent to the login route only, for a year: it marks the browser as a known device, nothing more. */
+export function deviceCookie(token: string, secure: boolean): string {
+  const attributes = [`${DEVICE_COOKIE}=${token}`, 'Path=/api/login', 'HttpOnly', 'SameSite=Strict', `Max-Age=${365 * 24 * 3600}`];
+  if (secure) attributes.push('Secure');
+  return attributes.join('; ');
 }

@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import type { EdgePolicy } from '../edge/edge-policy.ts';
+import { guardRequest } from '../edge/request-guard.ts';
+import { SECURITY_HEADERS } from '../edge/security-headers.ts';
+import { ParleyError } from '../errors.ts';
+
+/**
+ * What every HTTP request goes through, whatever its route (404s included), in one place:
+ * the host and origin checks, the security headers, and JSON as the only body type parsed
+ * (a route that streams another type, like uploads, registers its own parser).
+ */
+export function installEdgeGuards(app: FastifyInstance, policy: EdgePolicy): void {
+  app.addHook('onRequest', async (request) => {
+    const refused = guardRequest(request.raw, policy);
+    if (refused) throw new ParleyError(refused);
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+  // fastify parses text/plain by default. A browser sends text/plain across origins without a
+  // preflight, so JSON sent as text must never be taken for JSON: 415, like any other type.
+  app.removeContentTypeParser('text/plain');
+}

@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ACCOUNT_LIMITS } from '../src/server/accounts/accounts.ts';
+import { PASSWORD, registerUser } from './support/clients.ts';
+import { rawRequest, type RawReply } from './support/http.ts';
+import { ManualClock } from './support/manual-clock.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+let server: TestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+/** The real server whose clock the test moves; requests come through a "proxy" on loopback. */
+async function start(flags: string[] = ['--trust-proxy', '127.0.0.1']) {
+  const clock = new ManualClock(Date.parse('2026-12-01T09:00:00Z'));
+  server = await startTestServer({ flags, clock });
+  return { server, clock };
+}
+
+/** A login from `address` (the client as the trusted proxy reports it), with the cookies it holds. */
+function login(name: string, password: string, options: { address?: string; cookies?: string[]; forwardedFor?: string } = {}): Promise<RawReply> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (options.forwardedFor ?? options.address) headers['x-forwarded-for'] = options.forwardedFor ?? options.address!;
+  if (options.cookies?.length) headers.cookie = options.cookies.join('; ');
+  return rawRequest(server!.url, { method: 'POST', path: '/api/login', body: JSON.stringify({ name, password }), headers });
+}
+
+function cookiesOf(reply: RawReply): Record<string, string> {
+  const set = (reply.headers['set-cookie'] as string[] | undefined) ?? [];
+  return Object.fromEntries(set.map((cookie) => cookie.split(';')[0]!.split('=') as [string, string]));
+}
+
+describe('failed logins', () => {
+  it('hold an unknown device after 5 failures from one address, and a known device of the owner never', async () => {
+    await start();
+    await registerUser(server!.url, 'teacher');
+    const ownerLogin = await login('teacher', PASSWORD, { address: '198.51.100.7' });
+    expect(ownerLogin.status).toBe(200);
+    const device = `parley_device=${cookiesOf(ownerLogin).parley_device}`;
+    expect(ownerLogin.headers['set-cookie']).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^parley_device=[\w.-]+; Path=\/api\/login; HttpOnly; SameSite=Strict; Max-Age=31536000$/)]),
+    );
+
+    for (let i = 0; i < 5; i++) expect((await login('teacher', `guess-${i}-guess`, { address: '203.0.113.9' })).code).toBe('WRONG_CREDENTIALS');
+    const held = await login('teacher', PASSWORD, { address: '203.0.113.9' });
+    expect([held.status, held.code]).toEqual([429, 'LOGIN_RATE_LIMITED']);
+    expect(held.headers['retry-after']).toBe(String(15 * 60));
+
+    // The owner: from their known device (even on the stranger's address, a shared classroom NAT), and from elsewhere.
+    expect((await login('teacher', PASSWORD, { address: '203.0.113.9', cookies: [device] })).status).toBe(200);
+    expect((await login('teacher', PASSWORD, { address: '198.51.100.99' })).status).toBe(200);
+  });
+
+  it('hold every unknown device once an account has 50 failures from any addresses, but not a known device', async () => {
+    await start();
+    await registerUser(server!.url, 'teacher');
+    const device = `parley_device=${cookiesOf(await login('teacher', PASSWORD)).parley_device}`;
+    // A botnet: 50 addresses, one guess each, so no (account, address) pair reaches its limit.
+    for (let i = 0; i < 50; i++) expect((await login('teacher', `guess-${i}-guess`, { address: `10.0.${i}.1` })).code).toBe('WRONG_CREDENTIALS');
+    const stranger = await login('teacher', PASSWORD, { address: '10.9.9.9' });
+    expect([stranger.status, stranger.code]).toEqual([429, 'LOGIN_RATE_LIMITED']);
+    expect((await login('teacher', PASSWORD, { address: '10.9.9.9', cookies: [device] })).status).toBe(200);
+  });
+
+  it('let the window run out by the clock, without waiting for it', async () => {
+    const { clock } = await start();
+    await registerUser(server!.url, 'erin');
+    for (let i = 0; i < 5; i++) await login('erin', `guess-${i}-guess`, { address: '203.0.113.9' });
+    expect((await login('erin', PASSWORD, { address: '203.0.113.9' })).status).toBe(429);
+    await clock.advance(15 * 60_000 - 1000);
+    const later = await login('erin', PASSWORD, { address: '203.0.113.9' });
+    expect([later.status, JSON.parse(later.body).error.retryAfterMs]).toEqual([429, 1000]);
+    await clock.advance(1000);
+    expect((await login('erin', PASSWORD, { address: '203.0.113.9' })).status).toBe(200);
+  });
+
+  it('count a device token only for the account it was issued to, and never a forged one', async () => {
+    await start();
+    await registerUser(server!.url, 'alice');
+    await registerUser(server!.url, 'bob');
+    const aliceDevice = cookiesOf(await login('alice', PASSWORD)).parley_device!;
+    const [userId, nonce, signature] = aliceDevice.split('.');
+    const forged = [`${userId}.${nonce}.${signature!.slice(0, -2)}AA`, `2.${nonce}.${signature}`, 'garbage'];
+    for (let i = 0; i < 5; i++) await login('bob', `guess-${i}-guess`, { address: '203.0.113.9' });
+    for (const token of [aliceDevice, ...forged]) {
+      const reply = await login('bob', PASSWORD, { address: '203.0.113.9', cookies: [`parley_device=${token}`] });
+      expect([token, reply.status]).toEqual([token, 429]);
+    }
+  });
+
+  it('treat a known device that failed 10 times itself as unknown', async () => {
+    await start();
+    await registerUser(server!.url, 'carol');
+    const device = `parley_device=${cookiesOf(await login('carol', PASSWORD)).parley_device}`;
+    for (let i = 0; i < 10; i++) expect((await login('carol', `typo-${i}-typo`, { cookies: [device] })).code).toBe('WRONG_CREDENTIALS');
+    // Its 10 failures counted for itself only, so as an unknown device it still has its pair's 5.
+    for (let i = 0; i < 5; i++) expect((await login('carol', `typo-${i}-again`, { cookies: [device] })).code).toBe('WRONG_CREDENTIALS');
+    expect((await login('carol', PASSWORD, { cookies: [device] })).status).toBe(429);
+  });
+
+  it('hold an address after 50 failures across accounts (password spraying)', async () => {
+    await start();
+    for (let i = 0; i < 50; i++) expect((await login(`user${i}`, PASSWORD, { address: '203.0.113.50' })).code).toBe('WRONG_CREDENTIALS');
+    expect((await login('user-next', PASSWORD, { address: '203.0.113.50' })).code).toBe('LOGIN_RATE_LIMITED');
+    expect((await login('user-next', PASSWORD, { address: '203.0.113.51' })).code).toBe('WRONG_CREDENTIALS');
+  });
+
+  it('are the documented defaults', () => {
+    expect(DEFAULT_ACCOUNT_LIMITS.throttle).toEqual({
+      perAccountAndAddress: { failures: 5, windowMs: 900_000 },
+      perAccount: { failures: 50, windowMs: 3_600_000 },
+      perAddress: { failures: 50, windowMs: 900_000 },
+      perDevice: { failures: 10, windowMs: 900_000 },
+    });
+  });
+});
+
+describe('the client address behind proxies', () => {
+  it('is read from the right of X-Forwarded-For, so rotating the left-most entry defeats no limit', async () => {
+    await start(['--behind-tls-proxy', '--public-url', 'https://chat.example.org']);
+    await registerUser(server!.url, 'dana');
+    for (let i = 0; i < 5; i++) {
+      const reply = await login('dana', `guess-${i}-guess`, { forwardedFor: `192.0.2.${i}, 203.0.113.9` });
+      expect(reply.code).toBe('WRONG_CREDENTIALS');
+    }
+    const rotated = await login('dana', PASSWORD, { forwardedFor: '192.0.2.200, 203.0.113.9' });
+    expect(rotated.code).toBe('LOGIN_RATE_LIMITED');
+    // The address the proxy saw differs: another client, not held.
+    expect((await login('dana', PASSWORD, { forwardedFor: '192.0.2.0, 203.0.113.10' })).status).toBe(200);
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
+    await start(['--trust-proxy', '10.1.2.3']);
+    await registerUser(server!.url, 'eve');
+    for (let i = 0; i < 5; i++) await login('eve', `guess-${i}-guess`, { forwardedFor: `203.0.113.${i}` });
+    expect((await login('eve', PASSWORD, { forwardedFor: '203.0.113.77' })).code).toBe('LOGIN_RATE_LIMITED');
+  });
+});
+
+describe('sessions', () => {
+  it('a login replaces the session cookie the browser held: the old session ends', async () => {
+    await start();
+    const { token: old } = await registerUser(server!.url, 'frank');
+    const reply = await login('frank', PASSWORD, { cookies: [`parley_session=${old}`] });
+    expect(reply.status).toBe(200);
+    expect(cookiesOf(reply).parley_session).not.toBe(old);
+    expect((await rawRequest(server!.url, { path: '/api/me', headers: { authorization: `Bearer ${old}` } })).status).toBe(401);
+  });
+});
