@@ -15,7 +15,7 @@ import { parseConfig } from '../src/server/config.ts';
 import { LocalBlobStore } from '../src/server/files/local-blob-store.ts';
 import type { FileCard, Message } from '../src/protocol/index.ts';
 import { connect, waitFor, type Client } from './support/clients.ts';
-import { errorCode, offer, patchUpload, rawRequest, sha256, tempFile, threeUsers } from './support/files.ts';
+import { errorCode, heldOnDisk, offer, patchUpload, rawRequest, sha256, tempFile, threeUsers } from './support/files.ts';
 import { startHoldingProxy } from './support/proxy.ts';
 import { ManualClock } from './support/manual-clock.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -48,15 +48,6 @@ async function outDir() {
   const dir = await mkdtemp(join(tmpdir(), 'parley-received-'));
   dirs.push(dir);
   return dir;
-}
-
-/** Polls an asynchronous check until it holds. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const MINUTE = 60_000;
@@ -253,7 +244,7 @@ describe('the upload', () => {
     const body = new PassThrough();
     body.write(data.subarray(0, 300_000));
     const reply = patchUpload(alice.api, card, 0, body, { 'content-length': String(data.length) });
-    await until(async () => (await alice.files.uploadOffset(card.id)) === 300_000, 'the first bytes on disk');
+    await heldOnDisk(server.dataDir, card.id, 300_000);
     await server.restart();
     const answer = await reply;
     body.destroy();
@@ -275,7 +266,7 @@ describe('the upload', () => {
     const viaProxy = new FileApi(new ParleyApi(proxy.url, { token: alice.token }));
     const upload = uploadFile(viaProxy, card, await tempFile(data));
     await waitFor(() => proxy.holding, 'the upload to be held mid-body');
-    await until(async () => (await alice.files.uploadOffset(card.id)) > 1_000_000, 'the first megabyte on disk');
+    await heldOnDisk(server.dataDir, card.id, 1_000_001);
     await server.restart();
     const result = await upload;
     expect(result.file).toMatchObject({ state: 'completed', received: data.length });
@@ -306,7 +297,7 @@ describe('the upload', () => {
       await clock.advance(ms);
       body.write(data.subarray(sent, sent + bytes));
       sent += bytes;
-      await until(async () => (await alice.files.uploadOffset(card.id)) === sent, `${sent} bytes on disk`);
+      await heldOnDisk(server.dataDir, card.id, sent);
       // A progress frame for these bytes was queued before the server read the pings: the pongs come after it.
       await Promise.all(sides.map((side) => side.client.session.ping()));
       return progress.map((frames) => frames.map((frame) => frame.received));
@@ -549,7 +540,7 @@ describe('memory kept between upload requests', () => {
     const body = new PassThrough();
     body.write(randomBytes(10_000));
     const reply = patchUpload(users.alice.api, card, 30_000, body, { 'content-length': '70000' });
-    await until(async () => (await users.alice.files.uploadOffset(card.id)) === 40_000, 'the second request to be running');
+    await heldOnDisk(server.dataDir, card.id, 40_000);
     await users.bob.files.decide(card.id, 'cancel');
     const answer = await reply;
     body.destroy();

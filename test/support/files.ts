@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -84,3 +84,18 @@ export function patchUpload(api: ParleyApi, card: FileCard, offset: number, body
 }
 
 export const errorCode = (reply: RawReply) => (reply.body ? (JSON.parse(reply.body) as { error: { code: string } }).error.code : undefined);
+
+/**
+ * Waits until the partial blob of upload `id` in the data folder (`files/<id>.part`,
+ * docs/ARCHITECTURE.md) holds at least `bytes`. Watched on the disk, because asking the server
+ * (HEAD) stops a running upload request: the newest request of an upload wins.
+ */
+export async function heldOnDisk(dataDir: string, id: string, bytes: number, timeoutMs = 10_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const size = await stat(join(dataDir, 'files', `${id}.part`)).then((info) => info.size, () => 0);
+    if (size >= bytes) return size;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${bytes} bytes of upload ${id} on disk`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

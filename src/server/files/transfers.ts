@@ -46,8 +46,9 @@ export class Transfers {
   /** HEAD: where the sender resumes. */
   async offset(user: UserRef, id: string): Promise<{ offset: number; size: number }> {
     await this.senderCard(user, id);
-    // A request cut a moment ago may still be writing what arrived: answer with the final offset.
-    await this.sessions.settled(id);
+    // A request still running is one the sender has left (it asks because it wants to resume):
+    // stop it, so that the offset answered is final.
+    await this.sessions.takeOver(id);
     const card = await this.senderCard(user, id);
     if (card.state === 'completed') return { offset: card.size, size: card.size };
     if (card.state !== 'accepted') throw notUploadable(card);
@@ -59,9 +60,9 @@ export class Transfers {
     const before = await this.senderCard(user, id);
     if (before.state !== 'accepted') throw notUploadable(before);
     if (this.closing) throw shuttingDown();
-    const session = await this.sessions.begin(id, request.body);
+    const session = await this.sessions.begin(id);
     try {
-      // Read again under the lock: a cut request that wound down meanwhile may have moved it on.
+      // Read again under the lock: a request that wound down meanwhile may have moved it on.
       const card = await this.senderCard(user, id);
       if (card.state !== 'accepted') throw notUploadable(card);
       if (this.closing) throw shuttingDown();
@@ -168,7 +169,9 @@ export class Transfers {
     }
     // Kept for the next request, unless the disk may disagree with it, or the transfer was
     // cancelled meanwhile (the cancel freed what it held; keeping it now would leak it).
-    const cancelled = signal.aborted && !(signal.reason instanceof ParleyError && signal.reason.code === 'SHUTTING_DOWN');
+    // A shutdown or a newer request of the upload stops this one with a reason, and keeps it.
+    const stoppedFor = signal.aborted && signal.reason instanceof ParleyError ? signal.reason : null;
+    const cancelled = signal.aborted && !stoppedFor;
     if (writeError || cancelled) this.sessions.dropHash(card.id);
     else this.sessions.keepHash(card.id, hash, received);
 
@@ -178,10 +181,10 @@ export class Transfers {
       throw failure;
     }
     if (signal.aborted) {
-      // A shutdown keeps what arrived and records it; a cancel has discarded it already.
-      if (signal.reason instanceof ParleyError && signal.reason.code === 'SHUTTING_DOWN') {
+      // A shutdown or a newer request keeps what arrived and records it; a cancel has discarded it already.
+      if (stoppedFor) {
         if (!writeError) await this.files.uploaded(card, received);
-        throw signal.reason;
+        throw stoppedFor;
       }
       throw new ParleyError('FILE_GONE', 'The transfer was cancelled while this request ran.');
     }

@@ -1,5 +1,4 @@
 import type { Hash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { ParleyError } from '../errors.ts';
 
 /** What the file domain needs to know of running uploads (files.ts): it never sees the state itself. */
@@ -12,7 +11,7 @@ export interface UploadGuard {
 
 /** One upload request holding the file's lock, from `begin` to `finish`. */
 export interface UploadSession {
-  /** Aborted by a cancel (no reason) or a shutdown (reason SHUTTING_DOWN). */
+  /** Aborted by a cancel (no reason), a newer request of the same upload or a shutdown (reason: a ParleyError). */
   readonly signal: AbortSignal;
   /** Releases the lock; every request ends with it, whatever happened. */
   finish(): void;
@@ -20,59 +19,60 @@ export interface UploadSession {
 
 interface Running {
   abort: AbortController;
-  /** The sender's connection closed before the body ended: nobody is waiting for this request any more. */
-  cut: boolean;
   done: Promise<void>;
-  release: () => void;
 }
 
 /**
- * How long a new request waits for a cut one to finish what it does after its sender has gone:
- * writing and fsyncing the bytes that arrived and recording the offset, so that HEAD and the
- * next PATCH see the final offset. Seconds on a loaded disk; a disk stuck longer gets 423.
+ * How long a newer request waits for the running one to stop and finish what it does after its
+ * last byte: writing and fsyncing what arrived and recording the offset. Well under a second
+ * usually, seconds on a loaded disk; a disk stuck longer gets 423.
  */
-const CUT_WIND_DOWN_WAIT_MS = 30_000;
+const TAKE_OVER_WAIT_MS = 30_000;
+
+/** The reason a running request stops when a newer request of the same upload arrives. */
+export function takenOver(): ParleyError {
+  return new ParleyError('UPLOAD_INTERRUPTED', 'A newer request of this upload took over; what arrived is kept.');
+}
 
 /**
  * The state of resumable uploads between and during their requests, owned by Transfers: which
  * file has a request running (one at a time), and the running SHA-256 kept for the next request.
  *
- * A request whose sender's connection closed mid-body ("cut") still holds the lock while it
- * makes durable what arrived; the sender's resume (HEAD, then PATCH) waits for that instead of
- * being told 423 UPLOAD_IN_PROGRESS, which is kept for a second live request.
+ * Only the sender reaches an upload, so a newer request (HEAD or PATCH) of the same file means
+ * the sender has moved on: its earlier request is a connection that dropped — which the server
+ * may not have seen yet, as it notices a closed connection only after reading the bytes still in
+ * flight — or one it gave up on. The newer request therefore takes over, as tusd does: the
+ * running request stops reading, keeps and records what arrived, and lets go; the newer one then
+ * sees the final offset. A resume succeeds on its first try, never told 423 UPLOAD_IN_PROGRESS
+ * by the ghost of its own cut request.
  */
 export class UploadSessions implements UploadGuard {
   private readonly running = new Map<string, Running>();
   private readonly hashes = new Map<string, { hash: Hash; offset: number }>();
 
-  /** Takes the lock of file `id` for a request reading `body`. */
-  async begin(id: string, body: Readable): Promise<UploadSession> {
-    for (;;) {
-      const current = this.running.get(id);
-      if (!current) break;
-      if (!current.cut || !(await settlesWithin(current.done, CUT_WIND_DOWN_WAIT_MS))) throw new ParleyError('UPLOAD_IN_PROGRESS');
-    }
+  /** Takes the lock of file `id`, stopping a running request of it first. */
+  async begin(id: string): Promise<UploadSession> {
+    await this.takeOver(id);
     let release!: () => void;
-    const running: Running = { abort: new AbortController(), cut: false, done: new Promise((resolve) => (release = resolve)), release };
+    const running: Running = { abort: new AbortController(), done: new Promise((resolve) => (release = resolve)) };
     this.running.set(id, running);
-    // 'close' before the end of the body: the connection went away (the request is told nothing more).
-    const onClose = () => (running.cut ||= !body.readableEnded);
-    body.once('close', onClose);
-    if (body.destroyed) onClose();
     return {
       signal: running.abort.signal,
       finish: () => {
-        body.off('close', onClose);
         if (this.running.get(id) === running) this.running.delete(id);
-        running.release();
+        release();
       },
     };
   }
 
-  /** Resolves once a cut request of `id` has finished, so that the bytes on disk are final (HEAD). */
-  async settled(id: string): Promise<void> {
-    const current = this.running.get(id);
-    if (current?.cut) await settlesWithin(current.done, CUT_WIND_DOWN_WAIT_MS);
+  /** Stops a running request of `id` and waits until it has let go, so the bytes on disk are final (HEAD). */
+  async takeOver(id: string): Promise<void> {
+    for (;;) {
+      const current = this.running.get(id);
+      if (!current) return;
+      current.abort.abort(takenOver());
+      if (!(await settlesWithin(current.done, TAKE_OVER_WAIT_MS))) throw new ParleyError('UPLOAD_IN_PROGRESS');
+    }
   }
 
   isRunning(id: string): boolean {
