@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ParleyClientError } from '../src/client/errors.ts';
 import { WORLD, dmId } from '../src/protocol/index.ts';
-import { connect, rawSocket, registerUser, sleep, waitFor, type Client } from './support/clients.ts';
+import { connect, rawSocket, registerUser, waitFor, type Client } from './support/clients.ts';
 import { ManualClock } from './support/manual-clock.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -40,9 +40,11 @@ describe('world and direct chat', () => {
         ts: ack.ts,
       });
     }
-    await sleep(100);
-    expect(bob.client.messages).toHaveLength(1);
-    expect(carol.client.messages).toHaveLength(1);
+    // A second message reaches each after any copy of the first would have.
+    await alice.client.session.send(WORLD, 'marker');
+    for (const receiver of [bob, carol]) await waitFor(() => receiver.client.messages.some((m) => m.text === 'marker'), 'the marker');
+    expect(bob.client.messages.map((m) => m.text)).toEqual(['hello, world 你好', 'marker']);
+    expect(carol.client.messages.map((m) => m.text)).toEqual(['hello, world 你好', 'marker']);
   });
 
   it('delivers a DM to its recipient and the sender’s other tabs, and to no one else', async () => {
@@ -62,8 +64,10 @@ describe('world and direct chat', () => {
       kind: 'dm',
       peer: { id: alice.user.id, name: 'alice' },
     });
-    await sleep(100);
-    expect(carol.client.messages).toHaveLength(0);
+    // carol's own message, committed after the DM, reaches her after anything of the DM would have.
+    await carol.client.session.send(WORLD, 'marker');
+    await waitFor(() => carol.client.messages.some((m) => m.text === 'marker'), 'carol\'s own marker');
+    expect(carol.client.messages.map((m) => m.text)).toEqual(['marker']);
     expect(carol.client.frames.filter((f) => f.type === 'conversation')).toHaveLength(0);
   });
 

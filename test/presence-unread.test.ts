@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WORLD, dmId } from '../src/protocol/index.ts';
 import { ParleyApi } from '../src/client/api.ts';
-import { PASSWORD, connect, registerUser, sleep, waitFor, type Client } from './support/clients.ts';
+import { PASSWORD, connect, registerUser, waitFor, type Client } from './support/clients.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
@@ -37,7 +37,11 @@ describe('presence', () => {
     const bobWelcome = bobTab2.frames.find((f) => f.type === 'welcome') as unknown as { online: { name: string }[] };
     expect(bobWelcome.online.map((u) => u.name).sort()).toEqual(['alice', 'bob']);
     bobTab1.close();
-    await sleep(200);
+    await waitFor(() => server.parley.openSockets() === 2, 'the server to handle the closed tab');
+    // carol's arrival is announced in the same presence frame as anything marked before it, or a later one.
+    const carol = await registerUser(server.url, 'carol');
+    await open(carol.api);
+    await waitFor(() => watcher.presence.some((change) => change.user.id === carol.user.id), 'carol joining');
     expect(aboutBob()).toHaveLength(1); // still online through the second tab
 
     bobTab2.close();

@@ -38,6 +38,8 @@ export interface RunningParley {
   close(): Promise<void>;
   /** For tests: how many interrupted uploads have a running hash kept in memory. */
   keptUploadHashes(): number;
+  /** For tests: how many WebSocket sessions are open (a close is counted once the server has handled it). */
+  openSockets(): number;
 }
 
 export interface StartOptions {
@@ -126,6 +128,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     tlsFingerprint: tls?.fingerprint ?? null,
     log,
     keptUploadHashes: () => uploads.keptHashes,
+    openSockets: () => hub.connections().size,
     close: () =>
       (closing ??= (async () => {
         serving = false;

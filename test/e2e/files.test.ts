@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHoldingProxy } from '../support/proxy.ts';
 import type { TestServer } from '../support/server.ts';
 import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
-import { close, hasChromium, send, signUp, unreadBadge, until, waitForMessage, waitOnline, type Person } from './support/browser.ts';
+import { close, flushPwned, hasChromium, send, signUp, unreadBadge, until, waitForMessage, waitOnline, type Person } from './support/browser.ts';
 
 const PASSWORD = 'correct horse battery';
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -151,7 +151,7 @@ describe.skipIf(!hasChromium)('file transfer in the web client', () => {
       const saved = await download;
       expect(saved.suggestedFilename()).not.toMatch(/[\\/]/);
       expect((await readFile((await saved.path())!)).toString()).toBe('content of ../../x');
-      await dave.page.waitForTimeout(300);
+      await Promise.all([flushPwned(carol), flushPwned(dave)]);
       expect([...carol.pwned, ...dave.pwned]).toEqual([]);
     } finally {
       await close(carol, dave);

@@ -21,6 +21,17 @@ function firstVisible(page: Page) {
   });
 }
 
+/** The number of the oldest message in the page (rendered or not on screen). */
+async function oldestRendered(page: Page): Promise<number> {
+  const text = await page.locator('[data-testid="message-text"]').first().textContent();
+  return Number(/^message (\d+)/.exec(text ?? '')?.[1] ?? Infinity);
+}
+
+/** Two animation frames: whatever the client adjusts after rendering (scroll position) is done. */
+function nextFrames(page: Page): Promise<void> {
+  return page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
+}
+
 function positionOf(page: Page, text: string) {
   return page.evaluate((wanted) => {
     const list = document.querySelector('.vlist')!;
@@ -60,27 +71,32 @@ describe.skipIf(!hasChromium)('a very long conversation in the web client', () =
       const { page } = reader;
       await waitForMessage(page, label(TOTAL));
       const rendered = () => page.locator('[data-testid="message"]').count();
-      // Older pages arrive a little late, so what is on screen can be noted before each one lands.
-      let served = 0;
+      // Each older page is held until the test lets it through, so what is on screen is noted before it lands.
+      const held: (() => void)[] = [];
+      let requested = 0;
       await page.route('**/api/conversations/**', async (route) => {
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        requested += 1;
+        await new Promise<void>((release) => held.push(release));
         await route.continue();
-        served += 1;
       });
+      const atStart = async () => (await page.locator('.history-start').count()) > 0;
       let most = await rendered();
       let pages = 0;
       for (;;) {
-        const before = served;
+        const before = requested;
         await page.locator('.vlist').evaluate((list) => (list.scrollTop = 0));
-        await page.waitForTimeout(120);
-        if ((await page.locator('.history-start').count()) > 0) break;
-        const anchor = await firstVisible(page);
-        expect(anchor).not.toBeNull();
-        await until(() => served > before, 'an older page', 10_000).catch(async (error: Error) => {
+        await until(async () => requested > before || (await atStart()), 'an older page to be asked for, or the start of the history').catch(async (error: Error) => {
           const state = await page.locator('.vlist').evaluate((list) => ({ top: list.scrollTop, height: list.scrollHeight, first: list.querySelector('[data-testid="message-text"]')?.textContent }));
           throw new Error(`${error.message} (after ${pages} pages; list ${JSON.stringify(state)})`);
         });
-        await page.waitForTimeout(150);
+        if (requested === before) break;
+        const anchor = await firstVisible(page);
+        expect(anchor).not.toBeNull();
+        const oldestBefore = await oldestRendered(page);
+        await until(() => held.length > 0, 'the request to reach the route');
+        held.shift()!();
+        await until(async () => (await oldestRendered(page)) < oldestBefore, 'the older page on screen');
+        await nextFrames(page);
         const after = await positionOf(page, anchor!.text);
         expect(after, `${anchor!.text} stays on screen`).not.toBeNull();
         expect(Math.abs(after! - anchor!.y), `${anchor!.text} does not jump (was at ${anchor!.y}, now ${after})`).toBeLessThan(2);

@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../support/server.ts';
 import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
-import { authenticate, close, hasChromium, messageTexts, openApp, send, signUp, until, type Person } from './support/browser.ts';
+import { authenticate, close, flushPwned, hasChromium, messageTexts, openApp, send, signUp, until, type Person } from './support/browser.ts';
 import { XSS_NAMES_ALLOWED, XSS_NAMES_REFUSED, XSS_PAYLOADS } from './xss-corpus.ts';
 
 const PASSWORD = 'correct horse battery';
@@ -31,11 +31,11 @@ describe.skipIf(!hasChromium)('the web client never runs what users type', () =>
       for (const person of [mallory, victim]) {
         await until(async () => (await messageTexts(person.page)).length === XSS_PAYLOADS.length, `${person.name} to show every payload`, 20_000);
       }
-      // Give anything that could fire (load/error handlers, autofocus, refresh) a moment, and hover over it all.
+      // Hover over it all, then let every hook call made so far arrive.
       for (const person of [mallory, victim]) {
         for (let y = 80; y < TALL.height; y += 160) await person.page.mouse.move(640, y);
+        await flushPwned(person);
       }
-      await victim.page.waitForTimeout(500);
 
       for (const person of [mallory, victim]) {
         expect(await messageTexts(person.page)).toEqual(XSS_PAYLOADS.map((p) => p.trim()));
@@ -71,12 +71,18 @@ describe.skipIf(!hasChromium)('the web client never runs what users type', () =>
       await until(() => control.pwned.length === 2, 'the control calls');
       expect(control.pwned).toEqual(['control', 'alert:control']);
       // And the page's Content-Security-Policy would stop an inline handler even if markup got in.
-      await control.page.evaluate(() => {
-        const div = document.createElement('div');
-        div.innerHTML = '<img src="x" onerror="__pwned(\'inline handler\')">';
-        document.body.append(div);
-      });
-      await control.page.waitForTimeout(300);
+      // The test waits for the image's error event (its own listener, which CSP allows): by then the
+      // inline handler has run or been blocked.
+      await control.page.evaluate(
+        () =>
+          new Promise<void>((resolve) => {
+            const div = document.createElement('div');
+            div.innerHTML = '<img src="x" onerror="__pwned(\'inline handler\')">';
+            div.querySelector('img')!.addEventListener('error', () => resolve(), { once: true });
+            document.body.append(div);
+          }),
+      );
+      await flushPwned(control);
       expect(control.pwned).toEqual(['control', 'alert:control']);
     } finally {
       await control.context.close();

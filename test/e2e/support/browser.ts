@@ -65,6 +65,16 @@ export async function openApp(browser: Browser, url: string, options: BrowserCon
   return { context, page, pwned };
 }
 
+/**
+ * Returns once every call of the injected-script hook made so far has reached `person.pwned`:
+ * the page calls the hook itself, and calls arrive in order.
+ */
+export async function flushPwned(person: Pick<Person, 'page' | 'pwned'>): Promise<void> {
+  const marker = `flush-${Math.random()}`;
+  await person.page.evaluate((text) => (window as unknown as { __pwned: (x: string) => Promise<void> }).__pwned(text), marker);
+  person.pwned.splice(person.pwned.indexOf(marker), 1);
+}
+
 /** Fills the sign-in screen: register or sign in. Waits for the chat (or returns on an error). */
 export async function authenticate(page: Page, mode: 'register' | 'sign-in', name: string, password: string): Promise<void> {
   const form = page.locator('#auth-form');
