@@ -90,7 +90,8 @@ describe.skipIf(!hasChromium)('the web client when the connection drops', () => 
 
       // dave's clock stands still from here, so the client waits for a backoff timer that never
       // fires: nothing but "Retry now" can bring the connection back.
-      await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1);
+      // (Its time jumps 5 s ahead to get there: pausing takes a moment in the future, and the page is idle.)
+      await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 5000);
       await network.down();
       await until(async () => (await page.getByTestId('connection-banner').getAttribute('data-state')) === 'reconnecting', 'the banner');
       expect(await page.getByTestId('connection-banner').textContent()).toContain('Reconnecting');
