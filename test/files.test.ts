@@ -446,7 +446,7 @@ describe('privacy and names', () => {
 
   it('keeps traversal names as text: stored under random ids, sanitised in the header and on the recipient\'s disk', async () => {
     const { alice, bob, conv } = await start();
-    const names = ['../../x', 'C:\\x', 'nul\u0000byte.txt', 'two\nlines.txt', '..', '/etc/passwd'];
+    const names = ['../../x', 'C:\\x', 'bell\u0007byte.txt', 'two\nlines.txt', '..', '/etc/passwd'];
     const out = await outDir();
     const saved: string[] = [];
     for (const name of names) {
@@ -463,7 +463,7 @@ describe('privacy and names', () => {
       expect(await readFile(path)).toEqual(data);
       saved.push(path.slice(out.length + 1));
     }
-    expect(saved).toEqual(['_.._x', 'C__x', 'nul_byte.txt', 'two_lines.txt', 'file', '_etc_passwd']);
+    expect(saved).toEqual(['_.._x', 'C__x', 'bell_byte.txt', 'two_lines.txt', 'file', '_etc_passwd']);
     expect((await storedNames()).every((stored) => /^[A-Za-z0-9_-]{22}$/.test(stored))).toBe(true);
     expect(existsSync(join(server.dataDir, '..', 'x'))).toBe(false);
     expect((await bob.api.history(conv)).messages.map((m) => m.text)).toEqual(names);

@@ -10,6 +10,7 @@ export const ERRORS = {
   HELLO_REQUIRED: { status: 400, message: 'Send a hello frame before anything else.' },
   ALREADY_GREETED: { status: 400, message: 'This connection already sent hello.' },
   TEXT_EMPTY: { status: 400, message: 'A message needs some text.' },
+  TEXT_ILL_FORMED: { status: 400, message: 'Text must be well-formed Unicode: no unpaired UTF-16 surrogate and no NUL (U+0000).' },
   TEXT_TOO_LONG: { status: 400, message: 'The message is longer than the limit.' },
   NAME_INVALID: {
     status: 400,

@@ -8,7 +8,8 @@ import { CLIENT_ID_PATTERN } from './limits.ts';
 export const fileOfferBody = z.strictObject({
   conv: z.string().regex(CONVERSATION_ID_PATTERN),
   clientId: z.string().regex(CLIENT_ID_PATTERN),
-  // Any characters, NUL and newlines included: a name is only ever shown as text.
+  // Any well-formed text (validate.ts refuses lone surrogates and NUL first), newlines included:
+  // a name is only ever shown as text.
   name: z.string().min(1).refine((name) => [...name].length <= FILE_NAME_MAX_CODE_POINTS, {
     message: `at most ${FILE_NAME_MAX_CODE_POINTS} characters`,
   }),

@@ -6,3 +6,5 @@ export * from './http.ts';
 export * from './files.ts';
 export * from './file-schemas.ts';
 export * from './file-names.ts';
+export * from './well-formed.ts';
+export * from './validate.ts';

@@ -1,4 +1,4 @@
-import { CLIENT_FRAME_TYPES, clientFrame, type ClientFrame, type ErrorCode } from '../../protocol/index.ts';
+import { CLIENT_FRAME_TYPES, clientFrame, isWellFormedText, validate, type ClientFrame, type ErrorCode } from '../../protocol/index.ts';
 
 /** The request ids an error frame echoes back. */
 export interface EchoIds {
@@ -29,21 +29,17 @@ export function parseClientFrame(text: string | null): ParsedFrame {
   if (typeof record.type !== 'string' || !(CLIENT_FRAME_TYPES as readonly string[]).includes(record.type)) {
     return fail('UNKNOWN_TYPE', `Unknown frame type; expected one of ${CLIENT_FRAME_TYPES.join(', ')}.`, ids);
   }
-  const result = clientFrame.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    return fail('BAD_REQUEST', `Invalid ${record.type} frame: ${where}${issue?.message ?? 'does not match the schema'}.`, ids);
-  }
+  const result = validate(clientFrame, value);
+  if (!result.ok) return fail(result.code, `Invalid ${record.type} frame: ${result.message}.`, ids);
   return { ok: true, frame: result.data };
 }
 
 function echoIds(record: Record<string, unknown>): EchoIds {
   const ids: EchoIds = {};
-  if ((typeof record.ref === 'string' && record.ref.length <= 64) || Number.isSafeInteger(record.ref)) {
-    ids.ref = record.ref as string | number;
-  }
-  if (typeof record.clientId === 'string' && record.clientId.length <= 64) ids.clientId = record.clientId;
+  // Echoed text is text that enters too: only well-formed ids come back.
+  const echoable = (id: unknown): id is string => typeof id === 'string' && id.length <= 64 && isWellFormedText(id);
+  if (echoable(record.ref) || Number.isSafeInteger(record.ref)) ids.ref = record.ref as string | number;
+  if (echoable(record.clientId)) ids.clientId = record.clientId;
   return ids;
 }
 

@@ -1,11 +1,10 @@
 import type { z } from 'zod';
+import { validate } from '../../protocol/index.ts';
 import { ParleyError } from '../errors.ts';
 
-/** Validates a request body or query against its schema; the first problem becomes the error message. */
+/** Validates a request body or query (protocol/validate.ts); the first problem becomes the error message. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  throw new ParleyError('BAD_REQUEST', `${where}${issue?.message ?? 'does not match the schema'}.`);
+  const result = validate(schema, body);
+  if (result.ok) return result.data;
+  throw new ParleyError(result.code, `${result.message}.`);
 }
