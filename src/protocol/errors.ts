@@ -14,7 +14,7 @@ export const ERRORS = {
   TEXT_TOO_LONG: { status: 400, message: 'The message is longer than the limit.' },
   NAME_INVALID: {
     status: 400,
-    message: 'A name is 1-32 letters, digits, "_", "-" or ".".',
+    message: 'A name is 1-32 letters, digits, "_", "-" or "." in one script, not starting with ".".',
   },
   PASSWORD_INVALID: { status: 400, message: 'A password needs at least 8 characters.' },
   NAME_TAKEN: { status: 409, message: 'That name is already taken; choose another.' },

@@ -66,6 +66,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;
   const devices = new DeviceTokens(await loadDeviceKey(config.dataDir));
   const accounts = new Accounts(store, { devices, limits: accountLimits, now: () => clock.now() });
+  const rekeyed = await accounts.upgradeNameKeys();
+  if (rekeyed > 0) log.info({ users: rekeyed }, 'gave user names their keys under the current name rules');
   const hub = new Hub(log.child({ part: 'gateway' }));
   const chat = new Chat(store, hub);
   const blobs = options.blobs ?? new LocalBlobStore(join(config.dataDir, 'files'));

@@ -1,9 +1,9 @@
 import type { Credentials, UserRef } from '../../protocol/index.ts';
 import { ParleyError } from '../errors.ts';
-import type { Store } from '../storage/store.ts';
+import type { Store, UserRecord } from '../storage/store.ts';
 import type { DeviceTokens } from './device-tokens.ts';
 import { DEFAULT_THROTTLE_LIMITS, MemoryLoginThrottle, type LoginAttempt, type LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
-import { checkName, nameKeyOf } from './names.ts';
+import { checkName, nameKeyOf, skeletonOf } from './names.ts';
 import { burnDecoyVerification, checkPassword, hashPassword, verifyPassword } from './passwords.ts';
 import { hashToken, newSessionToken } from './tokens.ts';
 
@@ -59,19 +59,19 @@ export class Accounts {
   }
 
   async register({ name: rawName, password }: Credentials): Promise<Session> {
-    const { name, nameKey } = checkName(rawName);
+    const { name, nameKey, skeleton } = checkName(rawName);
     checkPassword(password);
-    // Cheap check first so a taken name does not cost a hash; the unique index still decides.
+    // Cheap check first so a taken name does not cost a hash; the store still decides, look-alikes included.
     if (await this.store.userByNameKey(nameKey)) throw new ParleyError('NAME_TAKEN');
     const passwordHash = await hashPassword(password);
-    const user = await this.store.createUser({ name, nameKey, passwordHash, createdAt: this.now() });
+    const user = await this.store.createUser({ name, nameKey, skeleton, passwordHash, createdAt: this.now() });
     if (!user) throw new ParleyError('NAME_TAKEN');
     return this.openSession({ id: user.id, name: user.name });
   }
 
   async login({ name, password }: Credentials, context: LoginContext): Promise<Session> {
     const accountKey = nameKeyOf(name);
-    const user = await this.store.userByNameKey(accountKey);
+    const user = await this.findUser(name);
     const attempt: LoginAttempt = { account: accountKey, address: context.address, device: user ? await this.knownDevice(user.id, context) : null };
     const wait = this.throttle.retryAfterMs(attempt);
     if (wait > 0) {
@@ -89,6 +89,16 @@ export class Accounts {
     // A new session for a new login (session fixation): the one the client held ends here.
     if (context.sessionToken) await this.logout(context.sessionToken);
     return this.openSession({ id: user.id, name: user.name });
+  }
+
+  /** A user by name as a person types it: the exact name of an account first, else any name with the same key. */
+  async findUser(name: string): Promise<UserRecord | null> {
+    return (await this.store.userByName(name.normalize('NFC'))) ?? (await this.store.userByNameKey(nameKeyOf(name)));
+  }
+
+  /** Brings accounts made under earlier name rules to the current keys (once, at start). */
+  upgradeNameKeys(): Promise<number> {
+    return this.store.upgradeNameKeys((name) => ({ nameKey: nameKeyOf(name), skeleton: skeletonOf(name) }));
   }
 
   /** The device key of a client that logged in to this account before: a device token, or a live session. */

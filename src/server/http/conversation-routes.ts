@@ -12,7 +12,6 @@ import {
   type UserRef,
 } from '../../protocol/index.ts';
 import type { Accounts } from '../accounts/accounts.ts';
-import { nameKeyOf } from '../accounts/names.ts';
 import { randomUUID } from 'node:crypto';
 import type { Chat } from '../chat/chat.ts';
 import { ParleyError } from '../errors.ts';
@@ -82,7 +81,7 @@ export function conversationRoutes(app: FastifyInstance, deps: ConversationRoute
   /** Looks a user up by name (case-insensitively), to open a conversation with them. */
   app.get<{ Params: { name: string } }>('/api/users/:name', async (request) => {
     await requireUser(accounts, request);
-    const found = await store.userByNameKey(nameKeyOf(request.params.name));
+    const found = await accounts.findUser(request.params.name);
     if (!found) throw new ParleyError('NOT_FOUND', 'No user with that name.');
     return { id: found.id, name: found.name } satisfies UserRef;
   });

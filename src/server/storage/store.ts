@@ -12,6 +12,12 @@ export interface UserRecord extends UserRef {
   createdAt: number;
 }
 
+/** A new user; `skeleton` is the look-alike key, unique among users created with one (the name key when omitted). */
+export type NewUser = Omit<UserRecord, 'id'> & { skeleton?: string };
+
+/** The keys of a name under the current rules (accounts/names.ts). */
+export type NameKeys = (name: string) => { nameKey: string; skeleton: string };
+
 export interface SessionRecord {
   userId: number;
   expiresAt: number;
@@ -42,9 +48,20 @@ export interface Store {
   /** File cards and their state changes (storage/file-records.ts). */
   readonly files: FileRecords;
 
-  /** Inserts the user and makes them a member of the world chat, read up to its current end. Null when the name key is taken. */
-  createUser(user: Omit<UserRecord, 'id'>): Promise<UserRecord | null>;
+  /**
+   * Inserts the user and makes them a member of the world chat, read up to its current end. Null
+   * when the name key is taken, or another user has the same skeleton (a look-alike name).
+   */
+  createUser(user: NewUser): Promise<UserRecord | null>;
   userByNameKey(nameKey: string): Promise<UserRecord | null>;
+  /** The user with exactly this name: an account whose key another one took when the rules changed. */
+  userByName(name: string): Promise<UserRecord | null>;
+  /**
+   * Gives users created before the current name rules their keys (in order of creation, so the
+   * first of two that now collide keeps the key; the other keeps logging in by its exact name).
+   * Returns how many were updated.
+   */
+  upgradeNameKeys(keysOf: NameKeys): Promise<number>;
   userById(id: number): Promise<UserRef | null>;
 
   createSession(tokenHash: Buffer, session: SessionRecord & { createdAt: number }): Promise<void>;

@@ -23,7 +23,7 @@ export const en = {
   'error.NAME_TAKEN': 'That name is already taken.',
   'error.LOGIN_RATE_LIMITED': 'Too many attempts. Try again in {s} s.',
   'error.RATE_LIMITED': 'Slow down a little. Try again in {s} s.',
-  'error.NAME_INVALID': 'A name is 1–32 letters, digits, “_”, “-” or “.”.',
+  'error.NAME_INVALID': 'A name is 1–32 letters, digits, “_”, “-” or “.” in one script, not starting with “.”.',
   'error.PASSWORD_INVALID': 'A password needs at least 8 characters.',
   'error.TEXT_TOO_LONG': 'The message is too long.',
   'error.TEXT_EMPTY': 'The message is empty.',

@@ -25,7 +25,7 @@ export const zhCN: Messages = {
   'error.NAME_TAKEN': '账号已存在',
   'error.LOGIN_RATE_LIMITED': '尝试次数过多，请 {s} 秒后再试',
   'error.RATE_LIMITED': '操作太频繁，请 {s} 秒后再试',
-  'error.NAME_INVALID': '用户名为 1–32 个字母、数字、“_”、“-”或“.”',
+  'error.NAME_INVALID': '用户名为 1–32 个同一种文字的字母、数字、“_”、“-”或“.”，且不能以“.”开头',
   'error.PASSWORD_INVALID': '密码至少需要 8 个字符',
   'error.TEXT_TOO_LONG': '消息太长了',
   'error.TEXT_EMPTY': '消息不能为空',

@@ -73,4 +73,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX files_expiring ON files(expires_at) WHERE state IN ('offered', 'accepted');
   CREATE INDEX files_completed ON files(completed_at) WHERE state = 'completed';
   `,
+  // 3: look-alike names. name_skeleton is the UTS #39 skeleton of the name key (accounts/names.ts);
+  // '' marks a user whose key predates NFKC and case folding: Accounts.upgradeNameKeys() recomputes
+  // both at start (the rules are in code, not SQL).
+  `
+  ALTER TABLE users ADD COLUMN name_skeleton TEXT NOT NULL DEFAULT '';
+  CREATE INDEX users_by_skeleton ON users(name_skeleton);
+  CREATE INDEX users_by_name ON users(name);
+  `,
 ];

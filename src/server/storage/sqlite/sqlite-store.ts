@@ -8,7 +8,8 @@ import {
   type Message,
   type UserRef,
 } from '../../../protocol/index.ts';
-import type { CommitResult, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
+import type { CommitResult, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
+import { upgradeNameKeys } from './sqlite-name-keys.ts';
 import { openDatabase, type Durability } from './open-database.ts';
 import { FILE_COLUMNS, FILE_JOIN, SqliteFileRecords, toFileCard, type FileRow } from './sqlite-file-records.ts';
 
@@ -42,6 +43,13 @@ function toMessage(row: MessageRow): Message {
   return message;
 }
 
+type UserRow = { id: number; name: string; name_key: string; password_hash: string; created_at: number };
+
+function toUserRecord(row: UserRow | undefined): UserRecord | null {
+  if (!row) return null;
+  return { id: row.id, name: row.name, nameKey: row.name_key, passwordHash: row.password_hash, createdAt: row.created_at };
+}
+
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   /** Last committed seq per conversation; this process is the only writer. */
@@ -55,13 +63,17 @@ export class SqliteStore implements Store {
     this.files = new SqliteFileRecords(db);
     this.sql = {
       insertUser: db.prepare(
-        'INSERT INTO users (name, name_key, password_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name_key) DO NOTHING',
+        `INSERT INTO users (name, name_key, password_hash, created_at, name_skeleton)
+         SELECT :name, :nameKey, :passwordHash, :createdAt, :skeleton
+         WHERE NOT EXISTS (SELECT 1 FROM users WHERE name_skeleton = :skeleton)
+         ON CONFLICT (name_key) DO NOTHING`,
       ),
       joinWorld: db.prepare(
         `INSERT INTO memberships (user_id, conv_id, read_seq)
          SELECT ?, id, last_seq FROM conversations WHERE id = '${WORLD}'`,
       ),
       userByNameKey: db.prepare('SELECT id, name, name_key, password_hash, created_at FROM users WHERE name_key = ?'),
+      userByName: db.prepare('SELECT id, name, name_key, password_hash, created_at FROM users WHERE name = ?'),
       userById: db.prepare('SELECT id, name FROM users WHERE id = ?'),
       insertSession: db.prepare('INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)'),
       sessionByHash: db.prepare('SELECT user_id, expires_at FROM sessions WHERE token_hash = ?'),
@@ -98,9 +110,9 @@ export class SqliteStore implements Store {
     };
   }
 
-  async createUser(user: Omit<UserRecord, 'id'>): Promise<UserRecord | null> {
+  async createUser({ skeleton, ...user }: NewUser): Promise<UserRecord | null> {
     return this.db.transaction(() => {
-      const info = this.sql.insertUser.run(user.name, user.nameKey, user.passwordHash, user.createdAt);
+      const info = this.sql.insertUser.run({ ...user, skeleton: skeleton ?? user.nameKey });
       if (info.changes === 0) return null;
       const id = Number(info.lastInsertRowid);
       this.sql.joinWorld.run(id);
@@ -109,11 +121,15 @@ export class SqliteStore implements Store {
   }
 
   async userByNameKey(nameKey: string): Promise<UserRecord | null> {
-    const row = this.sql.userByNameKey.get(nameKey) as
-      | { id: number; name: string; name_key: string; password_hash: string; created_at: number }
-      | undefined;
-    if (!row) return null;
-    return { id: row.id, name: row.name, nameKey: row.name_key, passwordHash: row.password_hash, createdAt: row.created_at };
+    return toUserRecord(this.sql.userByNameKey.get(nameKey) as UserRow | undefined);
+  }
+
+  async userByName(name: string): Promise<UserRecord | null> {
+    return toUserRecord(this.sql.userByName.get(name) as UserRow | undefined);
+  }
+
+  async upgradeNameKeys(keysOf: NameKeys): Promise<number> {
+    return this.db.transaction(() => upgradeNameKeys(this.db, keysOf))();
   }
 
   async userById(id: number): Promise<UserRef | null> {
