@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import type { Server as SecureServer } from 'node:https';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -12,7 +13,7 @@ import { Gateway } from './gateway/gateway.ts';
 import { Hub } from './gateway/hub.ts';
 import { accountRoutes } from './http/account-routes.ts';
 import { conversationRoutes } from './http/conversation-routes.ts';
-import { edgePolicy } from './edge/edge-policy.ts';
+import { edgePolicy, servedNames } from './edge/edge-policy.ts';
 import { installEdgeGuards } from './http/edge-guards.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { webClientMissing, webRoutes } from './http/web-routes.ts';
@@ -24,7 +25,9 @@ import { Transfers } from './files/transfers.ts';
 import { UploadSessions } from './files/upload-sessions.ts';
 import { SqliteStore } from './storage/sqlite/sqlite-store.ts';
 import type { Store } from './storage/store.ts';
-import { loadTls } from './tls.ts';
+import { loadTls, type TlsMaterial } from './tls/load-tls.ts';
+import { machineNames, thisMachine, type Machine } from './tls/machine-names.ts';
+import { renewSelfSigned } from './tls/renewal.ts';
 import { systemClock, type Clock } from './clock.ts';
 
 export interface RunningParley {
@@ -51,6 +54,8 @@ export interface StartOptions {
   fileCatchUpBatch?: number;
   /** The time, for expiry, rate limits (the login throttle too), heartbeats and timeouts; tests move it by hand. */
   clock?: Clock;
+  /** The machine's addresses and host name, for the self-signed certificate; tests pass their own. */
+  machine?: Machine;
 }
 
 /** Wires the parts together and starts listening. */
@@ -60,7 +65,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   // The data folder holds password and session hashes and the TLS key: only its owner may look
   // in. An existing folder keeps the permissions its owner gave it.
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const tls = await loadTls(config.tls, config.dataDir, config.host);
+  const machine = options.machine ?? thisMachine;
+  let tls = await loadTls(config.tls, config.dataDir, machineNames(config.host, config.tlsNames, machine));
   const edge = edgePolicy(config, tls);
   const store: Store = new SqliteStore(join(config.dataDir, 'parley.sqlite'), config.durability);
   const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;
@@ -118,6 +124,23 @@ export async function startParley(config: Config, options: StartOptions = {}): P
 
   await app.listen({ host: config.host, port: config.port });
   files.start();
+  const stopRenewal =
+    config.tls.kind === 'self-signed'
+      ? renewSelfSigned({
+          dataDir: config.dataDir,
+          host: config.host,
+          extraNames: config.tlsNames,
+          machine,
+          clock,
+          use: (material: TlsMaterial) => {
+            (app.server as unknown as SecureServer).setSecureContext({ cert: material.cert, key: material.key });
+            edge.hosts.replace(servedNames(config, material.cert));
+            tls = material;
+            log.info({ fingerprint: material.fingerprint }, `The machine's addresses changed: new self-signed certificate, SHA-256 fingerprint ${material.fingerprint}`);
+          },
+          onError: (error) => log.error({ err: error }, 'could not renew the self-signed certificate'),
+        })
+      : () => {};
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const hostForUrl = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
@@ -127,13 +150,16 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   return {
     url,
     port,
-    tlsFingerprint: tls?.fingerprint ?? null,
+    get tlsFingerprint() {
+      return tls?.fingerprint ?? null;
+    },
     log,
     keptUploadHashes: () => uploads.keptHashes,
     openSockets: () => hub.connections().size,
     close: () =>
       (closing ??= (async () => {
         serving = false;
+        stopRenewal();
         await gateway.close();
         files.stop();
         await transfers.close();

@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { checkServerIdentity } from 'node:tls';
 
 export interface RawReply {
   status: number;
@@ -27,7 +28,8 @@ export function rawRequest(
         method: options.method ?? 'GET',
         path: options.path,
         headers: { ...(options.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(options.body)) }), ...options.headers },
-        ...(options.ca ? { ca: options.ca, servername: undefined } : {}),
+        // The certificate is checked against the address connected to, whatever Host the test sends.
+        ...(options.ca ? { ca: options.ca, checkServerIdentity: (_host: string, cert: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(target.hostname.replace(/^\[|\]$/g, ''), cert) } : {}),
         agent: false,
       },
       (response) => {
