@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from './support/server.ts';
 let server: TestServer;
 const clients: Client[] = [];
 beforeEach(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ restartable: true });
 });
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();

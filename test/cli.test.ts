@@ -66,6 +66,14 @@ async function cachedToken(home: string, name: string): Promise<string | undefin
   return (await new TokenCache(cacheFile(home)).get(server.url, name))?.token;
 }
 
+/** A new user whose session is saved as `parley register` would, without paying for a CLI process. */
+async function registerAndSave(home: string, name: string) {
+  const api = new ParleyApi(server.url);
+  const { user, token } = await api.register({ name, password: PASSWORD });
+  await new TokenCache(cacheFile(home)).put(server.url, name, user, token);
+  return { api };
+}
+
 /** A session saved as `parley login` would, without paying for a CLI process. */
 async function saveSession(home: string, name: string): Promise<string> {
   const api = new ParleyApi(server.url);
@@ -121,9 +129,12 @@ describe('parley, the command-line client', () => {
   });
 
   it('send --to <user> opens the direct conversation, which the other user reads with history --with', async () => {
-    expect(await succeeds(['send', '--user', 'alice', '--to', 'bob', 'just between us'])).toMatch(/^Sent to @bob \(conv dm:\d+:\d+, seq 1\)\.\n$/);
-    const shown = await succeeds(['history', '--user', 'bob', '--with', 'alice']);
-    expect(shown).toMatch(/^#1 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d alice: just between us\n$/);
+    // Two users of its own: the conversation is new whichever tests ran before.
+    const home = await tempDir();
+    for (const name of ['dora', 'eli']) await registerAndSave(home, name);
+    expect(await succeeds(['send', '--user', 'dora', '--to', 'eli', 'just between us'], { home })).toMatch(/^Sent to @eli \(conv dm:\d+:\d+, seq 1\)\.\n$/);
+    const shown = await succeeds(['history', '--user', 'eli', '--with', 'dora'], { home });
+    expect(shown).toMatch(/^#1 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d dora: just between us\n$/);
   });
 
   it('history pages back with --limit and --before', async () => {
@@ -137,12 +148,16 @@ describe('parley, the command-line client', () => {
   });
 
   it('who lists the users who are connected, and asking does not put you online', async () => {
-    const { api } = await loginAs('alice');
-    const alice = await connect(api);
+    // Users of its own: another test's connection may still be closing.
+    const home = await tempDir();
+    const fay = await connect((await registerAndSave(home, 'fay')).api);
+    await registerAndSave(home, 'gus');
     try {
-      expect((await succeeds(['who', '--user', 'bob'])).trim().split('\n')).toEqual(['alice']);
+      const online = (await succeeds(['who', '--user', 'gus'], { home })).trim().split('\n');
+      expect(online).toContain('fay');
+      expect(online).not.toContain('gus');
     } finally {
-      alice.close();
+      fay.close();
     }
   });
 
@@ -245,14 +260,20 @@ describe('parley, the command-line client', () => {
   });
 
   it('--help lists the commands, and each command explains its usage, options and examples', async () => {
+    // The commands the README documents, pinned here rather than read from the code.
+    const documented = ['serve', 'register', 'login', 'logout', 'send', 'send-file', 'receive', 'history', 'tail', 'who'];
     const [overview, send] = await Promise.all([parley(['--help']), parley(['send', '--help'])]);
     expect(overview.code).toBe(0);
-    for (const command of COMMANDS) expect(overview.stdout).toContain(`  ${command.name} `);
-    expect(send.code).toBe(0);
-    expect(send.stdout).toBe(COMMANDS.find((c) => c.name === 'send')!.help());
-    for (const command of COMMANDS) {
-      expect(command.help(), command.name).toMatch(new RegExp(`^Usage: parley ${command.name}[\\s\\S]*\\nOptions\\b[\\s\\S]*Examples:\\n  parley `));
+    expect([...overview.stdout.matchAll(/^ {2}([a-z-]+) {2,}\S/gm)].map((match) => match[1])).toEqual(documented);
+    for (const name of documented) {
+      const help = COMMANDS.find((command) => command.name === name)?.help() ?? `no command ${name}`;
+      expect(help, name).toMatch(new RegExp(`^Usage: parley ${name}\\b[\\s\\S]*\\nOptions\\b[^\\n]*:\\n[\\s\\S]*  -h, --help +show this help\\n[\\s\\S]*\\nExamples:\\n  parley `));
     }
+    // send --help: the usage and options the README shows, and the documented 4,000-character limit.
+    expect(send.code).toBe(0);
+    expect(send.stdout.split('\n')[0]).toBe('Usage: parley send --to world|<user> [options] [--] <text...>');
+    for (const option of ['--to world|<user>', '--json', '--server <url>', '-u, --user <name>']) expect(send.stdout).toContain(`  ${option}  `);
+    expect(send.stdout).toContain('at most 4000 characters');
   });
 });
 

@@ -32,7 +32,7 @@ afterEach(async () => {
 });
 
 async function start(flags: string[] = []) {
-  server = await startTestServer({ flags });
+  server = await startTestServer({ flags, restartable: true });
   return threeUsers(server.url);
 }
 

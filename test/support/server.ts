@@ -6,24 +6,38 @@ import type { AccountLimits } from '../../src/server/accounts/accounts.ts';
 import { startParley, type RunningParley } from '../../src/server/app.ts';
 import { parseConfig } from '../../src/server/config.ts';
 import type { Clock } from '../../src/server/clock.ts';
+import { startFrontDoor } from './front-door.ts';
 
 export interface TestServer {
   url: string;
   port: number;
   dataDir: string;
   parley: RunningParley;
-  /** Stops the server and starts it again on the same port and data folder. */
+  /** Stops the server and starts it again on the same data folder, at the same address (needs `restartable`). */
   restart(): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface TestServerOptions {
+  flags?: string[];
+  accountLimits?: AccountLimits;
+  dataDir?: string;
+  webRoot?: string;
+  fileCatchUpBatch?: number;
+  clock?: Clock;
+  /**
+   * Clients connect through a fixed port in front of the server (support/front-door.ts), so that
+   * `restart()` can take any free port and still keep the address. Off by default: the front door
+   * adds buffers of its own between a client and the server's send queue.
+   */
+  restartable?: boolean;
+}
+
 /** The real server on a free loopback port with a fresh data folder (removed on close). */
-export async function startTestServer(
-  options: { flags?: string[]; accountLimits?: AccountLimits; dataDir?: string; webRoot?: string; fileCatchUpBatch?: number; clock?: Clock } = {},
-): Promise<TestServer> {
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'parley-test-')));
-  const start = (port: number) => {
-    const config = parseConfig(['--port', String(port), '--data', dataDir, ...(options.flags ?? [])], {}, { webRoot: options.webRoot ?? null });
+  const start = () => {
+    const config = parseConfig(['--port', '0', '--data', dataDir, ...(options.flags ?? [])], {}, { webRoot: options.webRoot ?? null });
     return startParley(config, {
       logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
       ...(options.accountLimits ? { accountLimits: options.accountLimits } : {}),
@@ -31,24 +45,25 @@ export async function startTestServer(
       ...(options.clock ? { clock: options.clock } : {}),
     });
   };
-  const server: TestServer = {
-    parley: await start(0),
-    get url() {
-      return server.parley.url;
-    },
-    get port() {
-      return server.parley.port;
-    },
+  let parley = await start();
+  const door = options.restartable ? await startFrontDoor(() => parley.port) : null;
+  const port = door?.port ?? parley.port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
     dataDir,
+    get parley() {
+      return parley;
+    },
     async restart() {
-      const port = server.parley.port;
-      await server.parley.close();
-      server.parley = await start(port);
+      if (!door) throw new Error('startTestServer({ restartable: true }) for a server that restarts');
+      await parley.close();
+      parley = await start();
     },
     async close() {
-      await server.parley.close();
+      await parley.close();
+      await door?.close();
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
-  return server;
 }

@@ -3,6 +3,10 @@ import { chromium, type Browser, type BrowserContext, type BrowserContextOptions
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium && /^(true|1)$/i.test(process.env.CI ?? '')) {
+  // In CI a skipped browser suite would pass unnoticed: fail instead.
+  throw new Error(`${CHROMIUM} is missing and CI is set: the web client end-to-end tests cannot run (Debian: apt-get install chromium).`);
+}
 if (!hasChromium) {
   console.warn(
     '\n' +

@@ -6,7 +6,7 @@ import { WEB_ROOT, ensureBuiltClient } from './build.ts';
 /** What an end-to-end suite runs against: the built client, served by a real server, and Chromium. */
 export async function startWebTestbed(flags: string[] = []): Promise<{ server: TestServer; browser: Browser }> {
   await ensureBuiltClient();
-  const server = await startTestServer({ webRoot: WEB_ROOT, flags });
+  const server = await startTestServer({ webRoot: WEB_ROOT, flags, restartable: true });
   return { server, browser: await launchBrowser() };
 }
 
