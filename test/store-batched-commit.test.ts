@@ -23,8 +23,8 @@ describe('SQLite batched commit', () => {
     const { store, users } = await open();
     const [alice, , carol] = users;
     await store.commit([pending('world', alice!, 'same-id')]);
-    const [retry] = await store.commit([pending(`dm:${alice!.id}:${carol!.id}`, alice!, 'same-id')]);
-    expect(retry).toMatchObject({ duplicate: true, createdConversation: false, message: { conv: 'world', seq: 1 } });
+    const [retry] = await store.commit([{ ...pending(`dm:${alice!.id}:${carol!.id}`, alice!, 'same-id'), direct: [alice!, carol!] as const }]);
+    expect(retry).toMatchObject({ duplicate: true, created: [], message: { conv: 'world', seq: 1 } });
     expect((await store.conversationsOf(alice!)).map((c) => c.id)).toEqual(['world']);
     await store.close();
   });
@@ -37,7 +37,7 @@ describe('SQLite batched commit', () => {
       pending('world', alice!, 'a1'),
       pending('world', bob!, 'b1'),
     ]);
-    expect(results.map((r) => [r.message.seq, r.duplicate])).toEqual([
+    expect(results.map((r) => r.ok && [r.message.seq, r.duplicate])).toEqual([
       [1, false],
       [1, true],
       [2, false],

@@ -34,7 +34,12 @@ export interface SessionEvents extends Record<string, unknown> {
   message: Message;
   ack: ServerFrameOf<'ack'>;
   presence: PresenceChange[];
+  /** This user now belongs to a conversation (a new DM, a room created, joined or invited to). */
   conversation: ConversationSummary;
+  /** A room's details changed (name, topic, visibility). */
+  room: ServerFrameOf<'room'>['room'];
+  /** Someone's membership of a room changed; `role: null` for this user means the room is gone for them. */
+  member: ServerFrameOf<'member'>;
   read: ServerFrameOf<'read'>;
   /** More was missed than the server replays: reload this conversation's newest page. */
   gap: ServerFrameOf<'gap'>;
@@ -248,6 +253,12 @@ export class ChatSession extends Emitter<SessionEvents> {
         return;
       case 'conversation':
         this.emit('conversation', frame.conversation);
+        return;
+      case 'room':
+        this.emit('room', frame.room);
+        return;
+      case 'member':
+        this.emit('member', frame);
         return;
       case 'file':
         if (this.state === 'online') this.noteFileRev(frame.file.rev);

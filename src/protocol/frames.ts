@@ -4,7 +4,8 @@
  * because the server builds them (and `satisfies` checks it does so correctly).
  */
 import { z } from 'zod';
-import { CONVERSATION_ID_PATTERN, type ConversationId } from './conversations.ts';
+import { CONVERSATION_ID_PATTERN, type ConversationId, type ConversationKind } from './conversations.ts';
+import type { RoomInfo, RoomRole, SystemEvent } from './rooms.ts';
 import { CLIENT_ID_PATTERN, HISTORY_PAGE_MAX } from './limits.ts';
 import type { ErrorCode } from './errors.ts';
 import type { FileCard } from './files.ts';
@@ -82,17 +83,27 @@ export interface Message {
   text: string;
   /** Present on a file offer (then `text` is the file name, for clients that show text only). */
   file?: FileCard;
+  /**
+   * Present on a system message of a room (a join, a rename…): `sender` did it, `text` says it in
+   * English for clients that show text only. System messages never count as unread.
+   */
+  system?: SystemEvent;
 }
 
+/** One of the user's conversations, as the sidebar needs it: O(1) in size whatever the members. */
 export interface ConversationSummary {
   id: ConversationId;
-  kind: 'world' | 'dm';
+  kind: ConversationKind;
   /** The other member, for a DM. */
   peer?: UserRef;
+  /** The room's details, for a room. */
+  room?: RoomInfo;
+  /** This user's role, for a room. */
+  role?: RoomRole;
   lastSeq: number;
   /** The last seq this user has marked read (on any device). */
   readSeq: number;
-  /** Messages from others after readSeq. */
+  /** Messages from others after readSeq (system messages do not count). */
   unread: number;
   last?: Message;
 }
@@ -128,8 +139,16 @@ export type ServerFrame =
   | { type: 'history'; ref: string | number; conv: ConversationId; messages: Message[]; hasMore: boolean }
   /** Users who came online or went offline, coalesced over a short window. */
   | { type: 'presence'; changes: PresenceChange[] }
-  /** A DM this user belongs to was created (by its first message). */
+  /** This user now belongs to a conversation: a DM was created (by its first message), a room created, joined or invited to. */
   | { type: 'conversation'; conversation: ConversationSummary }
+  /** The details of a room this user belongs to changed (name, topic, visibility); keep the newest `rev`. */
+  | { type: 'room'; room: RoomInfo }
+  /**
+   * Someone's membership of a room this user belongs to changed: joined or invited (a role),
+   * left or removed (`role: null`), or a new role. When `user` is this user and `role` is null,
+   * this user is no longer a member: drop the conversation. Keep the newest `rev` per member.
+   */
+  | { type: 'member'; conv: ConversationId; user: UserRef; role: RoomRole | null; memberCount: number; rev: number }
   /** This user's read position moved (from this or another device). */
   | { type: 'read'; conv: ConversationId; seq: number; unread: number }
   | { type: 'pong'; ref?: string | number }

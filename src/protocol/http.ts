@@ -58,3 +58,8 @@ export interface AckReply {
 export interface OnlineReply {
   online: UserRef[];
 }
+
+/** `POST /api/rooms`, `POST /api/rooms/:conv/join`: the room as the caller's conversation now. */
+export interface ConversationReply {
+  conversation: ConversationSummary;
+}

@@ -8,3 +8,5 @@ export * from './file-schemas.ts';
 export * from './file-names.ts';
 export * from './well-formed.ts';
 export * from './validate.ts';
+export * from './rooms.ts';
+export * from './room-schemas.ts';

@@ -2,7 +2,12 @@
  * Every limit the protocol enforces, in one place. docs/PROTOCOL.md lists them; the server
  * checks them at the edge and tests exercise each one at its boundary.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+/**
+ * Versions a server accepts in hello. 2 added rooms; a version-1 connection is served exactly as
+ * before: it hears nothing of rooms (docs/PROTOCOL.md, "Versions").
+ */
+export const SUPPORTED_PROTOCOLS: readonly number[] = [1, 2];
 
 /** Longest message text, counted in Unicode code points (what a person sees as characters). */
 export const MAX_TEXT_CODE_POINTS = 4000;

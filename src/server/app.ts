@@ -7,7 +7,9 @@ import pino, { type Logger } from 'pino';
 import { MAX_HTTP_BODY_BYTES } from '../protocol/index.ts';
 import { Accounts, DEFAULT_ACCOUNT_LIMITS, type AccountLimits } from './accounts/accounts.ts';
 import { DeviceTokens, loadDeviceKey } from './accounts/device-tokens.ts';
+import { People } from './accounts/people.ts';
 import { Chat } from './chat/chat.ts';
+import { Presence } from './chat/presence.ts';
 import type { Config } from './config.ts';
 import { Gateway } from './gateway/gateway.ts';
 import { Hub } from './gateway/hub.ts';
@@ -18,6 +20,8 @@ import { installEdgeGuards } from './http/edge-guards.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { webClientMissing, webRoutes } from './http/web-routes.ts';
 import { fileRoutes } from './http/file-routes.ts';
+import { roomRoutes } from './http/room-routes.ts';
+import { Rooms } from './rooms/rooms.ts';
 import type { BlobStore } from './files/blob-store.ts';
 import { Files } from './files/files.ts';
 import { LocalBlobStore } from './files/local-blob-store.ts';
@@ -70,12 +74,15 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const edge = edgePolicy(config, tls);
   const store: Store = new SqliteStore(join(config.dataDir, 'parley.sqlite'), config.durability);
   const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;
+  const presence = new Presence();
+  const hub = new Hub(log.child({ part: 'gateway' }), presence);
   const devices = new DeviceTokens(await loadDeviceKey(config.dataDir));
-  const accounts = new Accounts(store, { devices, limits: accountLimits, now: () => clock.now() });
+  const accounts = new Accounts(store, { devices, events: hub, limits: accountLimits, now: () => clock.now() });
   const rekeyed = await accounts.upgradeNameKeys();
   if (rekeyed > 0) log.info({ users: rekeyed }, 'gave user names their keys under the current name rules');
-  const hub = new Hub(log.child({ part: 'gateway' }));
   const chat = new Chat(store, hub);
+  const rooms = new Rooms(store, hub, presence);
+  const people = new People(store, presence);
   const blobs = options.blobs ?? new LocalBlobStore(join(config.dataDir, 'files'));
   const uploads = new UploadSessions();
   const files = new Files(store, chat, blobs, hub, config.files, log.child({ part: 'files' }), uploads, clock);
@@ -96,12 +103,13 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     return { ok: true };
   });
   const secureCookies = tls !== null || config.behindTlsProxy;
-  accountRoutes(app, { accounts, hub, secureCookies, sessionTtlMs: accountLimits.sessionTtlMs });
+  accountRoutes(app, { accounts, secureCookies, sessionTtlMs: accountLimits.sessionTtlMs });
+  roomRoutes(app, { accounts, rooms, people });
   conversationRoutes(app, {
     accounts,
     chat,
     store,
-    hub,
+    presence,
     sendRate: { perSecond: config.sendRatePerSecond, burst: config.sendBurst },
     clock,
   });

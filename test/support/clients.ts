@@ -26,7 +26,7 @@ export async function connect(api: ParleyApi, options: Partial<SessionOptions> =
   const client: Client = { session, messages: [], presence: [], frames: [], close: () => session.close() };
   session.on('message', (message) => client.messages.push(message));
   session.on('presence', (changes) => client.presence.push(...changes));
-  for (const type of ['welcome', 'gap', 'conversation', 'read', 'error', 'ack'] as const) {
+  for (const type of ['welcome', 'gap', 'conversation', 'read', 'error', 'ack', 'member', 'room'] as const) {
     session.on(type, (frame) => client.frames.push({ type, ...(frame as object) }));
   }
   const synced = new Promise<void>((resolve) => session.on('synced', () => resolve()));

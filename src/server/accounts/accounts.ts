@@ -1,5 +1,6 @@
 import type { Credentials, UserRef } from '../../protocol/index.ts';
 import { ParleyError } from '../errors.ts';
+import type { EventPublisher } from '../events/events.ts';
 import type { Store, UserRecord } from '../storage/store.ts';
 import type { DeviceTokens } from './device-tokens.ts';
 import { DEFAULT_THROTTLE_LIMITS, MemoryLoginThrottle, type LoginAttempt, type LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
@@ -36,6 +37,8 @@ export interface LoginContext {
 
 export interface AccountsOptions {
   devices: DeviceTokens;
+  /** Where a session's end is published, so that every connection opened with it closes. */
+  events: EventPublisher;
   limits?: AccountLimits;
   throttle?: LoginThrottle;
   now?: () => number;
@@ -44,6 +47,7 @@ export interface AccountsOptions {
 /** Registration, login, logout and turning a session token back into its user. */
 export class Accounts {
   private readonly devices: DeviceTokens;
+  private readonly events: EventPublisher;
   private readonly limits: AccountLimits;
   private readonly throttle: LoginThrottle;
   private readonly now: () => number;
@@ -53,6 +57,7 @@ export class Accounts {
     options: AccountsOptions,
   ) {
     this.devices = options.devices;
+    this.events = options.events;
     this.limits = options.limits ?? DEFAULT_ACCOUNT_LIMITS;
     this.now = options.now ?? Date.now;
     this.throttle = options.throttle ?? new MemoryLoginThrottle(this.limits.throttle, this.now);
@@ -87,7 +92,7 @@ export class Accounts {
     }
     this.throttle.recordSuccess(attempt);
     // A new session for a new login (session fixation): the one the client held ends here.
-    if (context.sessionToken) await this.logout(context.sessionToken);
+    if (context.sessionToken) await this.logout(context.sessionToken, 'replaced by a new login');
     return this.openSession({ id: user.id, name: user.name });
   }
 
@@ -122,8 +127,10 @@ export class Accounts {
     return this.store.userById(session.userId);
   }
 
-  async logout(token: string): Promise<void> {
+  /** Ends the session; every connection opened with it closes (the gateway hears `sessionEnded`). */
+  async logout(token: string, reason = 'logged out'): Promise<void> {
     await this.store.deleteSession(hashToken(token));
+    this.events.publish({ type: 'sessionEnded', sessionKey: sessionKeyOf(token), reason });
   }
 
   private async openSession(user: UserRef): Promise<Session> {
@@ -136,4 +143,9 @@ export class Accounts {
     });
     return { user, token, deviceToken: this.devices.issue(user.id) };
   }
+}
+
+/** How connections and events name a session without its token: hex SHA-256 of the token. */
+export function sessionKeyOf(token: string): string {
+  return hashToken(token).toString('hex');
 }

@@ -1,7 +1,6 @@
 import {
   HISTORY_PAGE_DEFAULT,
-  WORLD,
-  dmPeer,
+  dmMembers,
   type ConversationId,
   type ConversationSummary,
   type FileCard,
@@ -9,15 +8,11 @@ import {
   type UserRef,
 } from '../../protocol/index.ts';
 import { ParleyError } from '../errors.ts';
-import type { CommitResult, PendingMessage, Store } from '../storage/store.ts';
+import { usersAudience, type EventPublisher } from '../events/events.ts';
+import type { CommitResult, MembershipRecord, PendingMessage, Store } from '../storage/store.ts';
 import { CommitQueue } from './commit-queue.ts';
+import { publishCommitted } from './publish.ts';
 import { checkText } from './text.ts';
-
-/** Where committed changes go: the gateway delivers them to connections. */
-export interface ChatListener {
-  messageCommitted(result: CommitResult): void;
-  readMoved(userId: number, conv: ConversationId, readSeq: number, unread: number): void;
-}
 
 export interface Ack {
   clientId: string;
@@ -27,31 +22,36 @@ export interface Ack {
 }
 
 /**
- * The chat domain: who may see which conversation, sending, history and read positions.
- * Authorization is by scoping: a conversation the user is not a member of is "not found".
+ * The chat domain: sending, history and read positions in any conversation the user belongs to.
+ * Membership is data (the memberships table), checked where it is used: inside the commit's
+ * transaction for a send, by one lookup for a read. Authorization is by scoping: a conversation
+ * the user is not a member of is "not found".
  */
 export class Chat {
   private readonly queue: CommitQueue;
-  private readonly knownUsers = new Set<number>();
+  /** Users never go away, so a user seen once can be taken as existing (no single-writer assumption). */
+  private readonly knownUsers = new Map<number, UserRef>();
 
   constructor(
     private readonly store: Store,
-    private readonly listener: ChatListener,
+    private readonly events: EventPublisher,
   ) {
-    this.queue = new CommitQueue(store, (result) => listener.messageCommitted(result));
+    this.queue = new CommitQueue(store, (result) => publishCommitted(events, result));
   }
 
   async send(sender: UserRef, conv: ConversationId, clientId: string, text: string): Promise<Ack> {
     checkText(text);
-    await this.checkMember(sender, conv);
-    const { message } = await this.queue.enqueue({ conv, sender, clientId, text, ts: Date.now() });
+    const result = await this.commitMessage({ conv, sender, clientId, text, ts: Date.now() });
+    const { message } = result;
     return { clientId, conv: message.conv, seq: message.seq, ts: message.ts };
   }
 
-  /** Commits a message another domain built and checked (a file offer: files/files.ts). */
-  async commitMessage(pending: PendingMessage): Promise<CommitResult> {
-    await this.checkMember(pending.sender, pending.conv);
-    return this.queue.enqueue(pending);
+  /** Commits a message (a text, or a file offer that files/files.ts built and checked). */
+  async commitMessage(pending: PendingMessage): Promise<Extract<CommitResult, { ok: true }>> {
+    const direct = await this.directMembers(pending.sender, pending.conv);
+    const result = await this.queue.enqueue(direct ? { ...pending, direct } : pending);
+    if (!result.ok) throw notFound();
+    return result;
   }
 
   /** The user's file cards changed after `rev`, for catch-up after hello. */
@@ -60,7 +60,7 @@ export class Chat {
   }
 
   async history(user: UserRef, conv: ConversationId, limit = HISTORY_PAGE_DEFAULT, before?: number) {
-    await this.checkMember(user, conv);
+    await this.membership(user, conv);
     return this.store.page(conv, limit, before);
   }
 
@@ -78,9 +78,9 @@ export class Chat {
   }
 
   async markRead(user: UserRef, conv: ConversationId, seq: number): Promise<void> {
-    await this.checkMember(user, conv);
+    await this.membership(user, conv);
     const { readSeq, unread } = await this.store.markRead(user.id, conv, seq);
-    this.listener.readMoved(user.id, conv, readSeq, unread);
+    this.events.publish({ type: 'read', audience: usersAudience([user.id]), conv, seq: readSeq, unread });
   }
 
   /** Waits for every accepted send to be committed. */
@@ -88,17 +88,40 @@ export class Chat {
     return this.queue.drain();
   }
 
-  async isMember(user: UserRef, conv: ConversationId): Promise<boolean> {
-    if (conv === WORLD) return true;
-    const peer = dmPeer(conv, user.id);
-    if (peer === null) return false;
-    if (this.knownUsers.has(peer)) return true;
-    if (!(await this.store.userById(peer))) return false;
-    this.knownUsers.add(peer);
-    return true;
+  membershipOrNull(user: UserRef, conv: ConversationId): Promise<MembershipRecord | null> {
+    return this.store.membership(user.id, conv);
   }
 
-  private async checkMember(user: UserRef, conv: ConversationId): Promise<void> {
-    if (!(await this.isMember(user, conv))) throw new ParleyError('NOT_FOUND', 'No such conversation.');
+  /** The user's membership of `conv`, or NOT_FOUND. */
+  async membership(user: UserRef, conv: ConversationId): Promise<MembershipRecord> {
+    const membership = await this.store.membership(user.id, conv);
+    if (!membership) throw notFound();
+    return membership;
   }
+
+  /**
+   * For a DM id naming the sender and an existing user, the two members, so that its first
+   * message can create it. The id is parsed only here, to create the conversation; once it
+   * exists, who may read and hear it comes from its memberships like any other.
+   */
+  private async directMembers(sender: UserRef, conv: ConversationId): Promise<[UserRef, UserRef] | null> {
+    const ids = dmMembers(conv);
+    if (!ids || !ids.includes(sender.id)) return null;
+    const peerId = ids[0] === sender.id ? ids[1] : ids[0];
+    const peer = await this.user(peerId);
+    if (!peer) return null;
+    return ids[0] === sender.id ? [sender, peer] : [peer, sender];
+  }
+
+  private async user(id: number): Promise<UserRef | null> {
+    const known = this.knownUsers.get(id);
+    if (known) return known;
+    const user = await this.store.userById(id);
+    if (user) this.knownUsers.set(id, user);
+    return user;
+  }
+}
+
+function notFound(): ParleyError {
+  return new ParleyError('NOT_FOUND', 'No such conversation.');
 }

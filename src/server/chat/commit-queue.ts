@@ -60,7 +60,7 @@ export class CommitQueue {
       return;
     }
     for (const [i, result] of results.entries()) {
-      if (!result.duplicate) this.onCommitted(result);
+      this.onCommitted(result);
       batch[i]!.resolve(result);
     }
   }

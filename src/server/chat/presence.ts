@@ -1,10 +1,16 @@
 import type { UserRef } from '../../protocol/index.ts';
 
+/** What the rest of the domain may ask of presence: who is online now. */
+export interface PresenceView {
+  isOnline(userId: number): boolean;
+  users(): UserRef[];
+}
+
 /**
  * Who is online: a count of live connections per user. A user with three tabs is online once
  * and goes offline when the last one closes.
  */
-export class Presence {
+export class Presence implements PresenceView {
   private readonly online = new Map<number, { user: UserRef; connections: number }>();
   /**
    * The items of `users()` as JSON, comma-separated, kept up to date as users arrive (appending

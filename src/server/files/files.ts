@@ -3,6 +3,7 @@ import { finished } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import {
   OPEN_FILE_STATES,
+  WORLD,
   dmMembers,
   dmPeer,
   type ErrorCode,
@@ -15,17 +16,12 @@ import type { z } from 'zod';
 import type { fileOfferBody, filesQuery } from '../../protocol/index.ts';
 import type { Chat } from '../chat/chat.ts';
 import { ParleyError } from '../errors.ts';
+import { usersAudience, type EventPublisher } from '../events/events.ts';
 import type { FileChange } from '../storage/file-records.ts';
 import type { Store } from '../storage/store.ts';
 import type { BlobStore } from './blob-store.ts';
 import type { Clock } from '../clock.ts';
 import type { UploadGuard } from './upload-sessions.ts';
-
-/** Where committed file changes go: the gateway pushes them to both members' connections. */
-export interface FilesListener {
-  fileChanged(file: FileCard): void;
-  fileProgress(file: FileCard, received: number): void;
-}
 
 export interface FileLimits {
   maxFileBytes: number;
@@ -53,7 +49,7 @@ export class Files {
     private readonly store: Store,
     private readonly chat: Chat,
     readonly blobs: BlobStore,
-    readonly listener: FilesListener,
+    private readonly events: EventPublisher,
     readonly limits: FileLimits,
     private readonly log: Logger,
     /**
@@ -65,7 +61,13 @@ export class Files {
   ) {}
 
   async offer(sender: UserRef, body: z.output<typeof fileOfferBody>): Promise<FileOfferReply> {
-    if (!dmMembers(body.conv)) throw new ParleyError('FILE_DM_ONLY');
+    // Files go in direct conversations only: one that exists says so by its kind; one that does
+    // not exist yet can only be a DM, which this offer creates.
+    const membership = await this.store.membership(sender.id, body.conv);
+    if (membership ? membership.kind !== 'dm' : !dmMembers(body.conv)) {
+      if (!membership && body.conv !== WORLD) throw new ParleyError('NOT_FOUND', 'No such conversation.');
+      throw new ParleyError('FILE_DM_ONLY');
+    }
     const peerId = dmPeer(body.conv, sender.id);
     const peer = peerId === null ? null : await this.store.userById(peerId);
     if (!peer) throw new ParleyError('NOT_FOUND', 'No such conversation.');
@@ -194,13 +196,13 @@ export class Files {
     await this.discard(card.id);
     await this.store.files
       .update(card.id, ['accepted'], { state: 'failed', error: code, expiresAt: null })
-      .then((failed) => failed && this.listener.fileChanged(failed));
+      .then((failed) => failed && this.changed(failed));
   }
 
   /** Records progress at the end of an upload request, and keeps an active transfer from expiring. */
   async uploaded(card: FileCard, received: number): Promise<void> {
     const changed = await this.store.files.update(card.id, ['accepted'], { received, expiresAt: this.clock.now() + this.limits.offerTtlMs });
-    if (changed) this.listener.fileChanged(changed);
+    if (changed) this.changed(changed);
   }
 
   /** Expires unanswered offers and idle uploads, deletes completed files past retention. */
@@ -209,14 +211,14 @@ export class Files {
       if (this.uploads.isRunning(card.id)) continue;
       const expired = await this.store.files.update(card.id, OPEN_FILE_STATES, { state: 'expired', decidedAt: now, expiresAt: null });
       await this.discard(card.id);
-      if (expired) this.listener.fileChanged(expired);
+      if (expired) this.changed(expired);
     }
     if (this.limits.retentionMs === null) return;
     for (const card of await this.store.files.completedBefore(now - this.limits.retentionMs, 500)) {
       // The card goes first: a download that starts after this finds it deleted, not a missing blob.
       const deleted = await this.store.files.update(card.id, ['completed'], { state: 'deleted' });
       await this.discard(card.id);
-      if (deleted) this.listener.fileChanged(deleted);
+      if (deleted) this.changed(deleted);
     }
   }
 
@@ -233,6 +235,16 @@ export class Files {
     this.stopSweeper = null;
   }
 
+  /** Upload progress, to both members; not stored, so not ordered: the next one replaces it. */
+  progress(card: FileCard, received: number): void {
+    this.events.publish({ type: 'fileProgress', audience: audienceOf(card), id: card.id, conv: card.conv, received, size: card.size });
+  }
+
+  /** A committed change of a card, to both members of its DM. */
+  private changed(card: FileCard): void {
+    this.events.publish({ type: 'file', rev: card.rev, audience: audienceOf(card), file: card });
+  }
+
   private checkRole(card: FileCard, user: UserRef, role: 'from' | 'to', message: string): void {
     if (card[role].id !== user.id) throw new ParleyError('FILE_STATE', message);
   }
@@ -244,7 +256,7 @@ export class Files {
       const now = await this.store.files.byId(card.id);
       throw new ParleyError('FILE_STATE', `The file is ${now?.state ?? 'gone'}; that is not possible now.`);
     }
-    this.listener.fileChanged(changed);
+    this.changed(changed);
     return changed;
   }
 
@@ -257,6 +269,10 @@ export class Files {
       this.log.error({ err: error, file: id }, 'could not delete a file blob');
     }
   }
+}
+
+function audienceOf(card: FileCard) {
+  return usersAudience([card.from.id, card.to.id]);
 }
 
 /**

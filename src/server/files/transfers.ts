@@ -154,7 +154,7 @@ export class Transfers {
         if (writeError) break;
         if (clock.now() - progressAt >= PROGRESS_EVERY_MS) {
           progressAt = clock.now();
-          this.files.listener.fileProgress(card, received);
+          this.files.progress(card, received);
         }
       }
     } catch (error) {

@@ -7,7 +7,7 @@ import {
   HISTORY_PAGE_MAX,
   MAX_FRAME_BYTES,
   MAX_TEXT_CODE_POINTS,
-  PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOLS,
   type ClientFrame,
   type ConversationId,
   type HelloFrame,
@@ -48,6 +48,8 @@ type State = 'awaiting-hello' | 'syncing' | 'live' | 'closed';
  */
 export class Connection {
   alive = true;
+  /** Protocol 2 added rooms: an older client hears nothing of them (docs/PROTOCOL.md, "Versions"). */
+  speaksRooms = false;
   private state: State = 'awaiting-hello';
   private readonly outbox: Outbox;
   private readonly sendLimiter: TokenBucket;
@@ -169,20 +171,22 @@ export class Connection {
   private async hello(frame: HelloFrame): Promise<void> {
     if (this.state !== 'awaiting-hello') throw new ParleyError('ALREADY_GREETED');
     this.cancelHelloTimeout();
-    if (frame.protocol !== PROTOCOL_VERSION) {
-      this.send({ type: 'error', code: 'PROTOCOL_UNSUPPORTED', message: `This server speaks protocol ${PROTOCOL_VERSION}.` });
+    if (!SUPPORTED_PROTOCOLS.includes(frame.protocol)) {
+      this.send({ type: 'error', code: 'PROTOCOL_UNSUPPORTED', message: `This server speaks protocol ${SUPPORTED_PROTOCOLS.join(' and ')}.` });
       this.close(CLOSE_CODES.PROTOCOL_UNSUPPORTED, 'protocol version unsupported');
       return;
     }
     // Join the fan-out before reading what was missed: anything committed from here on is
     // either in the catch-up read or held back, and the two are de-duplicated by seq below.
+    this.speaksRooms = frame.protocol >= 2;
     this.state = 'syncing';
     this.hub.join(this);
-    const conversations = await this.chat.conversationsOf(this.user);
+    const all = await this.chat.conversationsOf(this.user);
     if (this.state !== 'syncing') return;
+    const conversations = this.speaksRooms ? all : all.filter((summary) => summary.kind !== 'room');
     const welcome = {
       type: 'welcome',
-      protocol: PROTOCOL_VERSION,
+      protocol: frame.protocol,
       me: this.user,
       online: [],
       conversations,
@@ -194,7 +198,8 @@ export class Connection {
     this.outbox.sendJson(JSON.stringify(welcome).replace('"online":[]', `"online":${this.hub.onlineUsersJson()}`));
     const sentUpTo = new Map<ConversationId, number>();
     for (const [conv, cursor] of Object.entries(frame.cursors ?? {})) {
-      if (!(await this.chat.isMember(this.user, conv))) continue;
+      const membership = await this.chat.membershipOrNull(this.user, conv);
+      if (!membership || (membership.kind === 'room' && !this.speaksRooms)) continue;
       sentUpTo.set(conv, await this.catchUp(conv, cursor));
       if (this.state !== 'syncing') return;
     }

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CLOSE_CODES, ERRORS, MAX_FRAME_BYTES, type ErrorCode } from '../../protocol/index.ts';
-import type { Accounts } from '../accounts/accounts.ts';
+import { sessionKeyOf, type Accounts } from '../accounts/accounts.ts';
 import type { Chat } from '../chat/chat.ts';
 import { sessionTokenOf } from '../http/credentials.ts';
 import { Connection, type ConnectionLimits } from './connection.ts';
@@ -64,7 +63,7 @@ export class Gateway {
     if (!token || !user) return refuse(socket, 'UNAUTHENTICATED');
     if (!this.accepting || socket.destroyed) return refuse(socket, 'SHUTTING_DOWN');
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const sessionKey = createHash('sha256').update(token).digest('hex');
+      const sessionKey = sessionKeyOf(token);
       this.hub.add(new Connection(ws, user, sessionKey, this.chat, this.hub, this.options, this.options.clock));
     });
   }

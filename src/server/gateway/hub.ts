@@ -1,37 +1,31 @@
 import type { Logger } from 'pino';
-import {
-  WORLD,
-  dmMembers,
-  type ConversationId,
-  type PresenceChange,
-  type UserRef,
-} from '../../protocol/index.ts';
-import type { ChatListener } from '../chat/chat.ts';
-import type { FilesListener } from '../files/files.ts';
-import type { FileCard } from '../../protocol/index.ts';
-import { Presence } from '../chat/presence.ts';
-import type { CommitResult } from '../storage/store.ts';
+import { CLOSE_CODES, type PresenceChange, type ServerFrame, type UserRef } from '../../protocol/index.ts';
+import type { Presence } from '../chat/presence.ts';
+import type { Audience, DomainEvent, EventPublisher } from '../events/events.ts';
 import type { Connection } from './connection.ts';
-import { prepareFrame } from './outbox.ts';
+import { prepareFrame, type PreparedFrame } from './outbox.ts';
 
 /** Presence changes are coalesced for this long, so a crowd connecting costs one frame per client, not one per arrival. */
 const PRESENCE_COALESCE_MS = 50;
 
 /**
  * The in-process fan-out: which connections belong to whom, and delivery of committed events
- * to them. It runs no queries; every frame it sends is serialised once for all recipients.
+ * to the connections of their audience. It runs no queries and chooses no recipients: every
+ * event says who may hear it. Every frame is serialised once for all recipients.
  */
-export class Hub implements ChatListener, FilesListener {
+export class Hub implements EventPublisher {
   private readonly all = new Set<Connection>();
   private readonly joined = new Set<Connection>();
   private readonly byUser = new Map<number, Set<Connection>>();
-  private readonly presence = new Presence();
   /** Users whose online state changed since the last presence frame, and what clients were last told. */
   private readonly presenceDirty = new Map<number, UserRef>();
   private readonly announced = new Set<number>();
   private presenceTimer: NodeJS.Timeout | null = null;
 
-  constructor(readonly log: Logger) {}
+  constructor(
+    readonly log: Logger,
+    private readonly presence: Presence,
+  ) {}
 
   /** A connection opened (before hello). */
   add(connection: Connection): void {
@@ -59,11 +53,7 @@ export class Hub implements ChatListener, FilesListener {
     this.all.delete(connection);
   }
 
-  onlineUsers(): UserRef[] {
-    return this.presence.users();
-  }
-
-  /** `onlineUsers()` as JSON, without serialising it again for every caller. */
+  /** Who is online, already serialised (the welcome splices it in). */
   onlineUsersJson(): string {
     return this.presence.usersJson();
   }
@@ -72,54 +62,74 @@ export class Hub implements ChatListener, FilesListener {
     return this.all;
   }
 
-  /** Closes every socket of one session (on logout). */
-  closeSession(sessionKey: string, code: number, reason: string): void {
-    for (const connection of this.all) {
-      if (connection.sessionKey === sessionKey) connection.close(code, reason);
+  publish(event: DomainEvent): void {
+    switch (event.type) {
+      case 'message': {
+        const { message } = event;
+        const frame = prepareFrame({ type: 'message', message });
+        // The hot path of a world broadcast: a plain loop over the joined connections.
+        if ('everyone' in event.audience) {
+          for (const connection of this.joined) connection.deliver(message, frame);
+          return;
+        }
+        const rooms = event.convKind === 'room';
+        for (const userId of event.audience.users) {
+          for (const connection of this.byUser.get(userId) ?? []) {
+            if (!rooms || connection.speaksRooms) connection.deliver(message, frame);
+          }
+        }
+        return;
+      }
+      case 'membership': {
+        const rooms = event.convKind === 'room';
+        if (event.summary) {
+          const frame = prepareFrame({ type: 'conversation', conversation: event.summary });
+          for (const connection of this.byUser.get(event.user.id) ?? []) {
+            if (!rooms || connection.speaksRooms) connection.deliverEvent(frame);
+          }
+        }
+        if (!rooms) return;
+        const { conv, user, role, memberCount, rev } = event;
+        this.toRoomSpeakers(event.audience, prepareFrame({ type: 'member', conv, user, role, memberCount, rev }));
+        return;
+      }
+      case 'room':
+        this.toRoomSpeakers(event.audience, prepareFrame({ type: 'room', room: event.room }));
+        return;
+      case 'file':
+        return this.send(event.audience, { type: 'file', file: event.file });
+      case 'fileProgress': {
+        const { id, conv, received, size } = event;
+        return this.send(event.audience, { type: 'fileProgress', id, conv, received, size });
+      }
+      case 'read':
+        return this.send(event.audience, { type: 'read', conv: event.conv, seq: event.seq, unread: event.unread });
+      case 'presence':
+        return this.send(event.audience, { type: 'presence', changes: event.changes });
+      case 'sessionEnded':
+        for (const connection of this.all) {
+          if (connection.sessionKey === event.sessionKey) connection.close(CLOSE_CODES.SESSION_ENDED, event.reason);
+        }
+        return;
     }
   }
 
-  messageCommitted({ message, createdConversation, members }: CommitResult): void {
-    if (createdConversation && members) this.announceConversation(message.conv, members);
-    const frame = prepareFrame({ type: 'message', message });
-    if (message.conv === WORLD) {
-      for (const connection of this.joined) connection.deliver(message, frame);
+  private send(audience: Audience, frame: ServerFrame): void {
+    const prepared = prepareFrame(frame);
+    for (const connection of this.audience(audience)) connection.deliverEvent(prepared);
+  }
+
+  /** Room frames go only to connections that said hello with protocol 2 or later. */
+  private toRoomSpeakers(audience: Audience, frame: PreparedFrame): void {
+    for (const connection of this.audience(audience)) if (connection.speaksRooms) connection.deliverEvent(frame);
+  }
+
+  private *audience(audience: Audience): Iterable<Connection> {
+    if ('everyone' in audience) {
+      yield* this.joined;
       return;
     }
-    for (const userId of membersOf(message.conv, members)) {
-      for (const connection of this.byUser.get(userId) ?? []) connection.deliver(message, frame);
-    }
-  }
-
-  /** A committed change of a file card: both members of its DM. */
-  fileChanged(file: FileCard): void {
-    const frame = prepareFrame({ type: 'file', file });
-    this.toUser(file.from.id, frame);
-    this.toUser(file.to.id, frame);
-  }
-
-  fileProgress(file: FileCard, received: number): void {
-    const frame = prepareFrame({ type: 'fileProgress', id: file.id, conv: file.conv, received, size: file.size });
-    this.toUser(file.from.id, frame);
-    this.toUser(file.to.id, frame);
-  }
-
-  readMoved(userId: number, conv: ConversationId, readSeq: number, unread: number): void {
-    this.toUser(userId, prepareFrame({ type: 'read', conv, seq: readSeq, unread }));
-  }
-
-  private announceConversation(conv: ConversationId, members: UserRef[]): void {
-    for (const member of members) {
-      const peer = members.find((other) => other.id !== member.id) ?? member;
-      this.toUser(
-        member.id,
-        prepareFrame({ type: 'conversation', conversation: { id: conv, kind: 'dm', peer, lastSeq: 0, readSeq: 0, unread: 0 } }),
-      );
-    }
-  }
-
-  private toUser(userId: number, frame: readonly Buffer[]): void {
-    for (const connection of this.byUser.get(userId) ?? []) connection.deliverEvent(frame);
+    for (const userId of audience.users) yield* this.byUser.get(userId) ?? [];
   }
 
   private markPresence(user: UserRef): void {
@@ -139,16 +149,11 @@ export class Hub implements ChatListener, FilesListener {
     }
     this.presenceDirty.clear();
     if (changes.length === 0) return;
-    const frame = prepareFrame({ type: 'presence', changes });
-    for (const connection of this.joined) connection.deliverEvent(frame);
+    this.send({ everyone: true }, { type: 'presence', changes });
   }
 
   stop(): void {
     if (this.presenceTimer) clearTimeout(this.presenceTimer);
     this.presenceTimer = null;
   }
-}
-
-function membersOf(conv: ConversationId, members: UserRef[] | undefined): number[] {
-  return members ? members.map((member) => member.id) : (dmMembers(conv) ?? []);
 }

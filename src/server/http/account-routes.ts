@@ -1,15 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { CLOSE_CODES, credentialsBody, type MeReply, type SessionReply } from '../../protocol/index.ts';
+import { credentialsBody, type MeReply, type SessionReply } from '../../protocol/index.ts';
 import type { Accounts } from '../accounts/accounts.ts';
-import type { Hub } from '../gateway/hub.ts';
 import { requireUser } from './authenticate.ts';
 import { clearedSessionCookie, deviceCookie, deviceTokenOf, sessionCookie, sessionCookieOf } from './credentials.ts';
 import type { Session } from '../accounts/accounts.ts';
 import { parseBody } from './parse-body.ts';
 
-export function accountRoutes(app: FastifyInstance, deps: { accounts: Accounts; hub: Hub; secureCookies: boolean; sessionTtlMs: number }): void {
-  const { accounts, hub, secureCookies } = deps;
+export function accountRoutes(app: FastifyInstance, deps: { accounts: Accounts; secureCookies: boolean; sessionTtlMs: number }): void {
+  const { accounts, secureCookies } = deps;
   const cookies = (session: Session) => [
     sessionCookie(session.token, { secure: secureCookies, maxAgeSeconds: Math.floor(deps.sessionTtlMs / 1000) }),
     deviceCookie(session.deviceToken, secureCookies),
@@ -29,7 +27,6 @@ export function accountRoutes(app: FastifyInstance, deps: { accounts: Accounts; 
       deviceToken: deviceTokenOf(request.headers),
       sessionToken: held,
     });
-    if (held) hub.closeSession(sessionKeyOf(held), CLOSE_CODES.SESSION_ENDED, 'replaced by a new login');
     reply.header('Set-Cookie', cookies(session));
     return sessionReply(session);
   });
@@ -37,7 +34,6 @@ export function accountRoutes(app: FastifyInstance, deps: { accounts: Accounts; 
   app.post('/api/logout', async (request, reply) => {
     const { token } = await requireUser(accounts, request);
     await accounts.logout(token);
-    hub.closeSession(sessionKeyOf(token), CLOSE_CODES.SESSION_ENDED, 'logged out');
     reply.header('Set-Cookie', clearedSessionCookie(secureCookies)).status(204);
   });
 
@@ -45,9 +41,4 @@ export function accountRoutes(app: FastifyInstance, deps: { accounts: Accounts; 
     const { user } = await requireUser(accounts, request);
     return { user } satisfies MeReply;
   });
-}
-
-/** How the hub knows a session's sockets (gateway.ts keys them the same way). */
-function sessionKeyOf(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }

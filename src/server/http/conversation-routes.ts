@@ -15,7 +15,7 @@ import type { Accounts } from '../accounts/accounts.ts';
 import { randomUUID } from 'node:crypto';
 import type { Chat } from '../chat/chat.ts';
 import { ParleyError } from '../errors.ts';
-import type { Hub } from '../gateway/hub.ts';
+import type { PresenceView } from '../chat/presence.ts';
 import { TokenBucket } from '../gateway/token-bucket.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../clock.ts';
@@ -31,13 +31,13 @@ export interface ConversationRouteDeps {
   accounts: Accounts;
   chat: Chat;
   store: Store;
-  hub: Hub;
+  presence: PresenceView;
   sendRate: { perSecond: number; burst: number };
   clock: Clock;
 }
 
 export function conversationRoutes(app: FastifyInstance, deps: ConversationRouteDeps): void {
-  const { accounts, chat, store, hub } = deps;
+  const { accounts, chat, store, presence } = deps;
   // HTTP sends have no connection to hang a limiter on, so they get one bucket per user.
   const sendLimiters = new Map<number, TokenBucket>();
   const checkSendRate = (userId: number) => {
@@ -75,7 +75,7 @@ export function conversationRoutes(app: FastifyInstance, deps: ConversationRoute
 
   app.get('/api/online', async (request) => {
     await requireUser(accounts, request);
-    return { online: hub.onlineUsers() } satisfies OnlineReply;
+    return { online: presence.users() } satisfies OnlineReply;
   });
 
   /** Looks a user up by name (case-insensitively), to open a conversation with them. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { UserRef } from '../../protocol/index.ts';
-import type { PendingMessage, Store } from './store.ts';
+import type { CommitResult, PendingMessage, Store } from './store.ts';
 
 /**
  * The behaviour every Store adapter must have. Each adapter's test calls this with a factory
@@ -23,6 +23,10 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       text,
       ts: 1000,
     });
+    const committed = (result: CommitResult | undefined) => {
+      if (!result?.ok) throw new Error('expected a committed message');
+      return result;
+    };
 
     it('refuses a second user with the same name key', async () => {
       const { store } = await open();
@@ -35,13 +39,13 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       const { store } = await open();
       const [alice, bob] = await withUsers(store, 'alice', 'bob');
       const dm = `dm:${alice!.id}:${bob!.id}`;
-      const results = await store.commit([
+      const results = (await store.commit([
         pending('world', alice!, 'a1'),
-        pending(dm, alice!, 'a2'),
+        { ...pending(dm, alice!, 'a2'), direct: [alice!, bob!] },
         pending('world', bob!, 'b1'),
         pending('world', alice!, 'a1', 'a retry with other text'),
-        pending(dm, bob!, 'b2'),
-      ]);
+        { ...pending(dm, bob!, 'b2'), direct: [alice!, bob!] },
+      ])).map(committed);
       expect(results.map((r) => [r.message.conv, r.message.seq, r.duplicate])).toEqual([
         ['world', 1, false],
         [dm, 1, false],
@@ -50,8 +54,10 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
         [dm, 2, false],
       ]);
       expect(results[3]!.message.text).toBe('a1');
-      expect(results[1]).toMatchObject({ createdConversation: true, members: [alice, bob] });
-      expect(results[4]!.createdConversation).toBe(false);
+      expect(results[1]!.created.map((c) => c.user)).toEqual([alice, bob]);
+      expect(results[1]!.members).toEqual([alice!.id, bob!.id]);
+      expect(results[0]!.members).toBeNull();
+      expect(results[4]!.created).toEqual([]);
       await store.close();
     });
 
@@ -64,7 +70,7 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
 
       const again = await reopen();
       const [next] = await again.commit([pending('world', bob!, 'm4')]);
-      expect(next!.message.seq).toBe(4);
+      expect(committed(next).message.seq).toBe(4);
       const page = await again.page('world', 2);
       expect(page.messages.map((m) => m.seq)).toEqual([3, 4]);
       expect(page.hasMore).toBe(true);

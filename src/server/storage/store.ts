@@ -1,10 +1,23 @@
 /**
  * The storage port. The chat logic talks only to this interface; SQLite implements it today
- * (storage/sqlite), PostgreSQL can tomorrow. Methods are async so that a networked database
- * fits the same shape; the SQLite adapter answers synchronously inside them.
+ * (storage/sqlite), PostgreSQL can tomorrow: every adapter passes storage/store-contract.ts.
+ * Methods are async so that a networked database fits the same shape; the SQLite adapter
+ * answers synchronously inside them.
+ *
+ * No adapter may assume it is the database's only writer: sequence numbers, revs and the
+ * members of a conversation are read inside the transaction that uses them, never from a cache
+ * of an earlier one, so several server processes can share one database.
  */
-import type { ConversationId, ConversationSummary, Message, UserRef } from '../../protocol/index.ts';
+import type {
+  ConversationId,
+  ConversationKind,
+  ConversationSummary,
+  Message,
+  RoomRole,
+  UserRef,
+} from '../../protocol/index.ts';
 import type { FileRecords, PendingFile } from './file-records.ts';
+import type { RoomRecords } from './room-records.ts';
 
 export interface UserRecord extends UserRef {
   nameKey: string;
@@ -32,21 +45,47 @@ export interface PendingMessage {
   ts: number;
   /** A file offer: its row is inserted in the same transaction, keyed by the message's seq. */
   file?: PendingFile;
+  /**
+   * The two members of a direct conversation: if `conv` does not exist yet, it is created with
+   * them (its first message creates it). The caller has checked that both users exist.
+   */
+  direct?: readonly [UserRef, UserRef];
 }
 
-export interface CommitResult {
-  message: Message;
-  /** The sender already stored a message with this clientId; `message` is that original. */
-  duplicate: boolean;
-  /** This message created its (direct) conversation. */
-  createdConversation: boolean;
-  /** The conversation's members, when this message created it. */
-  members?: UserRef[];
+/** A membership created by a commit (a DM's first message), with the rev of that change. */
+export interface CreatedMembership {
+  user: UserRef;
+  rev: number;
+}
+
+export type CommitResult =
+  | {
+      ok: true;
+      message: Message;
+      /** The sender already stored a message with this clientId; `message` is that original. */
+      duplicate: boolean;
+      convKind: ConversationKind;
+      /** Who may read the conversation, read in the commit's transaction; null for the world (everyone). */
+      members: readonly number[] | null;
+      /** Memberships this message created (the first message of a DM creates both). */
+      created: readonly CreatedMembership[];
+    }
+  /** The sender is not a member of the conversation (or it does not exist): nothing was stored. */
+  | { ok: false; reason: 'not-member' };
+
+/** The user's membership of one conversation. */
+export interface MembershipRecord {
+  conv: ConversationId;
+  kind: ConversationKind;
+  role: RoomRole;
+  readSeq: number;
 }
 
 export interface Store {
   /** File cards and their state changes (storage/file-records.ts). */
   readonly files: FileRecords;
+  /** Rooms, their details and memberships (storage/room-records.ts). */
+  readonly rooms: RoomRecords;
 
   /**
    * Inserts the user and makes them a member of the world chat, read up to its current end. Null
@@ -63,6 +102,8 @@ export interface Store {
    */
   upgradeNameKeys(keysOf: NameKeys): Promise<number>;
   userById(id: number): Promise<UserRef | null>;
+  /** Users whose name key starts with `prefix`, by name key, after the name key `after`. */
+  usersByPrefix(prefix: string, options: { after?: string; limit: number }): Promise<(UserRef & { nameKey: string })[]>;
 
   createSession(tokenHash: Buffer, session: SessionRecord & { createdAt: number }): Promise<void>;
   sessionByTokenHash(tokenHash: Buffer): Promise<SessionRecord | null>;
@@ -70,8 +111,9 @@ export interface Store {
 
   /**
    * Commits a batch in one transaction, in order: each message gets the next sequence number
-   * of its conversation, except a (sender, clientId) seen before, which returns the original.
-   * A sender's read position moves to their own message.
+   * of its conversation, except a (sender, clientId) seen before, which returns the original,
+   * and a sender who is not a member, which stores nothing. A sender's read position moves to
+   * their own message.
    */
   commit(batch: readonly PendingMessage[]): Promise<CommitResult[]>;
 
@@ -81,8 +123,14 @@ export interface Store {
   after(conv: ConversationId, afterSeq: number, limit: number): Promise<Message[]>;
   lastSeq(conv: ConversationId): Promise<number>;
 
+  /** The user's membership of `conv`, or null when they are not a member (or it does not exist). */
+  membership(userId: number, conv: ConversationId): Promise<MembershipRecord | null>;
+  /** The ids of the members of `conv` (a room or a DM; the world's are everyone). */
+  memberIds(conv: ConversationId): Promise<number[]>;
   /** The conversations the user belongs to, world first, with unread counts and the last message. */
   conversationsOf(user: UserRef): Promise<ConversationSummary[]>;
+  /** One conversation as `user` sees it, or null when they are not a member. */
+  conversationOf(user: UserRef, conv: ConversationId): Promise<ConversationSummary | null>;
   /** Moves the read position forward (never back); returns the position and the unread count left. */
   markRead(userId: number, conv: ConversationId, seq: number): Promise<{ readSeq: number; unread: number }>;
 

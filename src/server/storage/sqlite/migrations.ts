@@ -1,8 +1,16 @@
 /**
  * Versioned schema migrations, applied in order inside one transaction each; PRAGMA
  * user_version records how far a database has come. Append, never edit, a migration.
+ * A migration that rebuilds a table others refer to runs with foreign keys off (SQLite's
+ * documented way to change a table's constraints) and is checked with foreign_key_check before
+ * it commits (open-database.ts).
  */
-export const MIGRATIONS: readonly string[] = [
+export interface Migration {
+  sql: string;
+  rebuildsTables?: boolean;
+}
+
+export const MIGRATIONS: readonly (string | Migration)[] = [
   `
   CREATE TABLE users (
     id            INTEGER PRIMARY KEY,
@@ -81,4 +89,48 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX users_by_skeleton ON users(name_skeleton);
   CREATE INDEX users_by_name ON users(name);
   `,
+  // 4: rooms. Conversations are data: a kind (now also 'room') and, for rooms, a name, topic and
+  // visibility; memberships get a role. The table is rebuilt because SQLite cannot change a CHECK.
+  // Existing world and dm:a:b conversations keep their ids and rows; their memberships already exist.
+  {
+    rebuildsTables: true,
+    sql: `
+  CREATE TABLE conversations_v3 (
+    id           TEXT    PRIMARY KEY,
+    kind         TEXT    NOT NULL CHECK (kind IN ('world', 'dm', 'room')),
+    last_seq     INTEGER NOT NULL DEFAULT 0,
+    created_at   INTEGER NOT NULL,
+    name         TEXT,
+    name_key     TEXT,
+    topic        TEXT    NOT NULL DEFAULT '',
+    visibility   TEXT    CHECK (visibility IN ('public', 'private')),
+    member_count INTEGER NOT NULL DEFAULT 0,
+    rev          INTEGER NOT NULL DEFAULT 0,
+    CHECK ((kind = 'room') = (name IS NOT NULL AND name_key IS NOT NULL AND visibility IS NOT NULL))
+  ) WITHOUT ROWID;
+  INSERT INTO conversations_v3 (id, kind, last_seq, created_at, member_count)
+    SELECT c.id, c.kind, c.last_seq, c.created_at, (SELECT count(*) FROM memberships m WHERE m.conv_id = c.id)
+    FROM conversations c;
+  DROP TABLE conversations;
+  ALTER TABLE conversations_v3 RENAME TO conversations;
+  CREATE INDEX rooms_directory ON conversations(name_key, id) WHERE kind = 'room' AND visibility = 'public';
+
+  ALTER TABLE memberships ADD COLUMN role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('owner', 'admin', 'member'));
+  ALTER TABLE memberships ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE memberships ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+  -- The audience of a message is read by conversation, inside the commit.
+  CREATE INDEX memberships_by_conv ON memberships(conv_id, user_id);
+
+  -- A system message (a join, a rename…) records what happened as JSON (protocol SystemEvent).
+  ALTER TABLE messages ADD COLUMN system TEXT;
+
+  -- One server-wide counter orders every change of state (file cards, rooms, memberships):
+  -- its value is the last rev handed out, read and bumped inside the change's transaction.
+  CREATE TABLE counters (
+    name  TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO counters (name, value) VALUES ('rev', (SELECT coalesce(max(rev), 0) FROM files));
+  `,
+  },
 ];

@@ -25,9 +25,20 @@ function migrate(db: Database.Database): void {
     );
   }
   for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
+    const migration = MIGRATIONS[version]!;
+    const { sql, rebuildsTables } = typeof migration === 'string' ? { sql: migration, rebuildsTables: false } : migration;
+    // foreign_keys cannot change inside a transaction, so it is switched around it.
+    if (rebuildsTables) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(sql);
+        if (rebuildsTables && (db.pragma('foreign_key_check') as unknown[]).length > 0) {
+          throw new Error(`Migration ${version + 1} would break a foreign key; nothing was changed.`);
+        }
+        db.pragma(`user_version = ${version + 1}`);
+      })();
+    } finally {
+      if (rebuildsTables) db.pragma('foreign_keys = ON');
+    }
   }
 }

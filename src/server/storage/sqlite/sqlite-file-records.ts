@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ErrorCode, FileCard, FileState, Message } from '../../../protocol/index.ts';
 import type { FileChange, FileRecords, PendingFile } from '../file-records.ts';
+import type { SqliteLog } from './sqlite-log.ts';
 
 /** The card's columns, prefixed so they can ride along a message row (see FILE_JOIN). */
 export const FILE_COLUMNS = `f.id AS file_id, f.conv_id AS file_conv, f.seq AS file_seq,
@@ -64,6 +65,9 @@ export function toFileCard(row: FileRow): FileCard {
   return card;
 }
 
+/** Thrown inside a transaction to roll it back when a compare-and-set finds another state. */
+const NOT_CHANGED = Symbol('not changed');
+
 const CHANGE_COLUMNS: Record<keyof FileChange, string> = {
   state: 'state',
   received: 'received',
@@ -76,12 +80,12 @@ const CHANGE_COLUMNS: Record<keyof FileChange, string> = {
 
 /** File cards in SQLite. Runs on the store's connection, so an offer joins the message's transaction. */
 export class SqliteFileRecords implements FileRecords {
-  /** The last rev handed out; this process is the only writer. */
-  private lastRev: number;
   private readonly sql;
 
-  constructor(private readonly db: Database.Database) {
-    this.lastRev = (db.prepare('SELECT coalesce(max(rev), 0) AS rev FROM files').get() as { rev: number }).rev;
+  constructor(
+    private readonly db: Database.Database,
+    private readonly log: SqliteLog,
+  ) {
     this.sql = {
       insert: db.prepare(
         `INSERT INTO files (id, conv_id, seq, sender_id, recipient_id, name, size, type, sha256, state, offered_at, expires_at, rev)
@@ -100,7 +104,7 @@ export class SqliteFileRecords implements FileRecords {
 
   /** Inserts the card of an offer message; runs inside Store.commit's transaction. */
   insertOffer(message: Omit<Message, 'file'>, file: PendingFile): FileCard {
-    const rev = ++this.lastRev;
+    const rev = this.log.nextRev();
     this.sql.insert.run(
       file.id, message.conv, message.seq, message.sender.id, file.recipient.id,
       file.name, file.size, file.type, file.sha256, message.ts, file.expiresAt, rev,
@@ -131,14 +135,23 @@ export class SqliteFileRecords implements FileRecords {
   async update(id: string, from: readonly FileState[], change: FileChange): Promise<FileCard | null> {
     const entries = Object.entries(change).filter(([, value]) => value !== undefined) as [keyof FileChange, unknown][];
     const assignments = entries.map(([key]) => `${CHANGE_COLUMNS[key]} = ?`);
-    const rev = this.lastRev + 1;
-    // Statement text depends only on which fields change; better-sqlite3 caches nothing, but
-    // state changes are rare (a handful per transfer), so preparing each time is fine.
-    const info = this.db
-      .prepare(`UPDATE files SET ${[...assignments, 'rev = ?'].join(', ')} WHERE id = ? AND state IN (${from.map(() => '?').join(', ')})`)
-      .run(...entries.map(([, value]) => value), rev, id, ...from);
-    if (info.changes === 0) return null;
-    this.lastRev = rev;
+    // The rev is taken in the same transaction as the change: a refused compare-and-set rolls it back.
+    const changed = this.db.transaction(() => {
+      const rev = this.log.nextRev();
+      // Statement text depends only on which fields change; better-sqlite3 caches nothing, but
+      // state changes are rare (a handful per transfer), so preparing each time is fine.
+      const info = this.db
+        .prepare(`UPDATE files SET ${[...assignments, 'rev = ?'].join(', ')} WHERE id = ? AND state IN (${from.map(() => '?').join(', ')})`)
+        .run(...entries.map(([, value]) => value), rev, id, ...from);
+      if (info.changes === 0) throw NOT_CHANGED;
+      return true;
+    });
+    try {
+      changed.immediate();
+    } catch (error) {
+      if (error === NOT_CHANGED) return null;
+      throw error;
+    }
     return this.byId(id);
   }
 

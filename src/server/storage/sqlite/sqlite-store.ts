@@ -1,17 +1,21 @@
 import type Database from 'better-sqlite3';
 import {
   WORLD,
-  dmMembers,
-  dmPeer,
   type ConversationId,
+  type ConversationKind,
   type ConversationSummary,
   type Message,
+  type RoomRole,
+  type RoomVisibility,
+  type SystemEvent,
   type UserRef,
 } from '../../../protocol/index.ts';
-import type { CommitResult, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
+import type { CommitResult, CreatedMembership, MembershipRecord, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
 import { upgradeNameKeys } from './sqlite-name-keys.ts';
 import { openDatabase, type Durability } from './open-database.ts';
 import { FILE_COLUMNS, FILE_JOIN, SqliteFileRecords, toFileCard, type FileRow } from './sqlite-file-records.ts';
+import { SqliteLog } from './sqlite-log.ts';
+import { SqliteRooms, toRoomInfo } from './sqlite-rooms.ts';
 
 /** Unread counts stop counting here; the UI shows "999+" long before. */
 const UNREAD_COUNT_CAP = 9999;
@@ -24,10 +28,11 @@ interface MessageRow extends FileRow {
   sender_name: string;
   client_id: string;
   text: string;
+  system: string | null;
 }
 
 // An offer message carries its file card, joined on (conv_id, seq): one index lookup per row.
-const MESSAGE_COLUMNS = `m.conv_id, m.seq, m.ts, m.sender_id, u.name AS sender_name, m.client_id, m.text, ${FILE_COLUMNS}
+const MESSAGE_COLUMNS = `m.conv_id, m.seq, m.ts, m.sender_id, u.name AS sender_name, m.client_id, m.text, m.system, ${FILE_COLUMNS}
   FROM messages m JOIN users u ON u.id = m.sender_id ${FILE_JOIN}`;
 
 function toMessage(row: MessageRow): Message {
@@ -40,6 +45,7 @@ function toMessage(row: MessageRow): Message {
     text: row.text,
   };
   if (row.file_id !== null) message.file = toFileCard(row);
+  if (row.system !== null) message.system = JSON.parse(row.system) as SystemEvent;
   return message;
 }
 
@@ -50,17 +56,35 @@ function toUserRecord(row: UserRow | undefined): UserRecord | null {
   return { id: row.id, name: row.name, nameKey: row.name_key, passwordHash: row.password_hash, createdAt: row.created_at };
 }
 
+interface SummaryRow {
+  id: string;
+  kind: ConversationKind;
+  last_seq: number;
+  read_seq: number;
+  role: RoomRole;
+  name: string | null;
+  topic: string;
+  visibility: RoomVisibility | null;
+  member_count: number;
+  rev: number;
+}
+
+const SUMMARY_SELECT = `SELECT c.id, c.kind, c.last_seq, ms.read_seq, ms.role, c.name, c.topic, c.visibility, c.member_count, c.rev
+  FROM memberships ms JOIN conversations c ON c.id = ms.conv_id`;
+
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
-  /** Last committed seq per conversation; this process is the only writer. */
-  private readonly lastSeqs = new Map<ConversationId, number>();
   private readonly sql;
+  private readonly log: SqliteLog;
   readonly files: SqliteFileRecords;
+  readonly rooms: SqliteRooms;
 
   constructor(file: string, durability: Durability = 'full') {
     this.db = openDatabase(file, durability);
     const db = this.db;
-    this.files = new SqliteFileRecords(db);
+    this.log = new SqliteLog(db);
+    this.files = new SqliteFileRecords(db, this.log);
+    this.rooms = new SqliteRooms(db, this.log);
     this.sql = {
       insertUser: db.prepare(
         `INSERT INTO users (name, name_key, password_hash, created_at, name_skeleton)
@@ -69,23 +93,22 @@ export class SqliteStore implements Store {
          ON CONFLICT (name_key) DO NOTHING`,
       ),
       joinWorld: db.prepare(
-        `INSERT INTO memberships (user_id, conv_id, read_seq)
-         SELECT ?, id, last_seq FROM conversations WHERE id = '${WORLD}'`,
+        `INSERT INTO memberships (user_id, conv_id, read_seq, joined_at)
+         SELECT ?, id, last_seq, ? FROM conversations WHERE id = '${WORLD}'`,
       ),
+      countWorldMember: db.prepare(`UPDATE conversations SET member_count = member_count + 1 WHERE id = '${WORLD}'`),
       userByNameKey: db.prepare('SELECT id, name, name_key, password_hash, created_at FROM users WHERE name_key = ?'),
       userByName: db.prepare('SELECT id, name, name_key, password_hash, created_at FROM users WHERE name = ?'),
       userById: db.prepare('SELECT id, name FROM users WHERE id = ?'),
+      usersByPrefix: db.prepare(
+        'SELECT id, name, name_key FROM users WHERE name_key >= ? AND name_key < ? AND name_key > ? ORDER BY name_key LIMIT ?',
+      ),
       insertSession: db.prepare('INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)'),
       sessionByHash: db.prepare('SELECT user_id, expires_at FROM sessions WHERE token_hash = ?'),
       deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
       byClientId: db.prepare(`SELECT ${MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ?`),
-      lastSeq: db.prepare('SELECT last_seq FROM conversations WHERE id = ?'),
-      insertConversation: db.prepare(
-        "INSERT INTO conversations (id, kind, last_seq, created_at) VALUES (?, 'dm', 0, ?) ON CONFLICT (id) DO NOTHING",
-      ),
-      insertMembership: db.prepare(
-        'INSERT INTO memberships (user_id, conv_id, read_seq) VALUES (?, ?, 0) ON CONFLICT DO NOTHING',
-      ),
+      insertDirect: db.prepare("INSERT INTO conversations (id, kind, last_seq, created_at, member_count) VALUES (?, 'dm', 0, ?, 2)"),
+      insertDirectMember: db.prepare('INSERT INTO memberships (user_id, conv_id, read_seq, joined_at, rev) VALUES (?, ?, 0, ?, ?)'),
       // A retried send conflicts on the (sender_id, client_id) index and inserts nothing; see commit().
       insertMessage: db.prepare(
         `INSERT INTO messages (conv_id, seq, sender_id, client_id, text, ts) VALUES (?, ?, ?, ?, ?, ?)
@@ -95,17 +118,24 @@ export class SqliteStore implements Store {
       advanceRead: db.prepare(
         'UPDATE memberships SET read_seq = max(read_seq, ?) WHERE user_id = ? AND conv_id = ? RETURNING read_seq',
       ),
-      readSeq: db.prepare('SELECT read_seq FROM memberships WHERE user_id = ? AND conv_id = ?'),
+      // Never past the end: the position is clamped to the conversation's last seq, read in the same statement.
+      markRead: db.prepare(
+        `UPDATE memberships SET read_seq = max(read_seq, min(?, (SELECT last_seq FROM conversations WHERE id = ?)))
+         WHERE user_id = ? AND conv_id = ? RETURNING read_seq`,
+      ),
+      membership: db.prepare(
+        `SELECT c.kind, ms.role, ms.read_seq FROM memberships ms JOIN conversations c ON c.id = ms.conv_id
+         WHERE ms.user_id = ? AND ms.conv_id = ?`,
+      ),
       pageBefore: db.prepare(
         `SELECT ${MESSAGE_COLUMNS} WHERE m.conv_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`,
       ),
       after: db.prepare(`SELECT ${MESSAGE_COLUMNS} WHERE m.conv_id = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`),
-      memberships: db.prepare(
-        `SELECT c.id, c.kind, c.last_seq, ms.read_seq FROM memberships ms JOIN conversations c ON c.id = ms.conv_id
-         WHERE ms.user_id = ? ORDER BY c.kind = 'world' DESC, c.last_seq DESC`,
-      ),
+      summaries: db.prepare(`${SUMMARY_SELECT} WHERE ms.user_id = ? ORDER BY c.kind = 'world' DESC, c.last_seq DESC`),
+      summary: db.prepare(`${SUMMARY_SELECT} WHERE ms.user_id = ? AND ms.conv_id = ?`),
+      peer: db.prepare('SELECT u.id, u.name FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.conv_id = ? AND m.user_id <> ?'),
       unread: db.prepare(
-        `SELECT count(*) AS n FROM (SELECT 1 FROM messages WHERE conv_id = ? AND seq > ? AND sender_id <> ? LIMIT ${UNREAD_COUNT_CAP})`,
+        `SELECT count(*) AS n FROM (SELECT 1 FROM messages WHERE conv_id = ? AND seq > ? AND sender_id <> ? AND system IS NULL LIMIT ${UNREAD_COUNT_CAP})`,
       ),
     };
   }
@@ -115,7 +145,8 @@ export class SqliteStore implements Store {
       const info = this.sql.insertUser.run({ ...user, skeleton: skeleton ?? user.nameKey });
       if (info.changes === 0) return null;
       const id = Number(info.lastInsertRowid);
-      this.sql.joinWorld.run(id);
+      this.sql.joinWorld.run(id, user.createdAt);
+      this.sql.countWorldMember.run();
       return { ...user, id };
     })();
   }
@@ -136,6 +167,16 @@ export class SqliteStore implements Store {
     return (this.sql.userById.get(id) as UserRef | undefined) ?? null;
   }
 
+  async usersByPrefix(prefix: string, options: { after?: string; limit: number }) {
+    // Name keys compare as UTF-8 bytes; U+10FFFF sorts after every key that starts with `prefix`.
+    const rows = this.sql.usersByPrefix.all(prefix, `${prefix}\u{10FFFF}`, options.after ?? '', options.limit) as {
+      id: number;
+      name: string;
+      name_key: string;
+    }[];
+    return rows.map((row) => ({ id: row.id, name: row.name, nameKey: row.name_key }));
+  }
+
   async createSession(tokenHash: Buffer, session: SessionRecord & { createdAt: number }): Promise<void> {
     this.sql.insertSession.run(tokenHash, session.userId, session.createdAt, session.expiresAt);
   }
@@ -150,69 +191,67 @@ export class SqliteStore implements Store {
   }
 
   async commit(batch: readonly PendingMessage[]): Promise<CommitResult[]> {
-    // Sequence numbers are handed out inside the transaction and published to the cache only
-    // after it commits, so a failed batch leaves no hole and no phantom seq behind.
-    const nextSeqs = new Map<ConversationId, number>();
+    // What this batch knows of each conversation, read once inside the transaction: kind, the
+    // last seq handed out and the members (who may send, and who hears it).
+    const conversations = new Map<ConversationId, { kind: ConversationKind; seq: number; members: number[] | null; dirty: boolean }>();
     // Each sender's read position moves to their last message of the batch: one UPDATE per
     // (sender, conversation) per batch, not one per message (bench: ingest, docs/PERFORMANCE.md).
     const readUpTo = new Map<string, { userId: number; conv: ConversationId; seq: number }>();
     const transaction = this.db.transaction(() => {
       const results = batch.map((pending): CommitResult => {
-        let members: UserRef[] | undefined;
-        let seq = nextSeqs.get(pending.conv) ?? this.cachedLastSeq(pending.conv);
-        if (seq === undefined) {
-          // First message of a DM: a retry must not create the conversation, so look first.
-          const original = this.sql.byClientId.get(pending.sender.id, pending.clientId) as MessageRow | undefined;
-          if (original) return { message: toMessage(original), duplicate: true, createdConversation: false };
-          members = this.createDirectConversation(pending.conv, pending.ts);
-          seq = 0;
+        let created: CreatedMembership[] = [];
+        let conversation = conversations.get(pending.conv);
+        if (!conversation) {
+          const state = this.log.state(pending.conv);
+          if (state) conversation = { kind: state.kind, seq: state.lastSeq, members: state.members, dirty: false };
+          else {
+            // First message of a DM: a retry must not create the conversation, so look first.
+            const original = this.original(pending);
+            if (original) return original;
+            if (!pending.direct) return { ok: false, reason: 'not-member' };
+            created = this.createDirect(pending.conv, pending.direct, pending.ts);
+            conversation = { kind: 'dm', seq: 0, members: pending.direct.map((user) => user.id), dirty: false };
+          }
+          conversations.set(pending.conv, conversation);
         }
-        seq += 1;
+        if (conversation.members !== null && !conversation.members.includes(pending.sender.id)) {
+          return this.original(pending) ?? { ok: false, reason: 'not-member' };
+        }
+        const seq = conversation.seq + 1;
         // The common case costs one INSERT: the unique (sender_id, client_id) index detects a
         // retried send, and only then is the original read back (bench: ingest).
         const inserted = this.sql.insertMessage.run(pending.conv, seq, pending.sender.id, pending.clientId, pending.text, pending.ts);
-        if (inserted.changes === 0) {
-          const original = this.sql.byClientId.get(pending.sender.id, pending.clientId) as MessageRow;
-          return { message: toMessage(original), duplicate: true, createdConversation: false };
-        }
-        nextSeqs.set(pending.conv, seq);
+        if (inserted.changes === 0) return this.original(pending)!;
+        conversation.seq = seq;
+        conversation.dirty = true;
         readUpTo.set(`${pending.sender.id}:${pending.conv}`, { userId: pending.sender.id, conv: pending.conv, seq });
-        const { file, ...fields } = pending;
+        const { file, direct: _direct, ...fields } = pending;
         const message: Message = { ...fields, seq };
         if (file) message.file = this.files.insertOffer(message, file);
-        return members
-          ? { message, duplicate: false, createdConversation: true, members }
-          : { message, duplicate: false, createdConversation: false };
+        return { ok: true, message, duplicate: false, convKind: conversation.kind, members: conversation.members, created };
       });
-      for (const [conv, seq] of nextSeqs) this.sql.setLastSeq.run(seq, conv);
+      for (const [conv, { seq, dirty }] of conversations) if (dirty) this.sql.setLastSeq.run(seq, conv);
       for (const { userId, conv, seq } of readUpTo.values()) this.sql.advanceRead.run(seq, userId, conv);
       return results;
     });
-    const committed = transaction.immediate();
-    for (const [conv, seq] of nextSeqs) {
-      this.lastSeqs.set(conv, seq);
-    }
-    return committed;
+    return transaction.immediate();
   }
 
-  private cachedLastSeq(conv: ConversationId): number | undefined {
-    const cached = this.lastSeqs.get(conv);
-    if (cached !== undefined) return cached;
-    const row = this.sql.lastSeq.get(conv) as { last_seq: number } | undefined;
-    if (row) this.lastSeqs.set(conv, row.last_seq);
-    return row?.last_seq;
+  /** The message this sender already stored with this client id, as a duplicate result. */
+  private original(pending: PendingMessage): CommitResult | null {
+    const row = this.sql.byClientId.get(pending.sender.id, pending.clientId) as MessageRow | undefined;
+    if (!row) return null;
+    const state = this.log.state(row.conv_id)!;
+    return { ok: true, message: toMessage(row), duplicate: true, convKind: state.kind, members: state.members, created: [] };
   }
 
   /** Creates a DM and its two memberships; runs inside the commit transaction. */
-  private createDirectConversation(conv: ConversationId, ts: number): UserRef[] {
-    const ids = dmMembers(conv);
-    if (!ids) throw new Error(`Conversation ${conv} does not exist and is not a direct conversation.`);
-    this.sql.insertConversation.run(conv, ts);
-    return ids.map((userId) => {
-      this.sql.insertMembership.run(userId, conv);
-      const user = this.sql.userById.get(userId) as UserRef | undefined;
-      if (!user) throw new Error(`User ${userId} of ${conv} does not exist.`);
-      return user;
+  private createDirect(conv: ConversationId, members: readonly [UserRef, UserRef], ts: number): CreatedMembership[] {
+    this.sql.insertDirect.run(conv, ts);
+    return members.map((user) => {
+      const rev = this.log.nextRev();
+      this.sql.insertDirectMember.run(user.id, conv, ts, rev);
+      return { user, rev };
     });
   }
 
@@ -228,33 +267,50 @@ export class SqliteStore implements Store {
   }
 
   async lastSeq(conv: ConversationId): Promise<number> {
-    return this.cachedLastSeq(conv) ?? 0;
+    return this.log.lastSeq(conv);
+  }
+
+  async membership(userId: number, conv: ConversationId): Promise<MembershipRecord | null> {
+    const row = this.sql.membership.get(userId, conv) as { kind: ConversationKind; role: RoomRole; read_seq: number } | undefined;
+    return row ? { conv, kind: row.kind, role: row.role, readSeq: row.read_seq } : null;
+  }
+
+  async memberIds(conv: ConversationId): Promise<number[]> {
+    return this.log.memberIds(conv);
   }
 
   async conversationsOf(user: UserRef): Promise<ConversationSummary[]> {
-    const rows = this.sql.memberships.all(user.id) as { id: string; kind: 'world' | 'dm'; last_seq: number; read_seq: number }[];
-    return rows.map((row) => {
-      const summary: ConversationSummary = {
-        id: row.id,
-        kind: row.kind,
-        lastSeq: row.last_seq,
-        readSeq: row.read_seq,
-        unread: this.unreadCount(row.id, row.read_seq, user.id),
-      };
-      if (row.kind === 'dm') {
-        const peerId = dmPeer(row.id, user.id);
-        const peer = peerId === null ? undefined : (this.sql.userById.get(peerId) as UserRef | undefined);
-        if (peer) summary.peer = peer;
-      }
-      const last = this.sql.pageBefore.get(row.id, Number.MAX_SAFE_INTEGER, 1) as MessageRow | undefined;
-      if (last) summary.last = toMessage(last);
-      return summary;
-    });
+    return (this.sql.summaries.all(user.id) as SummaryRow[]).map((row) => this.toSummary(row, user.id));
+  }
+
+  async conversationOf(user: UserRef, conv: ConversationId): Promise<ConversationSummary | null> {
+    const row = this.sql.summary.get(user.id, conv) as SummaryRow | undefined;
+    return row ? this.toSummary(row, user.id) : null;
+  }
+
+  private toSummary(row: SummaryRow, userId: number): ConversationSummary {
+    const summary: ConversationSummary = {
+      id: row.id,
+      kind: row.kind,
+      lastSeq: row.last_seq,
+      readSeq: row.read_seq,
+      unread: this.unreadCount(row.id, row.read_seq, userId),
+    };
+    if (row.kind === 'dm') {
+      const peer = this.sql.peer.get(row.id, userId) as UserRef | undefined;
+      if (peer) summary.peer = peer;
+    }
+    if (row.kind === 'room') {
+      summary.room = toRoomInfo({ ...row, name: row.name!, visibility: row.visibility! });
+      summary.role = row.role;
+    }
+    const last = this.sql.pageBefore.get(row.id, Number.MAX_SAFE_INTEGER, 1) as MessageRow | undefined;
+    if (last) summary.last = toMessage(last);
+    return summary;
   }
 
   async markRead(userId: number, conv: ConversationId, seq: number) {
-    const lastSeq = this.cachedLastSeq(conv) ?? 0;
-    const row = this.sql.advanceRead.get(Math.min(seq, lastSeq), userId, conv) as { read_seq: number } | undefined;
+    const row = this.sql.markRead.get(seq, conv, userId, conv) as { read_seq: number } | undefined;
     const readSeq = row?.read_seq ?? 0;
     return { readSeq, unread: row ? this.unreadCount(conv, readSeq, userId) : 0 };
   }

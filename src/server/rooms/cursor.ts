@@ -1,0 +1,18 @@
+import { ParleyError } from '../errors.ts';
+
+/** A directory page's `next`: where the page ended, opaque to clients (base64url of JSON). */
+export function encodeCursor(position: { nameKey: string; id: string }): string {
+  return Buffer.from(JSON.stringify([position.nameKey, position.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { nameKey: string; id: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
+      return { nameKey: value[0], id: value[1] };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw new ParleyError('BAD_REQUEST', 'after: not a cursor this server gave out.');
+}
