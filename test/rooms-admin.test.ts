@@ -108,9 +108,11 @@ describe('room limits', () => {
     expect((await create('房'.repeat(64))).room!.name).toBe('房'.repeat(64));
     expect((await create('😀'.repeat(64))).room!.name).toBe('😀'.repeat(64));
     expect((await create('  padded  ')).room!.name).toBe('padded');
-    for (const bad of ['房'.repeat(65), '', '   ', 'tab\there', 'line\nbreak', 'nul\u0000']) {
+    for (const bad of ['房'.repeat(65), '', '   ', 'tab\there', 'line\nbreak', 'bell\u0007', 'next line\u0085']) {
       await expect(create(bad)).rejects.toMatchObject({ code: 'ROOM_NAME_INVALID', status: 400 });
     }
+    // NUL and lone surrogates never get this far: the edge refuses ill-formed text in any field.
+    await expect(create('nul\u0000')).rejects.toMatchObject({ code: 'TEXT_ILL_FORMED', status: 400 });
   });
 
   it('takes topics of up to 250 characters on one line and refuses more with ROOM_TOPIC_INVALID', async () => {
