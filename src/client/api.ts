@@ -48,6 +48,12 @@ export class ParleyApi {
     this.token = null;
   }
 
+  /** Ends every session of this account, on every device; this client is signed out too. */
+  async logoutEverywhere(): Promise<void> {
+    await this.request<void>('POST', '/api/logout/everywhere');
+    this.token = null;
+  }
+
   me(): Promise<MeReply> {
     return this.request('GET', '/api/me');
   }

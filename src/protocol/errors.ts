@@ -17,6 +17,7 @@ export const ERRORS = {
     message: 'A name is 1-32 letters, digits, "_", "-" or "." in one script, not starting with ".".',
   },
   PASSWORD_INVALID: { status: 400, message: 'A password needs at least 8 characters.' },
+  PASSWORD_TOO_COMMON: { status: 400, message: 'That password is one of the most common ones (or your name); choose another.' },
   NAME_TAKEN: { status: 409, message: 'That name is already taken; choose another.' },
   WRONG_CREDENTIALS: { status: 401, message: 'Wrong name or password.' },
   UNAUTHENTICATED: { status: 401, message: 'Log in first.' },

@@ -5,7 +5,8 @@ import type { Store, UserRecord } from '../storage/store.ts';
 import type { DeviceTokens } from './device-tokens.ts';
 import { DEFAULT_THROTTLE_LIMITS, MemoryLoginThrottle, type LoginAttempt, type LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
 import { checkName, nameKeyOf, skeletonOf } from './names.ts';
-import { burnDecoyVerification, checkPassword, hashPassword, verifyPassword } from './passwords.ts';
+import { checkNewPassword } from './password-rules.ts';
+import { burnDecoyVerification, hashPassword, verifyPassword } from './passwords.ts';
 import { hashToken, newSessionToken } from './tokens.ts';
 
 export interface AccountLimits {
@@ -65,7 +66,7 @@ export class Accounts {
 
   async register({ name: rawName, password }: Credentials): Promise<Session> {
     const { name, nameKey, skeleton } = checkName(rawName);
-    checkPassword(password);
+    await checkNewPassword(password, name);
     // Cheap check first so a taken name does not cost a hash; the store still decides, look-alikes included.
     if (await this.store.userByNameKey(nameKey)) throw new ParleyError('NAME_TAKEN');
     const passwordHash = await hashPassword(password);
@@ -131,6 +132,12 @@ export class Accounts {
   async logout(token: string, reason = 'logged out'): Promise<void> {
     await this.store.deleteSession(hashToken(token));
     this.events.publish({ type: 'sessionEnded', sessionKey: sessionKeyOf(token), reason });
+  }
+
+  /** Ends every session of the user, on every device (a lost phone, a shared computer). */
+  async logoutEverywhere(userId: number): Promise<void> {
+    await this.store.deleteSessionsOf(userId);
+    this.events.publish({ type: 'allSessionsEnded', userId, reason: 'logged out everywhere' });
   }
 
   private async openSession(user: UserRef): Promise<Session> {

@@ -1,7 +1,5 @@
 import argon2 from 'argon2';
 import { availableParallelism } from 'node:os';
-import { PASSWORD_MIN_CODE_POINTS } from '../../protocol/index.ts';
-import { ParleyError } from '../errors.ts';
 
 /**
  * argon2id with OWASP's minimum parameters (m=19 MiB, t=2, p=1) and a fresh 16-byte salt per
@@ -9,10 +7,6 @@ import { ParleyError } from '../errors.ts';
  * does not stall the event loop that carries chat traffic.
  */
 const OPTIONS = { type: argon2.argon2id, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 } as const;
-
-export function checkPassword(password: string): void {
-  if ([...password].length < PASSWORD_MIN_CODE_POINTS) throw new ParleyError('PASSWORD_INVALID');
-}
 
 /**
  * Off the event loop is not enough: with the thread pool's 4 threads all hashing, a login storm

@@ -101,6 +101,13 @@ export interface SessionEndedEvent {
   reason: string;
 }
 
+/** Every session of a user ended (logout everywhere): every connection of theirs closes. */
+export interface AllSessionsEndedEvent {
+  type: 'allSessionsEnded';
+  userId: number;
+  reason: string;
+}
+
 export type DomainEvent =
   | MessageEvent
   | MembershipEvent
@@ -109,7 +116,8 @@ export type DomainEvent =
   | FileProgressEvent
   | ReadEvent
   | PresenceEvent
-  | SessionEndedEvent;
+  | SessionEndedEvent
+  | AllSessionsEndedEvent;
 
 /** Events ordered by the server-wide rev (state changes). */
 export type RevEvent = MembershipEvent | RoomEvent | FileEvent;

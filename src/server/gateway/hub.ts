@@ -111,6 +111,11 @@ export class Hub implements EventPublisher {
           if (connection.sessionKey === event.sessionKey) connection.close(CLOSE_CODES.SESSION_ENDED, event.reason);
         }
         return;
+      case 'allSessionsEnded':
+        for (const connection of this.all) {
+          if (connection.user.id === event.userId) connection.close(CLOSE_CODES.SESSION_ENDED, event.reason);
+        }
+        return;
     }
   }
 

@@ -37,6 +37,12 @@ export function accountRoutes(app: FastifyInstance, deps: { accounts: Accounts; 
     reply.header('Set-Cookie', clearedSessionCookie(secureCookies)).status(204);
   });
 
+  app.post('/api/logout/everywhere', async (request, reply) => {
+    const { user } = await requireUser(accounts, request);
+    await accounts.logoutEverywhere(user.id);
+    reply.header('Set-Cookie', clearedSessionCookie(secureCookies)).status(204);
+  });
+
   app.get('/api/me', async (request) => {
     const { user } = await requireUser(accounts, request);
     return { user } satisfies MeReply;

@@ -108,6 +108,8 @@ export interface Store {
   createSession(tokenHash: Buffer, session: SessionRecord & { createdAt: number }): Promise<void>;
   sessionByTokenHash(tokenHash: Buffer): Promise<SessionRecord | null>;
   deleteSession(tokenHash: Buffer): Promise<void>;
+  /** Ends every session of a user ("log out everywhere"). */
+  deleteSessionsOf(userId: number): Promise<void>;
 
   /**
    * Commits a batch in one transaction, in order: each message gets the next sequence number

@@ -53,7 +53,7 @@ export function SignIn({ notice }: { notice?: MessageKey }) {
     autoComplete: mode === 'register' ? 'new-password' : 'current-password',
     value: password,
     required: true,
-    'aria-invalid': error?.key === 'error.PASSWORD_INVALID' || error?.key === 'error.WRONG_CREDENTIALS',
+    'aria-invalid': error?.key === 'error.PASSWORD_INVALID' || error?.key === 'error.PASSWORD_TOO_COMMON' || error?.key === 'error.WRONG_CREDENTIALS',
     'aria-describedby': mode === 'register' ? 'password-hint' : undefined,
     onInput: (e: Event) => setPassword((e.currentTarget as HTMLInputElement).value),
   };

@@ -25,6 +25,7 @@ export const en = {
   'error.RATE_LIMITED': 'Slow down a little. Try again in {s} s.',
   'error.NAME_INVALID': 'A name is 1–32 letters, digits, “_”, “-” or “.” in one script, not starting with “.”.',
   'error.PASSWORD_INVALID': 'A password needs at least 8 characters.',
+  'error.PASSWORD_TOO_COMMON': 'That password is too common (or it is your name). Choose another.',
   'error.TEXT_TOO_LONG': 'The message is too long.',
   'error.TEXT_EMPTY': 'The message is empty.',
   'error.NOT_FOUND': 'Not found.',

@@ -27,6 +27,7 @@ export const zhCN: Messages = {
   'error.RATE_LIMITED': '操作太频繁，请 {s} 秒后再试',
   'error.NAME_INVALID': '用户名为 1–32 个同一种文字的字母、数字、“_”、“-”或“.”，且不能以“.”开头',
   'error.PASSWORD_INVALID': '密码至少需要 8 个字符',
+  'error.PASSWORD_TOO_COMMON': '这个密码太常见（或与用户名相同），请换一个',
   'error.TEXT_TOO_LONG': '消息太长了',
   'error.TEXT_EMPTY': '消息不能为空',
   'error.NOT_FOUND': '未找到',

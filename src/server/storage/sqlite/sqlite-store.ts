@@ -106,6 +106,7 @@ export class SqliteStore implements Store {
       insertSession: db.prepare('INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)'),
       sessionByHash: db.prepare('SELECT user_id, expires_at FROM sessions WHERE token_hash = ?'),
       deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
+      deleteSessionsOf: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
       byClientId: db.prepare(`SELECT ${MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ?`),
       insertDirect: db.prepare("INSERT INTO conversations (id, kind, last_seq, created_at, member_count) VALUES (?, 'dm', 0, ?, 2)"),
       insertDirectMember: db.prepare('INSERT INTO memberships (user_id, conv_id, read_seq, joined_at, rev) VALUES (?, ?, 0, ?, ?)'),
@@ -188,6 +189,10 @@ export class SqliteStore implements Store {
 
   async deleteSession(tokenHash: Buffer): Promise<void> {
     this.sql.deleteSession.run(tokenHash);
+  }
+
+  async deleteSessionsOf(userId: number): Promise<void> {
+    this.sql.deleteSessionsOf.run(userId);
   }
 
   async commit(batch: readonly PendingMessage[]): Promise<CommitResult[]> {

@@ -1,0 +1,58 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ParleyApi } from '../src/client/api.ts';
+import { ParleyClientError } from '../src/client/errors.ts';
+import { PROTOCOL_VERSION } from '../src/protocol/index.ts';
+import { PASSWORD, rawSocket, registerUser } from './support/clients.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+let server: TestServer;
+beforeEach(async () => {
+  server = await startTestServer();
+});
+afterEach(async () => {
+  await server.close();
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'OK';
+  } catch (error) {
+    if (error instanceof ParleyClientError) return error.code;
+    throw error;
+  }
+}
+
+describe('passwords', () => {
+  it('refuses the most common passwords and the name itself, ignoring case, with PASSWORD_TOO_COMMON', async () => {
+    const register = (name: string, password: string) => codeOf(new ParleyApi(server.url).register({ name, password }));
+    for (const password of ['password', '12345678', 'qwertyuiop', 'iloveyou', 'PASSWORD', 'Password1', 'trustno1']) {
+      expect([password, await register('alice', password)]).toEqual([password, 'PASSWORD_TOO_COMMON']);
+    }
+    expect(await register('Margarethe', 'margarethe')).toBe('PASSWORD_TOO_COMMON');
+    expect(await register('Margarethe', 'MARGARETHE')).toBe('PASSWORD_TOO_COMMON');
+    // Anything else long enough, in any script, without composition rules.
+    for (const [name, password] of [['alice', 'correct horse battery'], ['bob', 'k7#pQ2!z'], ['小明', '我的密码很长很长'], ['carol', '        ']]) {
+      expect([name, await register(name!, password!)]).toEqual([name, 'OK']);
+    }
+  });
+});
+
+describe('logging out everywhere', () => {
+  it('ends every session of the user and closes all their sockets with 4001, and no one else’s', async () => {
+    const first = await registerUser(server.url, 'alice');
+    const second = await new ParleyApi(server.url).login({ name: 'alice', password: PASSWORD });
+    const bob = await registerUser(server.url, 'bob');
+    const sockets = await Promise.all([first.token, second.token, bob.token].map((token) => rawSocket(server.url, token)));
+    await new ParleyApi(server.url, { token: second.token }).logoutEverywhere();
+    expect((await sockets[0]!.closed).code).toBe(4001);
+    expect((await sockets[1]!.closed).code).toBe(4001);
+    for (const token of [first.token, second.token]) expect(await codeOf(new ParleyApi(server.url, { token }).me())).toBe('UNAUTHENTICATED');
+    expect((await bob.api.me()).user.name).toBe('bob');
+    sockets[2]!.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION }));
+    await sockets[2]!.next('synced');
+    sockets[2]!.send(JSON.stringify({ type: 'ping', ref: 'still' }));
+    expect(await sockets[2]!.next('pong')).toEqual({ type: 'pong', ref: 'still' });
+    sockets[2]!.ws.close();
+  });
+});
