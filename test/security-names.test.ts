@@ -114,7 +114,7 @@ describe('accounts made under the earlier name rules', () => {
       }
       db.close();
 
-      server = await startTestServer({ dataDir });
+      server = await startTestServer({ dataDir, restartable: true });
       const login = async (name: string) => (await new ParleyApi(server!.url).login({ name, password: PASSWORD })).user;
       for (const [i, name] of legacy.entries()) expect(await login(name)).toEqual({ id: i + 1, name });
       expect(await login('ALICE')).toEqual({ id: 1, name: '\uFF41\uFF4C\uFF49\uFF43\uFF45' }); // the older account holds the key
