@@ -66,6 +66,10 @@ export const CLOSE_CODES = {
   TOO_SLOW: 4008,
   /** No hello within the allowed time. */
   HELLO_TIMEOUT: 4010,
+  /** No pong to the server's heartbeat ping by the next one: the connection looked dead. */
+  HEARTBEAT_TIMEOUT: 4011,
+  /** More frames (of any kind, pings included) than the frame limit allows; reconnect more slowly. */
+  TOO_MANY_FRAMES: 4029,
 } as const;
 
 export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];

@@ -18,6 +18,13 @@ export const MAX_HTTP_BODY_BYTES = 16 * 1024;
 /** History page size: the default and the most one request may ask for. */
 export const HISTORY_PAGE_DEFAULT = 50;
 export const HISTORY_PAGE_MAX = 100;
+/**
+ * Frames of any kind (text, binary, ping, pong) one connection may send: this many at once, then
+ * this many per second; beyond it the connection is closed with 4029. Twice the send rate and
+ * burst where those are set higher (--send-rate, --send-burst).
+ */
+export const FRAME_BURST = 1000;
+export const FRAME_RATE_PER_SECOND = 500;
 /** At most this many missed messages per conversation are replayed on reconnect; beyond it the server sends `gap`. */
 export const CATCH_UP_MAX = 1000;
 

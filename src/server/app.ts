@@ -4,7 +4,7 @@ import type { Server as SecureServer } from 'node:https';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { MAX_HTTP_BODY_BYTES } from '../protocol/index.ts';
+import { FRAME_BURST, FRAME_RATE_PER_SECOND, MAX_HTTP_BODY_BYTES } from '../protocol/index.ts';
 import { Accounts, DEFAULT_ACCOUNT_LIMITS, type AccountLimits } from './accounts/accounts.ts';
 import { DeviceTokens, loadDeviceKey } from './accounts/device-tokens.ts';
 import { People } from './accounts/people.ts';
@@ -127,6 +127,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     sendBurst: config.sendBurst,
     helloTimeoutMs: config.helloTimeoutMs,
     maxFileBytes: config.files.maxFileBytes,
+    frameRatePerSecond: Math.max(FRAME_RATE_PER_SECOND, 2 * config.sendRatePerSecond),
+    frameBurst: Math.max(FRAME_BURST, 2 * config.sendBurst),
     ...(options.fileCatchUpBatch ? { fileCatchUpBatch: options.fileCatchUpBatch } : {}),
   });
 

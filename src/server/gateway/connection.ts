@@ -18,7 +18,7 @@ import {
 import type { Chat } from '../chat/chat.ts';
 import { ParleyError } from '../errors.ts';
 import type { Hub } from './hub.ts';
-import { Outbox, type PreparedFrame } from './outbox.ts';
+import { Outbox, preparePong, type PreparedFrame } from './outbox.ts';
 import { parseClientFrame } from './parse-frame.ts';
 import { TokenBucket } from './token-bucket.ts';
 import type { Clock } from '../clock.ts';
@@ -29,6 +29,9 @@ export interface ConnectionLimits {
   sendBurst: number;
   helloTimeoutMs: number;
   maxFileBytes: number;
+  /** Frames of any kind (text, binary, ping, pong) a client may send: sustained per second, and at once. */
+  frameRatePerSecond: number;
+  frameBurst: number;
   /** File cards read and sent per step of the file catch-up (smaller in tests). */
   fileCatchUpBatch?: number;
 }
@@ -36,7 +39,12 @@ export interface ConnectionLimits {
 /** File cards per step of the file catch-up: one bounded read, then the socket drains. */
 const FILE_CATCH_UP_BATCH = 1000;
 
-/** How long a closing peer gets to read the close frame (behind whatever it had queued) before it is cut off. */
+/**
+ * How long a closing peer gets to answer the close handshake before the socket is cut. If the
+ * close frame itself has not left by then (the peer reads nothing at all), the socket is kept
+ * until it does or ws's own close timeout (30 s) ends it: a peer that reads again meanwhile still
+ * gets the close code (docs/PROTOCOL.md, "Slow clients").
+ */
 const CLOSE_GRACE_MS = 5000;
 
 type State = 'awaiting-hello' | 'syncing' | 'live' | 'closed';
@@ -58,6 +66,9 @@ export class Connection {
   /** Frames read and still being handled (a send waits for its commit, then acknowledges). */
   private readonly handling = new Set<Promise<void>>();
   private shuttingDown = false;
+  /** A close frame was sent (or is queued to be): nothing more is read or written. */
+  private closing = false;
+  private readonly frameLimiter: TokenBucket;
 
   constructor(
     readonly ws: WebSocket,
@@ -67,22 +78,28 @@ export class Connection {
     private readonly chat: Chat,
     private readonly hub: Hub,
     private readonly limits: ConnectionLimits,
-    clock: Clock,
+    private readonly clock: Clock,
   ) {
     this.outbox = new Outbox(ws, limits.maxQueuedBytes, () =>
-      this.close(CLOSE_CODES.TOO_SLOW, 'send queue overflow: reconnect to catch up'),
+      this.close(CLOSE_CODES.TOO_SLOW, 'send queue overflow: reconnect to catch up', 'drop'),
     );
+    this.frameLimiter = new TokenBucket(limits.frameRatePerSecond, limits.frameBurst, () => clock.now());
     this.sendLimiter = new TokenBucket(limits.sendRatePerSecond, limits.sendBurst, () => clock.now());
     this.cancelHelloTimeout = clock.after(limits.helloTimeoutMs, () => this.close(CLOSE_CODES.HELLO_TIMEOUT, 'no hello'));
     ws.on('message', (data, isBinary) => {
+      if (!this.admit()) return;
       this.alive = true;
       const handled = this.receive(isBinary ? null : data.toString());
       this.handling.add(handled);
       void handled.finally(() => this.handling.delete(handled));
     });
-    ws.on('pong', () => (this.alive = true));
+    // Pings are answered here, not by ws (autoPong is off, gateway.ts): counted like every other
+    // frame, and queued with them, so a flood of them is bounded like any other backlog.
+    ws.on('ping', (data) => this.admit() && this.outbox.write(preparePong(data)));
+    ws.on('pong', () => this.admit() && (this.alive = true));
     ws.on('close', () => this.closed());
-    ws.on('error', () => ws.terminate());
+    // ws has already sent the close frame its error calls for (1002, 1007, 1009): let it leave.
+    ws.on('error', () => this.close(CLOSE_CODES.GOING_AWAY, 'protocol error', 'drop'));
   }
 
   get isLive(): boolean {
@@ -111,11 +128,28 @@ export class Connection {
     while (this.handling.size > 0) await Promise.allSettled([...this.handling]);
   }
 
-  close(code: number, reason: string): void {
-    if (this.state === 'closed') return;
+  /**
+   * Closes with `code`. What is queued is sent first (`flush`: acknowledgements before a shutdown,
+   * the error frame before a protocol refusal) or dropped (`drop`: a peer too slow or flooding,
+   * whose close frame should not wait behind what it will never read; it catches up on reconnect).
+   */
+  close(code: number, reason: string, queued: 'flush' | 'drop' = 'flush'): void {
+    if (this.state === 'closed' || this.closing) return;
+    this.closing = true;
+    this.outbox.stop(queued);
+    this.leaveHub();
     this.ws.close(code, reason);
-    // A peer that never answers the close handshake (or whose queue is full) is cut off.
-    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+    this.clock.after(CLOSE_GRACE_MS, () => {
+      if (this.outbox.unsentBytes === 0) this.ws.terminate();
+    });
+  }
+
+  /** Counts a frame the client sent; past the frame limit the connection is closed with 4029. */
+  private admit(): boolean {
+    if (this.closing || this.state === 'closed') return false;
+    if (this.frameLimiter.take() === 0) return true;
+    this.close(CLOSE_CODES.TOO_MANY_FRAMES, 'too many frames: slow down', 'drop');
+    return false;
   }
 
   private send(frame: ServerFrame): void {
@@ -123,7 +157,7 @@ export class Connection {
   }
 
   private async receive(text: string | null): Promise<void> {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.closing) return;
     const parsed = parseClientFrame(text);
     if (!parsed.ok) {
       this.send({ type: 'error', code: parsed.code, message: parsed.message, ...parsed.ids });
@@ -241,12 +275,18 @@ export class Connection {
   }
 
   private closed(): void {
-    const wasJoined = this.state === 'syncing' || this.state === 'live';
+    this.leaveHub();
     this.state = 'closed';
     this.heldBack = [];
     this.cancelHelloTimeout();
-    if (wasJoined) this.hub.leave(this);
     this.hub.forget(this);
+  }
+
+  /** Stops receiving events and counting as online, once: when closing starts, or when the socket closes. */
+  private leaveHub(): void {
+    if (this.state !== 'syncing' && this.state !== 'live') return;
+    this.state = 'closed';
+    this.hub.leave(this);
   }
 }
 

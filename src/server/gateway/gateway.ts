@@ -31,6 +31,9 @@ export class Gateway {
     maxPayload: MAX_FRAME_BYTES,
     perMessageDeflate: false,
     clientTracking: false,
+    // Connection answers pings itself, through its bounded queue and its frame limit: ws's own
+    // guard against a ping flood cut the socket without a close frame.
+    autoPong: false,
   });
   private readonly stopHeartbeat: () => void;
   private accepting = true;
@@ -71,7 +74,8 @@ export class Gateway {
   private beat(): void {
     for (const connection of this.hub.connections()) {
       if (!connection.alive) {
-        connection.ws.terminate();
+        // Most likely gone; a peer that merely stopped answering still gets the close code.
+        connection.close(CLOSE_CODES.HEARTBEAT_TIMEOUT, 'no pong to the heartbeat', 'drop');
         continue;
       }
       connection.alive = false;

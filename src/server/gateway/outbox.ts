@@ -16,7 +16,11 @@ interface FrameOptions {
 }
 const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } };
 
-const FRAME_OPTIONS = { fin: true, opcode: 0x01, mask: false, readOnly: true, rsv1: false } as const;
+/** What the queue hands the socket per drain: all a slow peer's close frame waits behind. */
+const SOCKET_SHARE = 64 * 1024;
+
+const TEXT = 0x01;
+const PONG = 0x0a;
 
 export function prepareFrame(frame: ServerFrame): PreparedFrame {
   return prepareJson(JSON.stringify(frame));
@@ -29,7 +33,16 @@ export function prepareFrame(frame: ServerFrame): PreparedFrame {
  * frames leave in one turn (bench: fanout, docs/PERFORMANCE.md).
  */
 export function prepareJson(json: string): PreparedFrame {
-  const parts = Sender.frame(Buffer.from(json), FRAME_OPTIONS);
+  return framed(Buffer.from(json), TEXT);
+}
+
+/** The answer to a client's ping: a pong with the same application data (RFC 6455, 5.5.3). */
+export function preparePong(data: Buffer): PreparedFrame {
+  return framed(data, PONG);
+}
+
+function framed(payload: Buffer, opcode: number): PreparedFrame {
+  const parts = Sender.frame(payload, { fin: true, opcode, mask: false, readOnly: true, rsv1: false });
   return parts.length === 1 ? parts : [Buffer.concat(parts)];
 }
 
@@ -44,13 +57,26 @@ function uncorkAll(): void {
 /**
  * A connection's bounded send queue. Frames are written straight to the socket (permessage-
  * deflate is off, so ws's own sender never queues and order is kept); writes within one turn are
- * coalesced by cork/uncork into one syscall. The socket's write buffer is the queue: when it
- * holds more than `maxQueuedBytes`, the peer is not keeping up and `onOverflow` closes it.
+ * coalesced by cork/uncork into one syscall.
+ *
+ * Once the socket has more than its high-water mark unsent (the peer is not reading and the
+ * kernel's buffers in between, several megabytes, are full), further frames wait here, in this connection's own
+ * queue, and go on as the socket drains. That queue is what `maxQueuedBytes` bounds: when it
+ * still holds more than that once the socket has taken what it could, the peer is not keeping up
+ * and `onOverflow` closes it. Because the backlog is here and not in the socket, a closing connection can drop
+ * it, so that its close frame waits behind at most one share of it (64 KiB) instead
+ * of the whole backlog, and reaches a peer as soon as it reads again (docs/PROTOCOL.md, "Slow
+ * clients").
  */
 export class Outbox {
   private readonly socket: Socket;
   private corked = false;
-  private overflowed = false;
+  private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
+  /** Writing stopped: the queue overflowed, or the connection is closing. */
+  private stopped = false;
+  private drainWaiters: (() => void)[] = [];
+  private backlogCheck = false;
 
   constructor(
     ws: WebSocket,
@@ -60,18 +86,21 @@ export class Outbox {
     // ws keeps its socket private; writing pre-framed bytes to it is what lets one broadcast be
     // serialised and framed once instead of once per recipient (docs/ARCHITECTURE.md).
     this.socket = (ws as unknown as { _socket: Socket })._socket;
+    this.socket.on('drain', () => this.flushQueue());
+    this.socket.once('close', () => this.wakeDrainWaiters());
   }
 
   write(frame: PreparedFrame): void {
-    if (this.overflowed || this.socket.destroyed) return;
-    if (!this.corked) {
-      // Only what earlier turns left unsent counts as backlog: this turn's writes are still
-      // corked in the same buffer and leave in one syscall when it ends.
-      if (this.socket.writableLength > this.maxQueuedBytes) {
-        this.overflowed = true;
-        this.onOverflow();
-        return;
+    if (this.stopped || this.socket.destroyed) return;
+    if (this.queue.length > 0 || this.socket.writableNeedDrain) {
+      for (const buffer of frame) {
+        this.queue.push(buffer);
+        this.queuedBytes += buffer.length;
       }
+      this.checkBacklogSoon();
+      return;
+    }
+    if (!this.corked) {
       this.corked = true;
       this.socket.cork();
       if (corked.length === 0) process.nextTick(uncorkAll);
@@ -89,23 +118,81 @@ export class Outbox {
     this.write(prepareJson(json));
   }
 
-  get queuedBytes(): number {
-    return this.socket.writableLength;
+  /**
+   * The connection is closing: nothing more is written after what is queued, which is first
+   * handed to the socket (`flush`, e.g. the acknowledgements of a shutdown) or dropped (a peer
+   * that is too slow or misbehaves: its close frame should not wait behind megabytes it will
+   * never read).
+   */
+  stop(queued: 'flush' | 'drop'): void {
+    if (queued === 'drop') this.dropQueue();
+    else if (this.queue.length > 0 && !this.socket.destroyed) {
+      this.socket.cork();
+      for (const buffer of this.queue.splice(0)) this.socket.write(buffer);
+      this.socket.uncork();
+      this.queuedBytes = 0;
+    }
+    this.stopped = true;
+  }
+
+  /** Bytes not yet handed to the socket, plus what the socket has not yet handed to the kernel. */
+  get unsentBytes(): number {
+    return this.queuedBytes + this.socket.writableLength;
   }
 
   /** Resolves once this turn's writes have left and at most half the bound is still queued (or the socket is gone). */
   async drained(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
-    while (!this.socket.destroyed && this.socket.writableLength > this.maxQueuedBytes / 2) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.socket.off('drain', done);
-          this.socket.off('close', done);
-          resolve();
-        };
-        this.socket.once('drain', done);
-        this.socket.once('close', done);
-      });
+    while (!this.socket.destroyed && this.queuedBytes > this.maxQueuedBytes / 2) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
+  }
+
+  /**
+   * The socket drained: hand it up to SOCKET_SHARE of queued frames in one syscall. When the
+   * kernel takes them at once, the next 'drain' follows within the same turn, so a backlog a fast
+   * peer can take leaves at once; a slow peer holds at most that much in the socket.
+   */
+  private flushQueue(): void {
+    if (this.queue.length > 0 && !this.socket.destroyed) {
+      this.socket.cork();
+      let sent = 0;
+      while (sent < this.queue.length && this.socket.writableLength < SOCKET_SHARE) {
+        const buffer = this.queue[sent++]!;
+        this.queuedBytes -= buffer.length;
+        this.socket.write(buffer);
+      }
+      this.queue.splice(0, sent);
+      this.socket.uncork();
+    }
+    this.wakeDrainWaiters();
+  }
+
+  /**
+   * Judges the backlog once the socket has taken what it can: a 'drain' that follows a write the
+   * kernel took at once comes before the loop's next phase, so what is still queued then is what
+   * the peer has not read. Only that counts against the bound, never a burst a fast peer takes.
+   */
+  private checkBacklogSoon(): void {
+    if (this.backlogCheck) return;
+    this.backlogCheck = true;
+    setImmediate(() => {
+      this.backlogCheck = false;
+      if (this.stopped || this.queuedBytes <= this.maxQueuedBytes) return;
+      this.stopped = true;
+      this.dropQueue();
+      this.onOverflow();
+    });
+  }
+
+  private dropQueue(): void {
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+  }
+
+  private wakeDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
   }
 }

@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { WORLD, type PresenceChange } from '../src/protocol/index.ts';
+import { connect, registerUser, waitFor, type Client } from './support/clients.ts';
+import { ManualClock } from './support/manual-clock.ts';
+import { OPCODES, RawWebSocket, clientFrame, textFrame } from './support/raw-websocket.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+let server: TestServer;
+const clients: Client[] = [];
+const raws: RawWebSocket[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close();
+  for (const raw of raws.splice(0)) raw.socket.destroy();
+  await server.close();
+});
+
+async function start(flags: string[] = []) {
+  const clock = new ManualClock();
+  server = await startTestServer({ clock, flags });
+  return clock;
+}
+
+async function raw(token: string) {
+  const socket = await RawWebSocket.open(server.port, token);
+  raws.push(socket);
+  return socket;
+}
+
+const HELLO = textFrame({ type: 'hello', protocol: 1 });
+
+describe('a client that stops reading', () => {
+  it('is cut at --send-queue-bytes with 4008, and reads that close code whenever it reads again, after the grace too', async () => {
+    const clock = await start(['--send-queue-bytes', '65536', '--send-rate', '100000', '--send-burst', '100000']);
+    const slowUser = await registerUser(server.url, 'slow');
+    const slow = await raw(slowUser.token);
+    slow.write(HELLO);
+    await waitFor(() => slow.texts().some((frame) => frame.type === 'synced'), 'synced');
+    slow.socket.pause();
+
+    const watcher = await connect((await registerUser(server.url, 'watcher')).api);
+    clients.push(watcher);
+    const sender = await connect((await registerUser(server.url, 'sender')).api);
+    clients.push(sender);
+    const offline = () => watcher.presence.some((change: PresenceChange) => change.user.name === 'slow' && !change.online);
+    // The kernel's socket buffers take a few megabytes before the bound even starts to count.
+    let sent = 0;
+    while (!offline() && sent < 20_000) {
+      await Promise.all(Array.from({ length: 100 }, () => sender.session.send(WORLD, 'x'.repeat(4000))));
+      sent += 100;
+      await clock.advance(50); // presence changes go out every 50 ms
+    }
+    expect(offline()).toBe(true);
+    // Long after the server gave up, the client reads again: what the network held, then 4008.
+    await clock.advance(5000);
+    await clock.advance(5000);
+    slow.socket.resume();
+    await waitFor(() => slow.closeCode() !== null, "the slow client's close frame", 20_000);
+    expect(slow.closeCode()).toBe(4008);
+    expect(slow.framesAfterClose()).toBe(0);
+    const delivered = slow.texts().filter((frame) => frame.type === 'message').length;
+    expect(delivered).toBeLessThan(sent);
+    // The others got everything.
+    await waitFor(() => watcher.messages.length === sent, 'every message at the watcher');
+  });
+});
+
+describe('frame floods', () => {
+  it('hello and 200 WebSocket pings in one write get the welcome and 200 pongs, not a silent close', async () => {
+    await start();
+    const { token } = await registerUser(server.url, 'pinger');
+    const socket = await raw(token);
+    const pings = Array.from({ length: 200 }, (_, i) => clientFrame(OPCODES.ping, `p${i}`));
+    socket.write(HELLO, ...pings);
+    await waitFor(() => socket.texts().some((frame) => frame.type === 'synced') && socket.count(OPCODES.pong) === 200, 'synced and 200 pongs');
+    const pongs = socket.frames.filter((frame) => frame.opcode === OPCODES.pong).map((frame) => frame.payload.toString());
+    expect(pongs).toEqual(Array.from({ length: 200 }, (_, i) => `p${i}`));
+    expect(socket.texts()[0]).toMatchObject({ type: 'welcome' });
+    expect(socket.closeCode()).toBe(null);
+  });
+
+  it('allows 1,000 frames of any kind at once, then closes with 4029 and handles nothing after the limit', async () => {
+    await start();
+    const { token, api } = await registerUser(server.url, 'flooder');
+    const socket = await raw(token);
+    // 1 hello + 500 WebSocket pings + 499 JSON pings = 1,000 frames: all answered.
+    const wsPings = Array.from({ length: 500 }, () => clientFrame(OPCODES.ping));
+    const jsonPings = Array.from({ length: 499 }, (_, i) => textFrame({ type: 'ping', ref: i }));
+    socket.write(HELLO, ...wsPings, ...jsonPings);
+    await waitFor(() => socket.texts().filter((frame) => frame.type === 'pong').length === 499 && socket.count(OPCODES.pong) === 500, 'every ping answered');
+    await waitFor(() => socket.texts().some((frame) => frame.type === 'synced'), 'synced');
+    expect(socket.closeCode()).toBe(null);
+    // Frame 1,001, and a send behind it: closed with 4029, the send never handled.
+    socket.write(clientFrame(OPCODES.ping), textFrame({ type: 'send', conv: WORLD, clientId: 'late', text: 'too late' }));
+    await waitFor(() => socket.closeCode() !== null, 'the close frame');
+    expect(socket.closeCode()).toBe(4029);
+    expect(socket.count(OPCODES.pong)).toBe(500);
+    expect(socket.framesAfterClose()).toBe(0);
+    expect((await api.history(WORLD)).messages).toEqual([]);
+  });
+
+  it('refills at 500 frames per second: 500 more after a second pass, the 501st does not', async () => {
+    const clock = await start();
+    const { token } = await registerUser(server.url, 'steady');
+    const socket = await raw(token);
+    socket.write(HELLO, ...Array.from({ length: 999 }, () => clientFrame(OPCODES.ping)));
+    await waitFor(() => socket.count(OPCODES.pong) === 999, '999 pongs');
+    await clock.advance(1000);
+    socket.write(...Array.from({ length: 500 }, () => clientFrame(OPCODES.ping)));
+    await waitFor(() => socket.count(OPCODES.pong) === 1499, '500 more pongs');
+    expect(socket.closeCode()).toBe(null);
+    socket.write(clientFrame(OPCODES.ping));
+    await waitFor(() => socket.closeCode() !== null, 'the close frame');
+    expect(socket.closeCode()).toBe(4029);
+  });
+
+  it('a protocol error right behind a queued answer still gets its close frame (1002), after the answer', async () => {
+    await start();
+    const { token } = await registerUser(server.url, 'broken');
+    const socket = await raw(token);
+    socket.write(HELLO);
+    await waitFor(() => socket.texts().some((frame) => frame.type === 'synced'), 'synced');
+    // A JSON ping and a frame with a reserved opcode (0x3) in one write.
+    socket.write(textFrame({ type: 'ping', ref: 'before' }), clientFrame(0x3, 'x'));
+    await socket.ended;
+    expect(socket.texts().filter((frame) => frame.type === 'pong')).toEqual([{ type: 'pong', ref: 'before' }]);
+    expect(socket.closeCode()).toBe(1002);
+  });
+});
