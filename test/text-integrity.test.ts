@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from './support/server.ts';
 let server: TestServer;
 const clients: Client[] = [];
 beforeEach(async () => {
-  server = await startTestServer({ flags: ['--send-rate', '100000', '--send-burst', '100000'] });
+  server = await startTestServer({ restartable: true, flags: ['--send-rate', '100000', '--send-burst', '100000'] });
 });
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
