@@ -3,6 +3,8 @@ import { ParleyApi } from '../src/client/api.ts';
 import { ParleyClientError } from '../src/client/errors.ts';
 import { PROTOCOL_VERSION } from '../src/protocol/index.ts';
 import { PASSWORD, rawSocket, registerUser } from './support/clients.ts';
+import { rawRequest } from './support/http.ts';
+import { ManualClock } from './support/manual-clock.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
@@ -35,6 +37,28 @@ describe('passwords', () => {
     for (const [name, password] of [['alice', 'correct horse battery'], ['bob', 'k7#pQ2!z'], ['小明', '我的密码很长很长'], ['carol', '        ']]) {
       expect([name, await register(name!, password!)]).toEqual([name, 'OK']);
     }
+  });
+});
+
+describe('registrations', () => {
+  it('are limited to 50 accounts per address per hour (not from the machine itself), and the hour runs on the server clock', async () => {
+    await server.close();
+    const clock = new ManualClock();
+    server = await startTestServer({ flags: ['--trust-proxy', '127.0.0.1'], clock });
+    const register = (name: string, address?: string) =>
+      rawRequest(server.url, {
+        method: 'POST',
+        path: '/api/register',
+        body: JSON.stringify({ name, password: PASSWORD }),
+        headers: { 'content-type': 'application/json', ...(address ? { 'x-forwarded-for': address } : {}) },
+      });
+    for (let i = 0; i < 50; i++) expect((await register(`pupil${i}`, '203.0.113.5')).status).toBe(201);
+    const refused = await register('pupil50', '203.0.113.5');
+    expect([refused.status, refused.code, refused.headers['retry-after']]).toEqual([429, 'RATE_LIMITED', '3600']);
+    expect((await register('pupil50', '203.0.113.6')).status).toBe(201);
+    expect((await register('local-script')).status).toBe(201);
+    await clock.advance(3_600_000);
+    expect((await register('pupil51', '203.0.113.5')).status).toBe(201);
   });
 });
 

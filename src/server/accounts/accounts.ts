@@ -3,6 +3,7 @@ import { ParleyError } from '../errors.ts';
 import type { EventPublisher } from '../events/events.ts';
 import type { Store, UserRecord } from '../storage/store.ts';
 import type { DeviceTokens } from './device-tokens.ts';
+import { FailureLimiter } from './login-limiter.ts';
 import { DEFAULT_THROTTLE_LIMITS, MemoryLoginThrottle, type LoginAttempt, type LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
 import { checkName, nameKeyOf, skeletonOf } from './names.ts';
 import { checkNewPassword } from './password-rules.ts';
@@ -13,11 +14,15 @@ export interface AccountLimits {
   sessionTtlMs: number;
   /** Failed logins (docs/SECURITY.md, "Failed logins"). */
   throttle: ThrottleLimits;
+  /** Accounts created from one address: bounds mass registration, and the hashing it costs. */
+  registrationsPerAddress: { count: number; windowMs: number };
 }
 
 export const DEFAULT_ACCOUNT_LIMITS: AccountLimits = {
   sessionTtlMs: 30 * 24 * 3600 * 1000,
   throttle: DEFAULT_THROTTLE_LIMITS,
+  // A whole class behind one school NAT registers in the same lesson.
+  registrationsPerAddress: { count: 50, windowMs: 3_600_000 },
 };
 
 export interface Session {
@@ -52,6 +57,7 @@ export class Accounts {
   private readonly limits: AccountLimits;
   private readonly throttle: LoginThrottle;
   private readonly now: () => number;
+  private readonly registrations: FailureLimiter;
 
   constructor(
     private readonly store: Store,
@@ -62,16 +68,25 @@ export class Accounts {
     this.limits = options.limits ?? DEFAULT_ACCOUNT_LIMITS;
     this.now = options.now ?? Date.now;
     this.throttle = options.throttle ?? new MemoryLoginThrottle(this.limits.throttle, this.now);
+    const { count, windowMs } = this.limits.registrationsPerAddress;
+    this.registrations = new FailureLimiter(count, windowMs, this.now);
   }
 
-  async register({ name: rawName, password }: Credentials): Promise<Session> {
+  async register({ name: rawName, password }: Credentials, address: string): Promise<Session> {
     const { name, nameKey, skeleton } = checkName(rawName);
     await checkNewPassword(password, name);
     // Cheap check first so a taken name does not cost a hash; the store still decides, look-alikes included.
     if (await this.store.userByNameKey(nameKey)) throw new ParleyError('NAME_TAKEN');
+    // The machine itself (its owner, a script, a benchmark) is not a stranger mass-registering.
+    const counted = !/^(?:::ffff:)?127\.|^::1$/.test(address);
+    const wait = counted ? this.registrations.retryAfterMs(address) : 0;
+    if (wait > 0) {
+      throw new ParleyError('RATE_LIMITED', `Too many accounts created from this address; try again in ${Math.ceil(wait / 1000)} s.`, { retryAfterMs: wait });
+    }
     const passwordHash = await hashPassword(password);
     const user = await this.store.createUser({ name, nameKey, skeleton, passwordHash, createdAt: this.now() });
     if (!user) throw new ParleyError('NAME_TAKEN');
+    if (counted) this.registrations.recordFailure(address);
     return this.openSession({ id: user.id, name: user.name });
   }
 

@@ -1,7 +1,8 @@
 /**
  * Counts failed logins per key (an account, an address) in a fixed window. Once a key has
  * used its allowance, further attempts are refused before any password is hashed, with the
- * time left until the window ends.
+ * time left until the window ends. (Registrations per address are counted the same way, each
+ * account created being one "failure" of the allowance.)
  */
 export class FailureLimiter {
   private readonly windows = new Map<string, { failures: number; resetsAt: number }>();

@@ -14,15 +14,6 @@ export function proxyTrust(list: readonly string[]): ProxyTrust {
   return proxyaddr.compile([...list]);
 }
 
-/**
- * The client's address: X-Forwarded-For read from the right, skipping trusted proxies, so the
- * first address no trusted proxy vouches for. Entries a client wrote itself (the left) are only
- * reached when every hop after them is trusted.
- */
-export function clientAddress(request: IncomingMessage, trust: ProxyTrust): string {
-  return proxyaddr(request, trust);
-}
-
 /** The host the client asked for: X-Forwarded-Host when a trusted proxy sent the request, else Host. */
 export function requestedHost(request: IncomingMessage, trust: ProxyTrust): string | undefined {
   const forwarded = request.headers['x-forwarded-host'];

@@ -15,7 +15,7 @@ export function accountRoutes(app: FastifyInstance, deps: { accounts: Accounts; 
   const sessionReply = (session: Session): SessionReply => ({ user: session.user, token: session.token });
 
   app.post('/api/register', async (request, reply) => {
-    const session = await accounts.register(parseBody(credentialsBody, request.body));
+    const session = await accounts.register(parseBody(credentialsBody, request.body), request.ip);
     reply.header('Set-Cookie', cookies(session)).status(201);
     return sessionReply(session);
   });
