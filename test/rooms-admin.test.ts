@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RoomApi } from '../src/client/rooms.ts';
+import type { ServerFrameOf } from '../src/protocol/frames.ts';
 import { connect, registerUser, sleep, waitFor, type Client } from './support/clients.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -79,6 +80,27 @@ describe('room roles', () => {
     for (const tab of tabs) expect(tab.messages.filter((m) => m.conv === conv)).toEqual([]);
     await expect(tabs[0]!.session.send(conv, 'still here?')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(member.rooms.members(conv)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('says in each member frame who made the change: the remover to the removed member, the inviter, or the member themselves', async () => {
+    const { owner, admin, member, conv } = await staffedRoom();
+    const memberTab = await connect(member.api);
+    const ownerTab = await connect(owner.api);
+    clients.push(memberTab, ownerTab);
+    const newcomer = await person('nina');
+    await admin.rooms.invite(conv, [newcomer.user.id]);
+    await newcomer.rooms.leave(conv);
+    await admin.rooms.remove(conv, member.user.id);
+    const changes = (frames: Client['frames']) =>
+      frames.flatMap((f) => {
+        if (f.type !== 'member') return [];
+        const { user, role, by } = f as unknown as ServerFrameOf<'member'>;
+        return [`${user.name} ${role ?? 'out'} by ${by.name}`];
+      });
+    await waitFor(() => changes(memberTab.frames).length === 3, 'three membership changes at mia');
+    expect(changes(memberTab.frames)).toEqual(['nina member by adam', 'nina out by nina', 'mia out by adam']);
+    await waitFor(() => changes(ownerTab.frames).length === 3, 'three membership changes at olive');
+    expect(changes(ownerTab.frames)).toEqual(['nina member by adam', 'nina out by nina', 'mia out by adam']);
   });
 
   it('hands the room to the longest-standing admin when the owner leaves, else the longest-standing member', async () => {

@@ -147,8 +147,10 @@ export type ServerFrame =
    * Someone's membership of a room this user belongs to changed: joined or invited (a role),
    * left or removed (`role: null`), or a new role. When `user` is this user and `role` is null,
    * this user is no longer a member: drop the conversation. Keep the newest `rev` per member.
+   * `by` made the change: `user` themselves for a join or a leave, else who invited, removed or
+   * named them (so a removed member can be told who removed them).
    */
-  | { type: 'member'; conv: ConversationId; user: UserRef; role: RoomRole | null; memberCount: number; rev: number }
+  | { type: 'member'; conv: ConversationId; user: UserRef; role: RoomRole | null; memberCount: number; rev: number; by: UserRef }
   /** This user's read position moved (from this or another device). */
   | { type: 'read'; conv: ConversationId; seq: number; unread: number }
   | { type: 'pong'; ref?: string | number }

@@ -22,6 +22,7 @@ export function publishCommitted(events: EventPublisher, result: CommitResult): 
       user,
       role: 'member',
       memberCount: result.created.length,
+      by: message.sender,
       summary,
     });
   }

@@ -49,6 +49,8 @@ export interface MembershipEvent {
   user: UserRef;
   role: RoomRole | null;
   memberCount: number;
+  /** Who made the change: `user` for a join or leave, else who invited, removed or named them. */
+  by: UserRef;
   summary?: ConversationSummary;
 }
 

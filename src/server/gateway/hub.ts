@@ -89,8 +89,8 @@ export class Hub implements EventPublisher {
           }
         }
         if (!rooms) return;
-        const { conv, user, role, memberCount, rev } = event;
-        this.toRoomSpeakers(event.audience, prepareFrame({ type: 'member', conv, user, role, memberCount, rev }));
+        const { conv, user, role, memberCount, rev, by } = event;
+        this.toRoomSpeakers(event.audience, prepareFrame({ type: 'member', conv, user, role, memberCount, rev, by }));
         return;
       }
       case 'room':

@@ -12,6 +12,8 @@ export function publishRoomCommit(events: EventPublisher, commit: RoomCommit): v
   const members = usersAudience(memberIds);
   // A new member's conversation starts read up to where it was before the change's messages.
   const before = (commit.messages[0]?.seq ?? 1) - 1;
+  // One actor makes every change of a commit, and is the sender of all its system messages.
+  const actor = commit.messages[0]?.sender;
   for (const change of commit.members) {
     const summary: ConversationSummary | undefined = change.change === 'joined'
       ? { id: room.id, kind: 'room', room, role: change.role!, lastSeq: before, readSeq: before, unread: 0 }
@@ -25,6 +27,7 @@ export function publishRoomCommit(events: EventPublisher, commit: RoomCommit): v
       user: change.user,
       role: change.role,
       memberCount: room.memberCount,
+      by: actor ?? change.user,
       ...(summary ? { summary } : {}),
     });
   }
