@@ -73,6 +73,14 @@ interface PendingSend {
 
 type Pending = { resolve: (frame: ServerFrame) => void; reject: (error: ParleyClientError) => void };
 
+/**
+ * At most this many sends wait for their acknowledgement at once; the rest wait their turn, in
+ * order. After RATE_LIMITED the window is one, until acknowledgements open it again: the client
+ * follows the server's pace instead of re-sending every refused message at once, which would
+ * pass the server's frame limit and be closed with 4029 (docs/PROTOCOL.md, "Limits").
+ */
+const SEND_WINDOW = 32;
+
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CLOSE_CODES = new Set<number>([CLOSE_CODES.SESSION_ENDED, CLOSE_CODES.PROTOCOL_UNSUPPORTED]);
 
@@ -85,6 +93,11 @@ export class ChatSession extends Emitter<SessionEvents> {
   private socket: SocketLike | null = null;
   private readonly cursors = new Map<ConversationId, number>();
   private readonly sends = new Map<string, PendingSend>();
+  /** Client ids of sends on the wire, not yet acknowledged or refused. */
+  private readonly inFlight = new Set<string>();
+  private sendWindow = SEND_WINDOW;
+  /** Set while the server asked to wait (RATE_LIMITED): nothing is sent before it fires. */
+  private sendPause: ReturnType<typeof setTimeout> | null = null;
   private readonly requests = new Map<string, Pending>();
   private nextRef = 1;
   /** The highest file-card rev seen, sent in hello so changes made while away are replayed. */
@@ -111,6 +124,7 @@ export class ChatSession extends Emitter<SessionEvents> {
   close(): void {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.resetSends();
     this.socket?.close(1000, 'bye');
     this.socket = null;
     this.failAll(new ParleyClientError('DISCONNECTED', 'The session was closed.'), true);
@@ -145,7 +159,7 @@ export class ChatSession extends Emitter<SessionEvents> {
     return new Promise((resolve, reject) => {
       const pending: PendingSend = { conv, text, clientId, resolve, reject };
       this.sends.set(clientId, pending);
-      if (this.state === 'online') this.transmit(pending);
+      this.pumpSends();
     });
   }
 
@@ -194,6 +208,7 @@ export class ChatSession extends Emitter<SessionEvents> {
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.resetSends();
       this.failAll(new ParleyClientError('DISCONNECTED', 'The connection dropped.'), false);
       if (this.stopped) return;
       if (FINAL_CLOSE_CODES.has(event.code) || this.options.reconnect === false) {
@@ -234,13 +249,17 @@ export class ChatSession extends Emitter<SessionEvents> {
         if (this.syncingFileRev !== undefined) this.noteFileRev(this.syncingFileRev);
         this.syncingFileRev = undefined;
         this.setState('online');
-        for (const pending of this.sends.values()) this.transmit(pending);
+        this.resetSends();
+        this.pumpSends();
         this.emit('synced', undefined);
         return;
       case 'ack': {
         const pending = this.sends.get(frame.clientId);
         this.sends.delete(frame.clientId);
+        this.inFlight.delete(frame.clientId);
+        this.sendWindow = Math.min(SEND_WINDOW, this.sendWindow * 2);
         pending?.resolve(frame);
+        this.pumpSends();
         this.emit('ack', frame);
         return;
       }
@@ -285,14 +304,20 @@ export class ChatSession extends Emitter<SessionEvents> {
     const error = new ParleyClientError(frame.code, frame.message, undefined, frame.retryAfterMs);
     if (frame.clientId !== undefined && this.sends.has(frame.clientId)) {
       const pending = this.sends.get(frame.clientId)!;
+      this.inFlight.delete(frame.clientId);
       if (frame.code === 'RATE_LIMITED' && frame.retryAfterMs !== undefined) {
-        setTimeout(() => this.state === 'online' && this.sends.has(pending.clientId) && this.transmit(pending), frame.retryAfterMs);
+        this.sendWindow = 1;
+        this.sendPause ??= setTimeout(() => {
+          this.sendPause = null;
+          this.pumpSends();
+        }, frame.retryAfterMs);
         return;
       }
       // Not stored: the server is stopping and closes with 1001 next; the send goes again after the reconnect.
       if (frame.code === 'SHUTTING_DOWN') return;
       this.sends.delete(frame.clientId);
       pending.reject(error);
+      this.pumpSends();
       return;
     }
     if (frame.ref !== undefined && this.requests.has(String(frame.ref))) {
@@ -318,8 +343,23 @@ export class ChatSession extends Emitter<SessionEvents> {
     pending?.resolve(frame);
   }
 
-  private transmit(pending: PendingSend): void {
-    this.write({ type: 'send', conv: pending.conv, clientId: pending.clientId, text: pending.text });
+  /** Puts waiting sends on the wire, oldest first, as far as the window allows. */
+  private pumpSends(): void {
+    if (this.state !== 'online' || this.sendPause) return;
+    for (const pending of this.sends.values()) {
+      if (this.inFlight.size >= this.sendWindow) return;
+      if (this.inFlight.has(pending.clientId)) continue;
+      this.inFlight.add(pending.clientId);
+      this.write({ type: 'send', conv: pending.conv, clientId: pending.clientId, text: pending.text });
+    }
+  }
+
+  /** A new connection (or none): nothing is on the wire, the window is whole again. */
+  private resetSends(): void {
+    this.inFlight.clear();
+    this.sendWindow = SEND_WINDOW;
+    if (this.sendPause) clearTimeout(this.sendPause);
+    this.sendPause = null;
   }
 
   private write(frame: Record<string, unknown>): void {
