@@ -45,7 +45,8 @@ export async function startHoldingProxy(targetPort: () => number) {
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-    client.on('close', () => upstream.destroy());
+    // A client that went away cleanly (its end was read) still gets every byte it sent delivered.
+    client.on('close', (hadError) => (hadError ? upstream.destroy() : upstream.end()));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
