@@ -1,10 +1,17 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ParleyApi } from '../src/client/api.ts';
+import { ParleyClientError } from '../src/client/errors.ts';
 import { DEFAULT_ACCOUNT_LIMITS } from '../src/server/accounts/accounts.ts';
 import { PASSWORD, registerUser } from './support/clients.ts';
 import { rawRequest, type RawReply } from './support/http.ts';
 import { ManualClock } from './support/manual-clock.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
+const BIN = join(import.meta.dirname, '..', 'bin', 'parley.js');
 let server: TestServer | undefined;
 afterEach(async () => {
   await server?.close();
@@ -113,6 +120,49 @@ describe('failed logins', () => {
       perAddress: { failures: 50, windowMs: 900_000 },
       perDevice: { failures: 10, windowMs: 900_000 },
     });
+  });
+});
+
+describe('the client library and the CLI', () => {
+  it('keep the device token of a login and send it with the next, so a held address does not hold them', async () => {
+    await start();
+    await registerUser(server!.url, 'gus');
+    const known = new ParleyApi(server!.url);
+    await known.login({ name: 'gus', password: PASSWORD });
+    expect(known.deviceToken).toMatch(/^\d+\.[\w-]+\.[\w-]+$/);
+    for (let i = 0; i < 5; i++) await login('gus', `guess-${i}-guess`);
+    expect(await new ParleyApi(server!.url).login({ name: 'gus', password: PASSWORD }).catch((error: ParleyClientError) => error.code)).toBe('LOGIN_RATE_LIMITED');
+    expect((await known.login({ name: 'gus', password: PASSWORD })).user.name).toBe('gus');
+  });
+
+  it('the CLI saves the device token with the session and logs in with it when the session has ended', async () => {
+    await start();
+    const home = await mkdtemp(join(tmpdir(), 'parley-cli-device-'));
+    try {
+      const env = { ...process.env, XDG_CONFIG_HOME: home, PARLEY_SERVER: server!.url, PARLEY_PASSWORD: PASSWORD };
+      const run = (args: string[]) =>
+        new Promise<{ code: number; stderr: string }>((resolve) =>
+          execFile(process.execPath, [BIN, ...args], { env }, (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr })),
+        );
+      expect(await run(['register', '--user', 'hana'])).toEqual({ code: 0, stderr: '' });
+      const file = join(home, 'parley', 'sessions.json');
+      const text = await readFile(file, 'utf8');
+      const saved = Object.values((JSON.parse(text) as { sessions: Record<string, { token: string; deviceToken?: string }> }).sessions)[0]!;
+      expect(saved.deviceToken).toMatch(/^\d+\.[\w-]+\.[\w-]+$/);
+      // The session ends elsewhere, and a stranger holds the account from this very address.
+      await new ParleyApi(server!.url, { token: saved.token }).logout();
+      for (let i = 0; i < 5; i++) await login('hana', `guess-${i}-guess`);
+      // Without the device token the CLI is held like the stranger; with it, it logs in.
+      const forgetful = JSON.parse(text) as { sessions: Record<string, { deviceToken?: string }> };
+      for (const entry of Object.values(forgetful.sessions)) delete entry.deviceToken;
+      await writeFile(file, JSON.stringify(forgetful));
+      const held = await run(['who', '--user', 'hana']);
+      expect([held.code, held.stderr]).toEqual([1, expect.stringContaining('LOGIN_RATE_LIMITED')]);
+      await writeFile(file, text);
+      expect(await run(['who', '--user', 'hana'])).toEqual({ code: 0, stderr: '' });
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });
 

@@ -29,8 +29,10 @@ export async function signIn(context: Context): Promise<SignedIn> {
 
 export async function logIn(context: Context, name: string, api = new ParleyApi(context.server)): Promise<SignedIn> {
   const password = await obtainPassword(context.env, `Password for ${name} on ${context.server}: `);
+  // A device token from an earlier login lets this computer in even while strangers guess at the account.
+  api.deviceToken ??= (await context.cache.get(context.server, name))?.deviceToken ?? null;
   const { user, token } = await api.login({ name, password });
-  await context.cache.put(context.server, name, user, token);
+  await context.cache.put(context.server, name, user, token, api.deviceToken);
   return { api, me: user };
 }
 

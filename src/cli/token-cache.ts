@@ -7,6 +7,8 @@ export interface CachedSession {
   server: string;
   user: UserRef;
   token: string;
+  /** Marks this computer as a known device of the account (docs/SECURITY.md, "Failed logins"). */
+  deviceToken?: string;
   savedAt: string;
 }
 
@@ -39,9 +41,9 @@ export class TokenCache {
     return (await this.read()).sessions[keyOf(server, name)];
   }
 
-  async put(server: string, name: string, user: UserRef, token: string): Promise<void> {
+  async put(server: string, name: string, user: UserRef, token: string, deviceToken: string | null = null): Promise<void> {
     const file = await this.read();
-    file.sessions[keyOf(server, name)] = { server, user, token, savedAt: new Date().toISOString() };
+    file.sessions[keyOf(server, name)] = { server, user, token, ...(deviceToken ? { deviceToken } : {}), savedAt: new Date().toISOString() };
     await this.write(file);
   }
 

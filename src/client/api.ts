@@ -10,11 +10,14 @@ import type {
   SessionReply,
   UserRef,
 } from '../protocol/index.ts';
+import { DEVICE_COOKIE } from '../protocol/index.ts';
 import { ParleyClientError } from './errors.ts';
 
 export interface ApiOptions {
   /** Bearer token for non-browser clients; browsers rely on the HttpOnly cookie instead. */
   token?: string | null;
+  /** The device token of an earlier login (non-browser clients; a browser keeps it as a cookie). */
+  deviceToken?: string | null;
   fetch?: typeof fetch;
 }
 
@@ -22,12 +25,19 @@ export interface ApiOptions {
 export class ParleyApi {
   private readonly fetchImpl: typeof fetch;
   token: string | null;
+  /**
+   * Marks this client as a known device of the account it logged in to, so that strangers'
+   * failed logins never hold it back (docs/SECURITY.md, "Failed logins"). Kept from the
+   * `parley_device` cookie of a login in Node; a browser keeps that cookie itself.
+   */
+  deviceToken: string | null;
 
   constructor(
     readonly baseUrl: string,
     options: ApiOptions = {},
   ) {
     this.token = options.token ?? null;
+    this.deviceToken = options.deviceToken ?? null;
     this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
@@ -110,6 +120,7 @@ export class ParleyApi {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (this.deviceToken && path === '/api/login') headers.cookie = `${DEVICE_COOKIE}=${this.deviceToken}`;
     let response: Response;
     try {
       response = await this.fetchImpl(new URL(path, this.baseUrl), {
@@ -123,6 +134,9 @@ export class ParleyApi {
       const reason = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
       throw new ParleyClientError('NETWORK', `Cannot reach ${this.baseUrl}: ${reason}`);
     }
+    // Node's fetch shows Set-Cookie (a browser's never does, and keeps the cookie itself).
+    const device = response.headers.getSetCookie?.().find((cookie) => cookie.startsWith(`${DEVICE_COOKIE}=`));
+    if (device) this.deviceToken = device.slice(DEVICE_COOKIE.length + 1).split(';')[0]!;
     if (response.status === 204) return undefined as T;
     const payload = (await response.json().catch(() => null)) as T | ErrorReply | null;
     if (!response.ok) {

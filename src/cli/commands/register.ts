@@ -9,7 +9,8 @@ export const register = clientCommand({
   usage: 'parley register --user <name> [options]',
   description: [
     'Create an account on the server and save its session, so later commands need no password.',
-    'A name is 1-32 letters (any script), digits, "_", "-" or "."; a password at least 8 characters.',
+    'A name is 1-32 letters of one script, digits, "_", "-" or ".", not starting with ".";',
+    'a password at least 8 characters, not a common one.',
     'The password comes from PARLEY_PASSWORD, or is asked for twice without echo.',
   ].join('\n'),
   options: {},
@@ -17,8 +18,9 @@ export const register = clientCommand({
   async run(context) {
     const name = requireUser(context);
     const password = await obtainPassword(context.env, `Choose a password for ${name}: `, { confirm: true });
-    const { user, token } = await new ParleyApi(context.server).register({ name, password });
-    await context.cache.put(context.server, name, user, token);
+    const api = new ParleyApi(context.server);
+    const { user, token } = await api.register({ name, password });
+    await context.cache.put(context.server, name, user, token, api.deviceToken);
     printLine(`Registered ${user.name} on ${context.server}; you are logged in.`);
   },
 });
