@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -151,5 +152,35 @@ describe('accounts', () => {
     response = await post(JSON.stringify({ name: 'x', password: 'p'.repeat(20_000) }));
     expect([response.status, await code(response)]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+  it('takes a password of up to 1,024 bytes (UTF-8) and refuses 1,025 with BAD_REQUEST', async () => {
+    // Random characters, so no strength rule is what decides; "é" is 2 bytes, the rest 1.
+    const base = randomBytes(1024).toString('base64url');
+    const exactly = `é${base.slice(0, 1022)}`;
+    const over = `é${base.slice(0, 1023)}`;
+    expect([Buffer.byteLength(exactly), Buffer.byteLength(over)]).toEqual([1024, 1025]);
+    const refused = await failure(new ParleyApi(server.url).register({ name: 'longpass', password: over }));
+    expect([refused.status, refused.code]).toEqual([400, 'BAD_REQUEST']);
+    await new ParleyApi(server.url).register({ name: 'longpass', password: exactly });
+    expect((await new ParleyApi(server.url).login({ name: 'longpass', password: exactly })).user.name).toBe('longpass');
+    expect((await failure(new ParleyApi(server.url).login({ name: 'longpass', password: over }))).code).toBe('BAD_REQUEST');
+  });
+
+  it('sets a session cookie for 30 days (Max-Age=2592000), Secure only over TLS or behind a TLS proxy, and clears it on logout', async () => {
+    const sessionCookie = (response: Response) => response.headers.getSetCookie().find((cookie) => cookie.startsWith('parley_session='))!;
+    const register = (url: string, name: string) =>
+      fetch(`${url}/api/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password: PASSWORD }) });
+    const plain = sessionCookie(await register(server.url, 'plain'));
+    expect(plain).toMatch(/^parley_session=[\w-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=2592000$/);
+    const proxied = await startTestServer({ flags: ['--behind-tls-proxy', '--public-url', 'https://chat.example.org'] });
+    try {
+      const response = await register(proxied.url, 'proxied');
+      expect(sessionCookie(response)).toMatch(/^parley_session=[\w-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=2592000; Secure$/);
+      const { token } = (await response.json()) as { token: string };
+      const logout = await fetch(`${proxied.url}/api/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      expect(sessionCookie(logout)).toBe('parley_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure');
+    } finally {
+      await proxied.close();
+    }
   });
 });

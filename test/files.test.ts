@@ -637,6 +637,106 @@ describe('catching up', () => {
   });
 });
 
+describe('the documented edges of the file API', () => {
+  it('takes a name of 1–255 characters, a type of at most 255, a SHA-256 of 64 lower-case hex digits; refuses the rest with BAD_REQUEST and stores nothing', async () => {
+    const { alice, conv } = await start();
+    let n = 0;
+    const post = (fields: Record<string, unknown>) =>
+      rawRequest(alice.api, 'POST', '/api/files', { 'content-type': 'application/json' }, Buffer.from(JSON.stringify({ conv, clientId: `edge${++n}`, name: 'ok.txt', size: 3, sha256: sha256('abc'), ...fields })));
+    const accepted = [{ name: '字'.repeat(255) }, { name: '😀'.repeat(255) }, { name: 'x' }, { type: 't'.repeat(255) }, { type: '' }];
+    for (const fields of accepted) expect([fields, (await post(fields)).status]).toEqual([fields, 201]);
+    const refused = [
+      { name: '' },
+      { name: 'x'.repeat(256) },
+      { name: '😀'.repeat(256) },
+      { type: 't'.repeat(256) },
+      { sha256: sha256('abc').toUpperCase() },
+      { sha256: sha256('abc').slice(1) },
+      { sha256: `${sha256('abc')}0` },
+      { sha256: `g${sha256('abc').slice(1)}` },
+    ];
+    for (const fields of refused) {
+      const reply = await post(fields);
+      expect([Object.keys(fields)[0], reply.status, errorCode(reply)]).toEqual([Object.keys(fields)[0], 400, 'BAD_REQUEST']);
+    }
+    expect((await alice.api.history(conv)).messages).toHaveLength(accepted.length);
+  });
+
+  it('lists at most 100 cards per request: 100 by default, limit 1 to 100, BAD_REQUEST beyond', async () => {
+    const { alice, conv } = await start();
+    for (let made = 0; made < 101; made += 50) await Promise.all(Array.from({ length: Math.min(50, 101 - made) }, () => offer(alice.files, conv, Buffer.from('x'))));
+    const list = (query: string) => get(alice.api, `/api/files${query}`);
+    const cards = async (query: string) => (JSON.parse((await list(query)).body) as { files: unknown[] }).files.length;
+    expect(await cards('')).toBe(100);
+    expect(await cards('?limit=100')).toBe(100);
+    expect(await cards('?limit=1')).toBe(1);
+    for (const query of ['?limit=101', '?limit=0', '?limit=ten']) {
+      const reply = await list(query);
+      expect([query, reply.status, errorCode(reply)]).toEqual([query, 400, 'BAD_REQUEST']);
+    }
+  });
+
+  it('answers a malformed file id with 404 NOT_FOUND on every route, like a file that is not yours', async () => {
+    const { alice } = await start();
+    for (const id of ['short', 'x'.repeat(21), 'x'.repeat(23), `${'x'.repeat(21)}!`, '..%2F..%2Fetc', '%00'.repeat(22)]) {
+      for (const [method, path] of [
+        ['GET', `/api/files/${id}`],
+        ['GET', `/api/files/${id}/content`],
+        ['HEAD', `/api/files/${id}/upload`],
+        ['POST', `/api/files/${id}/accept`],
+        ['POST', `/api/files/${id}/decline`],
+        ['POST', `/api/files/${id}/cancel`],
+        ['POST', `/api/files/${id}/delivered`],
+      ] as const) {
+        const reply = await rawRequest(alice.api, method, path, {});
+        expect([method, path, reply.status]).toEqual([method, path, 404]);
+      }
+      const patch = await rawRequest(alice.api, 'PATCH', `/api/files/${id}/upload`, { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0', 'content-length': '1' }, Buffer.from('x'));
+      expect([id, patch.status, errorCode(patch)]).toEqual([id, 404, 'NOT_FOUND']);
+    }
+  });
+
+  it('takes no bytes before the accept (409 FILE_STATE), and answers a bad Upload-Offset 400 and another Tus-Resumable 412', async () => {
+    const { alice, bob, conv } = await start();
+    const data = Buffer.from('the bytes');
+    const card = await offer(alice.files, conv, data);
+    const early = await patchUpload(alice.api, card, 0, data);
+    expect([early.status, errorCode(early)]).toEqual([409, 'FILE_STATE']);
+    expect((await rawRequest(alice.api, 'HEAD', `/api/files/${card.id}/upload`, {})).status).toBe(409);
+    await bob.files.decide(card.id, 'accept');
+    for (const offset of ['-1', '1.5', 'zero', '']) {
+      const reply = await patchUpload(alice.api, card, 0, data, { 'upload-offset': offset });
+      expect([offset, reply.status, errorCode(reply)]).toEqual([offset, 400, 'BAD_REQUEST']);
+    }
+    const version = await patchUpload(alice.api, card, 0, data, { 'tus-resumable': '0.2.2' });
+    expect([version.status, errorCode(version)]).toEqual([412, 'TUS_VERSION_UNSUPPORTED']);
+    expect((await rawRequest(alice.api, 'HEAD', `/api/files/${card.id}/upload`, { 'tus-resumable': '0.2.2' })).status).toBe(412);
+    expect(await storedNames()).toEqual([]);
+    expect((await patchUpload(alice.api, card, 0, data)).status).toBe(204);
+  });
+
+  it('marks every file answer as never to be cached or rendered: no-store on HEAD, a sandboxing CSP and private, no-store on the download, and the security headers', async () => {
+    const { alice, bob, conv } = await start();
+    const data = Buffer.from('<script>alert(1)</script>');
+    const card = await offer(alice.files, conv, data, 'page.html');
+    await bob.files.decide(card.id, 'accept');
+    const head = await rawRequest(alice.api, 'HEAD', `/api/files/${card.id}/upload`, {});
+    expect(head.headers).toMatchObject({ 'cache-control': 'no-store', 'tus-resumable': '1.0.0', 'upload-offset': '0', 'upload-length': String(data.length) });
+    await uploadFile(alice.files, card, await tempFile(data));
+    const download = await get(bob.api, `/api/files/${card.id}/content`);
+    expect(download.status).toBe(200);
+    expect(download.headers).toMatchObject({
+      'content-type': 'application/octet-stream',
+      'content-security-policy': "default-src 'none'; sandbox",
+      'cache-control': 'private, no-store',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+      'cross-origin-resource-policy': 'same-origin',
+    });
+  });
+});
+
 /** Local disk that can pretend to be full. */
 class FullDisk extends LocalBlobStore {
   free: number | null = null;

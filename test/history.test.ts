@@ -41,6 +41,20 @@ describe('durable history', () => {
     expect(newest.messages[0]).toMatchObject({ seq: 237, text: 'message 237', sender: { name: 'alice' } });
   });
 
+  it('gives pages of 50 unless asked otherwise, newest first, over HTTP and over the WebSocket', async () => {
+    const alice = await registerUser(server.url, 'alice');
+    const client = await connect(alice.api);
+    clients.push(client);
+    await sendMany(client, 120, 'm');
+    const newest50 = Array.from({ length: 50 }, (_, i) => 71 + i);
+    const http = await alice.api.history(WORLD);
+    expect([http.messages.map((m) => m.seq), http.hasMore]).toEqual([newest50, true]);
+    const ws = await client.session.history(WORLD);
+    expect([ws.messages.map((m) => m.seq), ws.hasMore]).toEqual([newest50, true]);
+    const before = await alice.api.history(WORLD, { before: 71 });
+    expect(before.messages.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 21 + i));
+  });
+
   it('pages over the WebSocket too, and refuses a page size over the maximum', async () => {
     const alice = await registerUser(server.url, 'alice');
     const client = await connect(alice.api);
