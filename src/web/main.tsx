@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { App } from './app.tsx';
+import { installFocusRescue } from './lib/focus-rescue.ts';
 import { boot } from './state/auth.ts';
 import './styles/base.css';
 import './styles/auth.css';
@@ -7,6 +8,7 @@ import './styles/shell.css';
 import './styles/messages.css';
 import './styles/files.css';
 
+installFocusRescue();
 render(<App />, document.getElementById('app')!);
 void boot();
 

@@ -42,6 +42,23 @@ function positionOf(page: Page, text: string) {
   }, text);
 }
 
+/**
+ * Scrolls the list to its top with the mouse wheel, as a reader would (the list only leaves the
+ * bottom for wheel, touch or key input), and waits for the smooth scroll to come to rest.
+ */
+async function wheelToTop(page: Page) {
+  const box = (await page.locator('.vlist').boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, -100_000);
+  let last = -1;
+  await until(async () => {
+    const top = await page.locator('.vlist').evaluate((list) => list.scrollTop);
+    const still = top === last;
+    last = top;
+    return still;
+  }, 'the wheel scroll to come to rest');
+}
+
 describe.skipIf(!hasChromium)('a very long conversation in the web client', () => {
   let server: TestServer;
   let browser: Browser;
@@ -84,7 +101,7 @@ describe.skipIf(!hasChromium)('a very long conversation in the web client', () =
       let pages = 0;
       for (;;) {
         const before = requested;
-        await page.locator('.vlist').evaluate((list) => (list.scrollTop = 0));
+        await wheelToTop(page);
         await until(async () => requested > before || (await atStart()), 'an older page to be asked for, or the start of the history').catch(async (error: Error) => {
           const state = await page.locator('.vlist').evaluate((list) => ({ top: list.scrollTop, height: list.scrollHeight, first: list.querySelector('[data-testid="message-text"]')?.textContent }));
           throw new Error(`${error.message} (after ${pages} pages; list ${JSON.stringify(state)})`);

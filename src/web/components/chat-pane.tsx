@@ -1,8 +1,8 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { WORLD, type ConversationId } from '../../protocol/conversations.ts';
 import { t } from '../i18n/i18n.ts';
 import type { ChatStore } from '../state/chat-store.ts';
-import { showList, viewingConv } from '../state/route.ts';
+import { isPhone, showList, viewingConv } from '../state/route.ts';
 import { Avatar, WorldAvatar } from './avatar.tsx';
 import { Composer } from './composer.tsx';
 import { ConnectionBanner } from './connection-banner.tsx';
@@ -18,9 +18,19 @@ export function ChatPane({ store, conv }: { store: ChatStore; conv: Conversation
   const peerOnline = peer ? store.online.value.has(peer.id) : false;
   const onlineCount = store.online.value.size;
   const viewing = viewingConv.value === conv;
+  const heading = useRef<HTMLHeadingElement>(null);
+  const composer = useRef<HTMLTextAreaElement>(null);
 
   useEffect(() => {
     void store.open(conv);
+  }, [conv]);
+
+  // Opening a conversation puts the focus somewhere on purpose. On a phone the chat is a new
+  // screen: its heading, as on a new page (the composer would pop the keyboard over it). With a
+  // mouse or touchpad, the composer, ready to write. Before paint, so no frame shows it lost.
+  useLayoutEffect(() => {
+    if (isPhone.value) heading.current?.focus();
+    else if (matchMedia('(pointer: fine)').matches) composer.current?.focus();
   }, [conv]);
 
   // Reading happens when the conversation is on screen: now, on new messages, and when the tab comes back.
@@ -34,20 +44,27 @@ export function ChatPane({ store, conv }: { store: ChatStore; conv: Conversation
     return () => document.removeEventListener('visibilitychange', onVisible);
   }, [conv, viewing, unread, connected]);
 
+  const elsewhere = store.unreadTotal.value - unread;
+  const TitleHeading = isPhone.value ? 'h1' : 'h2';
   const drop = useFileDrop(isWorld ? null : (files) => void store.files.offerAll(conv, files));
 
   return (
-    <section class="chat-pane" aria-label={title} {...drop.handlers}>
+    <section class="chat-pane" aria-labelledby="chat-title" data-focus-rescue="textarea" {...drop.handlers}>
       <header class="chat-head">
-        <button type="button" class="icon-button back-button" aria-label={t('nav.back')} onClick={showList}>
+        <button type="button" class="icon-button back-button" aria-label={elsewhere > 0 ? t('nav.backUnread', { n: elsewhere }) : t('nav.back')} onClick={showList}>
           <BackIcon size={22} />
-          {store.unreadTotal.value - unread > 0 && <span class="back-badge">{store.unreadTotal.value - unread}</span>}
+          {elsewhere > 0 && (
+            <span class="back-badge" aria-hidden="true">
+              {elsewhere}
+            </span>
+          )}
         </button>
         {isWorld ? <WorldAvatar /> : peer ? <Avatar user={peer} online={peerOnline} /> : null}
         <div class="chat-head-text">
-          <h2 class="chat-title" data-testid="chat-title">
+          {/* The page's h1 on a phone, where the chat is a screen of its own; under the sidebar's on a desktop. */}
+          <TitleHeading ref={heading} id="chat-title" class="chat-title" data-testid="chat-title" tabIndex={-1}>
             {title}
-          </h2>
+          </TitleHeading>
           <p class={!isWorld && peerOnline ? 'chat-subtitle online' : 'chat-subtitle'}>
             {isWorld ? t('conv.worldSubtitle', { n: onlineCount }) : peerOnline ? t('conv.online') : t('conv.offline')}
           </p>
@@ -69,6 +86,7 @@ export function ChatPane({ store, conv }: { store: ChatStore; conv: Conversation
       <Composer
         store={store}
         conv={conv}
+        inputRef={composer}
         placeholder={isWorld ? t('composer.placeholderWorld') : t('composer.placeholderDm', { name: peer?.name ?? '' })}
       />
     </section>

@@ -1,3 +1,4 @@
+import type { RefObject } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { WORLD, type ConversationId } from '../../protocol/conversations.ts';
 import { t } from '../i18n/i18n.ts';
@@ -15,9 +16,9 @@ const MAX_ROWS_PX = 200;
  * Enter sends, Shift+Enter is a new line; the length limit shows as you get near it. In a direct
  * conversation a file can be attached, or pasted (the chat pane takes dropped files).
  */
-export function Composer({ store, conv, placeholder }: { store: ChatStore; conv: ConversationId; placeholder: string }) {
+export function Composer({ store, conv, placeholder, inputRef }: { store: ChatStore; conv: ConversationId; placeholder: string; inputRef: RefObject<HTMLTextAreaElement | null> }) {
   const [text, setText] = useState(drafts.get(conv) ?? '');
-  const input = useRef<HTMLTextAreaElement>(null);
+  const input = inputRef;
   const picker = useRef<HTMLInputElement>(null);
   const canAttach = conv !== WORLD;
   const max = store.maxText.value;
@@ -27,8 +28,6 @@ export function Composer({ store, conv, placeholder }: { store: ChatStore; conv:
 
   useEffect(() => {
     setText(drafts.get(conv) ?? '');
-    // On a phone, focusing would pop the keyboard over the conversation you just opened.
-    if (matchMedia('(pointer: fine)').matches) input.current?.focus();
   }, [conv]);
 
   // Grow with the text up to a limit, then scroll inside.
@@ -48,6 +47,8 @@ export function Composer({ store, conv, placeholder }: { store: ChatStore; conv:
     if (blank || over > 0) return;
     store.send(conv, text);
     update('');
+    // Sent with the button, which is disabled now the text is empty: back to writing.
+    input.current?.focus();
   };
 
   return (
@@ -83,6 +84,8 @@ export function Composer({ store, conv, placeholder }: { store: ChatStore; conv:
                 // Cleared, so picking the same file again still fires a change.
                 event.currentTarget.value = '';
                 if (files.length > 0) void store.files.offerAll(conv, files);
+                // Offered: back to writing (with a mouse; on a touch screen that would pop the keyboard up).
+                if (files.length > 0 && matchMedia('(pointer: fine)').matches) input.current?.focus();
               }}
             />
           </>

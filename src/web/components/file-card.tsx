@@ -30,14 +30,25 @@ export function FileMessage({ store, row, file }: { store: ChatStore; row: Messa
     <div class={classes} data-testid="file-message">
       {!row.own && <div class="msg-avatar">{row.first && <Avatar user={row.sender} size="sm" />}</div>}
       <div class="msg-body">
-        <FileCardView store={store} card={card} ts={row.ts} sender={!row.own && row.first ? row.sender : undefined} />
+        <FileCardView store={store} card={card} ts={row.ts} who={row.own ? t('conv.you') : row.sender.name} sender={!row.own && row.first ? row.sender : undefined} />
       </div>
     </div>
   );
 }
 
-function FileCardView({ store, card, ts, sender }: { store: ChatStore; card: FileCard; ts: number; sender: MessageRow['sender'] | undefined }) {
+interface CardProps {
+  store: ChatStore;
+  card: FileCard;
+  ts: number;
+  /** Who offered it, as a screen reader hears it ("You" for your own). */
+  who: string;
+  /** The sender's name is shown on the first message of a run only. */
+  sender: MessageRow['sender'] | undefined;
+}
+
+function FileCardView({ store, card, ts, who, sender }: CardProps) {
   const files = store.files;
+  const self = useRef<HTMLElement>(null);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const picker = useRef<HTMLInputElement>(null);
@@ -54,6 +65,9 @@ function FileCardView({ store, card, ts, sender }: { store: ChatStore; card: Fil
   const extension = extensionOf(card.name);
 
   const run = (work: () => Promise<void>) => {
+    // The buttons change with the card's state (Accept goes away once accepted): the card itself
+    // keeps the focus, and its status line says what happened.
+    self.current?.focus();
     setBusy(true);
     setProblem(null);
     work()
@@ -82,14 +96,17 @@ function FileCardView({ store, card, ts, sender }: { store: ChatStore; card: Fil
 
   return (
     <article
+      ref={self}
       class={`file-card tone-${view.tone}${view.mine ? ' mine' : ''}`}
       data-testid="file-card"
       data-state={card.state}
       data-file={card.id}
-      aria-label={t('file.card', { name, size })}
+      aria-label={t('file.cardBy', { who, time: clockTime(ts, locale.value), name, size })}
+      tabIndex={-1}
+      data-focus-rescue=""
     >
       {sender && (
-        <div class="msg-sender" style={{ color: avatarColor(sender.id) }}>
+        <div class="msg-sender" style={{ '--sender': avatarColor(sender.id) }} aria-hidden="true">
           {sender.name}
         </div>
       )}
@@ -150,7 +167,7 @@ function FileCardView({ store, card, ts, sender }: { store: ChatStore; card: Fil
             ))}
           </div>
         )}
-        <time class="file-time" dateTime={new Date(ts).toISOString()} title={fullTime(ts, locale.value)}>
+        <time class="file-time" dateTime={new Date(ts).toISOString()} title={fullTime(ts, locale.value)} aria-hidden="true">
           {clockTime(ts, locale.value)}
         </time>
       </div>

@@ -27,10 +27,11 @@ export function MessageList({ store, conv, title }: { store: ChatStore; conv: Co
     }
     if (row.kind === 'day') {
       const label = dayLabel(row.ts, locale.value);
+      // A heading, so a screen reader can jump from day to day.
       return (
-        <div class="day-separator" role="separator">
+        <h3 class="day-separator">
           <span>{label.kind === 'today' ? t('chat.today') : label.kind === 'yesterday' ? t('chat.yesterday') : label.text}</span>
-        </div>
+        </h3>
       );
     }
     return <TopRow store={store} conv={conv} title={title} />;
@@ -44,6 +45,13 @@ export function MessageList({ store, conv, title }: { store: ChatStore; conv: Co
           <button type="button" class="secondary-button" onClick={() => void store.open(conv)}>
             {t('chat.retryLoad')}
           </button>
+        </div>
+      ) : !timeline.loaded && loading !== 'error' ? (
+        // Not a row of the list: the first page replaces it whole, so nothing on screen moves
+        // when it lands (a row would be pushed up by the messages arriving under it).
+        <div class="history-loading first-page" role="status">
+          <span class="spinner" aria-hidden="true" />
+          {t('chat.loading')}
         </div>
       ) : (
         <VirtualList
@@ -60,7 +68,17 @@ export function MessageList({ store, conv, title }: { store: ChatStore; conv: Co
         />
       )}
       {!atBottom && (
-        <button type="button" class="jump-latest" aria-label={t('chat.jumpToLatest')} title={t('chat.jumpToLatest')} onClick={() => controller.current?.scrollToBottom()}>
+        <button
+          type="button"
+          class="jump-latest"
+          aria-label={t('chat.jumpToLatest')}
+          title={t('chat.jumpToLatest')}
+          onClick={() => {
+            controller.current?.scrollToBottom();
+            // The button goes away at the bottom; the list keeps the focus, so the keys scroll on.
+            controller.current?.focus();
+          }}
+        >
           <ArrowDownIcon size={20} />
         </button>
       )}
@@ -95,7 +113,7 @@ function TopRow({ store, conv, title }: { store: ChatStore; conv: ConversationId
 }
 
 function estimateRow(row: Row): number {
-  if (row.kind === 'top') return 72;
+  if (row.kind === 'top') return 64;
   if (row.kind === 'day') return 44;
   if (row.file) return (row.first ? 30 : 8) + 150;
   const lines = row.text.split('\n').reduce((sum, line) => sum + Math.max(1, Math.ceil(line.length / 48)), 0);

@@ -13,21 +13,24 @@ interface Props {
   onDiscard: (clientId: string) => void;
 }
 
-/** One message as a bubble: others on the left with avatar and name at the start of a run, yours on the right. */
+/**
+ * One message as a bubble: others on the left with avatar and name at the start of a run, yours on
+ * the right. To a screen reader it is an article named by who wrote it and when (every message,
+ * not only the first of a run), with its text and, for yours, whether it was sent.
+ */
 export function MessageView({ row, onRetry, onDiscard }: Props) {
   const classes = ['msg', row.own ? 'own' : 'other', row.first ? 'first' : '', row.last ? 'last' : '', row.status].filter(Boolean).join(' ');
   const time = clockTime(row.ts, locale.value);
   return (
-    <div class={classes} data-testid="message" data-status={row.status}>
+    <article class={classes} data-testid="message" data-status={row.status} aria-label={messageLabel(row, time)}>
       {!row.own && <div class="msg-avatar">{row.first && <Avatar user={row.sender} size="sm" />}</div>}
       <div class="msg-body">
         <div class="bubble">
-          {!row.own && row.first ? (
-            <div class="msg-sender" style={{ color: avatarColor(row.sender.id) }} data-testid="sender">
+          {!row.own && row.first && (
+            // In the article's name already.
+            <div class="msg-sender" style={{ '--sender': avatarColor(row.sender.id) }} data-testid="sender" aria-hidden="true">
               {row.sender.name}
             </div>
-          ) : (
-            <span class="sr-only">{row.own ? t('conv.you') : row.sender.name}: </span>
           )}
           <div class="msg-text">
             <span data-testid="message-text">
@@ -40,7 +43,7 @@ export function MessageView({ row, onRetry, onDiscard }: Props) {
             </span>
           </div>
           <span class="msg-meta">
-            <time dateTime={new Date(row.ts).toISOString()} title={fullTime(row.ts, locale.value)}>
+            <time dateTime={new Date(row.ts).toISOString()} title={fullTime(row.ts, locale.value)} aria-hidden="true">
               {time}
             </time>
             {row.own && <StatusMark status={row.status} />}
@@ -64,27 +67,22 @@ export function MessageView({ row, onRetry, onDiscard }: Props) {
           </div>
         )}
       </div>
-    </div>
+    </article>
   );
 }
 
+/** "bob, 14:05": who wrote it and when, for every message (the visible name shows once per run). */
+export function messageLabel(row: MessageRow, time: string): string {
+  return t('chat.messageBy', { who: row.own ? t('conv.you') : row.sender.name, time });
+}
+
+/** The icon shows the state; the words are there for screen readers (a span cannot carry a label). */
 function StatusMark({ status }: { status: MessageRow['status'] }) {
-  if (status === 'sent')
-    return (
-      <span class="msg-status" title={t('chat.sent')} aria-label={t('chat.sent')}>
-        <CheckIcon size={14} />
-      </span>
-    );
-  if (status === 'sending')
-    return (
-      <span class="msg-status" title={t('chat.sending')} aria-label={t('chat.sending')}>
-        <ClockIcon size={13} />
-      </span>
-    );
+  const label = status === 'sent' ? t('chat.sent') : status === 'sending' ? t('chat.sending') : t('chat.failed');
   return (
-    <span class="msg-status failed" title={t('chat.failed')} aria-label={t('chat.failed')}>
-      <AlertIcon size={14} />
+    <span class={status === 'failed' ? 'msg-status failed' : 'msg-status'} title={label} data-testid="message-status">
+      {status === 'sent' ? <CheckIcon size={14} /> : status === 'sending' ? <ClockIcon size={13} /> : <AlertIcon size={14} />}
+      <span class="sr-only">{label}</span>
     </span>
   );
 }
-

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ParleyClientError } from '../../client/errors.ts';
 import { t } from '../i18n/i18n.ts';
 import { api } from '../state/auth.ts';
@@ -7,13 +7,14 @@ import { openConversation } from '../state/route.ts';
 import { errorText } from './error-text.ts';
 
 /** Opens a conversation with anyone by name, online or not. A native modal dialog: focus stays inside, Escape closes. */
-export function NewChatDialog({ store, onClose }: { store: ChatStore; onClose: () => void }) {
+export function NewChatDialog({ store, onClose }: { store: ChatStore; onClose: (opened: boolean) => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [name, setName] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
 
-  useEffect(() => {
+  // Before the first paint, so the dialog never shows as a non-modal box, and the focus is in it at once.
+  useLayoutEffect(() => {
     dialog.current?.showModal();
   }, []);
 
@@ -29,7 +30,7 @@ export function NewChatDialog({ store, onClose }: { store: ChatStore; onClose: (
         return;
       }
       openConversation(store.directWith(user));
-      onClose();
+      onClose(true);
     } catch (failure) {
       const code = failure instanceof ParleyClientError ? failure.code : 'NETWORK';
       setError(code === 'NOT_FOUND' ? t('nav.userNotFound', { name: wanted }) : t(errorText(code)));
@@ -39,7 +40,7 @@ export function NewChatDialog({ store, onClose }: { store: ChatStore; onClose: (
   }
 
   return (
-    <dialog ref={dialog} class="dialog" aria-labelledby="new-chat-title" onClose={onClose} onCancel={onClose}>
+    <dialog ref={dialog} class="dialog" aria-labelledby="new-chat-title" onClose={() => onClose(false)} onCancel={() => onClose(false)}>
       <form class="dialog-body" onSubmit={submit}>
         <h2 id="new-chat-title" class="dialog-title">
           {t('nav.newChatTitle')}
@@ -62,7 +63,7 @@ export function NewChatDialog({ store, onClose }: { store: ChatStore; onClose: (
           {error}
         </p>
         <div class="dialog-actions">
-          <button type="button" class="secondary-button" onClick={onClose}>
+          <button type="button" class="secondary-button" onClick={() => onClose(false)}>
             {t('nav.cancel')}
           </button>
           <button type="submit" class="primary-button" disabled={!name.trim() || busy}>

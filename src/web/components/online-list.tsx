@@ -9,7 +9,7 @@ export function OnlineList({ store }: { store: ChatStore }) {
     .filter((user) => user.id !== store.me.id)
     .sort((a, b) => a.name.localeCompare(b.name));
   return (
-    <section class="online" aria-labelledby="online-heading">
+    <section class="online" aria-labelledby="online-heading" data-focus-rescue=".user-item">
       <h2 id="online-heading" class="section-heading">
         <span>{t('nav.online')}</span>
         <span class="section-count">{others.length}</span>
@@ -20,11 +20,12 @@ export function OnlineList({ store }: { store: ChatStore }) {
         <ul class="online-list" role="list" aria-label={t('nav.onlineUsers')}>
           {others.map((user) => (
             <li key={user.id}>
+              {/* Named by the name it shows (a label would hide it from speech input); what it does is its description. */}
               <button
                 type="button"
                 class="user-item"
                 data-user={user.name}
-                aria-label={t('conv.directWith', { name: user.name })}
+                title={t('conv.directWith', { name: user.name })}
                 onClick={() => openConversation(store.directWith(user))}
               >
                 <Avatar user={user} size="sm" online />

@@ -1,9 +1,10 @@
-import { useEffect } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import { effect } from '@preact/signals';
 import { t } from '../i18n/i18n.ts';
 import type { ChatStore } from '../state/chat-store.ts';
-import { WORLD } from '../../protocol/conversations.ts';
+import { WORLD, type ConversationId } from '../../protocol/conversations.ts';
 import { activeConv, isPhone, routeConv } from '../state/route.ts';
+import { Announcer } from './announcer.tsx';
 import { ChatPane } from './chat-pane.tsx';
 import { Sidebar } from './sidebar.tsx';
 
@@ -41,12 +42,25 @@ export function Shell({ store }: { store: ChatStore }) {
   // shows the world chat instead, once the server has said which conversations exist.
   const wanted = activeConv.value;
   const conv = store.ready.value && !store.summaries.value.has(wanted) ? WORLD : wanted;
+
+  // Back on a phone's list from a conversation: focus the conversation you came from, not <body>.
+  const cameFrom = useRef<ConversationId | null>(null);
+  useLayoutEffect(() => {
+    if (view === 'chat') {
+      cameFrom.current = conv;
+      return;
+    }
+    const left = cameFrom.current;
+    cameFrom.current = null;
+    if (left) document.querySelector<HTMLElement>(`a.conv-item[data-conv="${CSS.escape(left)}"]`)?.focus();
+  }, [view, conv]);
   return (
     <div class="shell" data-view={view} data-connection={store.connection.value}>
       <Sidebar store={store} />
       <main class="main">
         {view === 'chat' && <ChatPane key={conv} store={store} conv={conv} />}
       </main>
+      <Announcer store={store} />
     </div>
   );
 }

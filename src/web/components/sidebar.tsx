@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { WORLD } from '../../protocol/conversations.ts';
 import type { ConversationSummary } from '../../protocol/frames.ts';
 import { locale, t } from '../i18n/i18n.ts';
@@ -15,27 +15,49 @@ import { UserBar } from './user-bar.tsx';
 /** Conversations (world chat first), the online list, and the signed-in user's controls. */
 export function Sidebar({ store }: { store: ChatStore }) {
   const [composing, setComposing] = useState(false);
+  const newChat = useRef<HTMLButtonElement>(null);
+  const backToNewChat = useRef(false);
+  // A dialog closed without opening anything gives the focus back to the button that opened it
+  // (once it is gone: the page outside a modal dialog cannot take focus).
+  useLayoutEffect(() => {
+    if (composing || !backToNewChat.current) return;
+    backToNewChat.current = false;
+    newChat.current?.focus();
+  }, [composing]);
   return (
     <aside class="sidebar" aria-label={t('nav.chats')}>
       <header class="sidebar-head">
         <Logo size={30} />
         <h1 class="sidebar-title">{t('app.name')}</h1>
-        <button type="button" class="icon-button" aria-label={t('nav.newChat')} title={t('nav.newChat')} onClick={() => setComposing(true)}>
+        <button ref={newChat} type="button" class="icon-button" aria-label={t('nav.newChat')} title={t('nav.newChat')} onClick={() => setComposing(true)}>
           <PenIcon size={19} />
         </button>
       </header>
+      {/* Filled once the server has said what there is, all at once: a list growing in steps would push the rest down. */}
       <div class="sidebar-scroll">
-        <nav aria-label={t('nav.conversations')}>
-          <ul class="conv-list" role="list">
-            {store.ordered.value.map((summary) => (
-              <ConversationItem key={summary.id} store={store} summary={summary} />
-            ))}
-          </ul>
-        </nav>
-        <OnlineList store={store} />
+        {store.ready.value && (
+          <>
+            <nav aria-label={t('nav.conversations')} data-focus-rescue=".conv-item">
+              <ul class="conv-list" role="list">
+                {store.ordered.value.map((summary) => (
+                  <ConversationItem key={summary.id} store={store} summary={summary} />
+                ))}
+              </ul>
+            </nav>
+            <OnlineList store={store} />
+          </>
+        )}
       </div>
       <UserBar store={store} />
-      {composing && <NewChatDialog store={store} onClose={() => setComposing(false)} />}
+      {composing && (
+        <NewChatDialog
+          store={store}
+          onClose={(opened) => {
+            backToNewChat.current = !opened;
+            setComposing(false);
+          }}
+        />
+      )}
     </aside>
   );
 }
@@ -73,14 +95,20 @@ function ConversationItem({ store, summary }: { store: ChatStore; summary: Conve
         <span class="conv-main">
           <span class="conv-top">
             <span class="conv-name">{name}</span>
+            {/* The green dot on the avatar, in words. */}
+            {online && <span class="sr-only">{t('conv.onlineSuffix')}</span>}
             {last && <time class="conv-time">{shortStamp(last.ts, locale.value)}</time>}
           </span>
           <span class="conv-bottom">
             <span class={last ? 'conv-preview' : 'conv-preview empty'}>{preview.replace(/\s+/g, ' ').slice(0, 140)}</span>
             {summary.unread > 0 && (
-              <span class="badge" data-testid="unread-badge" aria-label={t('conv.unread', { n: summary.unread })}>
-                {summary.unread > 999 ? '999+' : summary.unread}
-              </span>
+              <>
+                <span class="badge" data-testid="unread-badge" aria-hidden="true">
+                  {summary.unread > 999 ? '999+' : summary.unread}
+                </span>
+                {/* A span cannot carry a label: the words are for screen readers, the number for the eye. */}
+                <span class="sr-only">{t('conv.unread', { n: summary.unread })}</span>
+              </>
             )}
           </span>
         </span>

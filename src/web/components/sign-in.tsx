@@ -19,7 +19,7 @@ export function SignIn({ notice }: { notice?: MessageKey }) {
   const [now, setNow] = useState(Date.now());
   const nameInput = useRef<HTMLInputElement>(null);
 
-  useEffect(() => nameInput.current?.focus(), [mode]);
+  useEffect(() => nameInput.current?.focus(), []);
   // A rate-limit message counts down and clears itself.
   useEffect(() => {
     if (!error?.until) return;
@@ -57,9 +57,11 @@ export function SignIn({ notice }: { notice?: MessageKey }) {
     'aria-describedby': mode === 'register' ? 'password-hint' : undefined,
     onInput: (e: Event) => setPassword((e.currentTarget as HTMLInputElement).value),
   };
-  const switchMode = (next: Mode) => {
+  /** The tabs keep the focus when they switch (arrow keys go on working); the link below them hands it to the form. */
+  const switchMode = (next: Mode, focusForm = false) => {
     setMode(next);
     setError(null);
+    if (focusForm) nameInput.current?.focus();
   };
   const seconds = error?.until ? Math.max(1, Math.ceil((error.until - now) / 1000)) : 0;
 
@@ -71,7 +73,7 @@ export function SignIn({ notice }: { notice?: MessageKey }) {
       <div class="auth-layout">
         <section class="auth-brand" aria-hidden="true">
           <Logo size={56} />
-          <h1 class="auth-brand-name">{t('app.name')}</h1>
+          <p class="auth-brand-name">{t('app.name')}</p>
           <p class="auth-tagline">{t('app.tagline')}</p>
           <div class="auth-preview">
             <div class="preview-bubble preview-in">
@@ -91,7 +93,7 @@ export function SignIn({ notice }: { notice?: MessageKey }) {
           <div class="auth-card-logo">
             <Logo size={44} />
           </div>
-          <h2 class="auth-title">{mode === 'sign-in' ? t('auth.welcomeBack') : t('auth.welcomeNew')}</h2>
+          <h1 class="auth-title">{mode === 'sign-in' ? t('auth.welcomeBack') : t('auth.welcomeNew')}</h1>
           <div
             class="segmented"
             role="tablist"
@@ -171,7 +173,7 @@ export function SignIn({ notice }: { notice?: MessageKey }) {
               {busy ? t('auth.working') : mode === 'sign-in' ? t('auth.signIn') : t('auth.register')}
             </button>
           </form>
-          <button type="button" class="link-button" onClick={() => switchMode(mode === 'sign-in' ? 'register' : 'sign-in')}>
+          <button type="button" class="link-button" onClick={() => switchMode(mode === 'sign-in' ? 'register' : 'sign-in', true)}>
             {mode === 'sign-in' ? t('auth.switchToRegister') : t('auth.switchToSignIn')}
           </button>
         </main>

@@ -3,6 +3,8 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 
 export interface VirtualListController {
   scrollToBottom(): void;
+  /** Focuses the list itself, so the arrow and page keys scroll it. */
+  focus(): void;
 }
 
 interface Props<T extends { key: string }> {
@@ -24,6 +26,17 @@ interface Props<T extends { key: string }> {
 const OVERSCAN_PX = 600;
 const NEAR_TOP_PX = 900;
 const BOTTOM_SLACK_PX = 40;
+/**
+ * A scroll this soon after the reader's wheel, touch, key or scrollbar input is theirs (smooth
+ * and momentum scrolling go on after the input itself). Any other scroll is the list's own, or
+ * the browser clamping it while rows change: it never makes the list stop following the bottom.
+ */
+const USER_SCROLL_MS = 600;
+/** Keys that scroll a focused scroller, and the ones among them that go up. */
+const SCROLL_KEYS = new Set(['ArrowUp', 'ArrowDown', 'PageUp', 'PageDown', 'Home', 'End', ' ']);
+const UP_KEYS = new Set(['ArrowUp', 'PageUp', 'Home']);
+/** Re-renders the list may cause itself in a row (measure, then render what the measure showed). */
+const MAX_SELF_RENDERS = 24;
 
 interface Anchor {
   key: string;
@@ -53,7 +66,11 @@ export function VirtualList<T extends { key: string }>(props: Props<T>) {
   const atBottom = useRef(true);
   /** Where this component last scrolled to, so its own scroll events are not taken for the reader's. */
   const ownScroll = useRef<number | null>(null);
-  const passes = useRef(0);
+  /** When the reader last used the wheel, touch, a scrolling key or the scrollbar on this list. */
+  const userInputAt = useRef(-Infinity);
+  /** A finger or the mouse button is down on the list (dragging it, or its scrollbar). */
+  const held = useRef(false);
+  const selfRenders = useRef(0);
   const model = useRef<{ offsets: Float64Array; items: readonly T[] }>({ offsets: new Float64Array(1), items: [] });
 
   const observer = useMemo(
@@ -147,13 +164,13 @@ export function VirtualList<T extends { key: string }>(props: Props<T>) {
     const el = scroller.current;
     if (!el) return;
     // Rendering, measuring and scrolling feed each other; each pass measures rows for good, so
-    // this settles in a few passes. The cap only guards against a browser that never settles.
-    passes.current += 1;
-    if (passes.current === 1) setTimeout(() => (passes.current = 0), 0);
-    if (passes.current > 24) return;
-    if (measureRendered()) setVersion((v) => v + 1);
+    // this settles in a few passes. The cap only guards against a browser that never settles; it
+    // counts the re-renders this effect asks for in a row, never the ones new rows cause, so a
+    // burst of messages cannot use it up.
+    let rerender = measureRendered();
     if (atBottom.current) {
-      scrollTo(el, el.scrollHeight);
+      // Never moved under a finger on it; following goes on when it lifts (a tap is not a scroll).
+      if (!held.current) scrollTo(el, el.scrollHeight);
     } else if (anchor.current) {
       const { key, y, exact } = anchor.current;
       const row = renderedRow(key);
@@ -169,7 +186,14 @@ export function VirtualList<T extends { key: string }>(props: Props<T>) {
       }
     }
     if (!anchor.current || renderedRow(anchor.current.key)) recordAnchor();
-    if (Math.abs(el.scrollTop - viewport.top) >= 1 || el.clientHeight !== viewport.height) setViewport({ top: el.scrollTop, height: el.clientHeight });
+    if (Math.abs(el.scrollTop - viewport.top) >= 1 || el.clientHeight !== viewport.height) rerender = true;
+    if (rerender && selfRenders.current < MAX_SELF_RENDERS) {
+      selfRenders.current += 1;
+      setVersion((v) => v + 1);
+      setViewport({ top: el.scrollTop, height: el.clientHeight });
+    } else {
+      selfRenders.current = 0;
+    }
     if (el.scrollTop < NEAR_TOP_PX) props.onNearTop();
   });
 
@@ -192,26 +216,84 @@ export function VirtualList<T extends { key: string }>(props: Props<T>) {
         setAtBottom(true);
         scrollTo(el, el.scrollHeight);
       },
+      focus: () => scroller.current?.focus(),
     };
     if (typeof props.controller === 'function') props.controller(controller);
     else props.controller.current = controller;
   }
+
+  const noteUserInput = () => {
+    userInputAt.current = performance.now();
+  };
+  /** The reader is heading up: stop following at once, so a render before the scroll event does not pull them back. */
+  const leaveBottom = () => {
+    const el = scroller.current;
+    if (el && el.scrollTop > 0) setAtBottom(false);
+  };
 
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
     const own = ownScroll.current !== null && Math.abs(el.scrollTop - ownScroll.current) < 1;
     ownScroll.current = null;
-    if (!own) {
+    const byReader = !own && (held.current || performance.now() - userInputAt.current < USER_SCROLL_MS);
+    if (byReader) {
+      // Smooth and momentum scrolling keep going after the input: they are still the reader's.
+      noteUserInput();
       setAtBottom(el.scrollHeight - el.scrollTop - el.clientHeight < BOTTOM_SLACK_PX);
       recordAnchor();
+    } else if (atBottom.current && !held.current && el.scrollHeight - el.scrollTop - el.clientHeight >= 1) {
+      // Not the reader (the browser clamped the list as rows changed): back to the bottom.
+      scrollTo(el, el.scrollHeight);
     }
     setViewport({ top: el.scrollTop, height: el.clientHeight });
     if (el.scrollTop < NEAR_TOP_PX) props.onNearTop();
   };
 
+  // Wheel and touch listeners are passive: they only note the input, never hold up the scrolling.
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const onWheel = (event: WheelEvent) => {
+      noteUserInput();
+      if (event.deltaY < 0) leaveBottom();
+    };
+    const onTouch = (event: TouchEvent) => {
+      held.current = event.type === 'touchstart' || event.type === 'touchmove';
+      noteUserInput();
+    };
+    const passive = { passive: true };
+    el.addEventListener('wheel', onWheel, passive);
+    for (const type of ['touchstart', 'touchmove', 'touchend', 'touchcancel'] as const) el.addEventListener(type, onTouch, passive);
+    return () => {
+      el.removeEventListener('wheel', onWheel);
+      for (const type of ['touchstart', 'touchmove', 'touchend', 'touchcancel'] as const) el.removeEventListener(type, onTouch);
+    };
+  }, []);
+
+  const input = {
+    onPointerDown: (event: PointerEvent) => {
+      // On the list itself, not on a row: that is its scrollbar.
+      if (event.target !== scroller.current || event.pointerType === 'touch') return;
+      held.current = true;
+      noteUserInput();
+      addEventListener('pointerup', () => ((held.current = false), noteUserInput()), { once: true });
+    },
+    onKeyDown: (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement;
+      // Keys typed into a field inside a row (none today) edit it; they do not scroll.
+      if (!SCROLL_KEYS.has(event.key) || target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) return;
+      noteUserInput();
+      if (UP_KEYS.has(event.key) || (event.key === ' ' && event.shiftKey)) leaveBottom();
+    },
+    // Tabbing to something in a row scrolls it into view: that is the reader's doing, too.
+    onFocusIn: noteUserInput,
+  };
+
   return (
-    <div ref={scroller} class={`vlist ${props.class ?? ''}`} onScroll={onScroll} tabIndex={0} role="log" aria-label={props.label}>
+    // A region, not a live log: rows added above while paging back are not news. New messages
+    // are announced by the chat's own live region (Announcer).
+    <div ref={scroller} class={`vlist ${props.class ?? ''}`} onScroll={onScroll} {...input} tabIndex={0} role="region" aria-label={props.label} data-focus-rescue="">
       <div class="vlist-inner" style={{ height: `${total}px` }}>
         <div ref={windowEl} class="vlist-window" style={{ transform: `translateY(${offsets[start]}px)` }}>
           {items.slice(start, end).map((item) => (

@@ -49,6 +49,7 @@ export const en = {
   'nav.onlineUsers': 'Online users',
   'nav.nobodyOnline': 'Nobody else is online right now.',
   'nav.back': 'Back to chats',
+  'nav.backUnread': 'Back to chats, {n} unread',
   'nav.newChat': 'New message',
   'nav.newChatTitle': 'Start a conversation',
   'nav.newChatLabel': 'Their name',
@@ -66,6 +67,7 @@ export const en = {
   'conv.offline': 'offline',
   'conv.worldSubtitle': 'Everyone on this server · {n} online',
   'conv.directWith': 'Direct messages with {name}',
+  'conv.onlineSuffix': '(online)',
   'conv.filePreview': '[File] {name}',
 
   'menu.signedInAs': 'Signed in as',
@@ -76,7 +78,9 @@ export const en = {
   'menu.signOut': 'Sign out',
 
   'chat.messages': 'Messages in {name}',
+  'chat.messageBy': '{who}, {time}',
   'chat.loadingOlder': 'Loading earlier messages…',
+  'chat.loading': 'Loading messages…',
   'chat.loadFailed': 'Could not load messages.',
   'chat.retryLoad': 'Try again',
   'chat.beginningWorld': 'This is the very beginning of the world chat. Say hello!',
@@ -114,7 +118,7 @@ export const en = {
   'file.preparing': 'Preparing {name}…',
   'file.offerFailed': 'Could not send {name}: {reason}',
   'file.dismiss': 'Dismiss',
-  'file.card': 'File {name}, {size}',
+  'file.cardBy': '{who}, {time}: file {name}, {size}',
   'file.wantsToSend': '{name} wants to send you this file',
   'file.accept': 'Accept',
   'file.decline': 'Decline',
@@ -155,6 +159,11 @@ export const en = {
 
   'notify.dmTitle': '{name} · Parley',
   'notify.fileOffer': '{name} wants to send you {file}, {size}',
+
+  'announce.message': '{name}: {text}',
+  'announce.direct': 'Direct message from {name}: {text}',
+  'announce.mention': '{name} mentioned you in the world chat: {text}',
+  'announce.many': '{n} new messages in {conv}',
 
   'title.base': 'Parley',
   'title.unread': '({n}) Parley',

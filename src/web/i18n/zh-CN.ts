@@ -51,6 +51,7 @@ export const zhCN: Messages = {
   'nav.onlineUsers': '在线用户列表',
   'nav.nobodyOnline': '目前没有其他人在线',
   'nav.back': '返回聊天列表',
+  'nav.backUnread': '返回聊天列表，{n} 条未读',
   'nav.newChat': '发起聊天',
   'nav.newChatTitle': '发起新的聊天',
   'nav.newChatLabel': '对方的用户名',
@@ -68,6 +69,7 @@ export const zhCN: Messages = {
   'conv.offline': '离线',
   'conv.worldSubtitle': '服务器上的所有人 · {n} 人在线',
   'conv.directWith': '与 {name} 的私聊',
+  'conv.onlineSuffix': '（在线）',
   'conv.filePreview': '[文件] {name}',
 
   'menu.signedInAs': '当前账号',
@@ -78,7 +80,9 @@ export const zhCN: Messages = {
   'menu.signOut': '退出登录',
 
   'chat.messages': '{name} 中的消息',
+  'chat.messageBy': '{who}，{time}',
   'chat.loadingOlder': '正在加载更早的消息…',
+  'chat.loading': '正在加载消息…',
   'chat.loadFailed': '消息加载失败',
   'chat.retryLoad': '重试',
   'chat.beginningWorld': '这里是世界聊天室的起点，打个招呼吧！',
@@ -116,7 +120,7 @@ export const zhCN: Messages = {
   'file.preparing': '正在准备 {name}…',
   'file.offerFailed': '无法发送 {name}：{reason}',
   'file.dismiss': '关闭',
-  'file.card': '文件 {name}，{size}',
+  'file.cardBy': '{who}，{time}：文件 {name}，{size}',
   'file.wantsToSend': '{name} 想发送文件给你',
   'file.accept': '接受',
   'file.decline': '拒绝',
@@ -157,6 +161,11 @@ export const zhCN: Messages = {
 
   'notify.dmTitle': '{name} · Parley',
   'notify.fileOffer': '{name} 想发送文件给你：{file}，{size}',
+
+  'announce.message': '{name}：{text}',
+  'announce.direct': '{name} 发来私信：{text}',
+  'announce.mention': '{name} 在世界聊天室提到了你：{text}',
+  'announce.many': '{conv} 有 {n} 条新消息',
 
   'title.base': 'Parley',
   'title.unread': '({n}) Parley',

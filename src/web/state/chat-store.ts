@@ -7,6 +7,7 @@ import { WORLD, dmId, dmPeer, type ConversationId } from '../../protocol/convers
 import { CLOSE_CODES } from '../../protocol/errors.ts';
 import type { ConversationSummary, Message, UserRef } from '../../protocol/frames.ts';
 import { HISTORY_PAGE_DEFAULT, MAX_TEXT_CODE_POINTS } from '../../protocol/limits.ts';
+import { TaskBatch } from '../lib/task-batch.ts';
 import { FileTransfers } from './file-transfers.ts';
 import { Timeline } from './timeline.ts';
 
@@ -37,6 +38,9 @@ export class ChatStore {
   /** File cards and transfers in this user's direct conversations. */
   readonly files: FileTransfers;
   private readonly timelines = new Map<ConversationId, Timeline>();
+  private readonly arrivalListeners = new Set<(message: Message) => void>();
+  /** Live messages are applied in batches (one render per batch, however fast they come). */
+  private readonly arrivals = new TaskBatch<Message>((messages) => this.applyArrivals(messages));
   private reconnectChecks = 0;
 
   /** World first, then direct conversations, most recent first. */
@@ -75,12 +79,22 @@ export class ChatStore {
   stop(): void {
     this.stopped.value = true;
     this.session.close();
+    this.arrivals.close();
   }
 
   timeline(conv: ConversationId): Timeline {
     let timeline = this.timelines.get(conv);
     if (!timeline) this.timelines.set(conv, (timeline = new Timeline(conv)));
     return timeline;
+  }
+
+  /**
+   * Calls `listener` for each message that arrives over the live connection (new ones, and the
+   * ones missed while disconnected), never for history pages. Returns the unsubscribe.
+   */
+  onArrival(listener: (message: Message) => void): () => void {
+    this.arrivalListeners.add(listener);
+    return () => this.arrivalListeners.delete(listener);
   }
 
   summary(conv: ConversationId): ConversationSummary | undefined {
@@ -178,12 +192,19 @@ export class ChatStore {
 
   private wire(): void {
     const { session } = this;
-    session.on('state', ({ state, closeCode }) => {
+    // Every other event is applied after the messages that came before it, as they came.
+    const on: typeof session.on = (type, listener) =>
+      session.on(type, (...args: Parameters<typeof listener>) => {
+        this.arrivals.flush();
+        (listener as (...a: typeof args) => void)(...args);
+      });
+    session.on('message', (message) => this.arrivals.add(message));
+    on('state', ({ state, closeCode }) => {
       this.connection.value = state;
       if (state === 'closed' && closeCode === CLOSE_CODES.SESSION_ENDED) this.hooks.onSessionEnded();
       if (state === 'reconnecting') void this.checkStillSignedIn();
     });
-    session.on('welcome', (welcome) => {
+    on('welcome', (welcome) => {
       batch(() => {
         const next = new Map<ConversationId, ConversationSummary>();
         for (const summary of welcome.conversations) next.set(summary.id, summary);
@@ -197,26 +218,19 @@ export class ChatStore {
         this.ready.value = true;
       });
     });
-    session.on('synced', () => {
+    on('synced', () => {
       this.reconnectChecks = 0;
       const viewing = this.hooks.viewing();
       if (viewing && isVisible()) this.markRead(viewing);
     });
-    session.on('message', (message) => {
-      batch(() => {
-        this.timeline(message.conv).insert([message], this.me.id);
-        this.noteMessage(message);
-      });
-      if (message.sender.id !== this.me.id && message.conv !== WORLD) this.hooks.onDirectMessage(message);
-    });
-    session.on('conversation', (conversation) => {
+    on('conversation', (conversation) => {
       if (!this.summaries.value.has(conversation.id)) this.setSummary(conversation);
     });
-    session.on('read', ({ conv, seq, unread }) => {
+    on('read', ({ conv, seq, unread }) => {
       const summary = this.summary(conv);
       if (summary && seq >= summary.readSeq) this.setSummary({ ...summary, readSeq: seq, unread });
     });
-    session.on('presence', (changes) => {
+    on('presence', (changes) => {
       const next = new Map(this.online.value);
       for (const { user, online } of changes) {
         if (online) next.set(user.id, user);
@@ -224,7 +238,7 @@ export class ChatStore {
       }
       this.online.value = next;
     });
-    session.on('gap', ({ conv }) => {
+    on('gap', ({ conv }) => {
       // More was missed than the server replays: start this conversation over from its newest page.
       const timeline = this.timeline(conv);
       timeline.reset();
@@ -232,12 +246,40 @@ export class ChatStore {
     });
   }
 
-  /** Updates the sidebar for a confirmed message: preview, last seq, unread count. */
-  private noteMessage(message: Message): void {
+  /** Messages from the live connection, in the order they came: into their timelines and the sidebar, then to listeners. */
+  private applyArrivals(messages: Message[]): void {
+    const held = new Set<string>();
+    const fresh = messages.filter((message) => {
+      const key = `${message.conv} ${message.seq}`;
+      if (held.has(key) || this.timeline(message.conv).has(message.seq)) return false;
+      held.add(key);
+      return true;
+    });
+    const read = new Set<ConversationId>();
+    batch(() => {
+      const byConv = new Map<ConversationId, Message[]>();
+      for (const message of messages) {
+        const list = byConv.get(message.conv);
+        if (list) list.push(message);
+        else byConv.set(message.conv, [message]);
+      }
+      for (const [conv, list] of byConv) this.timeline(conv).insert(list, this.me.id);
+      for (const message of messages) if (this.noteMessage(message)) read.add(message.conv);
+    });
+    // One read receipt per conversation and batch, not one per message.
+    for (const conv of read) this.markRead(conv);
+    for (const message of fresh) {
+      if (message.sender.id !== this.me.id && message.conv !== WORLD) this.hooks.onDirectMessage(message);
+      for (const listener of this.arrivalListeners) listener(message);
+    }
+  }
+
+  /** Updates the sidebar for a confirmed message: preview, last seq, unread count. True when it should be marked read (it is on screen). */
+  private noteMessage(message: Message): boolean {
     const summary = this.summary(message.conv) ?? this.summaryFor(message);
     if (message.seq <= summary.lastSeq) {
       if (!summary.last || summary.last.seq < message.seq) this.setSummary({ ...summary, last: message });
-      return;
+      return false;
     }
     const mine = message.sender.id === this.me.id;
     const viewing = this.hooks.viewing() === message.conv && isVisible();
@@ -245,7 +287,7 @@ export class ChatStore {
     if (mine) next.readSeq = Math.max(summary.readSeq, message.seq);
     else if (!viewing && message.seq > summary.readSeq) next.unread = summary.unread + 1;
     this.setSummary(next);
-    if (!mine && viewing) this.markRead(message.conv);
+    return !mine && viewing;
   }
 
   private summaryFor(message: Message): ConversationSummary {

@@ -1,0 +1,170 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, registerUser, type Client } from '../support/clients.ts';
+import { offer } from '../support/files.ts';
+import type { TestServer } from '../support/server.ts';
+import { FileApi } from '../../src/client/files.ts';
+import { dmId } from '../../src/protocol/conversations.ts';
+import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
+import { axeAudit, describeFindings, seriousOrCritical } from './support/axe.ts';
+import { DESKTOP, PHONE, authenticate, hasChromium, send, until, waitForMessage, waitOnline } from './support/browser.ts';
+import { unreliableSends } from './support/unreliable-sends.ts';
+
+const PASSWORD = 'correct horse battery';
+
+/** What the views are built from: a class chat seen by alice, with a DM full of file cards. */
+interface Scene {
+  url: string;
+  /** alice's signed-in browser state (her session cookie), so every view starts from a fresh page. */
+  alice: Awaited<ReturnType<BrowserContext['storageState']>>;
+  dmWithBob: string;
+}
+
+interface View {
+  name: string;
+  signedIn: boolean;
+  scheme?: 'light' | 'dark';
+  locale?: 'en-US' | 'zh-CN';
+  phone?: boolean;
+  /** Brings the page to the state to audit, and waits until it has settled. */
+  show: (page: Page, scene: Scene) => Promise<void>;
+}
+
+const signInPage = async (page: Page) => {
+  await page.locator('#auth-form').waitFor();
+};
+
+const conversation = (which: (scene: Scene) => string, lastText: (scene: Scene) => string) => async (page: Page, scene: Scene) => {
+  await page.goto(`${scene.url}/#/c/${which(scene)}`);
+  await waitOnline(page);
+  await waitForMessage(page, lastText(scene));
+  await until(async () => (await page.locator('.history-loading').count()) === 0, 'history to load');
+};
+const WORLD_LAST = 'See you there 🙌';
+const DM_LAST = 'Here are the minutes.';
+const worldChat = conversation(() => 'world', () => WORLD_LAST);
+const dmWithFiles = conversation((scene) => scene.dmWithBob, () => DM_LAST);
+
+/** Your messages in every state: sent, still sending, and not sent (with Retry and Discard). */
+const sendStates = async (page: Page, scene: Scene) => {
+  await unreliableSends(page.context());
+  await page.reload();
+  await worldChat(page, scene);
+  await send(page, 'hold: on its way');
+  await send(page, 'fail: this one did not go');
+  await until(async () => (await page.locator('[data-status="failed"]').count()) === 1, 'the failed send');
+};
+
+const newChatDialog = async (page: Page, scene: Scene) => {
+  await worldChat(page, scene);
+  await page.locator('.sidebar-head .icon-button').click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByRole('textbox').fill('nobody-by-this-name');
+  await dialog.locator('button[type="submit"]').click();
+  await until(async () => ((await dialog.getByRole('alert').textContent()) ?? '') !== '', 'the "no such user" error');
+};
+
+/**
+ * Every view the accessibility audit covers. A new screen or state is one more line here
+ * (rooms: `{ name: 'a room', signedIn: true, show: conversation((s) => s.room, () => '…') }`).
+ */
+const VIEWS: View[] = [
+  { name: 'sign-in', signedIn: false, show: signInPage },
+  {
+    name: 'create account, with an error',
+    signedIn: false,
+    show: async (page) => {
+      await authenticate(page, 'register', 'bob', PASSWORD);
+      await until(async () => ((await page.getByTestId('auth-error').textContent()) ?? '') !== '', 'the "name taken" error');
+    },
+  },
+  { name: 'sign-in, dark', signedIn: false, scheme: 'dark', show: signInPage },
+  { name: 'sign-in, phone, zh-CN', signedIn: false, phone: true, locale: 'zh-CN', show: signInPage },
+  { name: 'world chat', signedIn: true, show: worldChat },
+  { name: 'world chat, dark', signedIn: true, scheme: 'dark', show: worldChat },
+  { name: 'world chat, zh-CN', signedIn: true, locale: 'zh-CN', show: worldChat },
+  { name: 'world chat, messages sending and not sent', signedIn: true, show: sendStates },
+  { name: 'world chat, messages sending and not sent, dark', signedIn: true, scheme: 'dark', show: sendStates },
+  { name: 'DM with file cards', signedIn: true, show: dmWithFiles },
+  { name: 'DM with file cards, dark', signedIn: true, scheme: 'dark', show: dmWithFiles },
+  { name: 'new-chat dialog, with an error', signedIn: true, show: newChatDialog },
+  { name: 'new-chat dialog, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: newChatDialog },
+  {
+    name: 'phone: conversation list, zh-CN',
+    signedIn: true,
+    phone: true,
+    locale: 'zh-CN',
+    show: async (page, scene) => {
+      await page.goto(`${scene.url}/#/`);
+      await waitOnline(page);
+    },
+  },
+  { name: 'phone: world chat, zh-CN', signedIn: true, phone: true, locale: 'zh-CN', show: worldChat },
+  { name: 'phone: DM with file cards, dark', signedIn: true, phone: true, scheme: 'dark', show: dmWithFiles },
+];
+
+describe.skipIf(!hasChromium)('accessibility of the web client (axe-core, WCAG 2.1 A and AA)', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let scene: Scene;
+  const live: Client[] = [];
+
+  beforeAll(async () => {
+    ({ server, browser } = await startWebTestbed());
+    const [alice, bob, chen, emma] = await Promise.all(['alice', 'bob', '陈静', 'emma'].map((name) => registerUser(server.url, name, PASSWORD)));
+    const dmWithBob = dmId(alice!.user.id, bob!.user.id);
+    await bob!.api.send('world', 'Morning all! Did everyone get the slides from yesterday?');
+    await chen!.api.send('world', '收到了，谢谢！第三页的图表很清楚 👍');
+    await emma!.api.send('world', 'Here they are again: https://example.org/slides/week-3');
+    await alice!.api.send('world', 'Yes, 10:00–14:00. I’ll be there the whole time.');
+    await alice!.api.send('world', 'Bring your laptops 💻');
+    await bob!.api.send('world', WORLD_LAST);
+    await chen!.api.send(dmId(alice!.user.id, chen!.user.id), '你好 alice，周六见！');
+
+    await bob!.api.send(dmWithBob, 'Can you look at the report tonight?');
+    const bobFiles = new FileApi(bob!.api);
+    const aliceFiles = new FileApi(alice!.api);
+    await offer(bobFiles, dmWithBob, Buffer.from('%PDF-1.4 draft'), 'report-draft.pdf');
+    const declined = await offer(aliceFiles, dmWithBob, Buffer.from('old notes'), 'old-notes.txt');
+    await bobFiles.decide(declined.id, 'decline');
+    await offer(aliceFiles, dmWithBob, Buffer.from('a,b\n1,2\n'), 'budget.csv');
+    await alice!.api.send(dmWithBob, DM_LAST);
+    // bob and emma stay online, so the online list has people in it.
+    live.push(await connect(bob!.api), await connect(emma!.api));
+
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await authenticate(page, 'sign-in', 'alice', PASSWORD);
+    await waitOnline(page);
+    scene = { url: server.url, alice: await context.storageState(), dmWithBob };
+    await context.close();
+  }, 240_000);
+
+  afterAll(async () => {
+    for (const client of live) client.close();
+    await stopWebTestbed(browser, server);
+  });
+
+  for (const view of VIEWS) {
+    it(`has no serious or critical violations: ${view.name}`, async () => {
+      const context = await browser.newContext({
+        viewport: view.phone ? PHONE : DESKTOP,
+        ...(view.phone ? { isMobile: true, hasTouch: true } : {}),
+        locale: view.locale ?? 'en-US',
+        colorScheme: view.scheme ?? 'light',
+        ...(view.signedIn ? { storageState: scene.alice } : {}),
+      });
+      try {
+        const page = await context.newPage();
+        await page.goto(server.url);
+        await view.show(page, scene);
+        expect(await page.evaluate(() => document.documentElement.lang)).toBe(view.locale === 'zh-CN' ? 'zh-CN' : 'en');
+        const findings = seriousOrCritical(await axeAudit(page));
+        expect(findings, describeFindings(findings)).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+});

@@ -1,0 +1,238 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, registerUser, type Client } from '../support/clients.ts';
+import { offer } from '../support/files.ts';
+import type { TestServer } from '../support/server.ts';
+import { FileApi } from '../../src/client/files.ts';
+import { dmId } from '../../src/protocol/conversations.ts';
+import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
+import { DESKTOP, PHONE, hasChromium, until, waitForMessage, waitOnline } from './support/browser.ts';
+
+const PASSWORD = 'correct horse battery';
+
+/** What has the focus, described so a failing assertion says where it went instead. */
+interface Focus {
+  tag: string;
+  name: string;
+  testid: string | null;
+  conv: string | null;
+  user: string | null;
+  file: string | null;
+  /** The chat that is open, from its heading. */
+  chat: string | null;
+}
+
+function focus(page: Page): Promise<Focus> {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLElement;
+    const name = el.getAttribute('aria-label') ?? el.getAttribute('name') ?? (el.tagName === 'BUTTON' || el.tagName.startsWith('H') ? (el.textContent ?? '').trim() : '');
+    return {
+      tag: el.tagName.toLowerCase(),
+      name,
+      testid: el.dataset.testid ?? null,
+      conv: el.dataset.conv ?? null,
+      user: el.dataset.user ?? null,
+      file: el.dataset.file ?? null,
+      chat: document.querySelector('[data-testid="chat-title"]')?.textContent ?? null,
+    };
+  });
+}
+
+/** Presses Tab (or Shift+Tab) until `wanted` holds for the focused element: the way a keyboard user gets somewhere. */
+async function tabTo(page: Page, wanted: (focused: Focus) => boolean, what: string, backwards = false): Promise<Focus> {
+  for (let presses = 0; presses < 40; presses++) {
+    await page.keyboard.press(backwards ? 'Shift+Tab' : 'Tab');
+    const focused = await focus(page);
+    if (wanted(focused)) return focused;
+  }
+  throw new Error(`${what} was not reached with ${backwards ? 'Shift+Tab' : 'Tab'} (focus is on ${JSON.stringify(await focus(page))})`);
+}
+
+/**
+ * The contrast of the focused element's ring against what is around it: its outline against the
+ * background it is drawn on, or (the composer, whose box shows the focus) the box's ring against
+ * the pane behind it and the box itself.
+ */
+function ringContrast(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const parse = (css: string) => (css.match(/rgba?\(([^)]+)\)/)?.[1] ?? '0,0,0').split(',').map((part) => parseFloat(part));
+    const luminance = ([r, g, b]: number[]) =>
+      [r!, g!, b!].map((c) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)).reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i]!, 0);
+    const contrast = (a: number[], b: number[]) => {
+      const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+      return (x! + 0.05) / (y! + 0.05);
+    };
+    /** The first opaque background at or above `el`. */
+    const behind = (el: Element | null): number[] => {
+      for (let at = el; at; at = at.parentElement) {
+        const bg = parse(getComputedStyle(at).backgroundColor);
+        if ((bg[3] ?? 1) > 0.9) return bg;
+      }
+      return [255, 255, 255];
+    };
+    const el = document.activeElement as HTMLElement;
+    const box = el.closest('.composer-box');
+    if (box) {
+      const ring = parse(getComputedStyle(box).boxShadow);
+      return Math.min(contrast(ring, behind(box.parentElement)), contrast(ring, behind(box)));
+    }
+    const style = getComputedStyle(el);
+    if (style.outlineStyle === 'none' || parseFloat(style.outlineWidth) < 2) return 0;
+    // Drawn outside the element (positive offset): against what is behind it.
+    return contrast(parse(style.outlineColor), behind(parseFloat(style.outlineOffset) >= 0 ? el.parentElement : el));
+  });
+}
+
+describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goes somewhere on purpose after every step', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const live: Client[] = [];
+  let fileId: string;
+
+  beforeAll(async () => {
+    ({ server, browser } = await startWebTestbed());
+    const [kim, bob, carol] = await Promise.all(['kim', 'bob', 'carol'].map((name) => registerUser(server.url, name, PASSWORD)));
+    const withBob = dmId(kim!.user.id, bob!.user.id);
+    await bob!.api.send('world', 'Morning, everyone');
+    await bob!.api.send(withBob, 'Here are the minutes from Monday.');
+    fileId = (await offer(new FileApi(bob!.api), withBob, Buffer.from('minutes'), 'minutes.txt')).id;
+    live.push(await connect(bob!.api), await connect(carol!.api));
+  }, 240_000);
+
+  afterAll(async () => {
+    for (const client of live) client.close();
+    await stopWebTestbed(browser, server);
+  });
+
+  it('signs in, switches conversations, opens a DM from the online list, sends, attaches, accepts a file, opens and closes the new-chat dialog, and signs out', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    try {
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await page.locator('#auth-form').waitFor();
+
+      // Sign-in: the name field has the focus; the tabs take the arrow keys and keep the focus.
+      expect(await focus(page)).toMatchObject({ tag: 'input', name: 'name' });
+      expect(await tabTo(page, (f) => f.name === 'Sign in', 'the "Sign in" tab', true)).toMatchObject({ tag: 'button' });
+      await page.keyboard.press('ArrowRight');
+      expect(await focus(page)).toMatchObject({ name: 'Create account' });
+      await page.keyboard.press('ArrowRight');
+      expect(await focus(page)).toMatchObject({ name: 'Sign in' });
+      expect(await page.getByRole('tab', { name: 'Sign in' }).getAttribute('aria-selected')).toBe('true');
+      await page.keyboard.press('Tab');
+      expect(await focus(page)).toMatchObject({ tag: 'input', name: 'name' });
+      await page.keyboard.type('kim');
+      await page.keyboard.press('Tab');
+      expect(await focus(page)).toMatchObject({ tag: 'input', name: 'password' });
+      await page.keyboard.type(PASSWORD);
+      await page.keyboard.press('Enter');
+      await waitOnline(page);
+      // Signed in: the composer of the world chat, ready to write.
+      await until(async () => (await focus(page)).testid === 'composer', 'the focus on the composer after signing in');
+      expect((await focus(page)).chat).toBe('World chat');
+      expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
+
+      // Switch conversations: back through the page to the DM with bob in the sidebar, then Enter.
+      const withBob = await tabTo(page, (f) => f.conv?.startsWith('dm:') === true && f.name === '' && f.chat === 'World chat', 'the DM with bob', true);
+      expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).chat === 'bob', 'the DM with bob to open');
+      expect(await focus(page)).toMatchObject({ testid: 'composer', chat: 'bob' });
+      // The ring on the open conversation (drawn on its gradient before this change, 1.1:1) reads.
+      await tabTo(page, (f) => f.conv === withBob.conv, 'the open DM with bob', true);
+      expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
+
+      // Open a DM from the online list.
+      await tabTo(page, (f) => f.user === 'carol', 'carol in the online list');
+      expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).chat === 'carol', 'the DM with carol to open');
+      expect(await focus(page)).toMatchObject({ testid: 'composer', chat: 'carol' });
+
+      // Send with Enter: the focus stays in the composer. Send with the button: it comes back there.
+      await page.keyboard.type('hello carol');
+      await page.keyboard.press('Enter');
+      await waitForMessage(page, 'hello carol');
+      expect(await focus(page)).toMatchObject({ testid: 'composer' });
+      await page.keyboard.type('sent with the button');
+      await page.keyboard.press('Tab');
+      expect(await focus(page)).toMatchObject({ testid: 'send' });
+      await page.keyboard.press('Enter');
+      await waitForMessage(page, 'sent with the button');
+      expect(await focus(page)).toMatchObject({ testid: 'composer' });
+
+      // Attach: the button opens the file picker; once a file is chosen, back to writing.
+      expect(await tabTo(page, (f) => f.testid === 'attach', 'the attach button', true)).toMatchObject({ name: 'Send a file' });
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+      await chooser.setFiles({ name: 'agenda.txt', mimeType: 'text/plain', buffer: Buffer.from('1. minutes\n2. budget\n') });
+      await until(async () => (await page.getByTestId('file-card').count()) === 1, 'the offer of agenda.txt');
+      expect(await focus(page)).toMatchObject({ testid: 'composer', chat: 'carol' });
+
+      // Accept bob's file: the Accept button goes away, and the card keeps the focus.
+      await tabTo(page, (f) => f.conv === withBob.conv, 'the DM with bob', true);
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).chat === 'bob', 'the DM with bob to open');
+      await tabTo(page, (f) => f.name === 'Accept', 'the Accept button on the card', true);
+      await page.keyboard.press('Enter');
+      await until(async () => (await page.locator(`[data-file="${fileId}"]`).getAttribute('data-state')) === 'accepted', 'the file to be accepted');
+      expect(await page.getByRole('button', { name: 'Accept' }).count()).toBe(0);
+      expect(await focus(page)).toMatchObject({ tag: 'article', file: fileId });
+      expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
+
+      // The new-chat dialog: focus inside it; Escape or Cancel gives it back to the button that opened it.
+      const newChat = await tabTo(page, (f) => f.name === 'New message', 'the "New message" button', true);
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ tag: 'input' });
+      await page.keyboard.press('Escape');
+      expect(await focus(page)).toEqual(newChat);
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ tag: 'input' });
+      await page.keyboard.press('Tab');
+      expect(await focus(page)).toMatchObject({ name: 'Cancel' });
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toEqual(newChat);
+      // And opening someone from it: the composer of that conversation.
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('carol');
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).chat === 'carol', 'the DM with carol to open from the dialog');
+      expect(await focus(page)).toMatchObject({ testid: 'composer', chat: 'carol' });
+
+      // Sign out: the sign-in page, with the focus on its name field.
+      await tabTo(page, (f) => f.testid === 'sign-out', 'the sign-out button', true);
+      await page.keyboard.press('Enter');
+      await page.locator('#auth-form').waitFor();
+      await until(async () => (await focus(page)).name === 'name', 'the focus on the name field after signing out');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('on a phone, opening a conversation focuses its heading, and Back returns to the conversation in the list', async () => {
+    const context = await browser.newContext({ viewport: PHONE, locale: 'en-US' });
+    try {
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await page.locator('input[name="name"]').fill('kim');
+      await page.locator('input[name="password"]').fill(PASSWORD);
+      await page.keyboard.press('Enter');
+      await waitOnline(page);
+      await page.goto(`${server.url}/#/`);
+      await waitOnline(page);
+
+      await tabTo(page, (f) => f.conv === 'world', 'the world chat in the list');
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).tag === 'h1', 'the focus on the heading of the opened chat');
+      expect(await focus(page)).toMatchObject({ tag: 'h1', name: 'World chat' });
+      expect(await page.locator('h1:visible').count()).toBe(1);
+
+      const back = await tabTo(page, (f) => f.name.startsWith('Back to chats'), 'the Back button', true);
+      expect(back.tag).toBe('button');
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).conv === 'world', 'the focus back on the world chat in the list');
+      expect(await page.locator('h1:visible').textContent()).toBe('Parley');
+    } finally {
+      await context.close();
+    }
+  });
+});
