@@ -147,7 +147,7 @@ describe.skipIf(!hasChromium)('accessibility of the web client (axe-core, WCAG 2
   });
 
   for (const view of VIEWS) {
-    it(`has no serious or critical violations: ${view.name}`, async () => {
+    it(`has one h1 and no serious or critical axe violations: ${view.name}`, async () => {
       const context = await browser.newContext({
         viewport: view.phone ? PHONE : DESKTOP,
         ...(view.phone ? { isMobile: true, hasTouch: true } : {}),
@@ -160,6 +160,8 @@ describe.skipIf(!hasChromium)('accessibility of the web client (axe-core, WCAG 2
         await page.goto(server.url);
         await view.show(page, scene);
         expect(await page.evaluate(() => document.documentElement.lang)).toBe(view.locale === 'zh-CN' ? 'zh-CN' : 'en');
+        // One h1 for the view (the page's, or the open chat's on a phone), as a screen reader's outline starts.
+        expect(await page.locator('h1:visible').count()).toBe(1);
         const findings = seriousOrCritical(await axeAudit(page));
         expect(findings, describeFindings(findings)).toEqual([]);
       } finally {

@@ -58,6 +58,18 @@ async function settledShifts(page: Page): Promise<Shift[]> {
   return shifts(page);
 }
 
+/** The first message at least partly in view, and where its top is relative to the list's. */
+function firstInView(page: Page) {
+  return page.evaluate(() => {
+    const list = document.querySelector('.vlist')!.getBoundingClientRect();
+    for (const node of document.querySelectorAll('[data-testid="message"]')) {
+      const box = node.getBoundingClientRect();
+      if (box.bottom > list.top + 1) return { text: node.querySelector('[data-testid="message-text"]')?.textContent ?? '', y: box.top - list.top };
+    }
+    return { text: '', y: 0 };
+  });
+}
+
 /** Where the list is scrolled to, and where the newest message sits in it. */
 function bottomState(page: Page) {
   return page.evaluate(() => {
@@ -80,6 +92,8 @@ describe.skipIf(!hasChromium)('the message list stays steady: no layout jumps, a
   let bob: Client;
   let dm: string;
   let burstNumber = 0;
+  /** The newest message of the DM, whichever test sent it. */
+  let newest = 'the last direct message';
 
   beforeAll(async () => {
     ({ server, browser } = await startWebTestbed(['--send-rate', '100000', '--send-burst', '100000', '--durability', 'normal']));
@@ -146,13 +160,61 @@ describe.skipIf(!hasChromium)('the message list stays steady: no layout jumps, a
     }
   });
 
+  it('the reader scrolling up with the wheel while messages arrive stays where they scrolled; "Jump to latest" brings them back and keeps the focus on the list', async () => {
+    const { context, page } = await openReader();
+    try {
+      await page.goto(`${server.url}/#/c/${dm}`);
+      await waitForMessage(page, newest);
+      // A steady stream: a message every 40 ms while the reader scrolls up.
+      let streaming = true;
+      const stream = (async () => {
+        while (streaming) {
+          newest = `stream ${++burstNumber}`;
+          await bob.session.send(dm, newest);
+          await new Promise((resolve) => setTimeout(resolve, 40));
+        }
+      })();
+      try {
+        const box = (await page.locator('.vlist').boundingBox())!;
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+        await page.mouse.wheel(0, -600);
+        await until(async () => (await page.locator('.jump-latest').count()) === 1, '"Jump to latest" after scrolling up');
+        let last = '';
+        await until(async () => {
+          const now = JSON.stringify(await firstInView(page));
+          const still = now === last;
+          last = now;
+          return still;
+        }, 'the wheel scroll to come to rest');
+        const before = await firstInView(page);
+        const arrived = burstNumber;
+        // The sidebar's preview shows what the page has taken in (the newest rows are not drawn up here).
+        const preview = conversationLink(page, dm).locator('.conv-preview');
+        await until(async () => Number(/stream (\d+)/.exec((await preview.textContent()) ?? '')?.[1] ?? 0) >= arrived + 20, 'twenty more messages taken in');
+        const after = await firstInView(page);
+        expect(after.text, 'the message at the top of the view is the same').toBe(before.text);
+        expect(Math.abs(after.y - before.y)).toBeLessThan(2);
+      } finally {
+        streaming = false;
+        await stream;
+      }
+      await page.locator('.jump-latest').click();
+      await until(async () => (await bottomState(page)).lastText === `stream ${burstNumber}`, 'the newest message after "Jump to latest"');
+      expect((await bottomState(page)).lastVisible).toBe(true);
+      expect(await page.locator('.jump-latest').count()).toBe(0);
+      expect(await page.evaluate(() => document.activeElement?.classList.contains('vlist'))).toBe(true);
+    } finally {
+      await context.close();
+    }
+  });
+
   // The same burst on a CPU slowed four times (as on a cheap phone): the list falls behind, and must still only follow.
   for (const slowdown of [1, 4]) {
     it(`a burst of 1,000 messages in one second to the open conversation ends with the last one visible at the bottom, and "Jump to latest" never appears${slowdown > 1 ? ` (CPU slowed ${slowdown}×)` : ''}`, async () => {
       const { context, page } = await openReader();
       try {
         await page.goto(`${server.url}/#/c/${dm}`);
-        await waitForMessage(page, burstNumber === 0 ? 'the last direct message' : `burst ${burstNumber}`);
+        await waitForMessage(page, newest);
         await (await context.newCDPSession(page)).send('Emulation.setCPUThrottlingRate', { rate: slowdown });
         await page.evaluate(() => {
           const w = window as unknown as { __jumpSeen: boolean };
@@ -167,7 +229,7 @@ describe.skipIf(!hasChromium)('the message list stays steady: no layout jumps, a
         for (let batch = 0; batch < 10; batch++) {
           const due = started + batch * 100;
           if (Date.now() < due) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-          for (let k = 0; k < 100; k++) void bob.session.send(dm, `burst ${++burstNumber}`);
+          for (let k = 0; k < 100; k++) void bob.session.send(dm, (newest = `burst ${++burstNumber}`));
         }
         const last = `burst ${first + BURST}`;
         await until(async () => (await bottomState(page)).lastText === last, 'the last message of the burst on screen', 90_000).catch(async (error: Error) => {
