@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact';
+import { useId } from 'preact/hooks';
 
 /** Line icons on a 24-unit grid, drawn with currentColor; decorative (aria-hidden) by default. */
 function Icon({ children, size = 20 }: { children: ComponentChildren; size?: number }) {
@@ -136,17 +137,22 @@ export const UploadIcon = (p: P) => (
   </Icon>
 );
 
-/** The Parley mark: two speech bubbles (the same drawing as public/icons/icon.svg). */
+/**
+ * The Parley mark: two speech bubbles (the same drawing as public/icons/icon.svg). Its gradient id
+ * is its own: with a shared one, a second logo (the sign-in card's on a phone) would paint with the
+ * first one's, which sits in a hidden part of the page and paints nothing.
+ */
 export function Logo({ size = 32 }: P) {
+  const gradient = `parley-logo-${useId()}`;
   return (
     <svg class="logo" width={size} height={size} viewBox="0 0 64 64" aria-hidden="true" focusable="false">
       <defs>
-        <linearGradient id="parley-logo-g" x1="0" y1="0" x2="1" y2="1">
+        <linearGradient id={gradient} x1="0" y1="0" x2="1" y2="1">
           <stop offset="0" stop-color="#7c6cff" />
           <stop offset="1" stop-color="#4f8bff" />
         </linearGradient>
       </defs>
-      <rect width="64" height="64" rx="16" fill="url(#parley-logo-g)" />
+      <rect width="64" height="64" rx="16" fill={`url(#${gradient})`} />
       <path d="M36 26H46A6 6 0 0 1 52 32V40A6 6 0 0 1 48 45.7V52L41.5 46H36A6 6 0 0 1 30 40V32A6 6 0 0 1 36 26Z" fill="#fff" fill-opacity=".55" />
       <path d="M19 14H35A7 7 0 0 1 42 21V31A7 7 0 0 1 35 38H24L16 45V37.2A7 7 0 0 1 12 31V21A7 7 0 0 1 19 14Z" fill="#fff" />
       <circle cx="21" cy="26" r="2.3" fill="#6a6cff" />
