@@ -1,8 +1,9 @@
 import type { Scene } from '../stage.ts';
+import { accessibilityScene } from './accessibility.ts';
 import { chatScene } from './chat.ts';
 import { filesScene } from './files.ts';
 import { reconnectingScene } from './reconnecting.ts';
 import { signInScene } from './sign-in.ts';
 
 /** Every scene `npm run screenshots` takes, in order. Add new pictures here. */
-export const SCENES: readonly Scene[] = [signInScene, chatScene, filesScene, reconnectingScene];
+export const SCENES: readonly Scene[] = [signInScene, chatScene, filesScene, reconnectingScene, accessibilityScene];
