@@ -108,6 +108,8 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
     const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
     try {
       const page = await context.newPage();
+      // File choosers are caught from the start: turning that on as the picker opens can come too late.
+      page.on('filechooser', () => {});
       await page.goto(server.url);
       await page.locator('#auth-form').waitFor();
 
