@@ -1,5 +1,5 @@
 /** Hand-picked avatar colours that read well with white text in both themes. */
-const PALETTE = ['#e5534b', '#ec7a2e', '#3fae73', '#1f9e96', '#2f8fe0', '#5b6ee8', '#8a5cd6', '#c94f9a', '#e0608a', '#4f9fb8'];
+export const PALETTE = ['#e5534b', '#ec7a2e', '#3fae73', '#1f9e96', '#2f8fe0', '#5b6ee8', '#8a5cd6', '#c94f9a', '#e0608a', '#4f9fb8'];
 
 /** A stable colour per user id, so a person looks the same everywhere. */
 export function avatarColor(userId: number): string {
