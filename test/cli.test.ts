@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -72,6 +72,22 @@ async function registerAndSave(home: string, name: string) {
   const { user, token } = await api.register({ name, password: PASSWORD });
   await new TokenCache(cacheFile(home)).put(server.url, name, user, token);
   return { api };
+}
+
+/** The offer called `name` to the user of `api`, once it is there. */
+async function offerTo(api: ParleyApi, name: string): Promise<FileCard> {
+  const files = new FileApi(api);
+  let offered: FileCard | undefined;
+  await waitForAsync(async () => (offered = (await files.list()).find((card) => card.name === name && card.state === 'offered')) !== undefined, `the offer of ${name}`);
+  return offered!;
+}
+
+async function waitForAsync(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** A session saved as `parley login` would, without paying for a CLI process. */
@@ -198,6 +214,65 @@ describe('parley, the command-line client', () => {
     const sent = await sender;
     expect(sent.code, sent.stderr).toBe(0);
     expect(jsonLines(sent.stdout).find((line) => line.type === 'sent')).toMatchObject({ bytes: 0 });
+  });
+
+  it('receive never overwrites a file: one of the same name in --out is kept, the new one saved as "name (1).ext"', async () => {
+    const home = await tempDir();
+    await registerAndSave(home, 'hana');
+    const ian = await registerAndSave(home, 'ian');
+    const source = join(await tempDir(), 'notes.txt');
+    await writeFile(source, 'the new notes');
+    const out = await tempDir();
+    await writeFile(join(out, 'notes.txt'), 'my own notes');
+    const sender = parley(['send-file', '--user', 'hana', '--to', 'ian', source], { home });
+    const offered = await offerTo(ian.api, 'notes.txt');
+    const received = await parley(['receive', '--user', 'ian', `--accept=${offered.id}`, '--out', out, '--json'], { home });
+    expect(received.code, received.stderr).toBe(0);
+    expect(jsonLines(received.stdout).find((line) => line.type === 'received')).toMatchObject({ path: join(out, 'notes (1).txt') });
+    expect((await readdir(out)).sort()).toEqual(['notes (1).txt', 'notes.txt']);
+    expect(await readFile(join(out, 'notes.txt'), 'utf8')).toBe('my own notes');
+    expect(await readFile(join(out, 'notes (1).txt'), 'utf8')).toBe('the new notes');
+    expect((await sender).code).toBe(0);
+  });
+
+  it('receive --decline refuses an offer: the sender\'s send-file exits 1 saying so, and nothing is uploaded', async () => {
+    const home = await tempDir();
+    await registerAndSave(home, 'jon');
+    const kay = await registerAndSave(home, 'kay');
+    const source = join(await tempDir(), 'plans.txt');
+    await writeFile(source, 'secret plans');
+    const sender = parley(['send-file', '--user', 'jon', '--to', 'kay', '--json', source], { home });
+    const offered = await offerTo(kay.api, 'plans.txt');
+    const declined = await parley(['receive', '--user', 'kay', `--decline=${offered.id}`], { home });
+    expect(declined.code, declined.stderr).toBe(0);
+    const sent = await sender;
+    expect(sent.code).toBe(1);
+    expect(`${sent.stdout}${sent.stderr}`).toMatch(/declined/i);
+    expect(await new FileApi(kay.api).get(offered.id)).toMatchObject({ state: 'declined', received: 0 });
+  });
+
+  it('receive --accept-all --wait keeps taking offers as they come, until Ctrl-C', async () => {
+    const home = await tempDir();
+    await registerAndSave(home, 'lia');
+    await registerAndSave(home, 'max');
+    const out = await tempDir();
+    const child = spawn(process.execPath, [BIN, 'receive', '--user', 'max', '--accept-all', '--wait', '--out', out, '--json'], { env: environment(home, {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    const events: Record<string, unknown>[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => events.push(JSON.parse(line) as Record<string, unknown>));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const dir = await tempDir();
+    // One file after the other: the second is offered only once the first is saved.
+    for (const name of ['first.txt', 'second.txt']) {
+      await writeFile(join(dir, name), `contents of ${name}`);
+      const sent = await parley(['send-file', '--user', 'lia', '--to', 'max', join(dir, name)], { home });
+      expect(sent.code, sent.stderr).toBe(0);
+      await waitFor(() => events.some((e) => e.type === 'received' && e.path === join(out, name)), `${name} saved`, 20_000);
+    }
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect((await readdir(out)).sort()).toEqual(['first.txt', 'second.txt']);
   });
 
   it('a wrong password exits non-zero with WRONG_CREDENTIALS and leaves the saved session alone', async () => {

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { generate } from 'selfsigned';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -132,14 +134,40 @@ describe('the parley serve process', () => {
     const second = await serve(['--data', dir, '--tls', 'self-signed']);
     expect(second.logs.find((entry) => typeof entry.fingerprint === 'string')?.fingerprint).toBe(fingerprint);
   });
+
+  it('serves HTTPS and WSS with the certificate and key given by --tls-cert and --tls-key, prints their fingerprint, and marks the session cookie Secure', async () => {
+    const dir = await dataDir();
+    // A certificate made here, not by Parley, for the address the test connects to.
+    const pems = await generate([{ name: 'commonName', value: 'parley-test' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+    });
+    await writeFile(join(dir, 'cert.pem'), pems.cert);
+    await writeFile(join(dir, 'key.pem'), pems.private, { mode: 0o600 });
+    const run = await serve(['--data', join(dir, 'data'), '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]);
+    expect(run.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(run.logs.find((entry) => typeof entry.fingerprint === 'string')?.fingerprint).toBe(new X509Certificate(pems.cert).fingerprint256);
+    const registered = await postJson(`${run.url}/api/register`, { name: 'alice', password: PASSWORD }, pems.cert);
+    expect(registered.cookies.find((cookie) => cookie.startsWith('parley_session='))).toMatch(/; Max-Age=2592000; Secure$/);
+    const ws = new WebSocket(run.url.replace('https', 'wss') + '/ws', { ca: pems.cert, headers: { authorization: `Bearer ${registered.token}` } });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.close();
+    await expect(fetch(`${run.url}/healthz`)).rejects.toThrow();
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
 });
 
-function postJson(url: string, body: unknown, ca: string): Promise<{ token: string }> {
+function postJson(url: string, body: unknown, ca: string): Promise<{ token: string; cookies: string[] }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (res) => {
       let text = '';
       res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve(JSON.parse(text)));
+      res.on('end', () => resolve({ ...(JSON.parse(text) as { token: string }), cookies: res.headers['set-cookie'] ?? [] }));
     });
     req.on('error', reject);
     req.end(JSON.stringify(body));
