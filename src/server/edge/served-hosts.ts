@@ -34,10 +34,6 @@ export class ServedHosts {
     const dot = name.indexOf('.');
     return dot > 0 && this.names.has(`*${name.slice(dot)}`);
   }
-
-  get list(): string[] {
-    return [...this.names];
-  }
 }
 
 /** `Example.ORG.:8443` → `example.org`; `[::1]:8080` → `::1`; null when it is not a host at all. */
