@@ -1,7 +1,7 @@
 /** Bodies and replies of the HTTP API (see docs/PROTOCOL.md). */
 import { z } from 'zod';
 import type { ConversationSummary, Message, UserRef } from './frames.ts';
-import { CLIENT_ID_PATTERN, PASSWORD_MAX_BYTES } from './limits.ts';
+import { CLIENT_ID_PATTERN, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, PASSWORD_MAX_BYTES } from './limits.ts';
 
 const utf8 = new TextEncoder();
 
@@ -47,6 +47,12 @@ export const sendBody = z.strictObject({
   text: z.string(),
 });
 export type SendBody = z.infer<typeof sendBody>;
+
+/** `GET /api/conversations/:conv/messages?before=<seq>&limit=<n>` */
+export const historyQuery = z.strictObject({
+  before: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(HISTORY_PAGE_MAX).default(HISTORY_PAGE_DEFAULT),
+});
 
 export interface AckReply {
   clientId: string;

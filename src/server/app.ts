@@ -17,7 +17,7 @@ import { accountRoutes } from './http/account-routes.ts';
 import { conversationRoutes } from './http/conversation-routes.ts';
 import { edgePolicy, servedNames } from './edge/edge-policy.ts';
 import { installEdgeGuards } from './http/edge-guards.ts';
-import { installErrorHandling } from './http/errors.ts';
+import { frameworkErrors, installErrorHandling } from './http/errors.ts';
 import { webClientMissing, webRoutes } from './http/web-routes.ts';
 import { fileRoutes } from './http/file-routes.ts';
 import { roomRoutes } from './http/room-routes.ts';
@@ -92,6 +92,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     loggerInstance: log.child({ part: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_HTTP_BODY_BYTES,
+    frameworkErrors,
     trustProxy: edge.trust,
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
   });

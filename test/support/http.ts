@@ -16,7 +16,7 @@ export interface RawReply {
  */
 export function rawRequest(
   url: string,
-  options: { method?: string; path: string; headers?: Record<string, string>; body?: string; ca?: string },
+  options: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer; ca?: string },
 ): Promise<RawReply> {
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;

@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import {
   CONVERSATION_ID_PATTERN,
-  HISTORY_PAGE_DEFAULT,
-  HISTORY_PAGE_MAX,
+  historyQuery,
   sendBody,
   type AckReply,
   type ConversationsReply,
@@ -21,11 +19,6 @@ import type { Store } from '../storage/store.ts';
 import type { Clock } from '../clock.ts';
 import { requireUser } from './authenticate.ts';
 import { parseBody } from './parse-body.ts';
-
-const historyQuery = z.strictObject({
-  before: z.coerce.number().int().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(HISTORY_PAGE_MAX).default(HISTORY_PAGE_DEFAULT),
-});
 
 export interface ConversationRouteDeps {
   accounts: Accounts;

@@ -1,5 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, type ErrorCode, type ErrorReply } from '../../protocol/index.ts';
+import { SECURITY_HEADERS } from '../edge/security-headers.ts';
 import { ParleyError } from '../errors.ts';
 
 /** Maps every failure to `{ error: { code, message } }` with the catalogue's status. */
@@ -20,6 +21,22 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((_request, reply) =>
     reply.status(404).send({ error: { code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message } } satisfies ErrorReply),
   );
+}
+
+/**
+ * Fastify's rejections before any route is found, which its error handler never sees: an address
+ * that is not valid percent-encoded UTF-8 (`%ZZ`, `%ED%A0%80`) and a path segment over 100
+ * characters. Passed to Fastify as `frameworkErrors`, so they too answer from the catalogue.
+ */
+export function frameworkErrors(error: { code?: string }, _request: FastifyRequest, reply: FastifyReply): void {
+  const [code, message]: [ErrorCode, string] =
+    error.code === 'FST_ERR_BAD_URL'
+      ? ['BAD_REQUEST', 'The address is not valid percent-encoded UTF-8.']
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? ['NOT_FOUND', 'Nothing has a name that long.']
+        : ['INTERNAL', ERRORS.INTERNAL.message];
+  // No route, so none of the hooks that add these to every other answer.
+  void reply.status(ERRORS[code].status).headers(SECURITY_HEADERS).send({ error: { code, message } } satisfies ErrorReply);
 }
 
 /** Fastify's own rejections (body parsing, limits) in our vocabulary. */
