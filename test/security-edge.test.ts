@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PASSWORD, registerUser } from './support/clients.ts';
-import { rawRequest } from './support/http.ts';
+import { rawRequest, type RawReply } from './support/http.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
@@ -31,6 +31,23 @@ function handshake(headers: Record<string, string>): Promise<{ status: number; h
       ws.close();
     });
     ws.on('error', () => {});
+  });
+}
+
+/** A hand-made upgrade request (bearer-authenticated), with some of its handshake headers replaced. */
+function rawUpgrade(overrides: Record<string, string>): Promise<RawReply> {
+  const { method = 'GET', ...headers } = overrides;
+  return rawRequest(server.url, {
+    method,
+    path: '/ws',
+    headers: {
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      'sec-websocket-version': '13',
+      authorization: `Bearer ${token}`,
+      ...headers,
+    },
   });
 }
 
@@ -173,6 +190,18 @@ describe('security headers', () => {
     ];
     expect(refused.map((reply) => reply.status)).toEqual([401, 403, 421]);
     for (const reply of refused) expect(reply.headers).toMatchObject(expected);
+    // Handshakes that ws itself would have refused with its own bare answer.
+    const malformed: [Record<string, string>, number][] = [
+      [{ 'sec-websocket-version': '12' }, 400],
+      [{ 'sec-websocket-key': 'not a key' }, 400],
+      [{ upgrade: 'websocket', method: 'POST' }, 400],
+    ];
+    for (const [headers, status] of malformed) {
+      const reply = await rawUpgrade(headers);
+      expect([headers, reply.status, reply.code]).toEqual([headers, status, 'BAD_REQUEST']);
+      expect(reply.headers).toMatchObject(expected);
+    }
+    expect((await rawUpgrade({ 'sec-websocket-version': '12' })).headers['sec-websocket-version']).toBe('13, 8');
     for (const path of ['/api/me', '/healthz', '/nowhere']) {
       expect((await rawRequest(server.url, { path, headers: { authorization: `Bearer ${token}` } })).headers).toMatchObject(expected);
     }

@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { ParleyClientError } from '../src/client/errors.ts';
@@ -7,6 +12,7 @@ import { rawRequest } from './support/http.ts';
 import { ManualClock } from './support/manual-clock.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
+const BIN = join(import.meta.dirname, '..', 'bin', 'parley.js');
 let server: TestServer;
 beforeEach(async () => {
   server = await startTestServer();
@@ -63,6 +69,19 @@ describe('registrations', () => {
 });
 
 describe('logging out everywhere', () => {
+  it('is `parley logout --everywhere` on the command line', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'parley-cli-everywhere-'));
+    try {
+      const elsewhere = await registerUser(server.url, 'ines');
+      const env = { ...process.env, XDG_CONFIG_HOME: home, PARLEY_SERVER: server.url, PARLEY_PASSWORD: PASSWORD };
+      const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'logout', '--user', 'ines', '--everywhere'], { env });
+      expect(stdout).toBe(`Logged out ines everywhere on ${server.url}.\n`);
+      expect(await codeOf(elsewhere.api.me())).toBe('UNAUTHENTICATED');
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
   it('ends every session of the user and closes all their sockets with 4001, and no one else’s', async () => {
     const first = await registerUser(server.url, 'alice');
     const second = await new ParleyApi(server.url).login({ name: 'alice', password: PASSWORD });

@@ -45,6 +45,12 @@ export class Gateway {
     private readonly hub: Hub,
     private readonly options: GatewayOptions,
   ) {
+    // A malformed handshake (method, Upgrade, key, version, subprotocol or extension headers) is
+    // answered here rather than by ws, so it carries a typed error and the security headers too.
+    this.wss.on('wsClientError', (error: Error, socket: Duplex) => {
+      const version: Record<string, string> = /Sec-WebSocket-Version/.test(error.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {};
+      refuse(socket, 'BAD_REQUEST', `Not a valid WebSocket handshake: ${error.message}.`, version);
+    });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.upgrade(request, socket, head).catch((error) => {
         hub.log.error({ err: error }, 'upgrade failed');
@@ -110,15 +116,16 @@ function withinGrace(step: Promise<unknown>): Promise<unknown> {
   return Promise.race([step, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
 }
 
-function refuse(socket: Duplex, code: ErrorCode): void {
+function refuse(socket: Duplex, code: ErrorCode, message: string = ERRORS[code].message, extraHeaders: Record<string, string> = {}): void {
   if (socket.destroyed) return;
-  const { status, message } = ERRORS[code];
+  const { status } = ERRORS[code];
   const body = JSON.stringify({ error: { code, message } });
   const headers = Object.entries({
     Connection: 'close',
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(body)),
     ...SECURITY_HEADERS,
+    ...extraHeaders,
   }).map(([name, value]) => `${name}: ${value}\r\n`);
   socket.end(`HTTP/1.1 ${status} ${code}\r\n${headers.join('')}\r\n${body}`);
 }
