@@ -64,6 +64,52 @@ describe('a client that stops reading', () => {
   });
 });
 
+describe('a client catching up', () => {
+  it('gets all of a catch-up larger than --send-queue-bytes when it reads: it is paced, not closed as too slow', async () => {
+    await start(['--send-queue-bytes', '1048576', '--send-rate', '100000', '--send-burst', '100000']);
+    const writer = await connect((await registerUser(server.url, 'writer')).api);
+    clients.push(writer);
+    // 1,000 missed messages (the most a catch-up replays) of 12 KB each: 12 MB against a 1 MiB queue.
+    const text = '长'.repeat(4000);
+    for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 100 }, () => writer.session.send(WORLD, text)));
+    const { token } = await registerUser(server.url, 'returning');
+    const reader = await raw(token);
+    reader.write(textFrame({ type: 'hello', protocol: 1, cursors: { world: 0 } }));
+    await waitFor(() => reader.texts().some((frame) => frame.type === 'synced') || reader.closeCode() !== null, 'synced (or a close)', 60_000);
+    expect(reader.closeCode()).toBe(null);
+    const seqs = reader.texts().filter((frame) => frame.type === 'message').map((frame) => (frame.message as { seq: number }).seq);
+    expect(seqs).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+  }, 120_000);
+
+  it('is closed 4008 when it stops reading mid catch-up and the live messages held back for it pass the bound', async () => {
+    const clock = await start(['--send-queue-bytes', '1048576', '--send-rate', '100000', '--send-burst', '100000']);
+    const writer = await connect((await registerUser(server.url, 'writer')).api);
+    clients.push(writer);
+    const text = '长'.repeat(4000);
+    for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 100 }, () => writer.session.send(WORLD, text)));
+    const watcher = await connect((await registerUser(server.url, 'watcher')).api);
+    clients.push(watcher);
+    const { token } = await registerUser(server.url, 'returning');
+    const reader = await raw(token);
+    reader.socket.pause();
+    reader.write(textFrame({ type: 'hello', protocol: 1, cursors: { world: 0 } }));
+    const presence = (online: boolean) => watcher.presence.some((change) => change.user.name === 'returning' && change.online === online);
+    await waitFor(() => presence(true), 'the returning user online');
+    // Its catch-up waits for it to read; what is committed meanwhile is held back, up to the bound.
+    let sent = 0;
+    while (!presence(false) && sent < 2000) {
+      await Promise.all(Array.from({ length: 10 }, () => writer.session.send(WORLD, text)));
+      sent += 10;
+      await clock.advance(50);
+    }
+    expect(presence(false)).toBe(true);
+    expect(sent).toBeLessThan(200); // about 1 MiB of 12 KB messages, not the 2,000 the loop allows
+    reader.socket.resume();
+    await waitFor(() => reader.closeCode() !== null, 'the close frame', 30_000);
+    expect(reader.closeCode()).toBe(4008);
+  }, 120_000);
+});
+
 describe('frame floods', () => {
   it('hello and 200 WebSocket pings in one write get the welcome and 200 pongs, not a silent close', async () => {
     await start();

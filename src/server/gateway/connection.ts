@@ -62,6 +62,8 @@ export class Connection {
   private readonly outbox: Outbox;
   private readonly sendLimiter: TokenBucket;
   private heldBack: { message: Message; frame: PreparedFrame }[] = [];
+  /** Held back while catching up counts against the send queue's bound like what is queued. */
+  private heldBackBytes = 0;
   private readonly cancelHelloTimeout: () => void;
   /** Frames read and still being handled (a send waits for its commit, then acknowledges). */
   private readonly handling = new Set<Promise<void>>();
@@ -109,7 +111,11 @@ export class Connection {
   /** A committed message for this user; `frame` is the shared, pre-framed `message` frame. */
   deliver(message: Message, frame: PreparedFrame): void {
     if (this.state === 'live') this.outbox.write(frame);
-    else if (this.state === 'syncing') this.heldBack.push({ message, frame });
+    else if (this.state === 'syncing') {
+      this.heldBack.push({ message, frame });
+      for (const buffer of frame) this.heldBackBytes += buffer.length;
+      if (this.heldBackBytes > this.limits.maxQueuedBytes) this.close(CLOSE_CODES.TOO_SLOW, 'send queue overflow: reconnect to catch up', 'drop');
+    }
   }
 
   /** Any other pre-framed event (presence, new conversation, read position). */
@@ -254,10 +260,13 @@ export class Connection {
         if (this.state !== 'syncing') return;
       }
     }
+    await this.outbox.drained();
+    if (this.state !== 'syncing') return;
     for (const { message, frame: prepared } of this.heldBack) {
       if (message.seq > (sentUpTo.get(message.conv) ?? 0)) this.outbox.write(prepared);
     }
     this.heldBack = [];
+    this.heldBackBytes = 0;
     this.state = 'live';
     this.send({ type: 'synced' });
   }
@@ -270,7 +279,15 @@ export class Connection {
       return lastSeq;
     }
     const missed = await this.chat.missedSince(conv, cursor, CATCH_UP_MAX);
-    for (const message of missed) this.send({ type: 'message', message });
+    for (const message of missed) {
+      this.send({ type: 'message', message });
+      // Up to 1,000 messages of up to 16 KB: written at once they could pass the send queue's
+      // bound, and a client that merely catches up would be closed as too slow, again and again.
+      if (this.outbox.backlogged) {
+        await this.outbox.drained();
+        if (this.state !== 'syncing') return cursor;
+      }
+    }
     return missed.at(-1)?.seq ?? cursor;
   }
 
@@ -278,6 +295,7 @@ export class Connection {
     this.leaveHub();
     this.state = 'closed';
     this.heldBack = [];
+    this.heldBackBytes = 0;
     this.cancelHelloTimeout();
     this.hub.forget(this);
   }

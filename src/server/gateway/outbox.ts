@@ -140,6 +140,11 @@ export class Outbox {
     return this.queuedBytes + this.socket.writableLength;
   }
 
+  /** More than half the bound is queued: a sender of a long burst (a catch-up) should wait for `drained()`. */
+  get backlogged(): boolean {
+    return this.queuedBytes > this.maxQueuedBytes / 2;
+  }
+
   /** Resolves once this turn's writes have left and at most half the bound is still queued (or the socket is gone). */
   async drained(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
