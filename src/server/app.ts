@@ -22,6 +22,9 @@ import { webClientMissing, webRoutes } from './http/web-routes.ts';
 import { fileRoutes } from './http/file-routes.ts';
 import { roomRoutes } from './http/room-routes.ts';
 import { Rooms } from './rooms/rooms.ts';
+import { exportRoutes } from './http/export-routes.ts';
+import { exportLines } from './backup/export.ts';
+import { DATABASE_FILE } from './backup/data-folder.ts';
 import type { BlobStore } from './files/blob-store.ts';
 import { Files } from './files/files.ts';
 import { LocalBlobStore } from './files/local-blob-store.ts';
@@ -72,7 +75,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const machine = options.machine ?? thisMachine;
   let tls = await loadTls(config.tls, config.dataDir, machineNames(config.host, config.tlsNames, machine));
   const edge = edgePolicy(config, tls);
-  const store: Store = new SqliteStore(join(config.dataDir, 'parley.sqlite'), config.durability);
+  const databaseFile = join(config.dataDir, DATABASE_FILE);
+  const store: Store = new SqliteStore(databaseFile, config.durability);
   const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;
   const presence = new Presence();
   const hub = new Hub(log.child({ part: 'gateway' }), presence);
@@ -115,6 +119,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     clock,
   });
   fileRoutes(app, { accounts, files, transfers, maxFileBytes: config.files.maxFileBytes });
+  exportRoutes(app, { accounts, exportUser: (userId) => exportLines(databaseFile, { kind: 'user', userId }) });
   if (config.webRoot) webRoutes(app, config.webRoot);
   else webClientMissing(app);
 

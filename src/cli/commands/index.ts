@@ -1,4 +1,6 @@
 import type { Command } from '../command.ts';
+import { backup } from './backup.ts';
+import { exportCommand } from './export.ts';
 import { history } from './history.ts';
 import { login } from './login.ts';
 import { logout } from './logout.ts';
@@ -6,9 +8,10 @@ import { register } from './register.ts';
 import { send } from './send.ts';
 import { sendFile } from './send-file.ts';
 import { receive } from './receive.ts';
+import { restore } from './restore.ts';
 import { serve } from './serve.ts';
 import { tail } from './tail.ts';
 import { who } from './who.ts';
 
 /** In the order `parley --help` lists them. */
-export const COMMANDS: readonly Command[] = [serve, register, login, logout, send, sendFile, receive, history, tail, who];
+export const COMMANDS: readonly Command[] = [serve, register, login, logout, send, sendFile, receive, history, tail, who, backup, restore, exportCommand];

@@ -3,10 +3,10 @@ import { signOut } from '../state/auth.ts';
 import type { ChatStore } from '../state/chat-store.ts';
 import { notifyState, toggleNotifications } from '../state/notifications.ts';
 import { Avatar } from './avatar.tsx';
-import { BellIcon, BellOffIcon, LogOutIcon } from './icons.tsx';
+import { BellIcon, BellOffIcon, DownloadIcon, LogOutIcon } from './icons.tsx';
 import { LanguageSwitch } from './language-switch.tsx';
 
-/** You, your connection, and one-click language, notifications and sign out. */
+/** You, your connection, and one-click language, notifications, your data and sign out. */
 export function UserBar({ store }: { store: ChatStore }) {
   const notify = notifyState.value;
   const notifyLabel =
@@ -33,6 +33,10 @@ export function UserBar({ store }: { store: ChatStore }) {
       >
         {notify === 'on' ? <BellIcon size={18} /> : <BellOffIcon size={18} />}
       </button>
+      {/* The session cookie goes with a same-origin link: the browser saves the NDJSON the server sends. */}
+      <a class="icon-button" href="/api/me/export" download aria-label={t('menu.downloadData')} title={t('menu.downloadData')} data-testid="download-data">
+        <DownloadIcon size={18} />
+      </a>
       <button type="button" class="icon-button" aria-label={t('menu.signOut')} title={t('menu.signOut')} data-testid="sign-out" onClick={() => void signOut()}>
         <LogOutIcon size={18} />
       </button>

@@ -75,6 +75,7 @@ export const en = {
   'menu.notifications': 'Desktop notifications for direct messages',
   'menu.notificationsDenied': 'Notifications are blocked in this browser.',
   'menu.notificationsUnsupported': 'This browser cannot show notifications.',
+  'menu.downloadData': 'Download my data (account, conversations, messages, file details)',
   'menu.signOut': 'Sign out',
 
   'chat.messages': 'Messages in {name}',

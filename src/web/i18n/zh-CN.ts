@@ -77,6 +77,7 @@ export const zhCN: Messages = {
   'menu.notifications': '私聊消息桌面通知',
   'menu.notificationsDenied': '此浏览器已禁止通知',
   'menu.notificationsUnsupported': '此浏览器不支持通知',
+  'menu.downloadData': '下载我的数据（账号、会话、消息、文件信息）',
   'menu.signOut': '退出登录',
 
   'chat.messages': '{name} 中的消息',
