@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { Server as SecureServer } from 'node:https';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { FRAME_BURST, FRAME_RATE_PER_SECOND, MAX_HTTP_BODY_BYTES } from '../protocol/index.ts';
 import { Accounts, DEFAULT_ACCOUNT_LIMITS, type AccountLimits } from './accounts/accounts.ts';
 import { DeviceTokens, loadDeviceKey } from './accounts/device-tokens.ts';
@@ -23,6 +23,11 @@ import { fileRoutes } from './http/file-routes.ts';
 import { roomRoutes } from './http/room-routes.ts';
 import { Rooms } from './rooms/rooms.ts';
 import { exportRoutes } from './http/export-routes.ts';
+import { accessLog } from './http/access-log.ts';
+import { metricsRoute } from './http/metrics-route.ts';
+import { createMetrics } from './metrics/metrics.ts';
+import { createLogger } from './logging/logger.ts';
+import { meteredStore } from './metrics/metered-store.ts';
 import { exportLines } from './backup/export.ts';
 import { DATABASE_FILE } from './backup/data-folder.ts';
 import type { BlobStore } from './files/blob-store.ts';
@@ -67,7 +72,7 @@ export interface StartOptions {
 
 /** Wires the parts together and starts listening. */
 export async function startParley(config: Config, options: StartOptions = {}): Promise<RunningParley> {
-  const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'parley' } });
+  const log = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   // The data folder holds password and session hashes and the TLS key: only its owner may look
   // in. An existing folder keeps the permissions its owner gave it.
@@ -76,7 +81,16 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   let tls = await loadTls(config.tls, config.dataDir, machineNames(config.host, config.tlsNames, machine));
   const edge = edgePolicy(config, tls);
   const databaseFile = join(config.dataDir, DATABASE_FILE);
-  const store: Store = new SqliteStore(databaseFile, config.durability);
+  const metrics = createMetrics({
+    connections: () => hub.connections().size,
+    usersOnline: () => presence.users().length,
+    queuedBytes: () => {
+      let bytes = 0;
+      for (const connection of hub.connections()) bytes += connection.queuedBytes;
+      return bytes;
+    },
+  });
+  const store: Store = meteredStore(new SqliteStore(databaseFile, config.durability), metrics.events);
   const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;
   const presence = new Presence();
   const hub = new Hub(log.child({ part: 'gateway' }), presence);
@@ -90,7 +104,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const blobs = options.blobs ?? new LocalBlobStore(join(config.dataDir, 'files'));
   const uploads = new UploadSessions();
   const files = new Files(store, chat, blobs, hub, config.files, log.child({ part: 'files' }), uploads, clock);
-  const transfers = new Transfers(files, uploads);
+  const transfers = new Transfers(files, uploads, metrics.events);
 
   const app: FastifyInstance = Fastify({
     loggerInstance: log.child({ part: 'http' }) as FastifyBaseLogger,
@@ -102,6 +116,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   });
   installEdgeGuards(app, edge);
   installErrorHandling(app);
+  accessLog(app, log.child({ part: 'http' }), metrics.events);
   let serving = true;
   app.get('/healthz', async (_request, reply) => {
     if (!serving) return reply.status(503).send({ ok: false });
@@ -119,6 +134,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     clock,
   });
   fileRoutes(app, { accounts, files, transfers, maxFileBytes: config.files.maxFileBytes });
+  metricsRoute(app, { registry: metrics.registry, token: config.metricsToken });
   exportRoutes(app, { accounts, exportUser: (userId) => exportLines(databaseFile, { kind: 'user', userId }) });
   if (config.webRoot) webRoutes(app, config.webRoot);
   else webClientMissing(app);
@@ -135,6 +151,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     maxFileBytes: config.files.maxFileBytes,
     frameRatePerSecond: Math.max(FRAME_RATE_PER_SECOND, 2 * config.sendRatePerSecond),
     frameBurst: Math.max(FRAME_BURST, 2 * config.sendBurst),
+    onSlowClientCut: () => metrics.events.slowClientCut(),
     ...(options.fileCatchUpBatch ? { fileCatchUpBatch: options.fileCatchUpBatch } : {}),
   });
 

@@ -30,6 +30,8 @@ export interface Config {
   /** The built web client; null to serve no web client. */
   webRoot: string | null;
   files: FileConfig;
+  /** Lets `Authorization: Bearer <token>` read /metrics from anywhere; null: this machine only. */
+  metricsToken: string | null;
 }
 
 export interface FileConfig {
@@ -66,6 +68,7 @@ const OPTIONS = {
   'max-file-bytes': { env: 'PARLEY_MAX_FILE_BYTES', default: String(2 * 1024 ** 3) },
   'file-offer-ttl': { env: 'PARLEY_FILE_OFFER_TTL', default: '24h' },
   'file-retention': { env: 'PARLEY_FILE_RETENTION', default: 'keep' },
+  'metrics-token': { env: 'PARLEY_METRICS_TOKEN', default: '' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -125,6 +128,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     maxQueuedBytes: integer(get('send-queue-bytes'), 'send-queue-bytes', 64 * 1024, 1024 ** 3),
     helloTimeoutMs: integer(get('hello-timeout-ms'), 'hello-timeout-ms', 100, 600_000),
     webRoot: defaults.webRoot,
+    metricsToken: metricsToken(get('metrics-token')),
     files: {
       maxFileBytes: integer(get('max-file-bytes'), 'max-file-bytes', 0, Number.MAX_SAFE_INTEGER),
       offerTtlMs: duration(get('file-offer-ttl'), 'file-offer-ttl'),
@@ -182,4 +186,10 @@ function duration(text: string, name: string): number {
     throw new ConfigError(`--${name} takes a duration such as 90s, 30m, 24h or 7d${name === 'file-retention' ? ', or "keep"' : ''} (got "${text}").`);
   }
   return value;
+}
+
+function metricsToken(text: string): string | null {
+  if (text === '') return null;
+  if (text.length < 16 || /\s/.test(text)) throw new ConfigError('--metrics-token needs at least 16 characters and no spaces (for example: openssl rand -hex 24).');
+  return text;
 }

@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { startParley } from './app.ts';
 import { ConfigError, parseConfig } from './config.ts';
+import { parleyVersion } from './version.ts';
+import { startupBanner } from './logging/banner.ts';
 
 /** `parley serve` / `npm start`: parse the configuration, start, and shut down cleanly on SIGINT/SIGTERM. */
 export async function serve(argv: string[]): Promise<void> {
@@ -23,6 +25,12 @@ export async function serve(argv: string[]): Promise<void> {
   parley.log.info({ url: parley.url, dataDir: config.dataDir }, `Parley is listening on ${parley.url}`);
   if (parley.tlsFingerprint) {
     parley.log.info({ fingerprint: parley.tlsFingerprint }, `TLS certificate SHA-256 fingerprint: ${parley.tlsFingerprint}`);
+  }
+  // A terminal gets the facts plainly as well; a pipe (a service manager, a log collector) has them in the JSON lines above.
+  if (process.stdout.isTTY) {
+    process.stdout.write(
+      startupBanner({ version: parleyVersion(), url: parley.url, dataDir: config.dataDir, fingerprint: parley.tlsFingerprint, webClient: config.webRoot !== null }),
+    );
   }
   const stop = (signal: string) => {
     parley.log.info({ signal }, 'shutting down');

@@ -8,6 +8,7 @@ import { scavenger } from '../../client/node-memory.ts';
 import type { Files } from './files.ts';
 import { parseRange, type ByteRange } from './range.ts';
 import { UploadSessions } from './upload-sessions.ts';
+import { NO_EVENTS, type ServerEvents } from '../metrics/server-events.ts';
 
 export interface UploadRequest {
   /** The request's Upload-Offset. */
@@ -41,6 +42,7 @@ export class Transfers {
     private readonly files: Files,
     /** Shared with Files only through its UploadGuard view (cancel, expiry). */
     readonly sessions: UploadSessions,
+    private readonly traffic: Pick<ServerEvents, 'fileBytesIn' | 'fileBytesOut'> = NO_EVENTS,
   ) {}
 
   /** HEAD: where the sender resumes. */
@@ -96,7 +98,10 @@ export class Transfers {
     const stream = file.size === 0 ? null : this.files.blobs.read(id, start, end);
     if (stream) {
       const scavenge = scavenger();
-      stream.on('data', (chunk: Buffer) => scavenge(chunk.length));
+      stream.on('data', (chunk: Buffer) => {
+        scavenge(chunk.length);
+        this.traffic.fileBytesOut(chunk.length);
+      });
       this.downloads.add(stream);
       stream.once('close', () => this.downloads.delete(stream));
     }
@@ -150,6 +155,7 @@ export class Transfers {
         hash.update(chunk);
         received += chunk.length;
         scavenge(chunk.length);
+        this.traffic.fileBytesIn(chunk.length);
         if (!out.write(chunk)) await once(out, 'drain');
         if (writeError) break;
         if (clock.now() - progressAt >= PROGRESS_EVERY_MS) {

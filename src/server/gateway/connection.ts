@@ -34,6 +34,8 @@ export interface ConnectionLimits {
   frameBurst: number;
   /** File cards read and sent per step of the file catch-up (smaller in tests). */
   fileCatchUpBatch?: number;
+  /** Told when a connection is closed as too slow (for the metrics). */
+  onSlowClientCut?: () => void;
 }
 
 /** File cards per step of the file catch-up: one bounded read, then the socket drains. */
@@ -82,9 +84,10 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     private readonly clock: Clock,
   ) {
-    this.outbox = new Outbox(ws, limits.maxQueuedBytes, () =>
-      this.close(CLOSE_CODES.TOO_SLOW, 'send queue overflow: reconnect to catch up', 'drop'),
-    );
+    this.outbox = new Outbox(ws, limits.maxQueuedBytes, () => {
+      limits.onSlowClientCut?.();
+      this.close(CLOSE_CODES.TOO_SLOW, 'send queue overflow: reconnect to catch up', 'drop');
+    });
     this.frameLimiter = new TokenBucket(limits.frameRatePerSecond, limits.frameBurst, () => clock.now());
     this.sendLimiter = new TokenBucket(limits.sendRatePerSecond, limits.sendBurst, () => clock.now());
     this.cancelHelloTimeout = clock.after(limits.helloTimeoutMs, () => this.close(CLOSE_CODES.HELLO_TIMEOUT, 'no hello'));
@@ -102,6 +105,11 @@ export class Connection {
     ws.on('close', () => this.closed());
     // ws has already sent the close frame its error calls for (1002, 1007, 1009): let it leave.
     ws.on('error', () => this.close(CLOSE_CODES.GOING_AWAY, 'protocol error', 'drop'));
+  }
+
+  /** Bytes waiting to be sent on this connection (its queue and the socket's buffer). */
+  get queuedBytes(): number {
+    return this.outbox.unsentBytes;
   }
 
   get isLive(): boolean {

@@ -1,0 +1,28 @@
+/**
+ * What the domain and the edges report for operators to count, and nothing more: each part gets
+ * this small interface (or the one method it needs), never the metrics library, so a part that
+ * is refactored keeps one call to move. metrics.ts turns these into Prometheus metrics.
+ */
+export interface ServerEvents {
+  /** A batch of messages was committed in one transaction. */
+  committed(messages: number, seconds: number): void;
+  /** A connection was closed because its send queue overflowed (close code 4008). */
+  slowClientCut(): void;
+  /** A login was refused: a wrong name or password, or the failed-login limit. */
+  loginFailed(reason: 'wrong_credentials' | 'locked_out'): void;
+  /** File bytes stored from an upload, and sent in a download. */
+  fileBytesIn(bytes: number): void;
+  fileBytesOut(bytes: number): void;
+  /** An HTTP request was answered. */
+  httpResponse(method: string, route: string, status: number, seconds: number): void;
+}
+
+/** For tests and tools that start parts without metrics. */
+export const NO_EVENTS: ServerEvents = {
+  committed() {},
+  slowClientCut() {},
+  loginFailed() {},
+  fileBytesIn() {},
+  fileBytesOut() {},
+  httpResponse() {},
+};
