@@ -40,12 +40,18 @@ import type { Store } from './storage/store.ts';
 import { loadTls, type TlsMaterial } from './tls/load-tls.ts';
 import { machineNames, thisMachine, type Machine } from './tls/machine-names.ts';
 import { renewSelfSigned } from './tls/renewal.ts';
+import { AcmeCertificates } from './tls/acme.ts';
 import { systemClock, type Clock } from './clock.ts';
 
 export interface RunningParley {
   /** Where the server listens, e.g. http://127.0.0.1:8080 */
   url: string;
   port: number;
+  /**
+   * SIGHUP with --tls-cert/--tls-key: reads both files again and serves them to new connections
+   * (open ones keep theirs: nothing is dropped). The new fingerprint; null when not serving files.
+   */
+  reloadCertificate(): Promise<string | null>;
   /** SHA-256 fingerprint of the TLS certificate, when serving TLS. */
   tlsFingerprint: string | null;
   log: Logger;
@@ -78,7 +84,11 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   // in. An existing folder keeps the permissions its owner gave it.
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const machine = options.machine ?? thisMachine;
-  let tls = await loadTls(config.tls, config.dataDir, machineNames(config.host, config.tlsNames, machine));
+  const acme = config.tls.kind === 'acme' ? new AcmeCertificates(config.tls, config.dataDir, log.child({ part: 'acme' }), clock) : null;
+  let listeningPort = config.port;
+  // The challenge port is up before the CA is asked, so it can check this machine answers for the domain.
+  await acme?.listen(config.host, () => listeningPort);
+  let tls = acme ? await acme.current() : await loadTls(config.tls, config.dataDir, machineNames(config.host, config.tlsNames, machine));
   const edge = edgePolicy(config, tls);
   const databaseFile = join(config.dataDir, DATABASE_FILE);
   const metrics = createMetrics({
@@ -157,6 +167,12 @@ export async function startParley(config: Config, options: StartOptions = {}): P
 
   await app.listen({ host: config.host, port: config.port });
   files.start();
+  /** New connections get `material`; open ones keep the certificate they were made with. */
+  const useCertificate = (material: TlsMaterial) => {
+    (app.server as unknown as SecureServer).setSecureContext({ cert: material.cert, key: material.key });
+    edge.hosts.replace(servedNames(config, material.cert));
+    tls = material;
+  };
   const stopRenewal =
     config.tls.kind === 'self-signed'
       ? renewSelfSigned({
@@ -166,16 +182,20 @@ export async function startParley(config: Config, options: StartOptions = {}): P
           machine,
           clock,
           use: (material: TlsMaterial) => {
-            (app.server as unknown as SecureServer).setSecureContext({ cert: material.cert, key: material.key });
-            edge.hosts.replace(servedNames(config, material.cert));
-            tls = material;
+            useCertificate(material);
             log.info({ fingerprint: material.fingerprint }, `The machine's addresses changed: new self-signed certificate, SHA-256 fingerprint ${material.fingerprint}`);
           },
           onError: (error) => log.error({ err: error }, 'could not renew the self-signed certificate'),
         })
       : () => {};
+  const stopAcmeRenewal =
+    acme?.startRenewal((material) => {
+      useCertificate(material);
+      log.info({ fingerprint: material.fingerprint }, `ACME: renewed certificate in use for new connections, SHA-256 ${material.fingerprint}`);
+    }) ?? (() => {});
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  listeningPort = port;
   const hostForUrl = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
 
@@ -188,11 +208,20 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     },
     log,
     keptUploadHashes: () => uploads.keptHashes,
+    async reloadCertificate() {
+      if (config.tls.kind !== 'files') return null;
+      const material = await loadTls(config.tls, config.dataDir, []);
+      if (!material) return null;
+      useCertificate(material);
+      return material.fingerprint;
+    },
     openSockets: () => hub.connections().size,
     close: () =>
       (closing ??= (async () => {
         serving = false;
         stopRenewal();
+        stopAcmeRenewal();
+        await acme?.close();
         await gateway.close();
         files.stop();
         await transfers.close();

@@ -3,7 +3,21 @@ import { resolve } from 'node:path';
 import proxyaddr from '@fastify/proxy-addr';
 import type { Durability } from './storage/sqlite/open-database.ts';
 
-export type TlsSetting = { kind: 'none' } | { kind: 'files'; certFile: string; keyFile: string } | { kind: 'self-signed' };
+export type TlsSetting = { kind: 'none' } | { kind: 'files'; certFile: string; keyFile: string } | { kind: 'self-signed' } | AcmeSetting;
+
+/** `--tls acme`: a certificate from an ACME CA for `domains` (tls/acme.ts). */
+export interface AcmeSetting {
+  kind: 'acme';
+  domains: string[];
+  email: string;
+  directoryUrl: string;
+  /** A CA certificate to trust for the directory's own HTTPS (a private CA); null: the system's. */
+  caFile: string | null;
+  /** Where the HTTP-01 challenge is answered (and other requests are sent on to HTTPS). */
+  httpPort: number;
+}
+
+const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
 
 export interface Config {
   host: string;
@@ -58,6 +72,11 @@ const OPTIONS = {
   'public-url': { env: 'PARLEY_PUBLIC_URL', default: '' },
   'trust-proxy': { env: 'PARLEY_TRUST_PROXY', default: '' },
   'tls-name': { env: 'PARLEY_TLS_NAMES', default: '' },
+  'tls-domain': { env: 'PARLEY_TLS_DOMAINS', default: '' },
+  'acme-email': { env: 'PARLEY_ACME_EMAIL', default: '' },
+  'acme-directory': { env: 'PARLEY_ACME_DIRECTORY', default: LETS_ENCRYPT },
+  'acme-ca': { env: 'PARLEY_ACME_CA', default: '' },
+  'acme-http-port': { env: 'PARLEY_ACME_HTTP_PORT', default: '80' },
   'log-level': { env: 'PARLEY_LOG_LEVEL', default: 'info' },
   durability: { env: 'PARLEY_DURABILITY', default: 'full' },
   'send-rate': { env: 'PARLEY_SEND_RATE', default: '10' },
@@ -93,7 +112,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   };
 
   const host = get('host');
-  const tls = tlsSetting(get('tls'), get('tls-cert'), get('tls-key'));
+  const tls = get('tls') === 'acme' ? acmeSetting(get) : tlsSetting(get('tls'), get('tls-cert'), get('tls-key'));
   const behindTlsProxy = ['1', 'true', 'yes'].includes(get('behind-tls-proxy').toLowerCase());
   if (tls.kind === 'none' && !behindTlsProxy && !isLoopback(host)) {
     throw new ConfigError(
@@ -139,10 +158,27 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
 
 function tlsSetting(mode: string, certFile: string, keyFile: string): TlsSetting {
   if (mode === 'self-signed') return { kind: 'self-signed' };
-  if (mode !== '') throw new ConfigError(`--tls takes "self-signed" (got "${mode}"); for your own certificate use --tls-cert and --tls-key.`);
+  if (mode !== '') throw new ConfigError(`--tls takes "self-signed" or "acme" (got "${mode}"); for your own certificate use --tls-cert and --tls-key.`);
   if (certFile && keyFile) return { kind: 'files', certFile: resolve(certFile), keyFile: resolve(keyFile) };
   if (certFile || keyFile) throw new ConfigError('--tls-cert and --tls-key go together.');
   return { kind: 'none' };
+}
+
+function acmeSetting(get: (name: 'tls-domain' | 'acme-email' | 'acme-directory' | 'acme-ca' | 'acme-http-port') => string): AcmeSetting {
+  const domains = list(get('tls-domain'));
+  if (domains.length === 0 || !domains.every((domain) => /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i.test(domain))) {
+    throw new ConfigError('--tls acme needs --tls-domain with the name(s) people use, e.g. --tls-domain chat.example.org (comma-separated for several).');
+  }
+  const email = get('acme-email');
+  if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new ConfigError('--tls acme needs --acme-email: the CA writes there about expiring certificates.');
+  return {
+    kind: 'acme',
+    domains: domains.map((domain) => domain.toLowerCase()),
+    email,
+    directoryUrl: get('acme-directory'),
+    caFile: get('acme-ca') ? resolve(get('acme-ca')) : null,
+    httpPort: integer(get('acme-http-port'), 'acme-http-port', 1, 65535),
+  };
 }
 
 export function isLoopback(host: string): boolean {

@@ -42,6 +42,16 @@ export async function serve(argv: string[]): Promise<void> {
       },
     );
   };
+  // SIGHUP: certificate files renewed by another tool (certbot, a reverse proxy's ACME) are read again.
+  process.on('SIGHUP', () => {
+    parley.reloadCertificate().then(
+      (fingerprint) => {
+        if (fingerprint) parley.log.info({ fingerprint }, `SIGHUP: certificate files read again; new connections get SHA-256 ${fingerprint}`);
+        else parley.log.info('SIGHUP: no certificate files to read again (serving without --tls-cert/--tls-key)');
+      },
+      (error) => parley.log.error({ err: error }, 'SIGHUP: could not read the certificate files again; still serving the previous certificate'),
+    );
+  });
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 }

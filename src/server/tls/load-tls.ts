@@ -25,6 +25,7 @@ const LIFETIME_MS = 825 * 24 * 3600 * 1000;
  */
 export async function loadTls(setting: TlsSetting, dataDir: string, names: readonly string[], now = Date.now()): Promise<TlsMaterial | null> {
   if (setting.kind === 'none') return null;
+  if (setting.kind === 'acme') throw new Error('an ACME certificate comes from AcmeCertificates (tls/acme.ts)');
   if (setting.kind === 'files') {
     const [cert, key] = await Promise.all([readFile(setting.certFile, 'utf8'), readFile(setting.keyFile, 'utf8')]);
     return { cert, key, fingerprint: fingerprintOf(cert) };
