@@ -84,10 +84,7 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     private readonly clock: Clock,
   ) {
-    this.outbox = new Outbox(ws, limits.maxQueuedBytes, () => {
-      limits.onSlowClientCut?.();
-      this.close(CLOSE_CODES.TOO_SLOW, 'send queue overflow: reconnect to catch up', 'drop');
-    });
+    this.outbox = new Outbox(ws, limits.maxQueuedBytes, () => this.cutTooSlow());
     this.frameLimiter = new TokenBucket(limits.frameRatePerSecond, limits.frameBurst, () => clock.now());
     this.sendLimiter = new TokenBucket(limits.sendRatePerSecond, limits.sendBurst, () => clock.now());
     this.cancelHelloTimeout = clock.after(limits.helloTimeoutMs, () => this.close(CLOSE_CODES.HELLO_TIMEOUT, 'no hello'));
@@ -122,7 +119,7 @@ export class Connection {
     else if (this.state === 'syncing') {
       this.heldBack.push({ message, frame });
       for (const buffer of frame) this.heldBackBytes += buffer.length;
-      if (this.heldBackBytes > this.limits.maxQueuedBytes) this.close(CLOSE_CODES.TOO_SLOW, 'send queue overflow: reconnect to catch up', 'drop');
+      if (this.heldBackBytes > this.limits.maxQueuedBytes) this.cutTooSlow();
     }
   }
 
@@ -156,6 +153,13 @@ export class Connection {
     this.clock.after(CLOSE_GRACE_MS, () => {
       if (this.outbox.unsentBytes === 0) this.ws.terminate();
     });
+  }
+
+  /** Closes with 4008, told to the metrics once per connection. */
+  private cutTooSlow(): void {
+    if (this.state === 'closed' || this.closing) return;
+    this.limits.onSlowClientCut?.();
+    this.close(CLOSE_CODES.TOO_SLOW, 'send queue overflow: reconnect to catch up', 'drop');
   }
 
   /** Counts a frame the client sent; past the frame limit the connection is closed with 4029. */
