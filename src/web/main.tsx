@@ -7,6 +7,7 @@ import './styles/auth.css';
 import './styles/shell.css';
 import './styles/messages.css';
 import './styles/files.css';
+import './styles/rooms.css';
 
 installFocusRescue();
 render(<App />, document.getElementById('app')!);

@@ -31,7 +31,11 @@ export function Announcer({ store }: { store: ChatStore }) {
       const lines = announcementsFor(arrived, {
         me: store.me,
         viewing: viewingConv.value,
-        nameOf: (conv) => (conv === WORLD ? t('conv.world') : (store.summary(conv)?.peer?.name ?? conv)),
+        nameOf: (conv) => {
+          if (conv === WORLD) return t('conv.world');
+          const summary = store.summary(conv);
+          return summary?.room?.name ?? summary?.peer?.name ?? conv;
+        },
       });
       // Nodes are added, never rewritten: that is what a log region announces.
       for (const line of lines) {

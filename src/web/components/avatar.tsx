@@ -1,8 +1,9 @@
 import type { UserRef } from '../../protocol/index.ts';
-import { avatarColor, initialOf } from '../lib/avatar.ts';
-import { GlobeIcon } from './icons.tsx';
+import type { RoomInfo } from '../../protocol/rooms.ts';
+import { avatarColor, initialOf, roomColor } from '../lib/avatar.ts';
+import { GlobeIcon, HashIcon, LockIcon } from './icons.tsx';
 
-type Size = 'sm' | 'md' | 'lg';
+type Size = 'xs' | 'sm' | 'md' | 'lg';
 
 /** A generated avatar: the name's first character on a colour that is stable per user. */
 export function Avatar({ user, size = 'md', online }: { user: UserRef; size?: Size; online?: boolean }) {
@@ -18,6 +19,16 @@ export function WorldAvatar({ size = 'md' }: { size?: Size }) {
   return (
     <span class={`avatar avatar-${size} avatar-world`} aria-hidden="true">
       <GlobeIcon size={size === 'sm' ? 16 : 22} />
+    </span>
+  );
+}
+
+/** A room: a rounded square in the room's colour, with # for a public room and a lock for a private one. */
+export function RoomAvatar({ room, size = 'md' }: { room: Pick<RoomInfo, 'id' | 'visibility'> | undefined; size?: Size }) {
+  const icon = size === 'sm' ? 15 : size === 'lg' ? 26 : 20;
+  return (
+    <span class={`avatar avatar-${size} avatar-room`} style={room ? { '--avatar-bg': roomColor(room.id) } : undefined} aria-hidden="true">
+      {room?.visibility === 'private' ? <LockIcon size={icon} /> : <HashIcon size={icon} />}
     </span>
   );
 }

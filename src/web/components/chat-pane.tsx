@@ -3,7 +3,8 @@ import { WORLD, type ConversationId } from '../../protocol/conversations.ts';
 import { t } from '../i18n/i18n.ts';
 import type { ChatStore } from '../state/chat-store.ts';
 import { isPhone, showList, viewingConv } from '../state/route.ts';
-import { Avatar, WorldAvatar } from './avatar.tsx';
+import { Avatar, RoomAvatar, WorldAvatar } from './avatar.tsx';
+import { RoomHeadActions, RoomSubtitle } from './room-head.tsx';
 import { Composer } from './composer.tsx';
 import { ConnectionBanner } from './connection-banner.tsx';
 import { BackIcon, UploadIcon } from './icons.tsx';
@@ -14,7 +15,9 @@ export function ChatPane({ store, conv }: { store: ChatStore; conv: Conversation
   const summary = store.summaries.value.get(conv);
   const isWorld = conv === WORLD;
   const peer = summary?.peer;
-  const title = isWorld ? t('conv.world') : (peer?.name ?? '…');
+  const room = summary?.room;
+  const isDirect = summary?.kind === 'dm';
+  const title = isWorld ? t('conv.world') : (room?.name ?? peer?.name ?? '…');
   const peerOnline = peer ? store.online.value.has(peer.id) : false;
   const onlineCount = store.online.value.size;
   const viewing = viewingConv.value === conv;
@@ -46,7 +49,8 @@ export function ChatPane({ store, conv }: { store: ChatStore; conv: Conversation
 
   const elsewhere = store.unreadTotal.value - unread;
   const TitleHeading = isPhone.value ? 'h1' : 'h2';
-  const drop = useFileDrop(isWorld ? null : (files) => void store.files.offerAll(conv, files));
+  // Files go to one person: only a direct conversation takes them.
+  const drop = useFileDrop(isDirect ? (files) => void store.files.offerAll(conv, files) : null);
 
   return (
     <section class="chat-pane" aria-labelledby="chat-title" data-focus-rescue="textarea" {...drop.handlers}>
@@ -59,16 +63,21 @@ export function ChatPane({ store, conv }: { store: ChatStore; conv: Conversation
             </span>
           )}
         </button>
-        {isWorld ? <WorldAvatar /> : peer ? <Avatar user={peer} online={peerOnline} /> : null}
+        {isWorld ? <WorldAvatar /> : room ? <RoomAvatar room={room} /> : peer ? <Avatar user={peer} online={peerOnline} /> : null}
         <div class="chat-head-text">
           {/* The page's h1 on a phone, where the chat is a screen of its own; under the sidebar's on a desktop. */}
           <TitleHeading ref={heading} id="chat-title" class="chat-title" data-testid="chat-title" tabIndex={-1}>
             {title}
           </TitleHeading>
-          <p class={!isWorld && peerOnline ? 'chat-subtitle online' : 'chat-subtitle'}>
-            {isWorld ? t('conv.worldSubtitle', { n: onlineCount }) : peerOnline ? t('conv.online') : t('conv.offline')}
-          </p>
+          {room ? (
+            <RoomSubtitle room={room} />
+          ) : (
+            <p class={!isWorld && peerOnline ? 'chat-subtitle online' : 'chat-subtitle'}>
+              {isWorld ? t('conv.worldSubtitle', { n: onlineCount }) : peerOnline ? t('conv.online') : t('conv.offline')}
+            </p>
+          )}
         </div>
+        {room && <RoomHeadActions summary={summary!} />}
       </header>
       <ConnectionBanner store={store} />
       <MessageList store={store} conv={conv} title={title} />
@@ -87,7 +96,8 @@ export function ChatPane({ store, conv }: { store: ChatStore; conv: Conversation
         store={store}
         conv={conv}
         inputRef={composer}
-        placeholder={isWorld ? t('composer.placeholderWorld') : t('composer.placeholderDm', { name: peer?.name ?? '' })}
+        canAttach={isDirect}
+        placeholder={isWorld ? t('composer.placeholderWorld') : room ? t('composer.placeholderRoom', { name: room.name }) : t('composer.placeholderDm', { name: peer?.name ?? '' })}
       />
     </section>
   );

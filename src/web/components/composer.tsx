@@ -1,6 +1,6 @@
 import type { RefObject } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { WORLD, type ConversationId } from '../../protocol/conversations.ts';
+import type { ConversationId } from '../../protocol/conversations.ts';
 import { t } from '../i18n/i18n.ts';
 import type { ChatStore } from '../state/chat-store.ts';
 import { PreparingFiles } from './preparing-files.tsx';
@@ -16,11 +16,22 @@ const MAX_ROWS_PX = 200;
  * Enter sends, Shift+Enter is a new line; the length limit shows as you get near it. In a direct
  * conversation a file can be attached, or pasted (the chat pane takes dropped files).
  */
-export function Composer({ store, conv, placeholder, inputRef }: { store: ChatStore; conv: ConversationId; placeholder: string; inputRef: RefObject<HTMLTextAreaElement | null> }) {
+export function Composer({
+  store,
+  conv,
+  placeholder,
+  canAttach,
+  inputRef,
+}: {
+  store: ChatStore;
+  conv: ConversationId;
+  placeholder: string;
+  canAttach: boolean;
+  inputRef: RefObject<HTMLTextAreaElement | null>;
+}) {
   const [text, setText] = useState(drafts.get(conv) ?? '');
   const input = inputRef;
   const picker = useRef<HTMLInputElement>(null);
-  const canAttach = conv !== WORLD;
   const max = store.maxText.value;
   const length = codePoints(text);
   const over = length - max;

@@ -22,6 +22,10 @@ const KNOWN = new Set([
   'UPLOAD_EXCEEDS_OFFER',
   'STORAGE_FULL',
   'NOT_SAME_FILE',
+  'ROOM_NAME_INVALID',
+  'ROOM_TOPIC_INVALID',
+  'ROOM_ADMIN_REQUIRED',
+  'ROOM_OWNER_REQUIRED',
 ]);
 
 /** The translation key for an error code from the server or the client library. */

@@ -4,10 +4,11 @@ import { locale, t } from '../i18n/i18n.ts';
 import { buildRows, type Row } from '../lib/rows.ts';
 import { dayLabel } from '../lib/time.ts';
 import type { ChatStore } from '../state/chat-store.ts';
-import { Avatar } from './avatar.tsx';
+import { Avatar, RoomAvatar } from './avatar.tsx';
 import { FileMessage } from './file-card.tsx';
 import { ArrowDownIcon, GlobeIcon } from './icons.tsx';
 import { MessageView } from './message-row.tsx';
+import { SystemLine } from './system-row.tsx';
 import { VirtualList, type VirtualListController } from './virtual-list.tsx';
 
 /** The messages of one conversation: windowed, paged backwards on scroll, following new ones. */
@@ -22,6 +23,7 @@ export function MessageList({ store, conv, title }: { store: ChatStore; conv: Co
 
   const renderRow = (row: Row) => {
     if (row.kind === 'message' && row.file) return <FileMessage store={store} row={row} file={row.file} />;
+    if (row.kind === 'system') return <SystemLine row={row} me={store.me} />;
     if (row.kind === 'message') {
       return <MessageView row={row} onRetry={(id) => store.retry(conv, id)} onDiscard={(id) => store.discard(conv, id)} />;
     }
@@ -97,7 +99,16 @@ function TopRow({ store, conv, title }: { store: ChatStore; conv: ConversationId
     );
   }
   if (timeline.hasMore.value) return <div class="history-more" />;
-  const peer = store.summaries.value.get(conv)?.peer;
+  const summary = store.summaries.value.get(conv);
+  const peer = summary?.peer;
+  if (summary?.room) {
+    return (
+      <div class="history-start">
+        <RoomAvatar room={summary.room} size="lg" />
+        <p>{t('chat.beginningRoom', { name: summary.room.name })}</p>
+      </div>
+    );
+  }
   return (
     <div class="history-start">
       {peer ? (
@@ -115,6 +126,7 @@ function TopRow({ store, conv, title }: { store: ChatStore; conv: ConversationId
 function estimateRow(row: Row): number {
   if (row.kind === 'top') return 64;
   if (row.kind === 'day') return 44;
+  if (row.kind === 'system') return 34;
   if (row.file) return (row.first ? 30 : 8) + 150;
   const lines = row.text.split('\n').reduce((sum, line) => sum + Math.max(1, Math.ceil(line.length / 48)), 0);
   return (row.first ? 30 : 8) + 16 + 21 * lines + (row.status === 'failed' ? 30 : 0);

@@ -21,7 +21,8 @@ const message = (conv: string, sender: { id: number; name: string }, text: strin
   text,
   ...change,
 });
-const names: Record<string, string> = { world: 'World chat', 'dm:1:2': 'bob', 'dm:1:3': 'carol' };
+const ROOM = 'room:Q3vX9kLm2Pa7';
+const names: Record<string, string> = { world: 'World chat', 'dm:1:2': 'bob', 'dm:1:3': 'carol', [ROOM]: 'Book club' };
 const listener = (viewing: string | null) => ({ me: ME, viewing, nameOf: (conv: string) => names[conv]! });
 
 describe('what a screen reader is told about arriving messages', () => {
@@ -52,6 +53,22 @@ describe('what a screen reader is told about arriving messages', () => {
     expect(lib.announcementsFor([message('dm:1:2', BOB, '', { file })], listener('dm:1:2'))).toEqual(['bob: [File] report.pdf']);
     const [long] = lib.announcementsFor([message('dm:1:2', BOB, 'x'.repeat(500))], listener('dm:1:2'));
     expect(long).toBe(`bob: ${'x'.repeat(200)}…`);
+  });
+});
+
+describe('what a screen reader is told about rooms', () => {
+  it('says nothing of a room’s messages while elsewhere, unless they mention you; then it names the room', () => {
+    expect(lib.announcementsFor([message(ROOM, BOB, 'chapter 3 tonight')], listener('world'))).toEqual([]);
+    expect(lib.announcementsFor([message(ROOM, BOB, '@alice are you in?')], listener('world'))).toEqual(['bob mentioned you in Book club: @alice are you in?']);
+  });
+
+  it('reads a change of the open room in words, and tells you elsewhere only that you were added', () => {
+    const invitedCarol = message(ROOM, BOB, 'bob invited carol', { system: { kind: 'invited', user: CAROL } });
+    expect(lib.announcementsFor([invitedCarol], listener(ROOM))).toEqual(['bob invited carol']);
+    expect(lib.announcementsFor([invitedCarol], listener('world'))).toEqual([]);
+    const invitedMe = message(ROOM, BOB, 'bob invited alice', { system: { kind: 'invited', user: ME } });
+    expect(lib.announcementsFor([invitedMe], listener('world'))).toEqual(['bob added you to the room Book club']);
+    expect(lib.announcementsFor([invitedMe], listener(ROOM))).toEqual(['bob invited you']);
   });
 });
 

@@ -1,6 +1,7 @@
-import { WORLD, type ConversationId } from '../../protocol/conversations.ts';
+import { WORLD, dmMembers, type ConversationId } from '../../protocol/conversations.ts';
 import type { Message, UserRef } from '../../protocol/frames.ts';
 import { t } from '../i18n/i18n.ts';
+import { systemLine } from './room-words.ts';
 
 /** More messages than this from one conversation in one go are announced as a count. */
 export const MAX_SPOKEN_PER_CONVERSATION = 3;
@@ -11,27 +12,37 @@ export interface Listener {
   me: UserRef;
   /** The conversation on screen (null on a phone's list). */
   viewing: ConversationId | null;
-  /** How the sidebar names a conversation ("World chat", "bob"). */
+  /** How the sidebar names a conversation ("World chat", "bob", "Book club"). */
   nameOf(conv: ConversationId): string;
 }
 
 /**
  * What a screen reader says about messages that just arrived. Only news is spoken: messages
- * from others in the open conversation, and elsewhere only what is addressed to you (a direct
- * message, or "@you" in the world chat). A burst becomes a count, so speech never falls behind.
+ * from others in the open conversation (a room's changes in words: "alice invited bob"), and
+ * elsewhere only what is addressed to you (a direct message, "@you" in the world chat or a room,
+ * an invitation to a room). A burst becomes a count, so speech never falls behind.
  */
 export function announcementsFor(arrived: readonly Message[], listener: Listener): string[] {
   const groups = new Map<ConversationId, string[]>();
   for (const message of arrived) {
     if (message.sender.id === listener.me.id) continue;
     const open = message.conv === listener.viewing;
-    const direct = message.conv !== WORLD;
+    const direct = dmMembers(message.conv) !== null;
     const body = spoken(message);
     let line: string;
-    if (open) line = t('announce.message', { name: message.sender.name, text: body });
+    if (message.system) {
+      if (open) line = systemLine(message, listener.me);
+      else if (message.system.kind === 'invited' && message.system.user.id === listener.me.id) {
+        line = t('announce.invited', { name: message.sender.name, conv: listener.nameOf(message.conv) });
+      } else continue;
+    } else if (open) line = t('announce.message', { name: message.sender.name, text: body });
     else if (direct) line = t('announce.direct', { name: message.sender.name, text: body });
-    else if (mentions(message.text, listener.me.name)) line = t('announce.mention', { name: message.sender.name, text: body });
-    else continue;
+    else if (mentions(message.text, listener.me.name)) {
+      line =
+        message.conv === WORLD
+          ? t('announce.mention', { name: message.sender.name, text: body })
+          : t('announce.mentionIn', { name: message.sender.name, conv: listener.nameOf(message.conv), text: body });
+    } else continue;
     const group = groups.get(message.conv) ?? [];
     group.push(line);
     groups.set(message.conv, group);

@@ -13,3 +13,10 @@ export function initialOf(name: string): string {
   const first = [...name][0] ?? '?';
   return first.toLocaleUpperCase();
 }
+
+/** A stable colour per room, from its id (FNV-1a over the characters). */
+export function roomColor(roomId: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < roomId.length; i++) hash = Math.imul(hash ^ roomId.charCodeAt(i), 16777619);
+  return PALETTE[(hash >>> 0) % PALETTE.length]!;
+}

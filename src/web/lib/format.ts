@@ -84,3 +84,10 @@ export function kindOf(name: string, type: string): FileKind {
   if (major === 'text') return 'text';
   return 'other';
 }
+
+/** Length as the server's limits count it: code points, so an emoji or 𝄞 counts once. */
+export function codePoints(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}

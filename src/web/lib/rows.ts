@@ -19,7 +19,15 @@ export interface MessageRow {
   file?: FileCard;
 }
 
-export type Row = { kind: 'top'; key: 'top' } | { kind: 'day'; key: string; ts: number } | MessageRow;
+/** A change of a room ("alice invited bob"), shown as a line of its own between messages. */
+export interface SystemRow {
+  kind: 'system';
+  key: string;
+  ts: number;
+  message: Message;
+}
+
+export type Row = { kind: 'top'; key: 'top' } | { kind: 'day'; key: string; ts: number } | MessageRow | SystemRow;
 
 /** Messages from one sender within this long of each other form one group. */
 const GROUP_GAP_MS = 5 * 60_000;
@@ -31,8 +39,12 @@ const GROUP_GAP_MS = 5 * 60_000;
  */
 export function buildRows(messages: readonly Message[], echoes: readonly Echo[], me: UserRef): Row[] {
   const rows: Row[] = [{ kind: 'top', key: 'top' }];
-  const items: Omit<MessageRow, 'first' | 'last'>[] = [];
+  const items: (Omit<MessageRow, 'first' | 'last'> | SystemRow)[] = [];
   for (const m of messages) {
+    if (m.system) {
+      items.push({ kind: 'system', key: `${m.sender.id}:${m.clientId}`, ts: m.ts, message: m });
+      continue;
+    }
     items.push({ kind: 'message', key: `${m.sender.id}:${m.clientId}`, sender: m.sender, text: m.text, ts: m.ts, own: m.sender.id === me.id, status: 'sent', ...(m.file ? { file: m.file } : {}) });
   }
   for (const echo of echoes) {
@@ -48,11 +60,12 @@ export function buildRows(messages: readonly Message[], echoes: readonly Echo[],
       rows.push({ kind: 'day', key: `day:${day}`, ts: item.ts });
       previousDay = day;
     }
-    rows.push({ ...item, first: !continues(before, item), last: !continues(item, after) });
+    rows.push(item.kind === 'system' ? item : { ...item, first: !continues(before, item), last: !continues(item, after) });
   }
   return rows;
 }
 
-function continues(a: { sender: UserRef; ts: number } | undefined, b: { sender: UserRef; ts: number } | undefined): boolean {
-  return !!a && !!b && a.sender.id === b.sender.id && b.ts - a.ts < GROUP_GAP_MS && dayKey(a.ts) === dayKey(b.ts);
+/** Whether b goes on a's run; a system line between them ends it. */
+function continues(a: { kind: string; sender?: UserRef; ts: number } | undefined, b: { kind: string; sender?: UserRef; ts: number } | undefined): boolean {
+  return !!a && !!b && a.kind === 'message' && b.kind === 'message' && a.sender!.id === b.sender!.id && b.ts - a.ts < GROUP_GAP_MS && dayKey(a.ts) === dayKey(b.ts);
 }

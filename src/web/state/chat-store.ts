@@ -3,13 +3,22 @@ import { ChatSession, newClientId, type ConnectionState, type SocketLike } from 
 import type { ParleyApi } from '../../client/api.ts';
 import { ParleyClientError } from '../../client/errors.ts';
 // Values from the zod-free protocol modules: the browser bundle does not carry the schemas.
-import { WORLD, dmId, dmPeer, type ConversationId } from '../../protocol/conversations.ts';
+import { WORLD, dmId, dmPeer, isRoomId, type ConversationId } from '../../protocol/conversations.ts';
 import { CLOSE_CODES } from '../../protocol/errors.ts';
-import type { ConversationSummary, Message, UserRef } from '../../protocol/frames.ts';
+import type { ConversationSummary, Message, ServerFrameOf, UserRef } from '../../protocol/frames.ts';
 import { HISTORY_PAGE_DEFAULT, MAX_TEXT_CODE_POINTS } from '../../protocol/limits.ts';
 import { TaskBatch } from '../lib/task-batch.ts';
+import type { RoomInfo } from '../../protocol/rooms.ts';
+import { RoomApi } from '../../client/rooms.ts';
 import { FileTransfers } from './file-transfers.ts';
 import { Timeline } from './timeline.ts';
+
+/** Someone else took this user out of a room: who, and which room (it is gone from the list). */
+export interface RoomRemoval {
+  conv: ConversationId;
+  room: string;
+  by: UserRef;
+}
 
 export interface StoreHooks {
   /** The conversation the user is looking at (null on the phone's list view). */
@@ -43,13 +52,14 @@ export class ChatStore {
   private readonly arrivals = new TaskBatch<Message>((messages) => this.applyArrivals(messages));
   private reconnectChecks = 0;
 
-  /** World first, then direct conversations, most recent first. */
-  readonly ordered = computed(() => {
-    const list = [...this.summaries.value.values()];
-    const world = list.filter((s) => s.id === WORLD);
-    const dms = list.filter((s) => s.id !== WORLD).sort((a, b) => (b.last?.ts ?? 0) - (a.last?.ts ?? 0) || a.id.localeCompare(b.id));
-    return [...world, ...dms];
-  });
+  /** The rooms this user is in, most recent activity first. */
+  readonly rooms = computed(() => this.byActivity('room'));
+  /** Direct conversations, most recent first. */
+  readonly directs = computed(() => this.byActivity('dm'));
+  /** Set when someone else removed this user from a room, to tell them so (until dismissed). */
+  readonly removal = signal<RoomRemoval | null>(null);
+  /** The room and people API. */
+  readonly roomApi: RoomApi;
 
   readonly unreadTotal = computed(() => {
     let total = 0;
@@ -66,6 +76,7 @@ export class ChatStore {
     this.summaries.value = new Map([[WORLD, { id: WORLD, kind: 'world', lastSeq: 0, readSeq: 0, unread: 0 }]]);
     this.session = new ChatSession({ url: api.socketUrl, createSocket, backoffMs: { initial: 400, max: 8000 } });
     this.files = new FileTransfers(api, this.session, () => this.maxFileBytes.value);
+    this.roomApi = new RoomApi(api);
     this.wire();
   }
 
@@ -108,6 +119,20 @@ export class ChatStore {
       this.setSummary({ id: conv, kind: 'dm', peer, lastSeq: 0, readSeq: 0, unread: 0 });
     }
     return conv;
+  }
+
+  /** A conversation this user just created or joined: shown at once, before the server's frame comes. */
+  adopt(summary: ConversationSummary): void {
+    if (!this.summaries.value.has(summary.id)) this.setSummary(summary);
+  }
+
+  /** Forgets a conversation this user is no longer in (left, or removed): its summary and what was loaded of it. */
+  forget(conv: ConversationId): void {
+    if (!this.summaries.value.has(conv)) return;
+    const next = new Map(this.summaries.value);
+    next.delete(conv);
+    this.summaries.value = next;
+    this.timelines.delete(conv);
   }
 
   /** Shows the newest page of a conversation (or the page before the live messages already held). */
@@ -209,7 +234,7 @@ export class ChatStore {
         const next = new Map<ConversationId, ConversationSummary>();
         for (const summary of welcome.conversations) next.set(summary.id, summary);
         // Keep DMs opened here that have no message yet (the server does not know them).
-        for (const [id, summary] of this.summaries.value) if (!next.has(id) && summary.lastSeq === 0) next.set(id, summary);
+        for (const [id, summary] of this.summaries.value) if (!next.has(id) && summary.kind === 'dm' && summary.lastSeq === 0) next.set(id, summary);
         if (!next.has(WORLD)) next.set(WORLD, { id: WORLD, kind: 'world', lastSeq: 0, readSeq: 0, unread: 0 });
         this.summaries.value = next;
         this.online.value = new Map(welcome.online.map((user) => [user.id, user]));
@@ -226,6 +251,8 @@ export class ChatStore {
     on('conversation', (conversation) => {
       if (!this.summaries.value.has(conversation.id)) this.setSummary(conversation);
     });
+    on('room', (room) => this.applyRoom(room));
+    on('member', (change) => this.applyMember(change));
     on('read', ({ conv, seq, unread }) => {
       const summary = this.summary(conv);
       if (summary && seq >= summary.readSeq) this.setSummary({ ...summary, readSeq: seq, unread });
@@ -269,7 +296,7 @@ export class ChatStore {
     // One read receipt per conversation and batch, not one per message.
     for (const conv of read) this.markRead(conv);
     for (const message of fresh) {
-      if (message.sender.id !== this.me.id && message.conv !== WORLD) this.hooks.onDirectMessage(message);
+      if (message.sender.id !== this.me.id && dmPeer(message.conv, this.me.id) !== null) this.hooks.onDirectMessage(message);
       for (const listener of this.arrivalListeners) listener(message);
     }
   }
@@ -285,16 +312,47 @@ export class ChatStore {
     const viewing = this.hooks.viewing() === message.conv && isVisible();
     const next: ConversationSummary = { ...summary, lastSeq: message.seq, last: message };
     if (mine) next.readSeq = Math.max(summary.readSeq, message.seq);
-    else if (!viewing && message.seq > summary.readSeq) next.unread = summary.unread + 1;
+    // System messages (a join, a rename) never count as unread, here as on the server.
+    else if (!viewing && !message.system && message.seq > summary.readSeq) next.unread = summary.unread + 1;
     this.setSummary(next);
     return !mine && viewing;
   }
 
   private summaryFor(message: Message): ConversationSummary {
     if (message.conv === WORLD) return { id: WORLD, kind: 'world', lastSeq: 0, readSeq: 0, unread: 0 };
+    // A room is always announced (conversation frame) before its messages; this is only a fallback.
+    if (isRoomId(message.conv)) return { id: message.conv, kind: 'room', lastSeq: 0, readSeq: 0, unread: 0 };
     const peerId = dmPeer(message.conv, this.me.id);
     const peer = message.sender.id === peerId ? message.sender : this.online.value.get(peerId ?? -1);
     return { id: message.conv, kind: 'dm', ...(peer ? { peer } : {}), lastSeq: 0, readSeq: 0, unread: 0 };
+  }
+
+  /** New details of a room (name, topic, visibility); an older `rev` than the one held changes nothing. */
+  private applyRoom(room: RoomInfo): void {
+    const summary = this.summary(room.id);
+    if (!summary?.room || summary.room.rev > room.rev) return;
+    this.setSummary({ ...summary, room });
+  }
+
+  /** Someone's membership of a room changed: the member count, this user's role, or this user is out. */
+  private applyMember({ conv, user, role, memberCount, rev, by }: ServerFrameOf<'member'>): void {
+    const summary = this.summary(conv);
+    if (!summary?.room) return;
+    if (user.id === this.me.id && role === null) {
+      // Left on another device, or removed: nothing more of the room will come.
+      this.forget(conv);
+      if (by.id !== this.me.id) this.removal.value = { conv, room: summary.room.name, by };
+      return;
+    }
+    if (summary.room.rev > rev) return;
+    const mine = user.id === this.me.id && role !== null ? { role } : {};
+    this.setSummary({ ...summary, ...mine, room: { ...summary.room, memberCount, rev } });
+  }
+
+  private byActivity(kind: ConversationSummary['kind']): ConversationSummary[] {
+    return [...this.summaries.value.values()]
+      .filter((summary) => summary.kind === kind)
+      .sort((a, b) => (b.last?.ts ?? 0) - (a.last?.ts ?? 0) || a.id.localeCompare(b.id));
   }
 
   private setSummary(summary: ConversationSummary): void {
