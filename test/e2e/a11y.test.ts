@@ -4,6 +4,7 @@ import { connect, registerUser, type Client } from '../support/clients.ts';
 import { offer } from '../support/files.ts';
 import type { TestServer } from '../support/server.ts';
 import { FileApi } from '../../src/client/files.ts';
+import { RoomApi } from '../../src/client/rooms.ts';
 import { dmId } from '../../src/protocol/conversations.ts';
 import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
 import { axeAudit, describeFindings, seriousOrCritical } from './support/axe.ts';
@@ -12,12 +13,14 @@ import { unreliableSends } from './support/unreliable-sends.ts';
 
 const PASSWORD = 'correct horse battery';
 
-/** What the views are built from: a class chat seen by alice, with a DM full of file cards. */
+/** What the views are built from: a class chat seen by alice, with a DM full of file cards and a room she owns. */
 interface Scene {
   url: string;
   /** alice's signed-in browser state (her session cookie), so every view starts from a fresh page. */
   alice: Awaited<ReturnType<BrowserContext['storageState']>>;
   dmWithBob: string;
+  /** A private room alice owns, with bob (online), 陈静 (an admin) and emma. */
+  room: string;
 }
 
 interface View {
@@ -59,15 +62,44 @@ const newChatDialog = async (page: Page, scene: Scene) => {
   await worldChat(page, scene);
   await page.locator('.sidebar-head .icon-button').click();
   const dialog = page.getByRole('dialog');
-  await dialog.getByRole('textbox').fill('nobody-by-this-name');
-  await dialog.locator('button[type="submit"]').click();
-  await until(async () => ((await dialog.getByRole('alert').textContent()) ?? '') !== '', 'the "no such user" error');
+  await dialog.getByRole('combobox').fill('nobody-by-this-name');
+  await until(async () => ((await dialog.locator('.picker-empty').textContent()) ?? '') !== '', 'the "no one found" line');
 };
 
-/**
- * Every view the accessibility audit covers. A new screen or state is one more line here
- * (rooms: `{ name: 'a room', signedIn: true, show: conversation((s) => s.room, () => '…') }`).
- */
+const ROOM_LAST = 'See you all on Thursday 👋';
+const room = conversation((scene) => scene.room, () => ROOM_LAST);
+/** The room with its members panel open, and bob's options (message, make admin, remove) shown. */
+const roomWithMembers = async (page: Page, scene: Scene) => {
+  await room(page, scene);
+  await page.getByTestId('members-toggle').click();
+  await until(async () => (await page.locator('li.member').count()) === 4, 'the four members');
+  await page.locator('li.member[data-member="bob"] .member-more').click();
+};
+/** The New room dialog, filled in, with people offered for "b" and one picked. */
+const newRoomDialog = async (page: Page, scene: Scene) => {
+  await worldChat(page, scene);
+  await page.getByTestId('new-room').click();
+  await page.keyboard.type('Study group');
+  const invite = page.getByRole('combobox');
+  await invite.pressSequentially('emma');
+  await until(async () => (await page.getByRole('option').count()) === 1, 'emma offered');
+  await invite.press('Enter');
+  await invite.pressSequentially('b');
+  await until(async () => (await page.getByRole('option').count()) === 1, 'bob offered');
+  await invite.press('ArrowDown');
+};
+const roomDirectory = async (page: Page, scene: Scene) => {
+  await worldChat(page, scene);
+  await page.getByTestId('browse-rooms').click();
+  await until(async () => (await page.locator('.directory-item').count()) === 2, 'the two public rooms');
+};
+const roomSettings = async (page: Page, scene: Scene) => {
+  await room(page, scene);
+  await page.getByTestId('room-settings').click();
+  await page.getByRole('dialog').waitFor();
+};
+
+/** Every view the accessibility audit covers. A new screen or state is one more line here. */
 const VIEWS: View[] = [
   { name: 'sign-in', signedIn: false, show: signInPage },
   {
@@ -101,6 +133,15 @@ const VIEWS: View[] = [
   },
   { name: 'phone: world chat, zh-CN', signedIn: true, phone: true, locale: 'zh-CN', show: worldChat },
   { name: 'phone: DM with file cards, dark', signedIn: true, phone: true, scheme: 'dark', show: dmWithFiles },
+  { name: 'a room with its members panel and a member’s options', signedIn: true, show: roomWithMembers },
+  { name: 'a room with its members panel, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: roomWithMembers },
+  { name: 'new-room dialog, with people offered', signedIn: true, show: newRoomDialog },
+  { name: 'new-room dialog, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: newRoomDialog },
+  { name: 'room directory', signedIn: true, show: roomDirectory },
+  { name: 'room directory, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: roomDirectory },
+  { name: 'room settings, dark', signedIn: true, scheme: 'dark', show: roomSettings },
+  { name: 'phone: a room, zh-CN', signedIn: true, phone: true, locale: 'zh-CN', show: room },
+  { name: 'phone: a room’s members, dark', signedIn: true, phone: true, scheme: 'dark', show: roomWithMembers },
 ];
 
 describe.skipIf(!hasChromium)('accessibility of the web client (axe-core, WCAG 2.1 A and AA)', () => {
@@ -129,6 +170,16 @@ describe.skipIf(!hasChromium)('accessibility of the web client (axe-core, WCAG 2
     await bobFiles.decide(declined.id, 'decline');
     await offer(aliceFiles, dmWithBob, Buffer.from('a,b\n1,2\n'), 'budget.csv');
     await alice!.api.send(dmWithBob, DM_LAST);
+
+    // A private room alice owns, with its history of changes; two public rooms for the directory.
+    const aliceRooms = new RoomApi(alice!.api);
+    const club = await aliceRooms.create({ name: 'Book club 读书会', topic: 'Chapter 3 this week', visibility: 'private', invite: [bob!.user.id, chen!.user.id] });
+    await aliceRooms.setRole(club.id, chen!.user.id, 'admin');
+    await bob!.api.send(club.id, 'Finished chapter 2 last night. That ending!');
+    await aliceRooms.invite(club.id, [emma!.user.id]);
+    await chen!.api.send(club.id, ROOM_LAST);
+    await aliceRooms.create({ name: 'Physics lab', topic: 'Saturdays 10:00–14:00', visibility: 'public' });
+    await new RoomApi(emma!.api).create({ name: 'Music 音乐', visibility: 'public' });
     // bob and emma stay online, so the online list has people in it.
     live.push(await connect(bob!.api), await connect(emma!.api));
 
@@ -137,7 +188,7 @@ describe.skipIf(!hasChromium)('accessibility of the web client (axe-core, WCAG 2
     await page.goto(server.url);
     await authenticate(page, 'sign-in', 'alice', PASSWORD);
     await waitOnline(page);
-    scene = { url: server.url, alice: await context.storageState(), dmWithBob };
+    scene = { url: server.url, alice: await context.storageState(), dmWithBob, room: club.id };
     await context.close();
   }, 240_000);
 

@@ -181,7 +181,7 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       expect(await focus(page)).toMatchObject({ tag: 'article', file: fileId });
       expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
 
-      // The new-chat dialog: focus inside it; Escape or Cancel gives it back to the button that opened it.
+      // The new-chat dialog: focus inside it; Escape or its Close button gives it back to the button that opened it.
       const newChat = await tabTo(page, (f) => f.name === 'New message', 'the "New message" button', true);
       await page.keyboard.press('Enter');
       expect(await focus(page)).toMatchObject({ tag: 'input' });
@@ -189,8 +189,8 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       expect(await focus(page)).toEqual(newChat);
       await page.keyboard.press('Enter');
       expect(await focus(page)).toMatchObject({ tag: 'input' });
-      await page.keyboard.press('Tab');
-      expect(await focus(page)).toMatchObject({ name: 'Cancel' });
+      await page.keyboard.press('Shift+Tab');
+      expect(await focus(page)).toMatchObject({ name: 'Close' });
       await page.keyboard.press('Enter');
       expect(await focus(page)).toEqual(newChat);
       // And opening someone from it: the composer of that conversation.

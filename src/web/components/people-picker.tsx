@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Person } from '../../protocol/rooms.ts';
 import { t } from '../i18n/i18n.ts';
 import type { ChatStore } from '../state/chat-store.ts';
@@ -34,16 +34,33 @@ export function PeoplePicker({ store, id, label, hint, inline = false, unavailab
   const [focused, setFocused] = useState(false);
   /** The pop-up list shows while typing, or after ArrowDown in the empty field (everyone, by name). */
   const [browsing, setBrowsing] = useState(false);
-  const [active, setActive] = useState(-1);
+  /** The option the arrow keys are on, by person: it stays on them when a newer answer still has them. */
+  const [activeId, setActiveId] = useState<number | null>(null);
   const open = inline || (focused && (query.trim() !== '' || browsing));
   const search = usePeopleSearch(store.roomApi, query, inline ? 20 : 8, open);
   const people = (search.people ?? []).filter((person) => person.id !== store.me.id);
   const listId = `${id}-list`;
   const optionId = (person: Person) => `${id}-option-${person.id}`;
+  const active = people.findIndex((person) => person.id === activeId);
   const activePerson = active >= 0 ? people[active] : undefined;
 
-  // A new answer starts with nothing chosen, so Enter never picks someone the user has not seen.
-  useEffect(() => setActive(-1), [search.people]);
+  /** Enter came before the answer to what was typed: the answer decides (a fast typist's "carol⏎"). */
+  const enterPending = useRef(false);
+  const settled = search.status === 'done' && search.answered === query.trim();
+
+  /** Whom Enter picks without an active option: the one whose name is the query, else the only one found. */
+  const choiceForEnter = (): Person | undefined => {
+    const available = people.filter((person) => !unavailable?.(person));
+    const wanted = query.trim().toLocaleLowerCase();
+    return available.find((person) => person.name.toLocaleLowerCase() === wanted) ?? (available.length === 1 ? available[0] : undefined);
+  };
+
+  useEffect(() => {
+    if (enterPending.current && settled) {
+      enterPending.current = false;
+      pick(choiceForEnter());
+    }
+  }, [search.people, search.answered]);
   useEffect(() => {
     if (activePerson) document.getElementById(optionId(activePerson))?.scrollIntoView({ block: 'nearest' });
   }, [activePerson]);
@@ -53,7 +70,7 @@ export function PeoplePicker({ store, id, label, hint, inline = false, unavailab
     onPick(person);
     setQuery('');
     setBrowsing(false);
-    setActive(-1);
+    setActiveId(null);
   };
 
   const onKeyDown = (event: KeyboardEvent) => {
@@ -62,15 +79,17 @@ export function PeoplePicker({ store, id, label, hint, inline = false, unavailab
       event.preventDefault();
       setBrowsing(true);
       if (people.length === 0) return;
-      setActive((at) => (at + by + people.length + (at < 0 && by < 0 ? 1 : 0)) % people.length);
+      const at = active < 0 && by < 0 ? people.length : active;
+      setActiveId(people[(at + by + people.length) % people.length]!.id);
     };
     if (event.key === 'ArrowDown') step(1);
     else if (event.key === 'ArrowUp') step(-1);
     else if (event.key === 'Enter') {
       // Enter picks; it never submits the form around the field.
       event.preventDefault();
-      const available = people.filter((person) => !unavailable?.(person));
-      pick(activePerson ?? (available.length === 1 && search.answered === query.trim() ? available[0] : undefined));
+      if (activePerson) pick(activePerson);
+      else if (settled) pick(choiceForEnter());
+      else if (query.trim() !== '') enterPending.current = true;
     } else if (event.key === 'Escape' && open && !inline) {
       // The first Escape closes the list; the next one closes the dialog.
       event.preventDefault();
@@ -82,7 +101,6 @@ export function PeoplePicker({ store, id, label, hint, inline = false, unavailab
     }
   };
 
-  const settled = search.status === 'done' && search.answered === query.trim();
   const status = !settled
     ? ''
     : people.length === 0
@@ -116,6 +134,9 @@ export function PeoplePicker({ store, id, label, hint, inline = false, unavailab
           data-autofocus={autofocus ? '' : undefined}
           value={query}
           onInput={(event) => {
+            enterPending.current = false;
+            // Other letters, other people: nothing is chosen until the arrows choose again.
+            setActiveId(null);
             setQuery(event.currentTarget.value);
             setFocused(true);
           }}

@@ -36,15 +36,14 @@ export function RoomHeadActions({ summary }: { summary: ConversationSummary }) {
         class={open ? 'head-button active' : 'head-button'}
         aria-expanded={open}
         aria-controls={open ? 'members-panel' : undefined}
-        aria-label={t('members.toggle', { n: count })}
         title={t('members.title')}
         data-testid="members-toggle"
         onClick={() => (membersPanelOpen.value = !open)}
       >
         <UsersIcon size={19} />
-        <span class="head-count" aria-hidden="true">
-          {count}
-        </span>
+        {/* Its name is what it shows, "Members 4": the word for screen readers, the number for everyone. */}
+        <span class="sr-only">{t('members.title')} </span>
+        <span class="head-count">{count}</span>
       </button>
       {canManageRoom(summary.role) && (
         <button

@@ -225,7 +225,6 @@ export const en = {
   'dialog.close': 'Close',
 
   'members.title': 'Members',
-  'members.toggle': 'Members ({n})',
   'members.close': 'Close the member list',
   'members.invite': 'Invite people',
   'members.online': 'Online — {n}',

@@ -227,7 +227,6 @@ export const zhCN: Messages = {
   'dialog.close': '关闭',
 
   'members.title': '成员',
-  'members.toggle': '成员（{n}）',
   'members.close': '关闭成员列表',
   'members.invite': '邀请成员',
   'members.online': '在线 — {n}',
