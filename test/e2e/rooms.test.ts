@@ -132,7 +132,7 @@ describe.skipIf(!hasChromium)('rooms in the web client', () => {
     }
   });
 
-  it('carol finds a public room in the directory by its first letters and joins it; its history is there, and the members panel shows who is online, live', async () => {
+  it('carol finds a public room in the directory by its first letters and joins it; its history is there, and the members panel shows who is online, live; closed dialogs and the panel give the focus back', async () => {
     const dave = await person(server.url, 'dave');
     const erin = await person(server.url, 'erin');
     const garden = await dave.rooms.create({ name: 'Gardening', topic: 'tomatoes', visibility: 'public' });
@@ -144,6 +144,15 @@ describe.skipIf(!hasChromium)('rooms in the web client', () => {
     try {
       carol = await signUp(browser, server.url, 'carol', PASSWORD);
       const { page } = carol;
+      // From the directory to New room and away: the focus goes back to what opened the first dialog.
+      await page.getByTestId('browse-rooms').click();
+      await page.getByRole('dialog', { name: 'Browse rooms' }).getByRole('button', { name: 'New room' }).click();
+      await page.getByRole('dialog', { name: 'Create a room' }).waitFor();
+      expect(await focusedId(page)).toBe('new-room-name');
+      await page.keyboard.press('Escape');
+      await until(async () => (await page.getByRole('dialog').count()) === 0, 'no dialog open');
+      expect(await focusedTestId(page)).toBe('browse-rooms');
+
       await page.getByTestId('browse-rooms').click();
       const dialog = page.getByRole('dialog', { name: 'Browse rooms' });
       const listed = () => dialog.locator('.directory-item').evaluateAll((nodes) => nodes.map((n) => (n as HTMLElement).dataset.room).join());
@@ -315,6 +324,69 @@ describe.skipIf(!hasChromium)('rooms in the web client', () => {
       await until(async () => (await page.locator('a.conv-item[data-conv^="dm:"]').count()) === 1, 'the DM in the sidebar');
     } finally {
       await close(jack);
+    }
+  });
+
+  it('the owner invites from the members panel and names an admin; the admin gets the settings live, then leaves after a question', async () => {
+    const lena = await person(server.url, 'lena');
+    const mona = await person(server.url, 'mona');
+    const nils = await person(server.url, 'nils');
+    const room = await lena.rooms.create({ name: 'Choir', visibility: 'private', invite: [mona.user.id] });
+    let owner: Person | undefined, member: Person | undefined;
+    try {
+      owner = await signIn(browser, server.url, 'lena');
+      member = await signIn(browser, server.url, 'mona');
+      const { page } = owner;
+      await conversationLink(page, room.id).click();
+      await page.getByTestId('members-toggle').click();
+      await until(async () => (await membersShown(page, true)).join() === 'lena,mona', 'both online');
+
+      // Invite: someone already in is shown as such and cannot be picked; nils can.
+      const inviteButton = page.getByRole('button', { name: 'Invite people' });
+      await inviteButton.click();
+      const dialog = page.getByRole('dialog', { name: 'Invite people to Choir' });
+      expect(await focusedId(page)).toBe('invite-people-input');
+      await page.keyboard.type('mo');
+      const monaOption = dialog.locator('[role="option"][data-person="mona"]');
+      await monaOption.waitFor();
+      expect(await monaOption.getAttribute('aria-disabled')).toBe('true');
+      expect(await monaOption.locator('.picker-note').textContent()).toBe('already in the room');
+      await page.keyboard.press('Enter');
+      expect(await dialog.locator('.chip').count()).toBe(0);
+      await page.keyboard.press('Backspace');
+      await page.keyboard.press('Backspace');
+      await page.keyboard.type('nils');
+      await page.keyboard.press('Enter');
+      await until(async () => (await dialog.locator('.chip').count()) === 1, 'nils picked');
+      await dialog.getByTestId('send-invites').click();
+      await until(async () => (await dialog.count()) === 0, 'the dialog to close');
+      expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Invite people');
+      await until(async () => (await membersShown(page, false)).join() === 'nils', 'nils in the panel, offline');
+      await waitForSystemText(page, 'You invited nils');
+      expect((await nils.api.history(room.id)).messages.map((m) => m.text)).toContain('lena invited nils');
+
+      // Make mona an admin: her badge and the line in the history; she gets the settings button live.
+      const monaRow = page.locator('li.member[data-member="mona"]');
+      await monaRow.locator('.member-more').click();
+      await monaRow.getByRole('button', { name: 'Make admin' }).click();
+      await until(async () => (await monaRow.locator('.role-badge').textContent().catch(() => null)) === 'Admin', 'the Admin badge');
+      await waitForSystemText(page, 'You made mona an admin');
+      await conversationLink(member.page, room.id).click();
+      await member.page.getByTestId('room-settings').waitFor();
+
+      // mona leaves: a question first, and the room leaves her list without a removal notice.
+      await member.page.getByTestId('members-toggle').click();
+      await member.page.getByRole('button', { name: 'Leave room' }).click();
+      expect(await member.page.locator('#leave-question').textContent()).toBe('Leave Choir? It is private: to come back, someone has to invite you again.');
+      expect(await member.page.evaluate(() => document.activeElement?.textContent)).toBe('Leave');
+      await member.page.keyboard.press('Enter');
+      await until(async () => (await conversationLink(member!.page, room.id).count()) === 0, 'the room to leave her list');
+      expect(await member.page.evaluate(() => location.hash)).toBe('#/');
+      expect(await member.page.getByTestId('removal-notice').textContent()).toBe('');
+      await until(async () => (await page.locator('li.member[data-member="mona"]').count()) === 0, 'mona gone from the owner’s panel');
+      await waitForSystemText(page, 'mona left');
+    } finally {
+      await close(owner, member);
     }
   });
 });
