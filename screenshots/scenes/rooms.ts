@@ -141,6 +141,17 @@ export const roomsScene: Scene = {
       await mobile.getByTestId('members-toggle').click();
       await until(async () => (await mobile.locator('[data-testid="members-panel"] li.member').count()) === 5, 'five members on the phone');
       await shoot(mobile, 'rooms-phone-dark-en-members', 'dark', 'en');
+      // New room on a phone: the choices stack, the dialog takes the width.
+      await mobile.getByRole('button', { name: 'Close the member list' }).click();
+      await mobile.getByRole('button', { name: /^Back to chats/ }).click();
+      await mobile.getByTestId('new-room').click();
+      await mobile.keyboard.type('Study group');
+      await mobile.locator('#new-room-topic').fill('Exam prep, every Tuesday');
+      await mobile.getByRole('combobox').pressSequentially('b');
+      await until(async () => (await mobile.getByRole('option').count()) === 3, 'three people offered on the phone');
+      await shoot(mobile, 'rooms-phone-light-en-new-room', 'light', 'en');
+      await mobile.keyboard.press('Escape');
+      await mobile.keyboard.press('Escape');
 
       // bob's side: removed from the book club while reading it.
       const bobView = await openApp(browser, server.url, { viewport: DESKTOP, locale: 'en-US', deviceScaleFactor: 1 });

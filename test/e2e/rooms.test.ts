@@ -327,7 +327,7 @@ describe.skipIf(!hasChromium)('rooms in the web client', () => {
     }
   });
 
-  it('the owner invites from the members panel and names an admin; the admin gets the settings live, then leaves after a question', async () => {
+  it('the owner invites from the members panel, which stays open from room to room, and names an admin; the admin gets the settings live, then leaves after a question', async () => {
     const lena = await person(server.url, 'lena');
     const mona = await person(server.url, 'mona');
     const nils = await person(server.url, 'nils');
@@ -364,6 +364,13 @@ describe.skipIf(!hasChromium)('rooms in the web client', () => {
       await until(async () => (await membersShown(page, false)).join() === 'nils', 'nils in the panel, offline');
       await waitForSystemText(page, 'You invited nils');
       expect((await nils.api.history(room.id)).messages.map((m) => m.text)).toContain('lena invited nils');
+
+      // Away to the world chat and back: the panel is open again, and the focus is on writing, not on it.
+      await conversationLink(page, 'world').click();
+      expect(await page.getByTestId('members-panel').count()).toBe(0);
+      await conversationLink(page, room.id).click();
+      await until(async () => (await focusedTestId(page)) === 'composer', 'the focus on the composer');
+      expect(await page.getByTestId('members-panel').count()).toBe(1);
 
       // Make mona an admin: her badge and the line in the history; she gets the settings button live.
       const monaRow = page.locator('li.member[data-member="mona"]');

@@ -3,7 +3,7 @@ import type { ConversationId } from '../../protocol/conversations.ts';
 import { t } from '../i18n/i18n.ts';
 import type { ChatStore } from '../state/chat-store.ts';
 import { RoomMembers, type Member } from '../state/room-members.ts';
-import { MEMBERS_TOGGLE_ID, membersPanelOpen, roomDialog } from '../state/room-ui.ts';
+import { MEMBERS_TOGGLE_ID, membersPanelFocus, membersPanelOpen, roomDialog } from '../state/room-ui.ts';
 import { CloseIcon, UserPlusIcon } from './icons.tsx';
 import { LeaveRoom } from './leave-room.tsx';
 import { MemberRow } from './member-row.tsx';
@@ -11,8 +11,8 @@ import { MemberRow } from './member-row.tsx';
 /**
  * Who is in the room, online first, with their role; invite people; and, for the owner and
  * admins, what they may do to each member. Beside the chat on a wide screen, over it on a phone.
- * It takes the focus when it opens; Escape or its close button gives it back to the header's
- * Members button.
+ * It takes the focus when its button opens it (not when it stays open from room to room); Escape
+ * or its close button gives the focus back to the header's Members button.
  */
 export function MembersPanel({ store, conv }: { store: ChatStore; conv: ConversationId }) {
   const state = useMemo(() => new RoomMembers(store, conv), [store, conv]);
@@ -24,6 +24,8 @@ export function MembersPanel({ store, conv }: { store: ChatStore; conv: Conversa
   const room = summary?.room;
 
   useLayoutEffect(() => {
+    if (!membersPanelFocus.wanted) return;
+    membersPanelFocus.wanted = false;
     heading.current?.focus();
   }, []);
 

@@ -1,7 +1,7 @@
 import type { ConversationSummary } from '../../protocol/frames.ts';
 import { canManageRoom, type RoomInfo } from '../../protocol/rooms.ts';
 import { t } from '../i18n/i18n.ts';
-import { MEMBERS_TOGGLE_ID, membersPanelOpen, roomDialog } from '../state/room-ui.ts';
+import { MEMBERS_TOGGLE_ID, membersPanelFocus, membersPanelOpen, roomDialog } from '../state/room-ui.ts';
 import { SettingsIcon, UsersIcon } from './icons.tsx';
 import { memberCount } from '../lib/room-words.ts';
 
@@ -38,7 +38,10 @@ export function RoomHeadActions({ summary }: { summary: ConversationSummary }) {
         aria-controls={open ? 'members-panel' : undefined}
         title={t('members.title')}
         data-testid="members-toggle"
-        onClick={() => (membersPanelOpen.value = !open)}
+        onClick={() => {
+          membersPanelFocus.wanted = !open;
+          membersPanelOpen.value = !open;
+        }}
       >
         <UsersIcon size={19} />
         {/* Its name is what it shows, "Members 4": the word for screen readers, the number for everyone. */}

@@ -6,6 +6,12 @@ import { signal } from '@preact/signals';
  */
 export const membersPanelOpen = signal(false);
 
+/**
+ * Set when the user opens the panel with its button: the panel then takes the focus. Opening
+ * another room while it stays open does not (the focus goes where the room puts it).
+ */
+export const membersPanelFocus = { wanted: false };
+
 /** The room dialog open over the chat, if any. */
 export const roomDialog = signal<'settings' | 'invite' | null>(null);
 
