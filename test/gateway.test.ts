@@ -189,6 +189,35 @@ describe('the WebSocket edge', () => {
   });
 });
 
+describe('shutting down', () => {
+  it('answers /healthz and new handshakes 503 while it closes open sessions with 1001', async () => {
+    await server.close();
+    // A peer that stopped reading holds the shutdown at its close handshake until the grace
+    // passes, and the grace runs on the test's clock: the shutdown stays under way until the test moves it.
+    const clock = new ManualClock();
+    server = await startTestServer({ clock });
+    const { token: userToken } = await registerUser(server.url, 'someone');
+    const greet = async () => {
+      const socket = await rawSocket(server.url, userToken);
+      socket.send(JSON.stringify({ type: 'hello', protocol: 1 }));
+      await socket.next('synced');
+      return socket;
+    };
+    const stalled = await greet();
+    const healthy = await greet();
+    (stalled.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+
+    const closing = server.parley.close();
+    expect((await healthy.closed).code).toBe(1001);
+    const health = await fetch(`${server.url}/healthz`);
+    expect([health.status, await health.json()]).toEqual([503, { ok: false }]);
+    expect(await handshakeStatus(server.url, { authorization: `Bearer ${userToken}` })).toBe(503);
+    await clock.advance(3000);
+    await closing;
+  });
+});
+
 /** A WebSocket-level ping answered by the server: everything the peer sent before has been read. */
 function wsRoundTrip(ws: WebSocket): Promise<void> {
   return new Promise((resolve, reject) => {

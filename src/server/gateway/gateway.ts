@@ -100,21 +100,28 @@ export class Gateway {
     this.accepting = false;
     this.stopHeartbeat();
     const open = [...this.hub.connections()];
-    await withinGrace(Promise.all(open.map((connection) => connection.finishHandling())).then(() => this.chat.drain()));
+    await this.withinGrace(Promise.all(open.map((connection) => connection.finishHandling())).then(() => this.chat.drain()));
     const closed = open.map((connection) => new Promise<void>((resolve) => connection.ws.once('close', () => resolve())));
     for (const connection of open) connection.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
-    await withinGrace(Promise.all(closed));
+    await this.withinGrace(Promise.all(closed));
     for (const connection of open) connection.ws.terminate();
     this.hub.stop();
+  }
+
+  /** A shutdown step, or the grace, whichever ends first: peers that do not answer are not waited for longer. */
+  private withinGrace(step: Promise<unknown>): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const cancel = this.options.clock.after(SHUTDOWN_GRACE_MS, () => resolve(undefined));
+      step.then(
+        () => (cancel(), resolve(undefined)),
+        (error: unknown) => (cancel(), reject(error)),
+      );
+    });
   }
 }
 
 /** How long a shutdown step waits for peers before going on without them. */
 const SHUTDOWN_GRACE_MS = 3000;
-
-function withinGrace(step: Promise<unknown>): Promise<unknown> {
-  return Promise.race([step, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
-}
 
 function refuse(socket: Duplex, code: ErrorCode, message: string = ERRORS[code].message, extraHeaders: Record<string, string> = {}): void {
   if (socket.destroyed) return;
