@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import type { TlsSetting } from '../config.ts';
 
 export interface TlsMaterial {
@@ -43,6 +42,8 @@ export async function selfSigned(dataDir: string, names: readonly string[], now 
     if (covers(cert, names, now)) return { material: { cert, key, fingerprint: fingerprintOf(cert) }, renewed: false };
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Loaded only when a certificate is made: its X.509 libraries cost ~7 MB of memory for good.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'Parley (self-signed)' }], {
     keySize: 2048,
     algorithm: 'sha256',
