@@ -59,14 +59,14 @@ function uncorkAll(): void {
  * deflate is off, so ws's own sender never queues and order is kept); writes within one turn are
  * coalesced by cork/uncork into one syscall.
  *
- * Once the socket has more than its high-water mark unsent (the peer is not reading and the
- * kernel's buffers in between, several megabytes, are full), further frames wait here, in this connection's own
- * queue, and go on as the socket drains. That queue is what `maxQueuedBytes` bounds: when it
- * still holds more than that once the socket has taken what it could, the peer is not keeping up
- * and `onOverflow` closes it. Because the backlog is here and not in the socket, a closing connection can drop
- * it, so that its close frame waits behind at most one share of it (64 KiB) instead
- * of the whole backlog, and reaches a peer as soon as it reads again (docs/PROTOCOL.md, "Slow
- * clients").
+ * Once the socket holds 64 KiB unsent (the kernel's buffers in between, several megabytes, are
+ * full because the peer is not reading, or a burst is larger than that), further frames wait
+ * here, in this connection's own queue, and go on as the socket drains. That queue is what
+ * `maxQueuedBytes` bounds: when it still holds more than that once the socket has taken what it
+ * could, the peer is not keeping up and `onOverflow` closes it. Because the backlog is here and
+ * not in the socket, a closing connection can drop it, so that its close frame waits behind at
+ * most 64 KiB instead of the whole backlog, and reaches a peer as soon as it reads again
+ * (docs/PROTOCOL.md, "Slow clients").
  */
 export class Outbox {
   private readonly socket: Socket;
@@ -92,7 +92,9 @@ export class Outbox {
 
   write(frame: PreparedFrame): void {
     if (this.stopped || this.socket.destroyed) return;
-    if (this.queue.length > 0 || this.socket.writableNeedDrain) {
+    // Up to one share per turn goes straight into the socket (one writev when the turn ends); a
+    // socket holding that much has passed its high-water mark, so a 'drain' will follow.
+    if (this.queue.length > 0 || this.socket.writableLength >= SOCKET_SHARE) {
       for (const buffer of frame) {
         this.queue.push(buffer);
         this.queuedBytes += buffer.length;
