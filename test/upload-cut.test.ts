@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nodeSession } from '../src/client/node.ts';
 import { startParley, type RunningParley } from '../src/server/app.ts';
 import { parseConfig } from '../src/server/config.ts';
 import { LocalBlobStore } from '../src/server/files/local-blob-store.ts';
@@ -35,11 +36,11 @@ class SlowFlushDisk extends LocalBlobStore {
   }
 }
 
-async function start(disk?: (dir: string) => LocalBlobStore) {
+async function start(disk?: (dir: string) => LocalBlobStore, flags: string[] = []) {
   dataDir = await mkdtemp(join(tmpdir(), 'parley-cut-'));
   dirs.push(dataDir);
   const blobs = disk?.(join(dataDir, 'files'));
-  parley = await startParley(parseConfig(['--port', '0', '--data', dataDir], {}), { logger: pino({ level: 'silent' }), ...(blobs ? { blobs } : {}) });
+  parley = await startParley(parseConfig(['--port', '0', '--data', dataDir, ...flags], {}), { logger: pino({ level: 'silent' }), ...(blobs ? { blobs } : {}) });
   return threeUsers(parley.url);
 }
 
@@ -111,5 +112,34 @@ describe('resuming an upload whose request was cut mid-body', () => {
     const rest = await patchUpload(users.alice.api, card, offset, data.subarray(offset));
     expect([rest.status, errorCode(rest)]).toEqual([204, undefined]);
     expect(await users.alice.files.get(card.id)).toMatchObject({ state: 'completed', sha256: sha256(data) });
+  });
+
+  it('a sender that goes silent mid-body without closing is cut after --http-idle-timeout: what arrived is recorded, the resume succeeds', async () => {
+    const users = await start(undefined, ['--http-idle-timeout', '500ms']);
+    // A WebSocket session, idle all along, is not an HTTP connection the timeout closes.
+    const session = nodeSession(users.alice.api);
+    const synced = new Promise<void>((resolve) => session.on('synced', () => resolve()));
+    session.connect();
+    await synced;
+    const data = randomBytes(1_000_000);
+    const card = await offer(users.alice.files, users.conv, data);
+    await users.bob.files.decide(card.id, 'accept');
+    const body = new PassThrough();
+    const reply = patchUpload(users.alice.api, card, 0, body, { 'content-length': String(data.length) });
+    body.write(data.subarray(0, 300_000));
+    // A running request records nothing until it ends: the card says 300,000 once the server cut it.
+    const deadline = Date.now() + 20_000;
+    while ((await users.alice.files.get(card.id)).received !== 300_000) {
+      if (Date.now() > deadline) throw new Error('the stalled upload was never cut');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await reply).status).toBe(0); // no answer: the connection was closed
+    body.destroy();
+    const rest = await patchUpload(users.alice.api, card, 300_000, data.subarray(300_000));
+    expect([rest.status, errorCode(rest)]).toEqual([204, undefined]);
+    expect(await users.alice.files.get(card.id)).toMatchObject({ state: 'completed', sha256: sha256(data) });
+    await session.ping();
+    expect(session.state).toBe('online');
+    session.close();
   });
 });

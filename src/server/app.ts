@@ -120,6 +120,10 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     loggerInstance: log.child({ part: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_HTTP_BODY_BYTES,
+    // A peer that stopped reading a download or sending an upload would otherwise hold its socket,
+    // file and upload for ever. WebSocket sessions are not affected (ws clears the timeout; the
+    // heartbeat watches them).
+    connectionTimeout: config.httpIdleTimeoutMs,
     frameworkErrors,
     trustProxy: edge.trust,
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),

@@ -41,6 +41,8 @@ export interface Config {
   heartbeatMs: number;
   maxQueuedBytes: number;
   helloTimeoutMs: number;
+  /** An HTTP connection with nothing read or written for this long is closed (a stalled upload or download). */
+  httpIdleTimeoutMs: number;
   /** The built web client; null to serve no web client. */
   webRoot: string | null;
   files: FileConfig;
@@ -83,6 +85,7 @@ const OPTIONS = {
   'send-burst': { env: 'PARLEY_SEND_BURST', default: '30' },
   'heartbeat-ms': { env: 'PARLEY_HEARTBEAT_MS', default: '30000' },
   'hello-timeout-ms': { env: 'PARLEY_HELLO_TIMEOUT_MS', default: '10000' },
+  'http-idle-timeout': { env: 'PARLEY_HTTP_IDLE_TIMEOUT', default: '120s' },
   'send-queue-bytes': { env: 'PARLEY_SEND_QUEUE_BYTES', default: String(4 * 1024 * 1024) },
   'max-file-bytes': { env: 'PARLEY_MAX_FILE_BYTES', default: String(2 * 1024 ** 3) },
   'file-offer-ttl': { env: 'PARLEY_FILE_OFFER_TTL', default: '24h' },
@@ -146,6 +149,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     heartbeatMs: integer(get('heartbeat-ms'), 'heartbeat-ms', 100, 3_600_000),
     maxQueuedBytes: integer(get('send-queue-bytes'), 'send-queue-bytes', 64 * 1024, 1024 ** 3),
     helloTimeoutMs: integer(get('hello-timeout-ms'), 'hello-timeout-ms', 100, 600_000),
+    httpIdleTimeoutMs: duration(get('http-idle-timeout'), 'http-idle-timeout'),
     webRoot: defaults.webRoot,
     metricsToken: metricsToken(get('metrics-token')),
     files: {
