@@ -7,6 +7,7 @@ import { startParley, type RunningParley } from '../../src/server/app.ts';
 import { parseConfig } from '../../src/server/config.ts';
 import type { Clock } from '../../src/server/clock.ts';
 import { startFrontDoor } from './front-door.ts';
+import { ManualClock } from './manual-clock.ts';
 
 export interface TestServer {
   url: string;
@@ -46,6 +47,22 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     });
   };
   let parley = await start();
+  /**
+   * Shutdown waits for peers at most its grace, timed on the server's clock: a hand-moved clock
+   * is moved on meanwhile (a second per 20 ms), so a peer that never answers cannot hold a test's
+   * clean-up past the grace, as it cannot hold a real server's.
+   */
+  const stop = async () => {
+    const clock = options.clock;
+    if (!(clock instanceof ManualClock)) return parley.close();
+    let stopped = false;
+    const closing = parley.close().finally(() => (stopped = true));
+    while (!stopped) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (!stopped) await clock.advance(1000);
+    }
+    return closing;
+  };
   const door = options.restartable ? await startFrontDoor(() => parley.port) : null;
   const port = door?.port ?? parley.port;
   return {
@@ -57,11 +74,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     async restart() {
       if (!door) throw new Error('startTestServer({ restartable: true }) for a server that restarts');
-      await parley.close();
+      await stop();
       parley = await start();
     },
     async close() {
-      await parley.close();
+      await stop();
       await door?.close();
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },

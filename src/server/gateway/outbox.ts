@@ -135,6 +135,8 @@ export class Outbox {
       this.queuedBytes = 0;
     }
     this.stopped = true;
+    // A catch-up waiting for the queue to drain must not wait for a socket that may never drain.
+    this.wakeDrainWaiters();
   }
 
   /** Bytes not yet handed to the socket, plus what the socket has not yet handed to the kernel. */
@@ -147,10 +149,10 @@ export class Outbox {
     return this.queuedBytes > this.maxQueuedBytes / 2;
   }
 
-  /** Resolves once this turn's writes have left and at most half the bound is still queued (or the socket is gone). */
+  /** Resolves once this turn's writes have left and at most half the bound is still queued (or writing stopped, or the socket is gone). */
   async drained(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
-    while (!this.socket.destroyed && this.queuedBytes > this.maxQueuedBytes / 2) {
+    while (!this.stopped && !this.socket.destroyed && this.queuedBytes > this.maxQueuedBytes / 2) {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
   }
@@ -188,6 +190,7 @@ export class Outbox {
       if (this.stopped || this.queuedBytes <= this.maxQueuedBytes) return;
       this.stopped = true;
       this.dropQueue();
+      this.wakeDrainWaiters();
       this.onOverflow();
     });
   }
