@@ -114,7 +114,7 @@ describe('world and direct chat', () => {
     expect((await alice.api.history(WORLD)).messages.map((m) => m.clientId)).toEqual(['client-id-1']);
   });
 
-  it('rate limits sends per connection (5 at once, then one per 200 ms at 5/s) and the client retries after the advised delay without loss', async () => {
+  it('rate limits sends per user (5 at once, then one per 200 ms at 5/s) and the client retries after the advised delay without loss', async () => {
     await server.close();
     // The bucket's time stands still unless the test moves it: nothing refills behind its back.
     const clock = new ManualClock();
@@ -134,6 +134,7 @@ describe('world and direct chat', () => {
     raw.ws.close();
 
     // The client library waits the advised time and re-sends: everything arrives once.
+    await clock.advance(1000);
     const sending = Promise.all(Array.from({ length: 8 }, (_, i) => alice.client.session.send(WORLD, `burst ${i}`)));
     await waitFor(() => alice.client.frames.filter((frame) => frame.type === 'ack').length === 5, 'the first 5 acks');
     // The pong comes after the three refusals on the wire: the client has them, and waits.
@@ -185,6 +186,36 @@ describe('sending over HTTP', () => {
     await clock.advance(1);
     expect((await post('four')).status).toBe(201);
     expect((await alice.api.history(WORLD)).messages.map((m) => m.text)).toEqual(['one', 'two', 'four']);
+  });
+});
+
+describe('one send budget per user', () => {
+  it('shares the budget between all of a user’s connections and HTTP, and not with other users', async () => {
+    await server.close();
+    const clock = new ManualClock();
+    server = await startTestServer({ clock, flags: ['--send-rate', '1', '--send-burst', '3'] });
+    const alice = await registerUser(server.url, 'alice');
+    const bob = await registerUser(server.url, 'bob');
+    const tabs = [await rawSocket(server.url, alice.token), await rawSocket(server.url, alice.token)];
+    for (const tab of tabs) {
+      tab.send(JSON.stringify({ type: 'hello', protocol: 2 }));
+      await tab.next('synced');
+    }
+    tabs[0]!.send(JSON.stringify({ type: 'send', conv: WORLD, clientId: 'tab1-a', text: 'a' }));
+    expect(await tabs[0]!.next('ack')).toMatchObject({ clientId: 'tab1-a' });
+    tabs[1]!.send(JSON.stringify({ type: 'send', conv: WORLD, clientId: 'tab2-b', text: 'b' }));
+    expect(await tabs[1]!.next('ack')).toMatchObject({ clientId: 'tab2-b' });
+    await alice.api.send(WORLD, 'c', 'http-c');
+    // Three sends through three ways used the burst of 3: the fourth is refused wherever it comes from.
+    tabs[1]!.send(JSON.stringify({ type: 'send', conv: WORLD, clientId: 'tab2-d', text: 'd' }));
+    expect(await tabs[1]!.next('error')).toMatchObject({ code: 'RATE_LIMITED', clientId: 'tab2-d', retryAfterMs: 1000 });
+    await expect(alice.api.send(WORLD, 'e')).rejects.toMatchObject({ code: 'RATE_LIMITED', status: 429 });
+    // Bob's budget is his own.
+    expect((await bob.api.send(WORLD, 'f')).seq).toBe(4);
+    await clock.advance(1000);
+    tabs[0]!.send(JSON.stringify({ type: 'send', conv: WORLD, clientId: 'tab1-g', text: 'g' }));
+    expect(await tabs[0]!.next('ack')).toMatchObject({ clientId: 'tab1-g', seq: 5 });
+    for (const tab of tabs) tab.ws.close();
   });
 });
 

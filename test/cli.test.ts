@@ -336,7 +336,7 @@ describe('parley, the command-line client', () => {
 
   it('--help lists the commands, and each command explains its usage, options and examples', async () => {
     // The commands the README documents, pinned here rather than read from the code.
-    const documented = ['serve', 'register', 'login', 'logout', 'send', 'send-file', 'receive', 'history', 'tail', 'who', 'backup', 'restore', 'export'];
+    const documented = ['serve', 'register', 'login', 'logout', 'send', 'send-file', 'receive', 'history', 'tail', 'who', 'rooms', 'room', 'people', 'backup', 'restore', 'export'];
     const [overview, send] = await Promise.all([parley(['--help']), parley(['send', '--help'])]);
     expect(overview.code).toBe(0);
     expect([...overview.stdout.matchAll(/^ {2}([a-z-]+) {2,}\S/gm)].map((match) => match[1])).toEqual(documented);
@@ -346,8 +346,8 @@ describe('parley, the command-line client', () => {
     }
     // send --help: the usage and options the README shows, and the documented 4,000-character limit.
     expect(send.code).toBe(0);
-    expect(send.stdout.split('\n')[0]).toBe('Usage: parley send --to world|<user> [options] [--] <text...>');
-    for (const option of ['--to world|<user>', '--json', '--server <url>', '-u, --user <name>']) expect(send.stdout).toContain(`  ${option}  `);
+    expect(send.stdout.split('\n')[0]).toBe("Usage: parley send --to world|<user>|'#<room>' [options] [--] <text...>");
+    for (const option of ['--to world|<user>|#<room>', '--json', '--server <url>', '-u, --user <name>']) expect(send.stdout).toContain(`  ${option}  `);
     expect(send.stdout).toContain('at most 4000 characters');
   });
 });

@@ -2,10 +2,11 @@ import { ParleyClientError, type ParleyApi } from '../client/index.ts';
 import { WORLD, dmId, type ConversationId, type UserRef } from '../protocol/index.ts';
 import type { Context } from './command.ts';
 import { CliError, UsageError } from './errors.ts';
+import { findRoom } from './room-lookup.ts';
 
 export interface Target {
   conv: ConversationId;
-  /** `world` or `@name`, for people to read. */
+  /** `world`, `@name` or `#room`, for people to read. */
   label: string;
 }
 
@@ -13,17 +14,22 @@ export interface Target {
 export function targetOption(context: Context, option: 'to' | 'with'): string {
   const value = context.values[option];
   if (typeof value !== 'string' || value === '' || value === '@') {
-    throw new UsageError(`say which conversation: --${option} world or --${option} <user>`, context.command);
+    throw new UsageError(`say which conversation: --${option} world, --${option} <user> or --${option} '#<room>'`, context.command);
   }
   return value;
 }
 
 /**
- * `world` is the world chat; anything else names a user, whose DM id both sides derive from
- * the two user ids. `@name` always means a user, for someone who registered as "world".
+ * `world` is the world chat; `#name` (or `#room:<id>`) one of your rooms (a user name never
+ * starts with "#"); anything else names a user, whose DM id both sides derive from the two user
+ * ids. `@name` always means a user, for someone who registered as "world".
  */
 export async function resolveTarget(api: ParleyApi, me: UserRef, target: string): Promise<Target> {
   if (target === WORLD) return { conv: WORLD, label: WORLD };
+  if (target.startsWith('#')) {
+    const room = await findRoom(api, target);
+    return { conv: room.id, label: `#${room.name}` };
+  }
   const name = target.startsWith('@') ? target.slice(1) : target;
   let peer: UserRef;
   try {

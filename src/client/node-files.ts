@@ -16,7 +16,7 @@ import { finished } from 'node:stream/promises';
 import { TUS_VERSION, UPLOAD_CONTENT_TYPE, fileUrls, type FileCard } from '../protocol/files.ts';
 import { safeFileName } from '../protocol/file-names.ts';
 import { ParleyClientError } from './errors.ts';
-import { scavenger } from './node-memory.ts';
+import { scavenger } from '../lib/node-memory.ts';
 import { SpeedMeter, backoff, errorOf, retryable, type FileApi, type TransferProgress } from './files.ts';
 
 const CHUNK = 256 * 1024;

@@ -13,6 +13,7 @@ import type {
 import { PROTOCOL_VERSION } from '../protocol/limits.ts';
 import { Emitter } from './emitter.ts';
 import { ParleyClientError } from './errors.ts';
+import { MessageOrder } from './message-order.ts';
 
 /** The part of the WebSocket API the session needs: the browser's WebSocket and `ws` both fit. */
 export interface SocketLike {
@@ -61,6 +62,8 @@ export interface SessionOptions {
   /** Backoff: first delay and cap, in ms; each wait is drawn at random up to the current bound. */
   backoffMs?: { initial: number; max: number };
   random?: () => number;
+  /** How long a message that came ahead of an earlier one waits for it before history is asked (default 250 ms). */
+  holeWaitMs?: number;
 }
 
 interface PendingSend {
@@ -91,7 +94,8 @@ const FINAL_CLOSE_CODES = new Set<number>([CLOSE_CODES.SESSION_ENDED, CLOSE_CODE
  */
 export class ChatSession extends Emitter<SessionEvents> {
   private socket: SocketLike | null = null;
-  private readonly cursors = new Map<ConversationId, number>();
+  /** Per conversation, the last seq held; messages pass through it in order, holes filled from history. */
+  private readonly order: MessageOrder;
   private readonly sends = new Map<string, PendingSend>();
   /** Client ids of sends on the wire, not yet acknowledged or refused. */
   private readonly inFlight = new Set<string>();
@@ -112,7 +116,12 @@ export class ChatSession extends Emitter<SessionEvents> {
 
   constructor(private readonly options: SessionOptions) {
     super();
-    for (const [conv, seq] of Object.entries(options.cursors ?? {})) this.cursors.set(conv, seq);
+    this.order = new MessageOrder({
+      holeWaitMs: options.holeWaitMs ?? 250,
+      history: async (conv, before, limit) => (await this.history(conv, { before, limit })).messages,
+      deliver: (message) => this.emit('message', message),
+    });
+    for (const [conv, seq] of Object.entries(options.cursors ?? {})) this.order.moveTo(conv, seq);
   }
 
   connect(): void {
@@ -132,7 +141,7 @@ export class ChatSession extends Emitter<SessionEvents> {
   }
 
   cursor(conv: ConversationId): number | undefined {
-    return this.cursors.get(conv);
+    return this.order.cursor(conv);
   }
 
   /**
@@ -140,7 +149,7 @@ export class ChatSession extends Emitter<SessionEvents> {
    * reconnect catches up from there. Cursors only move forward.
    */
   markHeld(conv: ConversationId, seq: number): void {
-    if (seq > (this.cursors.get(conv) ?? -1)) this.cursors.set(conv, seq);
+    this.order.moveTo(conv, seq);
   }
 
   /** While waiting to reconnect, tries again now (e.g. the browser came back online). */
@@ -196,7 +205,7 @@ export class ChatSession extends Emitter<SessionEvents> {
       this.write({
         type: 'hello',
         protocol: PROTOCOL_VERSION,
-        cursors: Object.fromEntries(this.cursors),
+        cursors: Object.fromEntries(this.order.all()),
         ...(this.fileRev === undefined ? {} : { fileRev: this.fileRev }),
       });
     };
@@ -209,6 +218,7 @@ export class ChatSession extends Emitter<SessionEvents> {
       if (this.socket !== socket) return;
       this.socket = null;
       this.resetSends();
+      this.order.stop();
       this.failAll(new ParleyClientError('DISCONNECTED', 'The connection dropped.'), false);
       if (this.stopped) return;
       if (FINAL_CLOSE_CODES.has(event.code) || this.options.reconnect === false) {
@@ -237,18 +247,16 @@ export class ChatSession extends Emitter<SessionEvents> {
         this.me = frame.me;
         this.emit('welcome', frame);
         return;
-      case 'message': {
-        const { conv, seq } = frame.message;
-        if (seq <= (this.cursors.get(conv) ?? 0)) return; // already held
-        this.cursors.set(conv, seq);
-        this.emit('message', frame.message);
+      case 'message':
+        // A message that overtook an earlier one waits for it; a repeat is dropped (message-order.ts).
+        this.order.receive(frame.message);
         return;
-      }
       case 'synced':
         this.attempt = 0;
         if (this.syncingFileRev !== undefined) this.noteFileRev(this.syncingFileRev);
         this.syncingFileRev = undefined;
         this.setState('online');
+        this.order.retry();
         this.resetSends();
         this.pumpSends();
         this.emit('synced', undefined);
@@ -264,7 +272,7 @@ export class ChatSession extends Emitter<SessionEvents> {
         return;
       }
       case 'gap':
-        this.cursors.set(frame.conv, frame.lastSeq);
+        this.order.moveTo(frame.conv, frame.lastSeq);
         this.emit('gap', frame);
         return;
       case 'presence':

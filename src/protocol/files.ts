@@ -4,7 +4,7 @@
  */
 import type { ConversationId } from './conversations.ts';
 import type { ErrorCode } from './errors.ts';
-import type { UserRef } from './frames.ts';
+import type { UserRef } from './users.ts';
 
 /**
  * offered → accepted → completed → deleted (by retention); offered → completed (an empty file, on accept)

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CONVERSATION_ID_PATTERN, type ConversationId, type ConversationKind } from './conversations.ts';
 import type { RoomInfo, RoomRole, SystemEvent } from './rooms.ts';
+import type { UserRef } from './users.ts';
 import { CLIENT_ID_PATTERN, HISTORY_PAGE_MAX } from './limits.ts';
 import type { ErrorCode } from './errors.ts';
 import type { FileCard } from './files.ts';
@@ -68,10 +69,7 @@ export type ClientFrame = z.infer<typeof clientFrame>;
 export type ClientFrameType = ClientFrame['type'];
 export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = ['hello', 'send', 'history', 'read', 'ping'];
 
-export interface UserRef {
-  id: number;
-  name: string;
-}
+export type { UserRef } from './users.ts';
 
 export interface Message {
   conv: ConversationId;

@@ -4,7 +4,7 @@
  * (those are in room-schemas.ts).
  */
 import type { ConversationId } from './conversations.ts';
-import type { UserRef } from './frames.ts';
+import type { UserRef } from './users.ts';
 
 /** `public`: listed in the directory, anyone may join and read its history. `private`: invited members only. */
 export type RoomVisibility = 'public' | 'private';

@@ -9,8 +9,12 @@ import { Accounts, DEFAULT_ACCOUNT_LIMITS, type AccountLimits } from './accounts
 import { DeviceTokens, loadDeviceKey } from './accounts/device-tokens.ts';
 import { People } from './accounts/people.ts';
 import { Chat } from './chat/chat.ts';
-import { Presence } from './chat/presence.ts';
+import { Online } from './chat/online.ts';
+import { MessageReplay } from './chat/replay.ts';
+import { InProcessBus } from './events/in-process-bus.ts';
+import { OrderedDelivery } from './events/ordered-delivery.ts';
 import type { Config } from './config.ts';
+import type { Connection } from './gateway/connection.ts';
 import { Gateway } from './gateway/gateway.ts';
 import { Hub } from './gateway/hub.ts';
 import { accountRoutes } from './http/account-routes.ts';
@@ -93,7 +97,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const databaseFile = join(config.dataDir, DATABASE_FILE);
   const metrics = createMetrics({
     connections: () => hub.connections().size,
-    usersOnline: () => presence.users().length,
+    usersOnline: () => online.users().length,
     queuedBytes: () => {
       let bytes = 0;
       for (const connection of hub.connections()) bytes += connection.queuedBytes;
@@ -102,18 +106,24 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   });
   const store: Store = meteredStore(new SqliteStore(databaseFile, config.durability), metrics.events);
   const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;
-  const presence = new Presence();
-  const hub = new Hub(log.child({ part: 'gateway' }), presence);
+  // The message path (docs/ARCHITECTURE.md, "Events and the Bus"): the domain commits, then
+  // publishes events with their audience on the bus; this node's gateway subscribes through
+  // OrderedDelivery (order, repeats, holes filled from storage) and only routes them.
+  const bus = new InProcessBus(log.child({ part: 'bus' }));
+  const online = new Online(bus);
+  const hub = new Hub<Connection>(log.child({ part: 'gateway' }), online);
+  const delivery = new OrderedDelivery(new MessageReplay(store), (event) => hub.route(event), clock, log.child({ part: 'delivery' }));
+  const unsubscribe = bus.subscribe(delivery.accept);
   const devices = new DeviceTokens(await loadDeviceKey(config.dataDir));
-  const accounts = new Accounts(store, { devices, events: hub, limits: accountLimits, now: () => clock.now() });
+  const accounts = new Accounts(store, { devices, events: bus, limits: accountLimits, now: () => clock.now() });
   const rekeyed = await accounts.upgradeNameKeys();
   if (rekeyed > 0) log.info({ users: rekeyed }, 'gave user names their keys under the current name rules');
-  const chat = new Chat(store, hub);
-  const rooms = new Rooms(store, hub, presence);
-  const people = new People(store, presence);
+  const chat = new Chat(store, bus, clock, { perSecond: config.sendRatePerSecond, burst: config.sendBurst });
+  const rooms = new Rooms(store, bus, online, clock);
+  const people = new People(store, online);
   const blobs = options.blobs ?? new LocalBlobStore(join(config.dataDir, 'files'));
   const uploads = new UploadSessions();
-  const files = new Files(store, chat, blobs, hub, config.files, log.child({ part: 'files' }), uploads, clock);
+  const files = new Files(store, chat, blobs, bus, config.files, log.child({ part: 'files' }), uploads, clock);
   const transfers = new Transfers(files, uploads, metrics.events);
 
   const app: FastifyInstance = Fastify({
@@ -139,14 +149,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const secureCookies = tls !== null || config.behindTlsProxy;
   accountRoutes(app, { accounts, secureCookies, sessionTtlMs: accountLimits.sessionTtlMs });
   roomRoutes(app, { accounts, rooms, people });
-  conversationRoutes(app, {
-    accounts,
-    chat,
-    store,
-    presence,
-    sendRate: { perSecond: config.sendRatePerSecond, burst: config.sendBurst },
-    clock,
-  });
+  conversationRoutes(app, { accounts, chat, presence: online });
   fileRoutes(app, { accounts, files, transfers, maxFileBytes: config.files.maxFileBytes });
   metricsRoute(app, { registry: metrics.registry, token: config.metricsToken });
   exportRoutes(app, { accounts, exportUser: (userId) => exportLines(databaseFile, { kind: 'user', userId }) });
@@ -159,8 +162,6 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     edge,
     heartbeatMs: config.heartbeatMs,
     maxQueuedBytes: config.maxQueuedBytes,
-    sendRatePerSecond: config.sendRatePerSecond,
-    sendBurst: config.sendBurst,
     helloTimeoutMs: config.helloTimeoutMs,
     maxFileBytes: config.files.maxFileBytes,
     frameRatePerSecond: Math.max(FRAME_RATE_PER_SECOND, 2 * config.sendRatePerSecond),
@@ -231,6 +232,9 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         await transfers.close();
         await chat.drain();
         await app.close();
+        online.stop();
+        unsubscribe();
+        delivery.stop();
         await store.close();
       })()),
   };

@@ -7,19 +7,20 @@ import { resolveTarget, targetOption } from '../target.ts';
 export const history = clientCommand({
   name: 'history',
   summary: 'print the messages of a conversation',
-  usage: 'parley history --with world|<user> [--limit N] [--before SEQ] [--json] [options]',
+  usage: "parley history --with world|<user>|'#<room>' [--limit N] [--before SEQ] [--json] [options]",
   description: [
     'Print a page of a conversation, oldest first: the newest messages, or those before a',
     'sequence number. With --json, each message is one JSON object per line.',
   ].join('\n'),
   options: {
-    with: { type: 'string', value: 'world|<user>', description: 'the world chat, or your conversation with a user' },
+    with: { type: 'string', value: 'world|<user>|#<room>', description: 'the world chat, your conversation with a user, or one of your rooms' },
     limit: { type: 'string', value: '<N>', description: `how many messages, 1-${HISTORY_PAGE_MAX} (default ${HISTORY_PAGE_DEFAULT})` },
     before: { type: 'string', value: '<SEQ>', description: 'only messages with a sequence number below SEQ (older pages)' },
     json: { type: 'boolean', description: 'one JSON object per message and line' },
   },
   examples: [
     'parley history --user alice --with world',
+    "parley history --user alice --with '#book club' --limit 20",
     'parley history --user alice --with bob --limit 10 --before 120',
     "parley history --user alice --with world --json | jq -r '.text'",
   ],

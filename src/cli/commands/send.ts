@@ -8,15 +8,15 @@ import { resolveTarget, targetOption } from '../target.ts';
 
 export const send = clientCommand({
   name: 'send',
-  summary: 'send a message to the world chat or a user',
-  usage: 'parley send --to world|<user> [options] [--] <text...>',
+  summary: 'send a message to the world chat, a user or a room',
+  usage: "parley send --to world|<user>|'#<room>' [options] [--] <text...>",
   description: [
     'Send one message and wait until the server has stored it; print where it went and its',
     `sequence number. The words after the options are joined with spaces (at most ${MAX_TEXT_CODE_POINTS} characters).`,
     'Put -- before text that starts with "-". Exits non-zero with the server\'s error code if refused.',
   ].join('\n'),
   options: {
-    to: { type: 'string', value: 'world|<user>', description: 'the world chat, or a user by name (@name for a user called "world")' },
+    to: { type: 'string', value: 'world|<user>|#<room>', description: 'the world chat, a user by name (@name for a user called "world"), or one of your rooms by name or id' },
     json: { type: 'boolean', description: 'print the acknowledgement as one JSON line' },
   },
   takesArguments: true,
@@ -24,6 +24,7 @@ export const send = clientCommand({
     'parley send --user alice --to world "hello, everyone"',
     'PARLEY_USER=alice parley send --to bob see you at five',
     'parley send --user alice --to bob -- -5 degrees outside',
+    "parley send --user alice --to '#book club' see you on Friday",
   ],
   async run(context) {
     const to = targetOption(context, 'to');

@@ -3,7 +3,7 @@ import type { ConversationSummary } from '../../protocol/index.ts';
 import { clientCommand, requireUser, type Context } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { startLive } from '../live.ts';
-import { formatMessage, note, printJson, printLine } from '../output.ts';
+import { formatMessage, note, printJson, printLine, sanitize } from '../output.ts';
 import { currentUser, logIn, signIn } from '../sign-in.ts';
 
 export const tail = clientCommand({
@@ -47,7 +47,7 @@ export const tail = clientCommand({
     session.on('conversation', (conversation) => {
       labels.set(conversation.id, labelOf(conversation));
       if (json) printJson({ type: 'conversation', ...conversation });
-      else printLine(`* new conversation with ${labelOf(conversation)}`);
+      else printLine(conversation.room ? `* you are now in ${labelOf(conversation)}` : `* new conversation with ${labelOf(conversation)}`);
     });
     session.on('read', (frame) => json && printJson(frame));
     session.on('gap', (frame) => {
@@ -61,6 +61,7 @@ export const tail = clientCommand({
 });
 
 function labelOf(conversation: ConversationSummary): string {
+  if (conversation.room) return `#${sanitize(conversation.room.name)}`;
   return conversation.peer ? `@${conversation.peer.name}` : conversation.id;
 }
 

@@ -3,15 +3,16 @@ import {
   dmMembers,
   type ConversationId,
   type ConversationSummary,
-  type FileCard,
-  type Message,
   type UserRef,
 } from '../../protocol/index.ts';
 import { ParleyError } from '../errors.ts';
 import { usersAudience, type EventPublisher } from '../events/events.ts';
 import type { CommitResult, MembershipRecord, PendingMessage, Store } from '../storage/store.ts';
+import type { Clock } from '../clock.ts';
+import { catchUp, type CatchUpItem } from './catch-up.ts';
 import { CommitQueue } from './commit-queue.ts';
 import { publishCommitted } from './publish.ts';
+import { SendRate, type SendRateLimits } from './send-rate.ts';
 import { checkText } from './text.ts';
 
 export interface Ack {
@@ -29,19 +30,29 @@ export interface Ack {
  */
 export class Chat {
   private readonly queue: CommitQueue;
+  private readonly sendRate: SendRate;
   /** Users never go away, so a user seen once can be taken as existing (no single-writer assumption). */
   private readonly knownUsers = new Map<number, UserRef>();
 
   constructor(
     private readonly store: Store,
     private readonly events: EventPublisher,
+    private readonly clock: Clock,
+    sendRate: SendRateLimits,
   ) {
     this.queue = new CommitQueue(store, (result) => publishCommitted(events, result));
+    this.sendRate = new SendRate(sendRate, clock);
   }
 
+  /**
+   * Sends a text message. The rate limit is the user's, whatever connection or route the send
+   * comes through (one budget for all their tabs and scripts); it is checked first, so a flood
+   * costs no validation or storage work.
+   */
   async send(sender: UserRef, conv: ConversationId, clientId: string, text: string): Promise<Ack> {
+    this.sendRate.take(sender.id);
     checkText(text);
-    const result = await this.commitMessage({ conv, sender, clientId, text, ts: Date.now() });
+    const result = await this.commitMessage({ conv, sender, clientId, text, ts: this.clock.now() });
     const { message } = result;
     return { clientId, conv: message.conv, seq: message.seq, ts: message.ts };
   }
@@ -54,23 +65,22 @@ export class Chat {
     return result;
   }
 
-  /** The user's file cards changed after `rev`, for catch-up after hello. */
-  fileChangesSince(user: UserRef, rev: number, limit: number): Promise<FileCard[]> {
-    return this.store.files.changedSince(user.id, rev, limit);
+  /**
+   * What a reconnecting user missed since their cursors and file rev, in conversations they are
+   * still a member of (checked here), item by item (chat/catch-up.ts).
+   */
+  catchUp(
+    user: UserRef,
+    cursors: Readonly<Record<ConversationId, number>>,
+    fileRev: number | undefined,
+    options: { rooms: boolean; fileBatch: number },
+  ): AsyncGenerator<CatchUpItem> {
+    return catchUp(this.store, user, { cursors, fileRev, ...options });
   }
 
   async history(user: UserRef, conv: ConversationId, limit = HISTORY_PAGE_DEFAULT, before?: number) {
     await this.membership(user, conv);
     return this.store.page(conv, limit, before);
-  }
-
-  /** Messages after `afterSeq`, for catch-up; the caller has checked membership. */
-  missedSince(conv: ConversationId, afterSeq: number, limit: number): Promise<Message[]> {
-    return this.store.after(conv, afterSeq, limit);
-  }
-
-  lastSeq(conv: ConversationId): Promise<number> {
-    return this.store.lastSeq(conv);
   }
 
   conversationsOf(user: UserRef): Promise<ConversationSummary[]> {
@@ -86,10 +96,6 @@ export class Chat {
   /** Waits for every accepted send to be committed. */
   drain(): Promise<void> {
     return this.queue.drain();
-  }
-
-  membershipOrNull(user: UserRef, conv: ConversationId): Promise<MembershipRecord | null> {
-    return this.store.membership(user.id, conv);
   }
 
   /** The user's membership of `conv`, or NOT_FOUND. */

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { FileCard, UserRef } from '../../protocol/index.ts';
 import { ParleyError } from '../errors.ts';
-import { scavenger } from '../../client/node-memory.ts';
+import { scavenger } from '../../lib/node-memory.ts';
 import type { Files } from './files.ts';
 import { parseRange, type ByteRange } from './range.ts';
 import { UploadSessions } from './upload-sessions.ts';

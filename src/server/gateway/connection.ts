@@ -1,6 +1,5 @@
 import type { WebSocket } from 'ws';
 import {
-  CATCH_UP_MAX,
   CLOSE_CODES,
   ERRORS,
   HISTORY_PAGE_DEFAULT,
@@ -17,16 +16,14 @@ import {
 } from '../../protocol/index.ts';
 import type { Chat } from '../chat/chat.ts';
 import { ParleyError } from '../errors.ts';
-import type { Hub } from './hub.ts';
+import type { Hub, Recipient } from './hub.ts';
 import { Outbox, preparePong, type PreparedFrame } from './outbox.ts';
 import { parseClientFrame } from './parse-frame.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from '../../lib/token-bucket.ts';
 import type { Clock } from '../clock.ts';
 
 export interface ConnectionLimits {
   maxQueuedBytes: number;
-  sendRatePerSecond: number;
-  sendBurst: number;
   helloTimeoutMs: number;
   maxFileBytes: number;
   /** Frames of any kind (text, binary, ping, pong) a client may send: sustained per second, and at once. */
@@ -56,14 +53,14 @@ type State = 'awaiting-hello' | 'syncing' | 'live' | 'closed';
  * requests. While catching up, live messages are held back and replayed after, so the client
  * sees every message exactly once and in order (docs/PROTOCOL.md, "Connecting").
  */
-export class Connection {
+export class Connection implements Recipient {
   alive = true;
   /** Protocol 2 added rooms: an older client hears nothing of them (docs/PROTOCOL.md, "Versions"). */
   speaksRooms = false;
   private state: State = 'awaiting-hello';
   private readonly outbox: Outbox;
-  private readonly sendLimiter: TokenBucket;
-  private heldBack: { message: Message; frame: PreparedFrame }[] = [];
+  /** Live events that came while catching up, in order; sent once catch-up is done. */
+  private heldBack: { message?: Message; frame: PreparedFrame }[] = [];
   /** Held back while catching up counts against the send queue's bound like what is queued. */
   private heldBackBytes = 0;
   private readonly cancelHelloTimeout: () => void;
@@ -86,7 +83,6 @@ export class Connection {
   ) {
     this.outbox = new Outbox(ws, limits.maxQueuedBytes, () => this.cutTooSlow());
     this.frameLimiter = new TokenBucket(limits.frameRatePerSecond, limits.frameBurst, () => clock.now());
-    this.sendLimiter = new TokenBucket(limits.sendRatePerSecond, limits.sendBurst, () => clock.now());
     this.cancelHelloTimeout = clock.after(limits.helloTimeoutMs, () => this.close(CLOSE_CODES.HELLO_TIMEOUT, 'no hello'));
     ws.on('message', (data, isBinary) => {
       if (!this.admit()) return;
@@ -116,16 +112,22 @@ export class Connection {
   /** A committed message for this user; `frame` is the shared, pre-framed `message` frame. */
   deliver(message: Message, frame: PreparedFrame): void {
     if (this.state === 'live') this.outbox.write(frame);
-    else if (this.state === 'syncing') {
-      this.heldBack.push({ message, frame });
-      for (const buffer of frame) this.heldBackBytes += buffer.length;
-      if (this.heldBackBytes > this.limits.maxQueuedBytes) this.cutTooSlow();
-    }
+    else if (this.state === 'syncing') this.holdBack({ message, frame });
   }
 
-  /** Any other pre-framed event (presence, new conversation, read position). */
+  private holdBack(held: { message?: Message; frame: PreparedFrame }): void {
+    this.heldBack.push(held);
+    for (const buffer of held.frame) this.heldBackBytes += buffer.length;
+    if (this.heldBackBytes > this.limits.maxQueuedBytes) this.cutTooSlow();
+  }
+
+  /**
+   * Any other pre-framed event (presence, new conversation, read position). Held back while
+   * catching up like messages, so that what was missed comes first and live events after it.
+   */
   deliverEvent(frame: PreparedFrame): void {
-    if (this.state === 'live' || this.state === 'syncing') this.outbox.write(frame);
+    if (this.state === 'live') this.outbox.write(frame);
+    else if (this.state === 'syncing') this.holdBack({ frame });
   }
 
   /**
@@ -201,8 +203,6 @@ export class Connection {
     if (this.state === 'awaiting-hello') throw new ParleyError('HELLO_REQUIRED');
     switch (frame.type) {
       case 'send': {
-        const wait = this.sendLimiter.take();
-        if (wait > 0) throw new ParleyError('RATE_LIMITED', `Sending too fast; try again in ${wait} ms.`, { retryAfterMs: wait });
         const ack = await this.chat.send(this.user, frame.conv, frame.clientId, frame.text);
         this.send({ type: 'ack', ...ack });
         return;
@@ -248,59 +248,41 @@ export class Connection {
     // (Hub.onlineUsersJson): serialising it per connection made a reconnecting crowd O(n²).
     // `"online":[]` occurs only as that key: inside a JSON string every quote is escaped.
     this.outbox.sendJson(JSON.stringify(welcome).replace('"online":[]', `"online":${this.hub.onlineUsersJson()}`));
+    // What was missed comes from the domain, which checks membership; held-back live messages
+    // at or below what it sent are dropped below, so each message goes out once.
     const sentUpTo = new Map<ConversationId, number>();
-    for (const [conv, cursor] of Object.entries(frame.cursors ?? {})) {
-      const membership = await this.chat.membershipOrNull(this.user, conv);
-      if (!membership || (membership.kind === 'room' && !this.speaksRooms)) continue;
-      sentUpTo.set(conv, await this.catchUp(conv, cursor));
+    const missed = this.chat.catchUp(this.user, frame.cursors ?? {}, frame.fileRev, {
+      rooms: this.speaksRooms,
+      fileBatch: this.limits.fileCatchUpBatch ?? FILE_CATCH_UP_BATCH,
+    });
+    for await (const item of missed) {
       if (this.state !== 'syncing') return;
-    }
-    // Every file card that changed since the client's fileRev, in batches by rev (live changes
-    // meanwhile went out directly; the client keeps the card with the highest rev). A user's
-    // cards are bounded by their own DMs, so the catch-up is complete, never cut off.
-    if (frame.fileRev !== undefined) {
-      const batch = this.limits.fileCatchUpBatch ?? FILE_CATCH_UP_BATCH;
-      for (let after = frame.fileRev; ; ) {
-        const files = await this.chat.fileChangesSince(this.user, after, batch);
-        if (this.state !== 'syncing') return;
-        for (const file of files) this.send({ type: 'file', file });
-        if (files.length < batch) break;
-        after = files.at(-1)!.rev;
-        // Let the batch leave before reading the next: the send queue stays within its bound
-        // (a backlog over it would close a client that is merely catching up).
-        await this.outbox.drained();
-        if (this.state !== 'syncing') return;
-      }
+      if (item.type === 'messages' || item.type === 'files') {
+        const frames: ServerFrame[] =
+          item.type === 'messages' ? item.messages.map((message) => ({ type: 'message', message })) : item.files.map((file) => ({ type: 'file', file }));
+        for (const frame of frames) {
+          this.send(frame);
+          // Up to 1,000 messages of up to 16 KB: written at once they could pass the send queue's
+          // bound, and a client that merely catches up would be closed as too slow, again and again.
+          if (this.outbox.backlogged) {
+            await this.outbox.drained();
+            if (this.state !== 'syncing') return;
+          }
+        }
+      } else if (item.type === 'gap') this.send({ type: 'gap', conv: item.conv, lastSeq: item.lastSeq });
+      else if (item.type === 'caughtUp') sentUpTo.set(item.conv, item.upTo);
+      // Let a batch leave before the next is read, so the send queue stays within its bound.
+      else await this.outbox.drained();
     }
     await this.outbox.drained();
     if (this.state !== 'syncing') return;
     for (const { message, frame: prepared } of this.heldBack) {
-      if (message.seq > (sentUpTo.get(message.conv) ?? 0)) this.outbox.write(prepared);
+      if (!message || message.seq > (sentUpTo.get(message.conv) ?? 0)) this.outbox.write(prepared);
     }
     this.heldBack = [];
     this.heldBackBytes = 0;
     this.state = 'live';
     this.send({ type: 'synced' });
-  }
-
-  /** Sends what the client missed in one conversation; returns the last seq it now has. */
-  private async catchUp(conv: ConversationId, cursor: number): Promise<number> {
-    const lastSeq = await this.chat.lastSeq(conv);
-    if (lastSeq - cursor > CATCH_UP_MAX) {
-      this.send({ type: 'gap', conv, lastSeq });
-      return lastSeq;
-    }
-    const missed = await this.chat.missedSince(conv, cursor, CATCH_UP_MAX);
-    for (const message of missed) {
-      this.send({ type: 'message', message });
-      // Up to 1,000 messages of up to 16 KB: written at once they could pass the send queue's
-      // bound, and a client that merely catches up would be closed as too slow, again and again.
-      if (this.outbox.backlogged) {
-        await this.outbox.drained();
-        if (this.state !== 'syncing') return cursor;
-      }
-    }
-    return missed.at(-1)?.seq ?? cursor;
   }
 
   private closed(): void {

@@ -4,7 +4,7 @@ import { WebSocketServer } from 'ws';
 import { CLOSE_CODES, ERRORS, MAX_FRAME_BYTES, type ErrorCode } from '../../protocol/index.ts';
 import { sessionKeyOf, type Accounts } from '../accounts/accounts.ts';
 import type { Chat } from '../chat/chat.ts';
-import { sessionTokenOf } from '../http/credentials.ts';
+import { sessionTokenOf } from '../edge/credentials.ts';
 import { Connection, type ConnectionLimits } from './connection.ts';
 import type { Hub } from './hub.ts';
 import type { Clock } from '../clock.ts';
@@ -42,7 +42,7 @@ export class Gateway {
     server: Server,
     private readonly accounts: Accounts,
     private readonly chat: Chat,
-    private readonly hub: Hub,
+    private readonly hub: Hub<Connection>,
     private readonly options: GatewayOptions,
   ) {
     // A malformed handshake (method, Upgrade, key, version, subprotocol or extension headers) is
@@ -105,7 +105,6 @@ export class Gateway {
     for (const connection of open) connection.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
     await this.withinGrace(Promise.all(closed));
     for (const connection of open) connection.ws.terminate();
-    this.hub.stop();
   }
 
   /** A shutdown step, or the grace, whichever ends first: peers that do not answer are not waited for longer. */

@@ -1,68 +1,75 @@
 import type { Logger } from 'pino';
-import { CLOSE_CODES, type PresenceChange, type ServerFrame, type UserRef } from '../../protocol/index.ts';
-import type { Presence } from '../chat/presence.ts';
-import type { Audience, DomainEvent, EventPublisher } from '../events/events.ts';
-import type { Connection } from './connection.ts';
+import { CLOSE_CODES, type Message, type ServerFrame } from '../../protocol/index.ts';
+import type { Online } from '../chat/online.ts';
+import type { Audience, DomainEvent } from '../events/events.ts';
 import { prepareFrame, type PreparedFrame } from './outbox.ts';
 
-/** Presence changes are coalesced for this long, so a crowd connecting costs one frame per client, not one per arrival. */
-const PRESENCE_COALESCE_MS = 50;
+/** What the hub needs of a connection (gateway/connection.ts implements it). */
+export interface Recipient {
+  readonly user: { id: number; name: string };
+  readonly sessionKey: string;
+  /** Said hello with protocol 2 or later: hears of rooms. */
+  readonly speaksRooms: boolean;
+  /** A committed message, pre-framed once for everyone who gets it. */
+  deliver(message: Message, frame: PreparedFrame): void;
+  /** Any other pre-framed event. */
+  deliverEvent(frame: PreparedFrame): void;
+  close(code: number, reason: string): void;
+}
 
 /**
- * The in-process fan-out: which connections belong to whom, and delivery of committed events
- * to the connections of their audience. It runs no queries and chooses no recipients: every
- * event says who may hear it. Every frame is serialised once for all recipients.
+ * The delivery end of the Bus on this node: which connections belong to whom, and routing each
+ * event to the connections of its audience. It runs no queries and chooses no recipients: every
+ * event says who may hear it, and it arrives here in order, once (events/ordered-delivery.ts).
+ * Every frame is serialised once for all recipients. See docs/ARCHITECTURE.md, "Events and the Bus".
  */
-export class Hub implements EventPublisher {
-  private readonly all = new Set<Connection>();
-  private readonly joined = new Set<Connection>();
-  private readonly byUser = new Map<number, Set<Connection>>();
-  /** Users whose online state changed since the last presence frame, and what clients were last told. */
-  private readonly presenceDirty = new Map<number, UserRef>();
-  private readonly announced = new Set<number>();
-  private presenceTimer: NodeJS.Timeout | null = null;
+export class Hub<R extends Recipient = Recipient> {
+  private readonly all = new Set<R>();
+  private readonly joined = new Set<R>();
+  private readonly byUser = new Map<number, Set<R>>();
 
   constructor(
     readonly log: Logger,
-    private readonly presence: Presence,
+    private readonly online: Online,
   ) {}
 
   /** A connection opened (before hello). */
-  add(connection: Connection): void {
+  add(connection: R): void {
     this.all.add(connection);
   }
 
   /** The connection said hello: it receives events and counts towards presence. */
-  join(connection: Connection): void {
+  join(connection: R): void {
     this.joined.add(connection);
     let mine = this.byUser.get(connection.user.id);
     if (!mine) this.byUser.set(connection.user.id, (mine = new Set()));
     mine.add(connection);
-    if (this.presence.join(connection.user)) this.markPresence(connection.user);
+    this.online.connected(connection.user);
   }
 
-  leave(connection: Connection): void {
+  leave(connection: R): void {
     this.joined.delete(connection);
     const mine = this.byUser.get(connection.user.id);
     mine?.delete(connection);
     if (mine?.size === 0) this.byUser.delete(connection.user.id);
-    if (this.presence.leave(connection.user)) this.markPresence(connection.user);
+    this.online.disconnected(connection.user);
   }
 
-  forget(connection: Connection): void {
+  forget(connection: R): void {
     this.all.delete(connection);
   }
 
   /** Who is online, already serialised (the welcome splices it in). */
   onlineUsersJson(): string {
-    return this.presence.usersJson();
+    return this.online.usersJson();
   }
 
-  connections(): ReadonlySet<Connection> {
+  connections(): ReadonlySet<R> {
     return this.all;
   }
 
-  publish(event: DomainEvent): void {
+  /** Routes one event to the connections of its audience (the Bus subscriber of this node). */
+  route(event: DomainEvent): void {
     switch (event.type) {
       case 'message': {
         const { message } = event;
@@ -82,6 +89,7 @@ export class Hub implements EventPublisher {
       }
       case 'membership': {
         const rooms = event.convKind === 'room';
+        // Whoever just joined first learns of the conversation itself.
         if (event.summary) {
           const frame = prepareFrame({ type: 'conversation', conversation: event.summary });
           for (const connection of this.byUser.get(event.user.id) ?? []) {
@@ -94,8 +102,7 @@ export class Hub implements EventPublisher {
         return;
       }
       case 'room':
-        this.toRoomSpeakers(event.audience, prepareFrame({ type: 'room', room: event.room }));
-        return;
+        return this.toRoomSpeakers(event.audience, prepareFrame({ type: 'room', room: event.room }));
       case 'file':
         return this.send(event.audience, { type: 'file', file: event.file });
       case 'fileProgress': {
@@ -121,44 +128,19 @@ export class Hub implements EventPublisher {
 
   private send(audience: Audience, frame: ServerFrame): void {
     const prepared = prepareFrame(frame);
-    for (const connection of this.audience(audience)) connection.deliverEvent(prepared);
+    this.forAudience(audience, (connection) => connection.deliverEvent(prepared));
   }
 
   /** Room frames go only to connections that said hello with protocol 2 or later. */
   private toRoomSpeakers(audience: Audience, frame: PreparedFrame): void {
-    for (const connection of this.audience(audience)) if (connection.speaksRooms) connection.deliverEvent(frame);
+    this.forAudience(audience, (connection) => connection.speaksRooms && connection.deliverEvent(frame));
   }
 
-  private *audience(audience: Audience): Iterable<Connection> {
+  private forAudience(audience: Audience, each: (connection: R) => unknown): void {
     if ('everyone' in audience) {
-      yield* this.joined;
+      for (const connection of this.joined) each(connection);
       return;
     }
-    for (const userId of audience.users) yield* this.byUser.get(userId) ?? [];
-  }
-
-  private markPresence(user: UserRef): void {
-    this.presenceDirty.set(user.id, user);
-    this.presenceTimer ??= setTimeout(() => this.flushPresence(), PRESENCE_COALESCE_MS);
-  }
-
-  private flushPresence(): void {
-    this.presenceTimer = null;
-    const changes: PresenceChange[] = [];
-    for (const [userId, user] of this.presenceDirty) {
-      const online = this.presence.isOnline(userId);
-      if (online === this.announced.has(userId)) continue; // came and went within the window
-      if (online) this.announced.add(userId);
-      else this.announced.delete(userId);
-      changes.push({ user, online });
-    }
-    this.presenceDirty.clear();
-    if (changes.length === 0) return;
-    this.send({ everyone: true }, { type: 'presence', changes });
-  }
-
-  stop(): void {
-    if (this.presenceTimer) clearTimeout(this.presenceTimer);
-    this.presenceTimer = null;
+    for (const userId of audience.users) for (const connection of this.byUser.get(userId) ?? []) each(connection);
   }
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { credentialsBody, type MeReply, type SessionReply } from '../../protocol/index.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import { requireUser } from './authenticate.ts';
-import { clearedSessionCookie, deviceCookie, deviceTokenOf, sessionCookie, sessionCookieOf } from './credentials.ts';
+import { clearedSessionCookie, deviceCookie, deviceTokenOf, sessionCookie, sessionCookieOf } from '../edge/credentials.ts';
 import type { Session } from '../accounts/accounts.ts';
 import { parseBody } from './parse-body.ts';
 

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { UserRef } from '../../protocol/index.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import { ParleyError } from '../errors.ts';
-import { sessionTokenOf } from './credentials.ts';
+import { sessionTokenOf } from '../edge/credentials.ts';
 
 /** The signed-in user of a request, or UNAUTHENTICATED. */
 export async function requireUser(accounts: Accounts, request: FastifyRequest): Promise<{ user: UserRef; token: string }> {

@@ -14,31 +14,17 @@ import { randomUUID } from 'node:crypto';
 import type { Chat } from '../chat/chat.ts';
 import { ParleyError } from '../errors.ts';
 import type { PresenceView } from '../chat/presence.ts';
-import { TokenBucket } from '../gateway/token-bucket.ts';
-import type { Store } from '../storage/store.ts';
-import type { Clock } from '../clock.ts';
 import { requireUser } from './authenticate.ts';
 import { parseBody } from './parse-body.ts';
 
 export interface ConversationRouteDeps {
   accounts: Accounts;
   chat: Chat;
-  store: Store;
   presence: PresenceView;
-  sendRate: { perSecond: number; burst: number };
-  clock: Clock;
 }
 
 export function conversationRoutes(app: FastifyInstance, deps: ConversationRouteDeps): void {
-  const { accounts, chat, store, presence } = deps;
-  // HTTP sends have no connection to hang a limiter on, so they get one bucket per user.
-  const sendLimiters = new Map<number, TokenBucket>();
-  const checkSendRate = (userId: number) => {
-    let bucket = sendLimiters.get(userId);
-    if (!bucket) sendLimiters.set(userId, (bucket = new TokenBucket(deps.sendRate.perSecond, deps.sendRate.burst, () => deps.clock.now())));
-    const wait = bucket.take();
-    if (wait > 0) throw new ParleyError('RATE_LIMITED', `Sending too fast; try again in ${wait} ms.`, { retryAfterMs: wait });
-  };
+  const { accounts, chat, presence } = deps;
 
   app.get('/api/conversations', async (request) => {
     const { user } = await requireUser(accounts, request);
@@ -60,7 +46,6 @@ export function conversationRoutes(app: FastifyInstance, deps: ConversationRoute
     const conv = request.params.conv;
     if (!CONVERSATION_ID_PATTERN.test(conv)) throw new ParleyError('NOT_FOUND', 'No such conversation.');
     const body = parseBody(sendBody, request.body);
-    checkSendRate(user.id);
     const ack = await chat.send(user, conv, body.clientId ?? randomUUID().replaceAll('-', ''), body.text);
     reply.status(201);
     return ack satisfies AckReply;

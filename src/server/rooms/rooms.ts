@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import type { roomDirectoryQuery, roomMembersQuery } from '../../protocol/index.ts';
 import { nameKeyOf } from '../accounts/names.ts';
 import type { PresenceView } from '../chat/presence.ts';
+import type { Clock } from '../clock.ts';
 import { ParleyError } from '../errors.ts';
 import type { EventPublisher } from '../events/events.ts';
 import type { RoomCommit, RoomDetailsChange, RoomResult } from '../storage/room-records.ts';
@@ -33,6 +34,7 @@ export class Rooms {
     private readonly store: Store,
     private readonly events: EventPublisher,
     private readonly presence: PresenceView,
+    private readonly clock: Clock,
   ) {}
 
   async create(owner: UserRef, body: CreateRoomBody): Promise<ConversationSummary> {
@@ -40,7 +42,7 @@ export class Rooms {
     const topic = checkTopic(body.topic);
     const invited = await this.users(body.invite.filter((id) => id !== owner.id));
     const conv = newRoomId();
-    const commit = await this.store.rooms.create({ conv, name, nameKey, topic, visibility: body.visibility, owner, ts: Date.now() }, invited);
+    const commit = await this.store.rooms.create({ conv, name, nameKey, topic, visibility: body.visibility, owner, ts: this.clock.now() }, invited);
     publishRoomCommit(this.events, commit);
     return this.summary(owner, conv);
   }
@@ -62,17 +64,17 @@ export class Rooms {
   }
 
   async join(user: UserRef, conv: ConversationId): Promise<ConversationSummary> {
-    this.done(await this.store.rooms.join(conv, user, Date.now()));
+    this.done(await this.store.rooms.join(conv, user, this.clock.now()));
     return this.summary(user, conv);
   }
 
   async leave(user: UserRef, conv: ConversationId): Promise<void> {
-    this.done(await this.store.rooms.leave(conv, user, Date.now()));
+    this.done(await this.store.rooms.leave(conv, user, this.clock.now()));
   }
 
   async invite(actor: UserRef, conv: ConversationId, userIds: readonly number[]): Promise<InviteReply> {
     const users = await this.users(userIds);
-    const commit = this.done(await this.store.rooms.invite(conv, actor, users, Date.now()));
+    const commit = this.done(await this.store.rooms.invite(conv, actor, users, this.clock.now()));
     return { added: commit.members.filter((m) => m.change === 'joined').map((m) => m.user) };
   }
 
@@ -80,7 +82,7 @@ export class Rooms {
   async remove(actor: UserRef, conv: ConversationId, userId: number): Promise<void> {
     if (userId === actor.id) return this.leave(actor, conv);
     const [user] = await this.users([userId]);
-    this.done(await this.store.rooms.remove(conv, actor, user!, Date.now()), 'ROOM_ADMIN_REQUIRED');
+    this.done(await this.store.rooms.remove(conv, actor, user!, this.clock.now()), 'ROOM_ADMIN_REQUIRED');
   }
 
   async update(actor: UserRef, conv: ConversationId, body: UpdateRoomBody): Promise<RoomInfo> {
@@ -88,12 +90,12 @@ export class Rooms {
     if (body.name !== undefined) change.name = checkRoomName(body.name);
     if (body.topic !== undefined) change.topic = checkTopic(body.topic);
     if (body.visibility !== undefined) change.visibility = body.visibility;
-    return this.done(await this.store.rooms.update(conv, actor, change, Date.now()), 'ROOM_ADMIN_REQUIRED').room;
+    return this.done(await this.store.rooms.update(conv, actor, change, this.clock.now()), 'ROOM_ADMIN_REQUIRED').room;
   }
 
   async setRole(actor: UserRef, conv: ConversationId, userId: number, role: 'admin' | 'member'): Promise<void> {
     const [user] = await this.users([userId]);
-    this.done(await this.store.rooms.setRole(conv, actor, user!, role, Date.now()), 'ROOM_OWNER_REQUIRED');
+    this.done(await this.store.rooms.setRole(conv, actor, user!, role, this.clock.now()), 'ROOM_OWNER_REQUIRED');
   }
 
   async members(user: UserRef, conv: ConversationId, query: z.output<typeof roomMembersQuery>): Promise<RoomMembersReply> {

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { UserRef } from '../../protocol/index.ts';
+import { filesContract } from './contract/files.ts';
+import { messagesContract } from './contract/messages.ts';
+import { roomsContract } from './contract/rooms.ts';
+import { usersContract } from './contract/users.ts';
 import type { CommitResult, PendingMessage, Store } from './store.ts';
 
 /**
- * The behaviour every Store adapter must have. Each adapter's test calls this with a factory
- * that opens a fresh store (and can reopen the same one, to prove durability).
+ * The behaviour every Store adapter must have (SQLite today, PostgreSQL next): every method of
+ * the port, file records and rooms included (contract/*.ts). Each adapter's test calls this with
+ * a factory that opens a fresh store (and can reopen the same one, to prove durability).
  */
 export function storeContract(name: string, open: () => Promise<{ store: Store; reopen: () => Promise<Store> }>): void {
   describe(`${name} store contract`, () => {
@@ -91,5 +96,10 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       expect(await store.markRead(bob!.id, 'world', 1)).toEqual({ readSeq: 3, unread: 0 });
       await store.close();
     });
+
+    usersContract(open);
+    messagesContract(open);
+    filesContract(open);
+    roomsContract(open);
   });
 }

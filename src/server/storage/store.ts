@@ -129,6 +129,8 @@ export interface Store {
   membership(userId: number, conv: ConversationId): Promise<MembershipRecord | null>;
   /** The ids of the members of `conv` (a room or a DM; the world's are everyone). */
   memberIds(conv: ConversationId): Promise<number[]>;
+  /** A conversation's kind and members (null for the world: everyone), or null when it does not exist. */
+  conversationState(conv: ConversationId): Promise<{ kind: ConversationKind; lastSeq: number; members: number[] | null } | null>;
   /** The conversations the user belongs to, world first, with unread counts and the last message. */
   conversationsOf(user: UserRef): Promise<ConversationSummary[]>;
   /** One conversation as `user` sees it, or null when they are not a member. */

@@ -284,6 +284,10 @@ export class SqliteStore implements Store {
     return this.log.memberIds(conv);
   }
 
+  async conversationState(conv: ConversationId) {
+    return this.log.state(conv);
+  }
+
   async conversationsOf(user: UserRef): Promise<ConversationSummary[]> {
     return (this.sql.summaries.all(user.id) as SummaryRow[]).map((row) => this.toSummary(row, user.id));
   }

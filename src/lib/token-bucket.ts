@@ -12,6 +12,12 @@ export class TokenBucket {
     this.updatedAt = now();
   }
 
+  /** Whether the bucket has refilled to its burst (nothing taken recently). */
+  isFull(): boolean {
+    const now = this.now();
+    return this.tokens + (Math.max(0, now - this.updatedAt) * this.ratePerSecond) / 1000 >= this.burst;
+  }
+
   /** Takes a token and returns 0, or returns the milliseconds until one is available. */
   take(): number {
     const now = this.now();

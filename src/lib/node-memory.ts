@@ -1,5 +1,6 @@
 /**
- * Bounded memory while streaming gigabytes (Node only; used by the server's transfers too).
+ * Bounded memory while streaming gigabytes (Node only): shared by the server's transfers and the
+ * Node client's file transfer, so it belongs to neither.
  *
  * Every socket or file read allocates a fresh buffer outside the JS heap, and it is freed only
  * when a garbage collection finds its (tiny) JS object dead. V8 schedules collections by JS

@@ -1,0 +1,195 @@
+import type { Logger } from 'pino';
+import type { ConversationId } from '../../protocol/index.ts';
+import type { Clock } from '../clock.ts';
+import type { EventHandler } from './bus.ts';
+import type { DomainEvent, MessageEvent } from './events.ts';
+
+/** Where a subscriber reads messages it did not receive: storage, through the domain (Chat.replay). */
+export interface MessageSource {
+  /** Messages of `conv` with seq > afterSeq, ascending, at most `limit`, each with its audience as of now. */
+  messagesAfter(conv: ConversationId, afterSeq: number, limit: number): Promise<MessageEvent[]>;
+  /** The newest messages of `conv` with seq < beforeSeq committed at or after `sinceTs`, ascending, at most `limit`. */
+  messagesBefore(conv: ConversationId, beforeSeq: number, sinceTs: number, limit: number): Promise<MessageEvent[]>;
+}
+
+export interface OrderedDeliveryOptions {
+  /** How long a message that came before an earlier one is held, waiting for it, before storage is asked. */
+  holeWaitMs: number;
+  /** A conversation's position is forgotten after this long with nothing held (its next event starts it again). */
+  idleForgetMs: number;
+  /** How many recent state revs are remembered to drop repeats. */
+  revWindow: number;
+  /** How far the clocks of the nodes that commit may differ. */
+  clockSkewMs: number;
+}
+
+export const DEFAULT_ORDERED_DELIVERY: OrderedDeliveryOptions = {
+  holeWaitMs: 100,
+  idleForgetMs: 10 * 60_000,
+  revWindow: 10_000,
+  clockSkewMs: 1000,
+};
+
+/** Messages read from storage per fill. */
+const FILL_BATCH = 500;
+
+interface Position {
+  /** The seq to deliver next; 0 while the position is being found (see start). */
+  next: number;
+  /** Messages that arrived ahead of `next`, by seq. */
+  held: Map<number, MessageEvent>;
+  cancelFill: (() => void) | null;
+  filling: boolean;
+  touchedAt: number;
+}
+
+/**
+ * The subscriber side of the Bus contract (bus.ts): hands events to `deliver` with messages in
+ * seq order per conversation, each once, and state changes once per rev. A message that arrives
+ * before an earlier one is held; if the earlier one has not come after `holeWaitMs`, it is read
+ * from storage, so a hole is filled, never skipped.
+ *
+ * Where a conversation's order starts: its first message seen (since this subscriber started, or
+ * since the conversation was forgotten for being idle) may have overtaken earlier ones. So unless
+ * it is seq 1, storage is asked for the messages before it committed since this subscriber could
+ * have missed them (since it started, less the clock skew between nodes; or, for a conversation
+ * idle and forgotten, since `idleForgetMs` ago), and those are delivered first. Delivering one
+ * too many there is harmless: a node subscribes before it accepts connections, and its clients
+ * catch up on anything older from storage when they say hello.
+ */
+export class OrderedDelivery {
+  private readonly positions = new Map<ConversationId, Position>();
+  private readonly seenRevs = new Set<number>();
+  private readonly stopSweep: () => void;
+  private readonly startedAt: number;
+  private stopped = false;
+
+  constructor(
+    private readonly source: MessageSource,
+    private readonly deliver: EventHandler,
+    private readonly clock: Clock,
+    private readonly log: Pick<Logger, 'error'>,
+    private readonly options: OrderedDeliveryOptions = DEFAULT_ORDERED_DELIVERY,
+  ) {
+    this.startedAt = clock.now();
+    this.stopSweep = clock.every(options.idleForgetMs, () => this.forgetIdle());
+  }
+
+  /** The Bus handler. */
+  readonly accept = (event: DomainEvent): void => {
+    if (this.stopped) return;
+    switch (event.type) {
+      case 'message':
+        return this.acceptMessage(event);
+      case 'membership':
+      case 'room':
+      case 'file':
+        if (this.seenRevs.has(event.rev)) return;
+        this.rememberRev(event.rev);
+        return this.deliver(event);
+      default:
+        // Presence, read positions, upload progress, session ends: neither stored nor ordered.
+        return this.deliver(event);
+    }
+  };
+
+  /** How many messages are held back, waiting for an earlier one (for tests and metrics). */
+  get heldCount(): number {
+    let count = 0;
+    for (const position of this.positions.values()) count += position.held.size;
+    return count;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stopSweep();
+    for (const position of this.positions.values()) position.cancelFill?.();
+    this.positions.clear();
+  }
+
+  private acceptMessage(event: MessageEvent): void {
+    let position = this.positions.get(event.conv);
+    if (!position) {
+      position = { next: event.seq === 1 ? 1 : 0, held: new Map(), cancelFill: null, filling: false, touchedAt: 0 };
+      this.positions.set(event.conv, position);
+      if (position.next === 0) void this.start(event.conv, position, event.seq);
+    }
+    position.touchedAt = this.clock.now();
+    if (event.seq < position.next || position.held.has(event.seq)) return; // a repeat
+    if (position.next === 0 || event.seq > position.next) {
+      position.held.set(event.seq, event);
+      if (position.next !== 0) this.armFill(event.conv, position);
+      return;
+    }
+    this.deliver(event);
+    position.next += 1;
+    this.release(position);
+  }
+
+  /** Delivers the held messages that now follow on, in order. */
+  private release(position: Position): void {
+    for (let held = position.held.get(position.next); held; held = position.held.get(position.next)) {
+      position.held.delete(position.next);
+      this.deliver(held);
+      position.next += 1;
+    }
+    if (position.held.size === 0) {
+      position.cancelFill?.();
+      position.cancelFill = null;
+    }
+  }
+
+  /** Finds where a newly seen conversation's order starts (see the class comment), then delivers from there. */
+  private async start(conv: ConversationId, position: Position, firstSeen: number): Promise<void> {
+    const since = Math.max(this.startedAt - this.options.clockSkewMs, this.clock.now() - this.options.idleForgetMs);
+    let earlier: MessageEvent[] = [];
+    try {
+      earlier = await this.source.messagesBefore(conv, firstSeen, since, FILL_BATCH);
+    } catch (error) {
+      this.log.error({ err: error, conv }, 'could not read where a conversation starts; starting at its first message seen');
+    }
+    if (this.stopped) return;
+    for (const event of earlier) if (!position.held.has(event.seq)) position.held.set(event.seq, event);
+    position.next = Math.min(...position.held.keys());
+    this.release(position);
+    if (position.held.size > 0) this.armFill(conv, position);
+  }
+
+  private armFill(conv: ConversationId, position: Position): void {
+    if (position.cancelFill || position.filling) return;
+    position.cancelFill = this.clock.after(this.options.holeWaitMs, () => void this.fill(conv, position));
+  }
+
+  /** Reads the missing messages from storage and delivers them, with whatever was held after them. */
+  private async fill(conv: ConversationId, position: Position): Promise<void> {
+    position.cancelFill = null;
+    if (this.stopped || position.held.size === 0) return;
+    position.filling = true;
+    try {
+      const firstHeld = Math.min(...position.held.keys());
+      const missing = await this.source.messagesAfter(conv, position.next - 1, Math.min(FILL_BATCH, firstHeld - position.next));
+      if (this.stopped) return;
+      for (const event of missing) if (event.seq < firstHeld) this.acceptMessage(event);
+    } catch (error) {
+      this.log.error({ err: error, conv }, 'could not read missing messages; will try again');
+    } finally {
+      position.filling = false;
+      if (!this.stopped && position.held.size > 0) this.armFill(conv, position);
+    }
+  }
+
+  private rememberRev(rev: number): void {
+    this.seenRevs.add(rev);
+    if (this.seenRevs.size > this.options.revWindow) {
+      // A Set iterates in insertion order: the first is the oldest remembered.
+      this.seenRevs.delete(this.seenRevs.values().next().value!);
+    }
+  }
+
+  private forgetIdle(): void {
+    const before = this.clock.now() - this.options.idleForgetMs;
+    for (const [conv, position] of this.positions) {
+      if (position.held.size === 0 && !position.filling && position.touchedAt <= before) this.positions.delete(conv);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { withUsers, type OpenStore } from './support.ts';
+
+/** Users and sessions. */
+export function usersContract(open: OpenStore): void {
+  describe('users and sessions', () => {
+    it('finds users by id, name key and exact name, and by the start of their name key, in order, page by page', async () => {
+      const { store } = await open();
+      const [alice] = await withUsers(store, 'alice', 'alan', 'bob', 'Albert');
+      expect(await store.userById(alice!.id)).toEqual(alice);
+      expect(await store.userById(99_999)).toBeNull();
+      expect(await store.userByNameKey('alice')).toMatchObject({ id: alice!.id, name: 'alice', nameKey: 'alice', passwordHash: 'h' });
+      expect(await store.userByName('Albert')).toMatchObject({ name: 'Albert' });
+      expect((await store.usersByPrefix('al', { limit: 10 })).map((u) => u.name)).toEqual(['alan', 'Albert', 'alice']);
+      expect((await store.usersByPrefix('al', { limit: 2, after: 'alan' })).map((u) => u.name)).toEqual(['Albert', 'alice']);
+      expect(await store.usersByPrefix('zed', { limit: 10 })).toEqual([]);
+      expect(await store.usersByPrefix('', { limit: 10 })).toHaveLength(4);
+      await store.close();
+    });
+
+    it('makes every new user a member of the world chat, read up to its end', async () => {
+      const { store } = await open();
+      const [alice] = await withUsers(store, 'alice');
+      await store.commit([{ conv: 'world', sender: alice!, clientId: 'c1', text: 'hi', ts: 1 }]);
+      const [bob] = await withUsers(store, 'bob');
+      expect(await store.membership(bob!.id, 'world')).toEqual({ conv: 'world', kind: 'world', role: 'member', readSeq: 1 });
+      expect(await store.conversationState('world')).toEqual({ kind: 'world', lastSeq: 1, members: null });
+      await store.close();
+    });
+
+    it('stores sessions by token hash until deleted, one by one or all of a user’s', async () => {
+      const { store } = await open();
+      const [alice] = await withUsers(store, 'alice');
+      const [a, b] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)];
+      await store.createSession(a, { userId: alice!.id, createdAt: 1, expiresAt: 100 });
+      await store.createSession(b, { userId: alice!.id, createdAt: 1, expiresAt: 200 });
+      expect(await store.sessionByTokenHash(a)).toEqual({ userId: alice!.id, expiresAt: 100 });
+      await store.deleteSession(a);
+      expect(await store.sessionByTokenHash(a)).toBeNull();
+      expect(await store.sessionByTokenHash(b)).not.toBeNull();
+      await store.deleteSessionsOf(alice!.id);
+      expect(await store.sessionByTokenHash(b)).toBeNull();
+      await store.close();
+    });
+  });
+}
