@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RoomApi } from '../src/client/rooms.ts';
 import type { ServerFrameOf } from '../src/protocol/frames.ts';
-import { connect, registerUser, sleep, waitFor, type Client } from './support/clients.ts';
+import { connect, deliveredSoFar, registerUser, waitFor, type Client } from './support/clients.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
@@ -76,7 +76,7 @@ describe('room roles', () => {
     for (const tab of tabs) await waitFor(() => tab.frames.some((f) => f.type === 'member' && f.role === null), 'the removal on each tab');
     await ownerTab.session.send(conv, 'after the removal');
     await waitFor(() => ownerTab.messages.some((m) => m.text === 'after the removal'), 'the message at the owner');
-    await sleep(100);
+    await deliveredSoFar(owner.api, tabs);
     for (const tab of tabs) expect(tab.messages.filter((m) => m.conv === conv)).toEqual([]);
     await expect(tabs[0]!.session.send(conv, 'still here?')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(member.rooms.members(conv)).rejects.toMatchObject({ code: 'NOT_FOUND' });

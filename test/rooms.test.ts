@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileApi } from '../src/client/files.ts';
 import { RoomApi } from '../src/client/rooms.ts';
 import { WORLD, type Message } from '../src/protocol/index.ts';
-import { connect, registerUser, sleep, waitFor, type Client } from './support/clients.ts';
+import { connect, deliveredSoFar, registerUser, waitFor, type Client } from './support/clients.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
@@ -60,7 +60,7 @@ describe('a private room', () => {
     await expect(new FileApi(dave.api).offer(offer)).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
     expect(await new FileApi(dave.api).list({ conv, state: 'all' })).toEqual([]);
     expect((await dave.api.conversations()).conversations.map((c) => c.id)).toEqual([WORLD]);
-    await sleep(100);
+    await deliveredSoFar(alice.api, [dave.tabs[0]!]);
     expect(dave.tabs[0]!.messages.filter((m) => m.conv === conv)).toEqual([]);
     expect(dave.tabs[0]!.frames.filter((f) => f.type === 'member' || f.type === 'conversation')).toEqual([]);
   });
@@ -101,14 +101,14 @@ describe('a private room', () => {
     }
     await alice.tabs[0]!.session.send(room.id, 'after');
     await waitFor(() => texts(alice.tabs[0]!.messages, room.id).includes('after'), 'the second message at alice');
-    await sleep(100);
+    await deliveredSoFar(alice.api, carol.tabs);
     for (const tab of carol.tabs) expect(texts(tab.messages, room.id)).toEqual(['alice created the room team', 'alice invited carol', 'before']);
 
     // A reconnect with the room's cursor catches up on nothing of it.
     carolSecondTab.close();
     const again = await connect(carol.api, { cursors: { [room.id]: 1 } });
     clients.push(again);
-    await sleep(50);
+    // connect() resolves at `synced`: the catch-up is over, so what it would have replayed is here.
     expect(again.messages.filter((m) => m.conv === room.id)).toEqual([]);
     await expect(carol.api.history(room.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect((await carol.api.conversations()).conversations.map((c) => c.id)).toEqual([WORLD]);

@@ -46,6 +46,20 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 10
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+let barriers = 0;
+
+/**
+ * Proves a negative without a timer: sends a world message (everyone hears it) and waits until
+ * each client has it. A connection delivers events in the order they were committed, so whatever
+ * was committed before the barrier and meant for a client has reached it by then, and whatever is
+ * missing was never sent.
+ */
+export async function deliveredSoFar(sender: ParleyApi, receivers: readonly Client[]): Promise<void> {
+  const text = `barrier ${++barriers}`;
+  await sender.send('world', text);
+  for (const receiver of receivers) await waitFor(() => receiver.messages.some((message) => message.text === text), `the barrier "${text}"`);
+}
+
 /** A bare WebSocket for feeding the server raw, possibly malformed frames. */
 export async function rawSocket(url: string, token: string | null, headers: Record<string, string> = {}) {
   const wsUrl = url.replace(/^http/, 'ws') + '/ws';
