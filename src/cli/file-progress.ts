@@ -1,24 +1,22 @@
 import type { TransferProgress } from '../client/files.ts';
 import type { FileCard } from '../protocol/index.ts';
+import { formatBytes, formatCount, formatSecondsFigure } from '../lib/units.ts';
 import { note, printJson, sanitize } from './output.ts';
 
-/** `12.4 MB`: decimal units, as file managers show sizes. */
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
+export { formatBytes };
 
+/** A time left: "8.5 s", "3 min 4 s", "2 h 5 min". */
 export function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
   const minutes = Math.floor(seconds / 60);
   return minutes < 60 ? `${minutes} min ${Math.round(seconds % 60)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** "5,000,000 bytes (4.77 MiB) in 0.31 s": a whole transfer, said as the web client says it. */
+export function formatTransfer(bytes: number, seconds: number): string {
+  const size = bytes < 1024 ? '' : ` (${formatBytes(bytes)})`;
+  return `${formatCount(bytes)} bytes${size} in ${formatSecondsFigure(seconds)} s`;
 }
 
 /** A card as one line of text: the name is someone else's, so control characters are escaped. */

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { operatorCommand } from '../operator-command.ts';
 import { CliError } from '../errors.ts';
 import { printLine } from '../output.ts';
-import { formatBytes } from '../file-progress.ts';
+import { formatBytes, formatSecondsFigure } from '../../lib/units.ts';
 
 export const backup = operatorCommand({
   name: 'backup',
@@ -25,7 +25,7 @@ export const backup = operatorCommand({
       const { users, messages, files } = manifest.counts;
       printLine(
         `Backed up ${users} users, ${messages} messages and ${files} file cards (${manifest.entries.length - 1} blobs and certificates) ` +
-          `to ${file}: ${formatBytes(bytes)} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+          `to ${file}: ${formatBytes(bytes)} in ${formatSecondsFigure((Date.now() - started) / 1000)} s.`,
       );
     } catch (error) {
       if (error instanceof BackupError) throw new CliError(error.message);

@@ -7,7 +7,7 @@ import type { FileCard, UserRef } from '../../protocol/index.ts';
 import { clientCommand } from '../command.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { FileCards } from '../file-cards.ts';
-import { describeFile, formatSeconds, progressReporter } from '../file-progress.ts';
+import { describeFile, formatTransfer, progressReporter } from '../file-progress.ts';
 import { startLive } from '../live.ts';
 import { note, printJson, printLine, sanitize } from '../output.ts';
 import { signIn } from '../sign-in.ts';
@@ -135,7 +135,7 @@ class Receiver {
       const result = await downloadFile(this.files, complete, this.out, { onProgress: progressReporter('received', card.id, this.json) });
       const seconds = (Date.now() - started) / 1000;
       if (this.json) printJson({ type: 'received', file: complete, path: result.path, bytes: complete.size, seconds, resumedAt: result.resumedAt, sha256: complete.sha256 });
-      else printLine(`Received ${complete.size} bytes in ${formatSeconds(seconds)}: ${result.path} (SHA-256 verified).`);
+      else printLine(`Received ${formatTransfer(complete.size, seconds)}: ${result.path} (SHA-256 verified).`);
     } catch (error) {
       this.failures++;
       const code = error instanceof ParleyClientError ? error.code : 'FAILED';

@@ -7,7 +7,7 @@ import { WORLD, type FileCard } from '../../protocol/index.ts';
 import { clientCommand } from '../command.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { FileCards } from '../file-cards.ts';
-import { describeFile, formatBytes, formatSeconds, progressReporter } from '../file-progress.ts';
+import { describeFile, formatBytes, formatTransfer, progressReporter } from '../file-progress.ts';
 import { startLive } from '../live.ts';
 import { note, printJson, printLine } from '../output.ts';
 import { signIn } from '../sign-in.ts';
@@ -84,7 +84,7 @@ export const sendFile = clientCommand({
         printJson({ type: 'sent', file: result.file, bytes: size, seconds, resumedAt: result.resumedAt, sentThisRun: result.sent, sha256 });
       } else {
         const resumed = result.resumedAt > 0 ? ` (resumed at ${formatBytes(result.resumedAt)}; ${formatBytes(result.sent)} sent this time)` : '';
-        printLine(`Sent ${size} bytes in ${formatSeconds(seconds)}${resumed}; the server verified SHA-256 ${sha256}.`);
+        printLine(`Sent ${formatTransfer(size, seconds)}${resumed}; the server verified SHA-256 ${sha256}.`);
       }
     } finally {
       session.close();

@@ -42,9 +42,9 @@ describe('what a file card shows', () => {
     const accepted = card({ state: 'accepted', decidedAt: 2_000, received: 0 });
     const local: LocalTransfer = { phase: 'uploading', direction: 'up', startedAt: 0, progress: { done: 6_501_171, total: 13_002_342, thisRun: 6_501_171, bytesPerSecond: 1_048_576 } };
     const sender = view(accepted, ALICE.id, local, { picked: true });
-    expect(sender.progress).toEqual({ percent: 50, label: 'Sending…', rate: '1 MB/s · 7 s left' });
+    expect(sender.progress).toEqual({ percent: 50, label: 'Sending…', rate: '1 MiB/s · 7 s left' });
     const recipient = view(accepted, BOB.id, undefined, { server: { received: 6_501_171, size: 13_002_342, bytesPerSecond: 2 * 1_048_576 } });
-    expect(recipient.progress).toMatchObject({ percent: 50, label: 'Receiving from alice…', rate: '2 MB/s · 4 s left' });
+    expect(recipient.progress).toMatchObject({ percent: 50, label: 'Receiving from alice…', rate: '2 MiB/s · 4 s left' });
   });
 
   it('after a reload the sender is asked for the file again, at the percentage the server holds', () => {
@@ -96,9 +96,9 @@ describe('what a file card shows', () => {
 describe('file sizes, names and durations', () => {
   it('formats sizes in binary multiples with three significant digits', () => {
     expect(format.humanBytes(0, 'en')).toBe('0 B');
-    expect(format.humanBytes(300 * 1024, 'en')).toBe('300 KB');
-    expect(format.humanBytes(13_002_342, 'en')).toBe('12.4 MB');
-    expect(format.humanBytes(2 * 1024 ** 3, 'zh-CN')).toBe('2 GB');
+    expect(format.humanBytes(300 * 1024, 'en')).toBe('300 KiB');
+    expect(format.humanBytes(13_002_342, 'en')).toBe('12.4 MiB');
+    expect(format.humanBytes(2 * 1024 ** 3, 'zh-CN')).toBe('2 GiB');
   });
 
   it('never says 100 % before the last byte', () => {

@@ -1,42 +1,16 @@
 import type { Locale } from '../i18n/i18n.ts';
+import { formatBytes, formatCount, formatSecondsFigure } from '../../lib/units.ts';
 
-const numberFormats = new Map<string, Intl.NumberFormat>();
+// One convention for sizes and durations, shared with the CLI (src/lib/units.ts).
 
-function numberFormat(locale: Locale, fractionDigits: number): Intl.NumberFormat {
-  const key = `${locale}|${fractionDigits}`;
-  let format = numberFormats.get(key);
-  if (!format) numberFormats.set(key, (format = new Intl.NumberFormat(locale, { maximumFractionDigits: fractionDigits })));
-  return format;
-}
+/** "12.4 MiB": binary multiples with binary symbols, three significant digits. */
+export const humanBytes = (bytes: number, locale: Locale): string => formatBytes(bytes, locale);
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
-
-/** "12.4 MB": binary multiples (as file managers and chat apps show them), three significant digits. */
-export function humanBytes(bytes: number, locale: Locale): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${numberFormat(locale, digits).format(value)} ${UNITS[unit]}`;
-}
-
-/** "307,200" / "307,200": an exact count, grouped for reading. */
-export function exactNumber(n: number, locale: Locale): string {
-  return numberFormat(locale, 0).format(n);
-}
+/** "307,200": an exact count, grouped for reading. */
+export const exactNumber = (n: number, locale: Locale): string => formatCount(n, locale);
 
 /** Seconds for "in T s": "12.3", "1.25", "0.043" (a fast local transfer still shows a real figure). */
-export function seconds(s: number, locale: Locale): string {
-  const value = Math.max(0, s);
-  if (value >= 10) return numberFormat(locale, 1).format(value);
-  if (value >= 1) return numberFormat(locale, 2).format(value);
-  let format = numberFormats.get(`${locale}|sig2`);
-  if (!format) numberFormats.set(`${locale}|sig2`, (format = new Intl.NumberFormat(locale, { maximumSignificantDigits: 2 })));
-  return format.format(value);
-}
+export const seconds = (s: number, locale: Locale): string => formatSecondsFigure(s, locale);
 
 /** Whole percent, never 100 before the last byte. */
 export function percentOf(done: number, total: number): number {
