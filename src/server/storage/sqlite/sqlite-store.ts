@@ -20,7 +20,7 @@ import { SqliteRooms, toRoomInfo } from './sqlite-rooms.ts';
 /** Unread counts stop counting here; the UI shows "999+" long before. */
 const UNREAD_COUNT_CAP = 9999;
 
-interface MessageRow extends FileRow {
+export interface MessageRow extends FileRow {
   conv_id: string;
   seq: number;
   ts: number;
@@ -32,10 +32,10 @@ interface MessageRow extends FileRow {
 }
 
 // An offer message carries its file card, joined on (conv_id, seq): one index lookup per row.
-const MESSAGE_COLUMNS = `m.conv_id, m.seq, m.ts, m.sender_id, u.name AS sender_name, m.client_id, m.text, m.system, ${FILE_COLUMNS}
+export const MESSAGE_COLUMNS = `m.conv_id, m.seq, m.ts, m.sender_id, u.name AS sender_name, m.client_id, m.text, m.system, ${FILE_COLUMNS}
   FROM messages m JOIN users u ON u.id = m.sender_id ${FILE_JOIN}`;
 
-function toMessage(row: MessageRow): Message {
+export function toMessage(row: MessageRow): Message {
   const message: Message = {
     conv: row.conv_id,
     seq: row.seq,

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasPostgres, TestPostgres } from '../../../../test/support/postgres.ts';
+import { committed, pending, withUsers } from '../contract/support.ts';
+import type { CommitResult } from '../store.ts';
+import { PostgresStore } from './postgres-store.ts';
+
+/** Two stores on one database stand for two nodes of a cluster, committing at the same time. */
+describe.runIf(hasPostgres)('PostgreSQL store shared by several nodes', () => {
+  let postgres: TestPostgres;
+  beforeAll(async () => {
+    postgres = await TestPostgres.start();
+  });
+  afterAll(async () => {
+    await postgres?.destroy();
+  });
+
+  async function twoNodes() {
+    const url = await postgres.createDatabase();
+    const [one, two] = await Promise.all([PostgresStore.open(url), PostgresStore.open(url)]);
+    return { one, two, close: () => Promise.all([one.close(), two.close()]) };
+  }
+
+  it('hands out distinct, gap-free seqs when two nodes commit batches to one conversation at once', async () => {
+    const { one, two, close } = await twoNodes();
+    const [alice, bob] = await withUsers(one, 'alice', 'bob');
+    const batches: Promise<CommitResult[]>[] = [];
+    for (let i = 0; i < 20; i++) {
+      const batch = (who: string) => Array.from({ length: 5 }, (_, j) => pending('world', who === 'a' ? alice! : bob!, `${who}-${i}-${j}`));
+      batches.push(one.commit(batch('a')), two.commit(batch('b')));
+    }
+    const seqs = (await Promise.all(batches)).flat().map((r) => committed(r).message.seq);
+    expect(seqs).toHaveLength(200);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(await two.lastSeq('world')).toBe(200);
+    const stored = await one.after('world', 0, 1000);
+    expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    await close();
+  });
+
+  it('returns the original ack when a send is retried through the other node, even at the same moment', async () => {
+    const { one, two, close } = await twoNodes();
+    const [alice, bob] = await withUsers(one, 'alice', 'bob');
+    const first = committed((await one.commit([pending('world', alice!, 'once', 'hello')]))[0]);
+    const retry = committed((await two.commit([pending('world', alice!, 'once', 'hello again')]))[0]);
+    expect(retry).toMatchObject({ duplicate: true, message: { seq: first.message.seq, text: 'hello', ts: first.message.ts } });
+
+    const dm = `dm:${alice!.id}:${bob!.id}`;
+    const send = { ...pending(dm, alice!, 'both'), direct: [alice!, bob!] as const };
+    const [a, b] = (await Promise.all([one.commit([send]), two.commit([send])])).map((r) => committed(r[0]));
+    expect([a!.duplicate, b!.duplicate].sort()).toEqual([false, true]);
+    expect(a!.message.seq).toBe(1);
+    expect(b!.message.seq).toBe(1);
+    expect([...a!.created, ...b!.created].map((c) => c.user.id)).toEqual([alice!.id, bob!.id]);
+    expect(await one.lastSeq(dm)).toBe(1);
+    await close();
+  });
+
+  it('creates a DM once when its first messages arrive through two nodes at once', async () => {
+    const { one, two, close } = await twoNodes();
+    const [alice, bob] = await withUsers(one, 'alice', 'bob');
+    const dm = `dm:${alice!.id}:${bob!.id}`;
+    const [a, b] = (await Promise.all([
+      one.commit([{ ...pending(dm, alice!, 'from-alice'), direct: [alice!, bob!] }]),
+      two.commit([{ ...pending(dm, bob!, 'from-bob'), direct: [alice!, bob!] }]),
+    ])).map((r) => committed(r[0]));
+    expect([a!.message.seq, b!.message.seq].sort()).toEqual([1, 2]);
+    expect([...a!.created, ...b!.created]).toHaveLength(2);
+    expect(await two.memberIds(dm)).toEqual([alice!.id, bob!.id]);
+    await close();
+  });
+
+  it('refuses a database whose schema is newer than this code, with a clear message', async () => {
+    const url = await postgres.createDatabase();
+    const store = await PostgresStore.open(url);
+    await store.close();
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query('INSERT INTO parley_schema (version) VALUES (999)');
+    await client.end();
+    await expect(PostgresStore.open(url)).rejects.toThrow(/schema \(version 999\) is newer than this Parley/);
+  });
+});
