@@ -117,6 +117,37 @@ describe('the WebSocket edge', () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
+  it('lets one user hold --max-connections-per-user sockets (default 32), refuses the next with 429 TOO_MANY_CONNECTIONS, and frees a slot when one closes', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const open = [];
+    for (let i = 0; i < 32; i++) open.push(await rawSocket(server.url, token));
+    expect(await handshakeStatus(server.url, auth)).toBe(429);
+    // Someone else is not held back by alice's sockets.
+    const bob = await registerUser(server.url, 'bob');
+    const bobs = await rawSocket(server.url, bob.token);
+    const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const ws = new WebSocket(server.url.replace('http', 'ws') + '/ws', { headers: auth });
+      ws.on('unexpected-response', (_request, response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      ws.on('open', () => reject(new Error('the handshake was accepted')));
+    });
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'TOO_MANY_CONNECTIONS' } });
+    // Closing one gives its slot back, once the server has seen the close.
+    open.pop()!.ws.close();
+    let accepted: Awaited<ReturnType<typeof rawSocket>> | null = null;
+    for (let tries = 0; !accepted && tries < 500; tries++) {
+      accepted = await rawSocket(server.url, token).catch(() => null);
+      if (!accepted) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(accepted).not.toBeNull();
+    expect(await handshakeStatus(server.url, auth)).toBe(429);
+    for (const socket of [...open, accepted!, bobs]) socket.ws.close();
+  });
+
   it('closes a client that does not read with 4008 instead of buffering without bound', async () => {
     await server.close();
     server = await startTestServer({ flags: ['--send-queue-bytes', '65536', '--send-rate', '100000', '--send-burst', '100000'] });

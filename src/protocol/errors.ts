@@ -28,6 +28,7 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request is larger than the limit.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   LOGIN_RATE_LIMITED: { status: 429, message: 'Too many failed logins; try again later.' },
+  TOO_MANY_CONNECTIONS: { status: 429, message: 'This account has too many connections open; close a tab or device it no longer uses.' },
   PROTOCOL_UNSUPPORTED: { status: 400, message: 'This protocol version is not supported; update the client.' },
   ROOM_NAME_INVALID: { status: 400, message: 'A room name is 1-64 characters, without control characters.' },
   ROOM_TOPIC_INVALID: { status: 400, message: 'A topic is at most 250 characters on one line, without control characters.' },

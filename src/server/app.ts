@@ -163,6 +163,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     heartbeatMs: config.heartbeatMs,
     maxQueuedBytes: config.maxQueuedBytes,
     helloTimeoutMs: config.helloTimeoutMs,
+    maxConnectionsPerUser: config.maxConnectionsPerUser,
     maxFileBytes: config.files.maxFileBytes,
     frameRatePerSecond: Math.max(FRAME_RATE_PER_SECOND, 2 * config.sendRatePerSecond),
     frameBurst: Math.max(FRAME_BURST, 2 * config.sendBurst),

@@ -41,6 +41,8 @@ export interface Config {
   heartbeatMs: number;
   maxQueuedBytes: number;
   helloTimeoutMs: number;
+  /** WebSocket connections one user may have open on this server at once (tabs, devices, scripts). */
+  maxConnectionsPerUser: number;
   /** An HTTP connection with nothing read or written for this long is closed (a stalled upload or download). */
   httpIdleTimeoutMs: number;
   /** The built web client; null to serve no web client. */
@@ -85,6 +87,7 @@ const OPTIONS = {
   'send-burst': { env: 'PARLEY_SEND_BURST', default: '30' },
   'heartbeat-ms': { env: 'PARLEY_HEARTBEAT_MS', default: '30000' },
   'hello-timeout-ms': { env: 'PARLEY_HELLO_TIMEOUT_MS', default: '10000' },
+  'max-connections-per-user': { env: 'PARLEY_MAX_CONNECTIONS_PER_USER', default: '32' },
   'http-idle-timeout': { env: 'PARLEY_HTTP_IDLE_TIMEOUT', default: '120s' },
   'send-queue-bytes': { env: 'PARLEY_SEND_QUEUE_BYTES', default: String(4 * 1024 * 1024) },
   'max-file-bytes': { env: 'PARLEY_MAX_FILE_BYTES', default: String(2 * 1024 ** 3) },
@@ -149,6 +152,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     heartbeatMs: integer(get('heartbeat-ms'), 'heartbeat-ms', 100, 3_600_000),
     maxQueuedBytes: integer(get('send-queue-bytes'), 'send-queue-bytes', 64 * 1024, 1024 ** 3),
     helloTimeoutMs: integer(get('hello-timeout-ms'), 'hello-timeout-ms', 100, 600_000),
+    maxConnectionsPerUser: integer(get('max-connections-per-user'), 'max-connections-per-user', 1, 100_000),
     httpIdleTimeoutMs: duration(get('http-idle-timeout'), 'http-idle-timeout'),
     webRoot: defaults.webRoot,
     metricsToken: metricsToken(get('metrics-token')),

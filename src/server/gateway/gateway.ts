@@ -17,6 +17,8 @@ export interface GatewayOptions extends ConnectionLimits {
   /** The host and origin checks every HTTP request passes too. */
   edge: EdgePolicy;
   heartbeatMs: number;
+  /** WebSocket connections one user may hold open at once; one more is refused with 429 TOO_MANY_CONNECTIONS. */
+  maxConnectionsPerUser: number;
   clock: Clock;
 }
 
@@ -37,6 +39,8 @@ export class Gateway {
   });
   private readonly stopHeartbeat: () => void;
   private accepting = true;
+  /** Open sockets per user, counted from the moment the handshake is accepted until the socket closes. */
+  private readonly openPerUser = new Map<number, number>();
 
   constructor(
     server: Server,
@@ -71,6 +75,16 @@ export class Gateway {
     const user = token ? await this.accounts.authenticate(token) : null;
     if (!token || !user) return refuse(socket, 'UNAUTHENTICATED');
     if (!this.accepting || socket.destroyed) return refuse(socket, 'SHUTTING_DOWN');
+    // Each socket holds a send queue and a share of every broadcast: one account may not open
+    // thousands. Counted on the raw socket, so a handshake that never completes gives its slot back.
+    const open = this.openPerUser.get(user.id) ?? 0;
+    if (open >= this.options.maxConnectionsPerUser) return refuse(socket, 'TOO_MANY_CONNECTIONS');
+    this.openPerUser.set(user.id, open + 1);
+    socket.once('close', () => {
+      const left = (this.openPerUser.get(user.id) ?? 1) - 1;
+      if (left > 0) this.openPerUser.set(user.id, left);
+      else this.openPerUser.delete(user.id);
+    });
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const sessionKey = sessionKeyOf(token);
       this.hub.add(new Connection(ws, user, sessionKey, this.chat, this.hub, this.options, this.options.clock));
