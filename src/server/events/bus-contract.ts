@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FileCard, UserRef } from '../../protocol/index.ts';
 import { systemClock } from '../clock.ts';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts';
+import type { Store } from '../storage/store.ts';
 import type { Bus } from './bus.ts';
 import { EVERYONE, type DomainEvent, type MessageEvent } from './events.ts';
 import { FaultyBus, type Fault } from './faulty-bus.ts';
@@ -19,7 +20,7 @@ const silent = { error: () => {} };
  * storage; a state change is delivered once per rev. Messages are committed to a real SQLite
  * store first, as the domain does, so storage can fill what the bus lost.
  */
-export function busContract(name: string, makeBus: () => Bus): void {
+export function busContract(name: string, makeBus: () => Bus | Promise<Bus>): void {
   describe(`${name}: bus contract`, () => {
     const cleanups: (() => unknown)[] = [];
     afterEach(async () => {
@@ -31,17 +32,9 @@ export function busContract(name: string, makeBus: () => Bus): void {
       cleanups.push(() => store.close());
       const created = await store.createUser({ name: 'alice', nameKey: 'alice', passwordHash: 'h', createdAt: 1 });
       const alice: UserRef = { id: created!.id, name: 'alice' };
-      const inner = makeBus();
+      const inner = await makeBus();
       const bus = options.faults ? new FaultyBus(inner, options.faults) : inner;
-      const source: MessageSource = {
-        async messagesAfter(conv, afterSeq, limit) {
-          return (await store.after(conv, afterSeq, limit)).map((message) => messageEvent(message.conv, message.seq, message));
-        },
-        async messagesBefore(conv, beforeSeq, sinceTs, limit) {
-          const { messages } = await store.page(conv, limit, beforeSeq);
-          return messages.filter((message) => message.ts >= sinceTs).map((message) => messageEvent(message.conv, message.seq, message));
-        },
-      };
+      const source = storeMessageSource(store);
       const received = Array.from({ length: options.subscribers ?? 2 }, () => [] as DomainEvent[]);
       for (const log of received) {
         const delivery = new OrderedDelivery(source, (event) => log.push(event), systemClock, silent, {
@@ -66,17 +59,11 @@ export function busContract(name: string, makeBus: () => Bus): void {
     }
 
     const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
-    const settle = async (check: () => boolean) => {
-      const deadline = Date.now() + 5000;
-      while (!check()) {
-        if (Date.now() > deadline) throw new Error('subscribers did not settle');
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    };
 
     it('delivers every message to every subscriber once, in seq order', async () => {
       const { received, send, seqs } = await world();
       await send('world', 20);
+      await settle(() => received.every((log) => seqs(log, 'world').length === 20));
       for (const log of received) expect(seqs(log, 'world')).toEqual(range(20));
     });
 
@@ -84,12 +71,15 @@ export function busContract(name: string, makeBus: () => Bus): void {
       // Every third message is overtaken by the next one.
       const { received, send, seqs } = await world({ faults: (_event, i) => (i % 3 === 0 ? 'delay' : 'pass') });
       await send('world', 30);
+      await settle(() => received.every((log) => seqs(log, 'world').length === 30));
       for (const log of received) expect(seqs(log, 'world')).toEqual(range(30));
     });
 
     it('delivers a repeated message once', async () => {
       const { received, send, seqs } = await world({ faults: (_event, i) => (i % 2 === 0 ? 'duplicate' : 'pass') });
       await send('world', 10);
+      // A repeat would come right behind its original: the last message delivered means every repeat came too.
+      await settle(() => received.every((log) => seqs(log, 'world').length >= 10));
       for (const log of received) expect(seqs(log, 'world')).toEqual(range(10));
     });
 
@@ -128,11 +118,12 @@ export function busContract(name: string, makeBus: () => Bus): void {
       const { bus, received } = await world({ faults: () => 'duplicate' });
       const card = { id: 'f', rev: 0 } as FileCard;
       for (const rev of [5, 6, 5, 7]) bus.publish({ type: 'file', rev, audience: EVERYONE, file: { ...card, rev } });
+      await settle(() => received.every((log) => log.some((e) => e.type === 'file' && e.rev === 7)));
       for (const log of received) expect(log.map((e) => (e.type === 'file' ? e.rev : null))).toEqual([5, 6, 7]);
     });
 
     it('stops delivering to a subscriber that unsubscribed, and keeps delivering to the others', async () => {
-      const bus = makeBus();
+      const bus = await makeBus();
       const a: DomainEvent[] = [];
       const b: DomainEvent[] = [];
       const stopA = bus.subscribe((event) => a.push(event));
@@ -140,14 +131,16 @@ export function busContract(name: string, makeBus: () => Bus): void {
       cleanups.push(stopB);
       const presence: DomainEvent = { type: 'presence', audience: EVERYONE, changes: [] };
       bus.publish(presence);
+      await settle(() => a.length === 1 && b.length === 1);
       stopA();
       bus.publish(presence);
+      // Both subscribers hear each event together: once b has the second, a would have had it too.
       await settle(() => b.length === 2);
       expect(a).toHaveLength(1);
     });
 
     it('keeps delivering to every subscriber when one of them throws', async () => {
-      const bus = makeBus();
+      const bus = await makeBus();
       const seen: DomainEvent[] = [];
       cleanups.push(
         bus.subscribe(() => {
@@ -161,6 +154,28 @@ export function busContract(name: string, makeBus: () => Bus): void {
   });
 }
 
-function messageEvent(conv: string, seq: number, message: MessageEvent['message']): MessageEvent {
+/** Waits (in real time, at most 5 s) until `check` holds: an adapter may deliver on a later turn. */
+async function settle(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('subscribers did not settle');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Where a test's subscribers read what the bus lost: the store, as Chat.replay does (every audience `everyone`). */
+export function storeMessageSource(store: Store): MessageSource {
+  return {
+    async messagesAfter(conv, afterSeq, limit) {
+      return (await store.after(conv, afterSeq, limit)).map((message) => messageEvent(message.conv, message.seq, message));
+    },
+    async messagesBefore(conv, beforeSeq, sinceTs, limit) {
+      const { messages } = await store.page(conv, limit, beforeSeq);
+      return messages.filter((message) => message.ts >= sinceTs).map((message) => messageEvent(message.conv, message.seq, message));
+    },
+  };
+}
+
+export function messageEvent(conv: string, seq: number, message: MessageEvent['message']): MessageEvent {
   return { type: 'message', conv, seq, convKind: conv === 'world' ? 'world' : 'room', audience: EVERYONE, message };
 }

@@ -1,0 +1,116 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../test/support/manual-clock.ts';
+import { hasRedis, startRedis, type PrivateRedis } from '../../../test/support/redis.ts';
+import { SqliteStore } from '../storage/sqlite/sqlite-store.ts';
+import type { Bus } from './bus.ts';
+import { busContract, messageEvent, storeMessageSource } from './bus-contract.ts';
+import type { DomainEvent } from './events.ts';
+import { OrderedDelivery } from './ordered-delivery.ts';
+import { DEFAULT_CHANNEL, RedisBus } from './redis-bus.ts';
+
+const quiet = { error: () => {}, warn: () => {}, info: () => {} };
+
+describe.skipIf(!hasRedis)('RedisBus', () => {
+  let redis: PrivateRedis;
+  const open: RedisBus[] = [];
+  const connect = async () => {
+    const bus = await RedisBus.connect(redis.url, quiet);
+    open.push(bus);
+    return bus;
+  };
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((bus) => bus.close()));
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  // Published on one node, heard on another: every event crosses Redis.
+  busContract('redis, across two nodes', async () => {
+    const [a, b] = await Promise.all([connect(), connect()]);
+    return { publish: (event) => a.publish(event), subscribe: (handler) => b.subscribe(handler) } satisfies Bus;
+  });
+  // Published and heard on one node: delivered on the publisher's turn, and not a second time from Redis.
+  busContract('redis, on one node', connect);
+
+  const waitUntil = async (check: () => boolean | Promise<boolean>, what: string) => {
+    const deadline = Date.now() + 10_000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+
+  it('hears its own events once: on the publisher’s turn, not again from Redis', async () => {
+    const [a, b] = await Promise.all([connect(), connect()]);
+    const onA: DomainEvent[] = [];
+    const onB: DomainEvent[] = [];
+    a.subscribe((event) => onA.push(event));
+    b.subscribe((event) => onB.push(event));
+    const read = (seq: number): DomainEvent => ({ type: 'read', audience: { users: [1] }, conv: 'world', seq, unread: 0 });
+    a.publish(read(1));
+    expect(onA).toEqual([read(1)]);
+    // B hears A's events in the order A published them: once B has the second, A's own copy of the first would have come back.
+    a.publish(read(2));
+    await waitUntil(() => onB.length === 2, 'B heard both');
+    expect(onB).toEqual([read(1), read(2)]);
+    expect(onA).toEqual([read(1), read(2)]);
+  });
+
+  it('survives Redis stopping and starting again: later events arrive, those lost meanwhile are filled from storage', async () => {
+    const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'parley-redis-bus-')), 'parley.sqlite'));
+    const admin = new Redis(redis.url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
+    try {
+      const created = await store.createUser({ name: 'alice', nameKey: 'alice', passwordHash: 'h', createdAt: 1 });
+      const alice = { id: created!.id, name: 'alice' };
+      const [a, b] = await Promise.all([connect(), connect()]);
+      const clock = new ManualClock();
+      const delivered: number[] = [];
+      const delivery = new OrderedDelivery(storeMessageSource(store), (event) => event.type === 'message' && delivered.push(event.seq), clock, quiet, {
+        holeWaitMs: 100,
+        idleForgetMs: 600_000,
+        revWindow: 100,
+        clockSkewMs: 1000,
+      });
+      const stop = b.subscribe(delivery.accept);
+      const send = async (count: number) => {
+        for (let i = 0; i < count; i++) {
+          const [result] = await store.commit([{ conv: 'world', sender: alice, clientId: `m-${Math.random()}`, text: 'hi', ts: clock.now() }]);
+          if (!result?.ok) throw new Error('commit failed');
+          a.publish(messageEvent('world', result.message.seq, result.message));
+        }
+      };
+
+      await send(3);
+      await waitUntil(() => delivered.length === 3, 'the first three arrived');
+
+      await redis.stop();
+      await waitUntil(() => !a.connected && !b.connected, 'both nodes noticed');
+      await send(2); // seq 4 and 5: committed, published into the void
+
+      await redis.restart();
+      await waitUntil(() => a.connected && b.connected, 'both nodes reconnected');
+      await admin.connect();
+      await waitUntil(async () => ((await admin.pubsub('NUMSUB', DEFAULT_CHANNEL)) as [string, number])[1] >= 2, 'both nodes subscribed again');
+      await send(2); // seq 6 and 7 cross Redis, and show B the hole
+
+      await waitUntil(() => delivery.heldCount === 2, 'B holds 6 and 7');
+      expect(delivered).toEqual([1, 2, 3]);
+      await clock.advance(100); // no 4 came: B reads 4 and 5 from storage
+      await waitUntil(() => delivered.length === 7, 'the hole was filled');
+      expect(delivered).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      stop();
+      delivery.stop();
+    } finally {
+      admin.disconnect();
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * A private redis-server for a test: its own temp folder, a free loopback port, nothing saved
+ * (`--save '' --appendonly no`), so a test may stop and restart it without touching the
+ * machine's shared Redis. The binary comes from the Debian package `redis-server` (.ci/run
+ * installs it): missing, the Redis tests are skipped with a loud warning, and fail under CI.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BINARY = 'redis-server';
+
+export const hasRedis = spawnSync(BINARY, ['--version'], { stdio: 'ignore' }).status === 0;
+
+if (!hasRedis && /^(true|1)$/i.test(process.env.CI ?? '')) {
+  // In CI a skipped cluster suite would pass unnoticed: fail instead.
+  throw new Error(`${BINARY} is missing and CI is set: the Redis tests cannot run (Debian: apt-get install redis-server).`);
+}
+if (!hasRedis) {
+  console.warn(
+    '\n' +
+      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n' +
+      '!! redis-server is missing: the Redis (cluster mode) tests are SKIPPED.   !!\n' +
+      '!! Install it (Debian: apt-get install redis-server) to run them.        !!\n' +
+      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n',
+  );
+}
+
+export interface PrivateRedis {
+  readonly url: string;
+  readonly port: number;
+  /** Stops the server (SIGTERM, nothing saved) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port, empty. */
+  restart(): Promise<void>;
+  /** Stops it and removes its folder. */
+  close(): Promise<void>;
+}
+
+export async function startRedis(): Promise<PrivateRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-redis-'));
+  const port = await freePort();
+  let child: ChildProcess | null = await run(dir, port);
+  const stop = async () => {
+    const running = child;
+    child = null;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
+    await exited;
+  };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    async restart() {
+      await stop();
+      child = await run(dir, port);
+    },
+    async close() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts redis-server and resolves once it accepts connections. */
+function run(dir: string, port: number): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice'];
+  const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
+    child.once('error', reject);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
