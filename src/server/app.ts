@@ -39,7 +39,7 @@ import { Files } from './files/files.ts';
 import { LocalBlobStore } from './files/local-blob-store.ts';
 import { Transfers } from './files/transfers.ts';
 import { UploadSessions } from './files/upload-sessions.ts';
-import { SqliteStore } from './storage/sqlite/sqlite-store.ts';
+import { openStore } from './storage/open-store.ts';
 import type { Store } from './storage/store.ts';
 import { loadTls, type TlsMaterial } from './tls/load-tls.ts';
 import { machineNames, thisMachine, type Machine } from './tls/machine-names.ts';
@@ -104,7 +104,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       return bytes;
     },
   });
-  const store: Store = meteredStore(new SqliteStore(databaseFile, config.durability), metrics.events);
+  const store: Store = meteredStore(await openStore(config.database, databaseFile, config.durability), metrics.events);
   const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;
   // The message path (docs/ARCHITECTURE.md, "Events and the Bus"): the domain commits, then
   // publishes events with their audience on the bus; this node's gateway subscribes through
@@ -152,7 +152,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   conversationRoutes(app, { accounts, chat, presence: online });
   fileRoutes(app, { accounts, files, transfers, maxFileBytes: config.files.maxFileBytes });
   metricsRoute(app, { registry: metrics.registry, token: config.metricsToken });
-  exportRoutes(app, { accounts, exportUser: (userId) => exportLines(databaseFile, { kind: 'user', userId }) });
+  // The export reads the SQLite file; on PostgreSQL the route is not offered yet (404).
+  if (config.database.kind === 'sqlite') exportRoutes(app, { accounts, exportUser: (userId) => exportLines(databaseFile, { kind: 'user', userId }) });
   if (config.webRoot) webRoutes(app, config.webRoot);
   else webClientMissing(app);
 

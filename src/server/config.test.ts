@@ -15,6 +15,15 @@ describe('configuration', () => {
     expect(parseConfig(['--data', '/srv/parley'], env).dataDir).toBe('/srv/parley');
   });
 
+  it('stores in SQLite by default and in PostgreSQL with --database or PARLEY_DATABASE_URL, refusing anything else', () => {
+    expect(parseConfig([], {}).database).toEqual({ kind: 'sqlite' });
+    const url = 'postgres://parley:secret@db.example.org:5432/parley';
+    expect(parseConfig(['--database', url], {}).database).toEqual({ kind: 'postgres', url });
+    expect(parseConfig([], { PARLEY_DATABASE_URL: 'postgresql://db/parley' }).database).toEqual({ kind: 'postgres', url: 'postgresql://db/parley' });
+    expect(() => parseConfig(['--database', 'mysql://db/parley'], {})).toThrow(/--database takes a PostgreSQL URL/);
+    expect(() => parseConfig(['--database', './parley.sqlite'], {})).toThrow(ConfigError);
+  });
+
   it('refuses plain HTTP on a non-loopback address, with what to do instead', () => {
     expect(() => parseConfig(['--host', '0.0.0.0'], {})).toThrow(ConfigError);
     expect(() => parseConfig(['--host', '192.168.1.20'], {})).toThrow(/--tls self-signed.*--behind-tls-proxy/);

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import proxyaddr from '@fastify/proxy-addr';
+import type { DatabaseSetting } from './storage/open-store.ts';
 import type { Durability } from './storage/sqlite/open-database.ts';
 
 export type TlsSetting = { kind: 'none' } | { kind: 'files'; certFile: string; keyFile: string } | { kind: 'self-signed' } | AcmeSetting;
@@ -23,6 +24,8 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** SQLite in the data folder by default; `--database postgres://…` stores everything in PostgreSQL. */
+  database: DatabaseSetting;
   tls: TlsSetting;
   /** A reverse proxy in front terminates TLS, so plain HTTP on a public address is fine. */
   behindTlsProxy: boolean;
@@ -68,6 +71,7 @@ const OPTIONS = {
   host: { env: 'PARLEY_HOST', default: '127.0.0.1' },
   port: { env: 'PARLEY_PORT', default: '8080' },
   data: { env: 'PARLEY_DATA_DIR', default: './data' },
+  database: { env: 'PARLEY_DATABASE_URL', default: '' },
   'tls-cert': { env: 'PARLEY_TLS_CERT', default: '' },
   'tls-key': { env: 'PARLEY_TLS_KEY', default: '' },
   tls: { env: 'PARLEY_TLS', default: '' },
@@ -138,6 +142,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     host,
     port: integer(get('port'), 'port', 0, 65535),
     dataDir: resolve(get('data')),
+    database: databaseSetting(get('database')),
     tls,
     behindTlsProxy,
     allowedOrigins: list(get('allow-origin')).map((origin) => publicUrl(origin).origin),
@@ -162,6 +167,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       retentionMs: get('file-retention') === 'keep' ? null : duration(get('file-retention'), 'file-retention'),
     },
   };
+}
+
+function databaseSetting(url: string): DatabaseSetting {
+  if (url === '') return { kind: 'sqlite' };
+  if (!/^postgres(ql)?:\/\//.test(url) || !URL.canParse(url)) {
+    throw new ConfigError('--database takes a PostgreSQL URL such as postgres://parley:secret@db.example.org/parley (leave it out for SQLite in the data folder).');
+  }
+  return { kind: 'postgres', url };
 }
 
 function tlsSetting(mode: string, certFile: string, keyFile: string): TlsSetting {

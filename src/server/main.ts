@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { startParley } from './app.ts';
 import { ConfigError, parseConfig } from './config.ts';
+import { StoreUnavailableError } from './storage/open-store.ts';
 import { parleyVersion } from './version.ts';
 import { startupBanner } from './logging/banner.ts';
 
@@ -18,7 +19,16 @@ export async function serve(argv: string[]): Promise<void> {
     }
     throw error;
   }
-  const parley = await startParley(config);
+  let parley;
+  try {
+    parley = await startParley(config);
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) {
+      console.error(`parley: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
   if (!config.webRoot) {
     parley.log.warn('The web client is not built, so only the API is served: run `npm run build` in the Parley checkout (npm start does it for you).');
   }

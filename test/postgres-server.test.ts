@@ -1,0 +1,82 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ParleyApi } from '../src/client/api.ts';
+import { WORLD, dmId } from '../src/protocol/index.ts';
+import { PASSWORD } from './support/clients.ts';
+import { serveProcess, type ParleyProcess } from './support/parley-process.ts';
+import { hasPostgres, TestPostgres } from './support/postgres.ts';
+
+/** `parley serve --database postgres://…`: the real server, as its own process, on a private PostgreSQL. */
+describe.runIf(hasPostgres)('parley serve --database', () => {
+  let postgres: TestPostgres;
+  let server: ParleyProcess | null = null;
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    postgres = await TestPostgres.start();
+  });
+  afterEach(async () => {
+    server?.child.kill('SIGKILL');
+    server = null;
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  });
+  afterAll(async () => {
+    await postgres?.destroy();
+  });
+
+  async function dataDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-pg-data-'));
+    dirs.push(dir);
+    return dir;
+  }
+
+  async function stop(): Promise<void> {
+    server!.child.kill('SIGTERM');
+    expect(await server!.exited).toBe(0);
+    server = null;
+  }
+
+  it('keeps accounts, sessions, messages and read positions in PostgreSQL across a restart, whatever the data folder', async () => {
+    const url = await postgres.createDatabase();
+    server = await serveProcess(['--port', '0', '--data', await dataDir(), '--database', url]);
+    const alice = await new ParleyApi(server.url).register({ name: 'alice', password: PASSWORD });
+    const bob = await new ParleyApi(server.url).register({ name: 'bob', password: PASSWORD });
+    const asAlice = new ParleyApi(server.url, { token: alice.token });
+    const hello = await asAlice.send(WORLD, 'hello from PostgreSQL', 'c1');
+    const dm = dmId(alice.user.id, bob.user.id);
+    await asAlice.send(dm, 'just for bob', 'c2');
+    await stop();
+
+    // The second start reads the URL from the environment and has an empty data folder of its own.
+    process.env.PARLEY_DATABASE_URL = url;
+    try {
+      server = await serveProcess(['--port', '0', '--data', await dataDir()]);
+    } finally {
+      delete process.env.PARLEY_DATABASE_URL;
+    }
+    const again = new ParleyApi(server.url, { token: alice.token });
+    expect((await again.history(WORLD)).messages.map((m) => [m.seq, m.text, m.sender.name])).toEqual([[1, 'hello from PostgreSQL', 'alice']]);
+    const retried = await again.send(WORLD, 'hello from PostgreSQL', 'c1');
+    expect(retried.seq).toBe(hello.seq);
+    const asBob = new ParleyApi(server.url, { token: bob.token });
+    expect((await asBob.history(dm)).messages.map((m) => m.text)).toEqual(['just for bob']);
+    const { conversations } = await asBob.conversations();
+    expect(conversations.find((c) => c.id === dm)).toMatchObject({ unread: 1, lastSeq: 1 });
+    expect(conversations.find((c) => c.id === WORLD)).toMatchObject({ unread: 1, lastSeq: 1 });
+    await stop();
+  });
+
+  it('refuses to start on a database whose schema is newer than this Parley, saying so', async () => {
+    const url = await postgres.createDatabase();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query('CREATE TABLE parley_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    await client.query('INSERT INTO parley_schema (version) VALUES (999)');
+    await client.end();
+    await expect(serveProcess(['--port', '0', '--data', await dataDir(), '--database', url])).rejects.toThrow(
+      /parley exited with 1: parley: Cannot use the PostgreSQL database postgres:\/\/parley@127\.0\.0\.1:\d+\/\w+: The PostgreSQL schema \(version 999\) is newer than this Parley/,
+    );
+  });
+});
