@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +106,21 @@ describe('the CLI on first run', () => {
     for (const line of [sent.stdout, received.stdout]) {
       expect(line).toMatch(/^(Sent|Received) 200,000 bytes \(195 KiB\) in (\d+(\.\d+)?|< 0\.001) s[;:]/);
       expect(line).not.toMatch(/in 0\.0 s/);
+    }
+  });
+
+  it('serve on a port in use says so in one line, names the port and what to do, and exits 1', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const run = await parley('nobody', ['serve', '--host', '127.0.0.1', '--port', String(port), '--data', await tempDir()]);
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(`port ${port} on 127.0.0.1 is already in use`)]);
+      expect(run.stderr).toContain('--port');
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      holder.close();
     }
   });
 });

@@ -27,7 +27,14 @@ export async function serve(argv: string[]): Promise<void> {
       console.error(`parley: ${error.message}`);
       process.exit(1);
     }
-    throw error;
+    const taken = portTaken(error);
+    if (!taken) throw error;
+    // An operator's mistake, not a crash: one line that says what to change, no stack trace.
+    console.error(
+      `parley: port ${taken.port} on ${taken.address} is already in use (another Parley, or another program, listens there); ` +
+        `choose a free one with --port (or PARLEY_PORT), or stop the other program.`,
+    );
+    process.exit(1);
   }
   if (!config.webRoot) {
     parley.log.warn('The web client is not built, so only the API is served: run `npm run build` in the Parley checkout (npm start does it for you).');
@@ -64,4 +71,11 @@ export async function serve(argv: string[]): Promise<void> {
   });
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** The address and port of a listen that failed because something else holds the port. */
+function portTaken(error: unknown): { address: string; port: number } | null {
+  const { code, address, port } = error as { code?: string; address?: string; port?: number };
+  if (code !== 'EADDRINUSE' || port === undefined) return null;
+  return { address: address ?? 'this machine', port };
 }
