@@ -1,16 +1,15 @@
 import type { PresenceChange, UserRef } from '../../protocol/index.ts';
 import { EVERYONE, type EventPublisher } from '../events/events.ts';
-import { Presence, type PresenceView } from './presence.ts';
-
-/** Presence changes are coalesced for this long, so a crowd connecting costs one event per window, not one per arrival. */
-const PRESENCE_COALESCE_MS = 50;
+import { PRESENCE_COALESCE_MS, type OnlineDirectory } from './online-directory.ts';
+import { Presence } from './presence.ts';
 
 /**
  * Who is online, as the gateway reports connections opening and closing, and the `presence`
  * events that tell everyone: coalesced over 50 ms, and only real changes (a user who came and
- * went within the window is not announced). Presence is per node for now (docs/ARCHITECTURE.md).
+ * went within the window is not announced). The OnlineDirectory of one node; with several,
+ * RedisOnline (redis-online.ts).
  */
-export class Online implements PresenceView {
+export class Online implements OnlineDirectory {
   private readonly presence = new Presence();
   /** Users whose online state changed since the last event, and what everyone was last told. */
   private readonly dirty = new Map<number, UserRef>();

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { CLOSE_CODES, type Message, type ServerFrame } from '../../protocol/index.ts';
-import type { Online } from '../chat/online.ts';
+import type { OnlineDirectory } from '../chat/online-directory.ts';
 import type { Audience, DomainEvent } from '../events/events.ts';
 import { prepareFrame, type PreparedFrame } from './outbox.ts';
 
@@ -30,7 +30,7 @@ export class Hub<R extends Recipient = Recipient> {
 
   constructor(
     readonly log: Logger,
-    private readonly online: Online,
+    private readonly online: OnlineDirectory,
   ) {}
 
   /** A connection opened (before hello). */

@@ -1,0 +1,121 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { PresenceChange } from '../../protocol/index.ts';
+import { ManualClock } from '../../../test/support/manual-clock.ts';
+import { hasRedis, startRedis, type PrivateRedis } from '../../../test/support/redis.ts';
+import type { Bus } from '../events/bus.ts';
+import { InProcessBus } from '../events/in-process-bus.ts';
+import { RedisBus } from '../events/redis-bus.ts';
+import { connectRedis } from '../redis/connect.ts';
+import { DEFAULT_REDIS_ONLINE, RedisOnline } from './redis-online.ts';
+
+const quiet = { error: () => {}, warn: () => {}, info: () => {} };
+const alice = { id: 1, name: 'alice' };
+const bob = { id: 2, name: 'bob' };
+const carol = { id: 3, name: 'carol' };
+
+describe.skipIf(!hasRedis)('presence across nodes (RedisOnline)', () => {
+  let redis: PrivateRedis;
+  const cleanups: (() => unknown)[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  /** A node: its own bus, Redis connection and clock; `heard` is what its clients are told. */
+  async function node(clock: ManualClock, prefix: string, ownBus?: Bus) {
+    const redisBus = await RedisBus.connect(redis.url, quiet);
+    const bus = ownBus ?? redisBus;
+    const client = await connectRedis(redis.url, 'test', quiet);
+    const heard: PresenceChange[] = [];
+    const unsubscribe = bus.subscribe((event) => event.type === 'presence' && heard.push(...event.changes));
+    const local = { publish: (event: { type: string; changes?: PresenceChange[] }) => heard.push(...(event.changes ?? [])) };
+    const online = await RedisOnline.start(client, bus, local, clock, quiet, { ...DEFAULT_REDIS_ONLINE, prefix });
+    cleanups.push(() => redisBus.close(), () => client.quit(), unsubscribe, () => online.stop());
+    const told = (user: { id: number }, isOnline: boolean) => heard.filter((change) => change.user.id === user.id && change.online === isOnline).length;
+    return { online, heard, told };
+  }
+
+  const waitUntil = async (check: () => boolean, what: string) => {
+    const deadline = Date.now() + 5000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+
+  it('shows a user online on any node as online on every node, and offline only when their last connection anywhere closes', async () => {
+    const clock = new ManualClock();
+    const a = await node(clock, 'p1:');
+    const b = await node(clock, 'p1:');
+
+    a.online.connected(alice);
+    await waitUntil(() => b.online.isOnline(alice.id) && b.told(alice, true) === 1 && a.told(alice, true) === 1, 'both nodes were told alice is online');
+    expect(JSON.parse(b.online.usersJson())).toEqual([alice]);
+
+    // Alice opens a tab on B too; bob's arrival in the same window is the barrier that shows no second "online" was sent for her.
+    b.online.connected(alice);
+    b.online.connected(bob);
+    await waitUntil(() => a.told(bob, true) === 1 && b.told(bob, true) === 1, 'both nodes were told bob is online');
+    expect([a.told(alice, true), b.told(alice, true)]).toEqual([1, 1]);
+
+    // Her tab on A closes: she is still on B. Carol is the barrier.
+    a.online.disconnected(alice);
+    a.online.connected(carol);
+    await waitUntil(() => b.told(carol, true) === 1 && a.told(carol, true) === 1, 'both nodes were told carol is online');
+    expect([a.told(alice, false), b.told(alice, false)]).toEqual([0, 0]);
+    expect([a.online.isOnline(alice.id), b.online.isOnline(alice.id)]).toEqual([true, true]);
+
+    b.online.disconnected(alice);
+    await waitUntil(() => a.told(alice, false) === 1 && b.told(alice, false) === 1, 'both nodes were told alice is offline');
+    expect([a.online.isOnline(alice.id), b.online.isOnline(alice.id)]).toEqual([false, false]);
+  });
+
+  it('takes a dead node’s users offline on the other nodes once their entries expire (15 s after its last renewal, 20 s at most)', async () => {
+    const start = Date.now();
+    const clockA = new ManualClock(start);
+    const clockB = new ManualClock(start);
+    const a = await node(clockA, 'p2:');
+    const b = await node(clockB, 'p2:');
+    a.online.connected(alice);
+    b.online.connected(bob);
+    await waitUntil(() => b.online.isOnline(alice.id) && a.online.isOnline(bob.id), 'each node sees the other’s user');
+
+    // A dies: its clock never moves again, so it never renews alice's entry. B goes on.
+    for (const at of [5_000, 10_000]) {
+      await clockB.advance(5_000);
+      expect(b.online.isOnline(alice.id), `alice at ${at} ms`).toBe(true);
+    }
+    expect(b.told(alice, false)).toBe(0);
+    await clockB.advance(5_000);
+    expect(b.online.isOnline(alice.id)).toBe(false);
+    await waitUntil(() => b.told(alice, false) === 1, 'B’s clients were told alice is offline');
+    // B's own user is renewed by B and stays.
+    await clockB.advance(20_000);
+    expect(b.online.isOnline(bob.id)).toBe(true);
+    expect(b.told(bob, false)).toBe(0);
+  });
+
+  it('tells a node’s clients, at its next refresh, the changes whose events it lost', async () => {
+    const clock = new ManualClock();
+    const b = await node(clock, 'p3:');
+    // A's events never reach B (a bus of its own): each of them is lost, as in a Redis blip.
+    const a = await node(clock, 'p3:', new InProcessBus(quiet));
+    a.online.connected(carol);
+    await waitUntil(() => a.told(carol, true) === 1, 'A announced carol');
+    expect(b.online.isOnline(carol.id)).toBe(false);
+    await clock.advance(5_000);
+    expect(b.online.isOnline(carol.id)).toBe(true);
+    expect(b.told(carol, true)).toBe(1);
+
+    a.online.disconnected(carol);
+    await waitUntil(() => a.told(carol, false) === 1, 'A announced carol left');
+    await clock.advance(5_000);
+    expect(b.online.isOnline(carol.id)).toBe(false);
+    expect(b.told(carol, false)).toBe(1);
+  });
+});
