@@ -1,7 +1,7 @@
 import type { RefObject } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ConversationId } from '../../protocol/conversations.ts';
-import { t } from '../i18n/i18n.ts';
+import { t, tn } from '../i18n/i18n.ts';
 import type { ChatStore } from '../state/chat-store.ts';
 import { PreparingFiles } from './preparing-files.tsx';
 import { PaperclipIcon, SendIcon } from './icons.tsx';
@@ -134,7 +134,7 @@ export function Composer({
           {t('composer.hint')}
         </span>
         <span id="composer-count" class={over > 0 ? 'composer-count over' : 'composer-count'} aria-live="polite" data-testid="composer-count">
-          {length >= max * COUNTER_FROM ? (over > 0 ? t('composer.over', { n: over }) : t('composer.left', { n: max - length })) : ''}
+          {length >= max * COUNTER_FROM ? (over > 0 ? t('composer.over', { n: over }) : tn('composer.left', max - length)) : ''}
         </span>
       </div>
     </form>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ParleyClientError } from '../../client/errors.ts';
 import type { RoomListing } from '../../protocol/rooms.ts';
-import { t } from '../i18n/i18n.ts';
+import { t, tn } from '../i18n/i18n.ts';
 import type { ChatStore } from '../state/chat-store.ts';
 import { openConversation } from '../state/route.ts';
 import { RoomAvatar } from './avatar.tsx';
@@ -70,7 +70,7 @@ export function RoomDirectoryDialog({ store, onClose, onCreate }: { store: ChatS
   };
 
   const settled = listing.status === 'done' && listing.q === q;
-  const summary = settled ? (listing.rooms.length === 0 ? (q ? t('directory.noMatch', { q }) : t('directory.empty')) : t('directory.found', { n: listing.rooms.length })) : '';
+  const summary = settled ? (listing.rooms.length === 0 ? (q ? t('directory.noMatch', { q }) : t('directory.empty')) : tn('directory.found', listing.rooms.length)) : '';
 
   return (
     <Modal id="directory" title={t('directory.title')} onClose={onClose} size="wide">

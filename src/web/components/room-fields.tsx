@@ -1,5 +1,5 @@
 import { ROOM_NAME_MAX_CODE_POINTS, ROOM_TOPIC_MAX_CODE_POINTS, type RoomVisibility } from '../../protocol/rooms.ts';
-import { t } from '../i18n/i18n.ts';
+import { t, tn } from '../i18n/i18n.ts';
 import { codePoints } from '../lib/format.ts';
 import { LockIcon, HashIcon } from './icons.tsx';
 
@@ -59,7 +59,7 @@ function TextField(props: {
 }) {
   const length = codePoints(props.value.trim());
   const over = length - props.max;
-  const counter = length >= props.max * COUNT_FROM ? (over > 0 ? t('field.over', { n: over }) : t('field.left', { n: props.max - length })) : '';
+  const counter = length >= props.max * COUNT_FROM ? (over > 0 ? t('field.over', { n: over }) : tn('field.left', props.max - length)) : '';
   return (
     <div class="field">
       <span class="field-head">

@@ -29,6 +29,11 @@ export const en = {
   'error.TEXT_TOO_LONG': 'The message is too long.',
   'error.TEXT_EMPTY': 'The message is empty.',
   'error.NOT_FOUND': 'Not found.',
+  'error.TEXT_ILL_FORMED': 'The message holds characters that are not valid text (a broken emoji or a NUL); remove them and send again.',
+  'error.PAYLOAD_TOO_LARGE': 'That is more than the server accepts at once.',
+  'error.TOO_MANY_CONNECTIONS': 'Too many tabs and devices are connected to this account. Close some and try again.',
+  'error.SHUTTING_DOWN': 'The server is restarting. Try again in a moment.',
+  'error.PROTOCOL_UNSUPPORTED': 'This page is older than the server. Reload it.',
   'error.NETWORK': 'Cannot reach the server. Check your connection.',
   'error.UNAUTHENTICATED': 'Please sign in again.',
   'error.generic': 'Something went wrong. Please try again.',
@@ -106,7 +111,8 @@ export const en = {
   'composer.placeholderRoom': 'Message {name}',
   'composer.send': 'Send',
   'composer.hint': 'Enter to send · Shift+Enter for a new line',
-  'composer.left': '{n} characters left',
+  'composer.left.one': '{n} character left',
+  'composer.left.other': '{n} characters left',
   'composer.over': 'Over the limit by {n}',
 
   'connection.connecting': 'Connecting…',
@@ -193,7 +199,8 @@ export const en = {
   'roomForm.publicHint': 'Anyone on this server can find it, join and read its history.',
   'roomForm.private': 'Private',
   'roomForm.privateHint': 'Only the people invited can see it.',
-  'field.left': '{n} characters left',
+  'field.left.one': '{n} character left',
+  'field.left.other': '{n} characters left',
   'field.over': 'Over the limit by {n}',
 
   'newRoom.title': 'Create a room',
@@ -211,7 +218,8 @@ export const en = {
 
   'directory.title': 'Browse rooms',
   'directory.search': 'Search rooms by name',
-  'directory.found': '{n} rooms',
+  'directory.found.one': '{n} room',
+  'directory.found.other': '{n} rooms',
   'directory.empty': 'There are no public rooms yet. Create the first one!',
   'directory.noMatch': 'No public room’s name starts with “{q}”.',
   'directory.loading': 'Loading rooms…',
@@ -282,4 +290,9 @@ export const en = {
 } as const;
 
 export type MessageKey = keyof typeof en;
-export type Messages = Record<MessageKey, string>;
+/**
+ * Plural forms are keys `base.<category>` for the categories of Intl.PluralRules: English has
+ * `one` and `other`, Chinese only `other`, so a catalogue may leave out every form but `other`.
+ */
+export type PluralBase = MessageKey extends infer K ? (K extends `${infer Base}.other` ? Base : never) : never;
+export type Messages = Record<Exclude<MessageKey, `${PluralBase}.${'zero' | 'one' | 'two' | 'few' | 'many'}`>, string> & Partial<Record<MessageKey, string>>;

@@ -1,5 +1,5 @@
 import { computed, signal } from '@preact/signals';
-import { en, type MessageKey, type Messages } from './en.ts';
+import { en, type MessageKey, type Messages, type PluralBase } from './en.ts';
 import { zhCN } from './zh-CN.ts';
 
 export type Locale = 'zh-CN' | 'en';
@@ -46,9 +46,17 @@ export function t(key: MessageKey, params?: Record<string, string | number>): st
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
 }
 
+const pluralRules = computed(() => new Intl.PluralRules(locale.value));
+
+/** "1 character left", "2 characters left": the form of `base` that Intl.PluralRules picks for `n`. */
+export function tn(base: PluralBase, n: number, params?: Record<string, string | number>): string {
+  const form = `${base}.${pluralRules.value.select(n)}` as MessageKey;
+  return t(form in catalogue.value ? form : (`${base}.other` as MessageKey), { n, ...params });
+}
+
 /** The name of a language in that language (for the switcher). */
 export function localeName(target: Locale): string {
   return CATALOGUES[target]['locale.name'];
 }
 
-export type { MessageKey };
+export type { MessageKey, PluralBase };

@@ -31,6 +31,11 @@ export const zhCN: Messages = {
   'error.TEXT_TOO_LONG': '消息太长了',
   'error.TEXT_EMPTY': '消息不能为空',
   'error.NOT_FOUND': '未找到',
+  'error.TEXT_ILL_FORMED': '消息中有无效的字符（残缺的表情符号或 NUL），请删除后再发送',
+  'error.PAYLOAD_TOO_LARGE': '内容超过了服务器一次能接收的大小',
+  'error.TOO_MANY_CONNECTIONS': '此账号同时连接的标签页和设备过多，请关闭一些后再试',
+  'error.SHUTTING_DOWN': '服务器正在重启，请稍后再试',
+  'error.PROTOCOL_UNSUPPORTED': '此页面版本比服务器旧，请刷新页面',
   'error.NETWORK': '无法连接服务器，请检查网络',
   'error.UNAUTHENTICATED': '请重新登录',
   'error.generic': '出错了，请重试',
@@ -108,7 +113,7 @@ export const zhCN: Messages = {
   'composer.placeholderRoom': '在「{name}」中发消息',
   'composer.send': '发送',
   'composer.hint': 'Enter 发送 · Shift+Enter 换行',
-  'composer.left': '还可输入 {n} 个字符',
+  'composer.left.other': '还可输入 {n} 个字符',
   'composer.over': '超出上限 {n} 个字符',
 
   'connection.connecting': '正在连接…',
@@ -195,7 +200,7 @@ export const zhCN: Messages = {
   'roomForm.publicHint': '服务器上的任何人都能找到它、加入并查看历史消息。',
   'roomForm.private': '私密',
   'roomForm.privateHint': '只有受邀的人才能看到它。',
-  'field.left': '还可输入 {n} 个字符',
+  'field.left.other': '还可输入 {n} 个字符',
   'field.over': '超出 {n} 个字符',
 
   'newRoom.title': '新建聊天室',
@@ -213,7 +218,7 @@ export const zhCN: Messages = {
 
   'directory.title': '浏览聊天室',
   'directory.search': '按名称搜索聊天室',
-  'directory.found': '{n} 个聊天室',
+  'directory.found.other': '{n} 个聊天室',
   'directory.empty': '还没有公开的聊天室，来创建第一个吧！',
   'directory.noMatch': '没有名称以“{q}”开头的公开聊天室',
   'directory.loading': '正在加载聊天室…',

@@ -9,9 +9,9 @@ function format(locale: Locale, options: Intl.DateTimeFormatOptions): Intl.DateT
   return formatter;
 }
 
-/** "14:05" in the user's time zone. */
+/** "1:40 PM" (en), "13:40" (zh-CN) in the user's time zone: no leading zero on the hour. */
 export function clockTime(ts: number, locale: Locale): string {
-  return format(locale, { hour: '2-digit', minute: '2-digit' }).format(ts);
+  return format(locale, { hour: 'numeric', minute: '2-digit' }).format(ts);
 }
 
 /** Full date and time, for a tooltip. */
