@@ -1,7 +1,9 @@
 export type Segment = { kind: 'text'; text: string } | { kind: 'link'; text: string; href: string };
 
-// Links are printable ASCII only, so a URL followed by Chinese text or punctuation ends there.
-const URL_PATTERN = /\b(?:https?:\/\/|www\.)[!#-&(-;=?-~]+/gi;
+// A link is printable ASCII plus letters, digits and marks of any script, so
+// "https://zh.wikipedia.org/wiki/中文" is one link, while full-width punctuation ("，", "。", "）"),
+// spaces, symbols and invisible or direction-changing characters end it.
+const URL_PATTERN = /\b(?:https?:\/\/|www\.)[!#-&(-;=?-~\p{L}\p{N}\p{M}]+/giu;
 const TRAILING = /[.,;:!?'")\]}*]+$/;
 
 /**
