@@ -30,7 +30,7 @@ export function FileMessage({ store, row, file }: { store: ChatStore; row: Messa
     <div class={classes} data-testid="file-message">
       {!row.own && <div class="msg-avatar">{row.first && <Avatar user={row.sender} size="sm" />}</div>}
       <div class="msg-body">
-        <FileCardView store={store} card={card} ts={row.ts} who={row.own ? t('conv.you') : row.sender.name} sender={!row.own && row.first ? row.sender : undefined} />
+        <FileCardView store={store} card={card} ts={row.ts} who={row.own ? t('conv.you') : row.sender.name} sender={row.named ? row.sender : undefined} />
       </div>
     </div>
   );

@@ -16,7 +16,8 @@ export function MessageList({ store, conv, title }: { store: ChatStore; conv: Co
   const timeline = store.timeline(conv);
   const messages = timeline.messages.value;
   const echoes = timeline.echoes.value;
-  const rows = useMemo(() => buildRows(messages, echoes, store.me), [messages, echoes, store.me]);
+  const direct = store.summaries.value.get(conv)?.kind === 'dm';
+  const rows = useMemo(() => buildRows(messages, echoes, store.me, { direct }), [messages, echoes, store.me, direct]);
   const [atBottom, setAtBottom] = useState(true);
   const controller = useRef<VirtualListController>(null);
   const loading = timeline.load.value;
@@ -127,7 +128,7 @@ function estimateRow(row: Row): number {
   if (row.kind === 'top') return 64;
   if (row.kind === 'day') return 44;
   if (row.kind === 'system') return 34;
-  if (row.file) return (row.first ? 30 : 8) + 150;
+  if (row.file) return (row.named ? 30 : 8) + 150;
   const lines = row.text.split('\n').reduce((sum, line) => sum + Math.max(1, Math.ceil(line.length / 48)), 0);
-  return (row.first ? 30 : 8) + 16 + 21 * lines + (row.status === 'failed' ? 30 : 0);
+  return (row.named ? 30 : 8) + 16 + 21 * lines + (row.status === 'failed' ? 30 : 0);
 }

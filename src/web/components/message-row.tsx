@@ -26,7 +26,7 @@ export function MessageView({ row, onRetry, onDiscard }: Props) {
       {!row.own && <div class="msg-avatar">{row.first && <Avatar user={row.sender} size="sm" />}</div>}
       <div class="msg-body">
         <div class="bubble">
-          {!row.own && row.first && (
+          {row.named && (
             // In the article's name already.
             <div class="msg-sender" style={{ '--sender': avatarColor(row.sender.id) }} data-testid="sender" aria-hidden="true">
               {row.sender.name}

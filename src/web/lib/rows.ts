@@ -13,6 +13,8 @@ export interface MessageRow {
   /** First / last of a run of messages from one sender (avatar and name on the first). */
   first: boolean;
   last: boolean;
+  /** The sender's name above the bubble: first of someone else's run, in a room or the world only. */
+  named: boolean;
   status: 'sent' | 'sending' | 'failed';
   echo?: Echo;
   /** A file offer: the card as it was when the message was loaded (FileTransfers has the newest). */
@@ -37,9 +39,9 @@ const GROUP_GAP_MS = 5 * 60_000;
  * messages grouped by sender. Keys use sender and client id, so an echo keeps its row (and its
  * measured height) when the server confirms it.
  */
-export function buildRows(messages: readonly Message[], echoes: readonly Echo[], me: UserRef): Row[] {
+export function buildRows(messages: readonly Message[], echoes: readonly Echo[], me: UserRef, { direct = false } = {}): Row[] {
   const rows: Row[] = [{ kind: 'top', key: 'top' }];
-  const items: (Omit<MessageRow, 'first' | 'last'> | SystemRow)[] = [];
+  const items: (Omit<MessageRow, 'first' | 'last' | 'named'> | SystemRow)[] = [];
   for (const m of messages) {
     if (m.system) {
       items.push({ kind: 'system', key: `${m.sender.id}:${m.clientId}`, ts: m.ts, message: m });
@@ -60,7 +62,13 @@ export function buildRows(messages: readonly Message[], echoes: readonly Echo[],
       rows.push({ kind: 'day', key: `day:${day}`, ts: item.ts });
       previousDay = day;
     }
-    rows.push(item.kind === 'system' ? item : { ...item, first: !continues(before, item), last: !continues(item, after) });
+    if (item.kind === 'system') {
+      rows.push(item);
+      continue;
+    }
+    const first = !continues(before, item);
+    // In a direct conversation every message not yours is the peer's, whose name heads the pane.
+    rows.push({ ...item, first, last: !continues(item, after), named: first && !item.own && !direct });
   }
   return rows;
 }
