@@ -336,7 +336,7 @@ describe('parley, the command-line client', () => {
 
   it('--help lists the commands, and each command explains its usage, options and examples', async () => {
     // The commands the README documents, pinned here rather than read from the code.
-    const documented = ['serve', 'register', 'login', 'logout', 'send', 'send-file', 'receive', 'history', 'tail', 'who', 'rooms', 'room', 'people', 'backup', 'restore', 'export'];
+    const documented = ['serve', 'register', 'login', 'logout', 'send', 'send-file', 'receive', 'history', 'tail', 'who', 'rooms', 'room', 'people', 'backup', 'restore', 'export', 'migrate'];
     const [overview, send] = await Promise.all([parley(['--help']), parley(['send', '--help'])]);
     expect(overview.code).toBe(0);
     expect([...overview.stdout.matchAll(/^ {2}([a-z-]+) {2,}\S/gm)].map((match) => match[1])).toEqual(documented);

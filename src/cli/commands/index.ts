@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { backup } from './backup.ts';
 import { exportCommand } from './export.ts';
+import { migrateCommand } from './migrate.ts';
 import { history } from './history.ts';
 import { login } from './login.ts';
 import { logout } from './logout.ts';
@@ -17,4 +18,4 @@ import { tail } from './tail.ts';
 import { who } from './who.ts';
 
 /** In the order `parley --help` lists them. */
-export const COMMANDS: readonly Command[] = [serve, register, login, logout, send, sendFile, receive, history, tail, who, rooms, room, people, backup, restore, exportCommand];
+export const COMMANDS: readonly Command[] = [serve, register, login, logout, send, sendFile, receive, history, tail, who, rooms, room, people, backup, restore, exportCommand, migrateCommand];
