@@ -23,6 +23,8 @@ export { forgetAllDownloads, forgetDownload, heldDownloads, type HeldDownload } 
 
 export interface BrowserTransferOptions {
   onProgress?: (progress: TransferProgress) => void;
+  /** A download was confirmed to the server: the card now has its `deliveredAt`. */
+  onDelivered?: (card: FileCard) => void;
   signal?: AbortSignal;
 }
 
@@ -166,7 +168,7 @@ export async function downloadBlob(files: FileApi, card: FileCard, options: Brow
     if (blob.size !== card.size || digest !== card.sha256) {
       throw new ParleyClientError('FILE_HASH_MISMATCH', 'The downloaded bytes do not match the offered SHA-256; nothing was saved.');
     }
-    await files.decide(card.id, 'delivered').catch(() => {});
+    await files.decide(card.id, 'delivered').then(options.onDelivered, () => {});
     return blob;
   } catch (error) {
     // Bytes that can never become this file are dropped; after a network failure or a stop they

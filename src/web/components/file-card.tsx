@@ -116,9 +116,9 @@ function FileCardView({ store, card, ts, who, sender }: CardProps) {
           <div class="file-name" data-testid="file-name" title={name}>
             {name}
           </div>
+          {/* The extension is on the icon already. */}
           <div class="file-sub">
             <span data-testid="file-size">{size}</span>
-            {extension && <span class="file-type">{extension}</span>}
           </div>
         </div>
       </div>

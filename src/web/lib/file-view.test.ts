@@ -56,9 +56,17 @@ describe('what a file card shows', () => {
     const done = card({ state: 'completed', received: 13_002_342, decidedAt: 2_000, completedAt: 12_500, deliveredAt: 14_000 });
     expect(view(done, ALICE.id)).toMatchObject({ tone: 'success', status: 'Sent 13,002,342 bytes in 10.5 s', detail: 'bob received it' });
     expect(view(done, BOB.id)).toMatchObject({ status: 'Received 13,002,342 bytes in 12 s', actions: ['save'] });
-    const local: LocalTransfer = { phase: 'done', direction: 'down', startedAt: 0, seconds: 0.0432 };
-    expect(view(done, BOB.id, local)).toMatchObject({ status: 'Received 13,002,342 bytes in 0.043 s', progress: { percent: 100 } });
     expect(view(card({ state: 'completed' }), BOB.id)).toMatchObject({ actions: ['download'] });
+  });
+
+  it('shows a finished transfer the same live as after a reload: the times on the card, no full bar', () => {
+    const done = card({ state: 'completed', received: 13_002_342, decidedAt: 2_000, completedAt: 2_091, deliveredAt: 2_120 });
+    const uploaded: LocalTransfer = { phase: 'done', direction: 'up', startedAt: 2_010, seconds: 0.056, bytes: 13_002_342 };
+    const downloaded: LocalTransfer = { phase: 'done', direction: 'down', startedAt: 2_050, seconds: 0.043, bytes: 13_002_342 };
+    expect(view(done, ALICE.id, uploaded, { picked: true })).toEqual(view(done, ALICE.id));
+    expect(view(done, BOB.id, downloaded)).toEqual(view(done, BOB.id));
+    expect(view(done, ALICE.id)).toEqual({ mine: true, tone: 'success', status: 'Sent 13,002,342 bytes in 0.091 s', detail: 'bob received it', actions: [] });
+    expect(view(done, BOB.id)).toEqual({ mine: false, tone: 'success', status: 'Received 13,002,342 bytes in 0.12 s', actions: ['save'] });
   });
 
   it('says how it ended otherwise, and a final state wins over anything this tab was doing', () => {

@@ -90,19 +90,13 @@ export function fileView({ card, myId, local, server, picked, locale }: FileView
     }
 
     case 'completed': {
+      // A finished transfer reads the same live and after a reload: its times come from the card
+      // (accepted → completed by the server, → delivered to the recipient), never from this tab's
+      // clock, and no full progress bar stays behind.
       const delivered = card.deliveredAt !== undefined ? t('file.delivered', { name: peer }) : undefined;
       const fromCard = (end: number | undefined) => ((end ?? card.completedAt ?? card.offeredAt) - (card.decidedAt ?? card.offeredAt)) / 1000;
       if (mine) {
-        const s = local?.phase === 'done' && local.direction === 'up' ? (local.seconds ?? 0) : fromCard(card.completedAt);
-        const full = local?.phase === 'done' ? bar(card.size, card.size, t('file.uploading')) : undefined;
-        return {
-          mine,
-          tone: 'success',
-          status: doneIn('file.sentIn', s),
-          detail: delivered ?? t('file.sent', { name: peer }),
-          ...(full ? { progress: full } : {}),
-          actions: [],
-        };
+        return { mine, tone: 'success', status: doneIn('file.sentIn', fromCard(card.completedAt)), detail: delivered ?? t('file.sent', { name: peer }), actions: [] };
       }
       if (local?.phase === 'downloading') {
         const p = local.progress;
@@ -116,10 +110,8 @@ export function fileView({ card, myId, local, server, picked, locale }: FileView
         const status = t('file.downloadPaused', { percent: percentOf(local.progress?.done ?? 0, card.size) });
         return { mine, tone: 'waiting', status, progress: bar(local.progress?.done ?? 0, card.size, status), actions: ['resumeDownload'] };
       }
-      if (local?.phase === 'done') {
-        return { mine, tone: 'success', status: doneIn('file.receivedIn', local.seconds ?? 0), progress: bar(card.size, card.size, t('file.downloading')), actions: ['save'] };
-      }
-      if (card.deliveredAt !== undefined) return { mine, tone: 'success', status: doneIn('file.receivedIn', fromCard(card.deliveredAt)), actions: ['save'] };
+      // Saved here, before (or without) the server's word that it was delivered.
+      if (card.deliveredAt !== undefined || local?.phase === 'done') return { mine, tone: 'success', status: doneIn('file.receivedIn', fromCard(card.deliveredAt)), actions: ['save'] };
       return { mine, tone: 'success', status: t('file.ready'), actions: ['download'] };
     }
 

@@ -252,7 +252,11 @@ export class FileTransfers {
     try {
       const { downloadBlob, saveBlob } = await bytes();
       this.held.add(card.id);
-      const blob = await downloadBlob(this.files, card, { signal: abort.signal, onProgress: (progress) => this.update(card.id, { progress }) });
+      const blob = await downloadBlob(this.files, card, {
+        signal: abort.signal,
+        onProgress: (progress) => this.update(card.id, { progress }),
+        onDelivered: (delivered) => this.note(delivered),
+      });
       saveBlob(blob, card.name);
       // Saved: the browser's download holds the Blob now, the copy in IndexedDB can go.
       this.forgetHeld(card.id);
