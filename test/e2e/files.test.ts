@@ -66,7 +66,7 @@ describe.skipIf(!hasChromium)('file transfer in the web client', () => {
       const aliceCard = cardOf(alice.page, 'report.pdf');
       await until(async () => (await stateOf(aliceCard)) === 'offered', "alice's card to show the offer");
       expect(await statusOf(aliceCard)).toBe('Waiting for bob to accept…');
-      expect(await aliceCard.getByTestId('file-size').textContent()).toBe('300 KB');
+      expect(await aliceCard.getByTestId('file-size').textContent()).toBe('300 KiB');
 
       // bob, in the world chat: the offer raises the DM's unread badge, and its preview names the file.
       await until(async () => (await unreadBadge(bob!.page, conv)) === '1', "bob's unread badge for the offer");
