@@ -24,7 +24,9 @@ export class Database implements Queryable {
   readonly pool: pg.Pool;
 
   constructor(url: string, max = 10) {
-    this.pool = new pg.Pool({ connectionString: url, max, types });
+    // A database that does not answer fails a connection attempt after 10 s (a send gets an error, never a hang);
+    // keep-alive notices a peer that vanished without closing.
+    this.pool = new pg.Pool({ connectionString: url, max, types, connectionTimeoutMillis: 10_000, keepAlive: true, application_name: 'parley' });
     // An idle client whose server went away emits here; without a listener it would crash the process.
     this.pool.on('error', () => {});
   }

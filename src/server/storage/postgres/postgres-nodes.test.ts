@@ -69,6 +69,23 @@ describe.runIf(hasPostgres)('PostgreSQL store shared by several nodes', () => {
     await close();
   });
 
+  it('fails a commit while PostgreSQL is down, and after it is back stores the retry once, with the next seq', async () => {
+    const { one, two, close } = await twoNodes();
+    const [alice] = await withUsers(one, 'alice');
+    committed((await one.commit([pending('world', alice!, 'before')]))[0]);
+    await postgres.stop('kill');
+    try {
+      await expect(one.commit([pending('world', alice!, 'during')])).rejects.toThrow();
+    } finally {
+      await postgres.restart();
+    }
+    const retried = committed((await one.commit([pending('world', alice!, 'during')]))[0]);
+    expect(retried).toMatchObject({ duplicate: false, message: { seq: 2 } });
+    expect(committed((await two.commit([pending('world', alice!, 'during')]))[0])).toMatchObject({ duplicate: true, message: { seq: 2 } });
+    expect((await two.after('world', 0, 10)).map((m) => m.clientId)).toEqual(['before', 'during']);
+    await close();
+  });
+
   it('refuses a database whose schema is newer than this code, with a clear message', async () => {
     const url = await postgres.createDatabase();
     const store = await PostgresStore.open(url);
