@@ -9,6 +9,7 @@ import { FileApi } from '../src/client/files.ts';
 import { TokenCache } from '../src/cli/token-cache.ts';
 import type { FileCard } from '../src/protocol/index.ts';
 import { PASSWORD } from './support/clients.ts';
+import { DEFAULT_ACCOUNT_LIMITS } from '../src/server/accounts/accounts.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 /** The rough edges a new user met in the CLI (issue 12, "First-run rough edges"), each kept fixed. */
@@ -123,4 +124,59 @@ describe('the CLI on first run', () => {
       holder.close();
     }
   });
+
+  it('with the server down, a command says it cannot reach the server and what to check, not that a password is needed', async () => {
+    const url = await deadAddress();
+    const run = await parley('nobody', ['who'], { PARLEY_SERVER: url, PARLEY_PASSWORD: undefined });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(new RegExp(`^parley: cannot reach ${url} \\(.+\\)\\. Check that the server is running and that --server or PARLEY_SERVER gives its address\\.\\n$`));
+    expect(run.stderr).not.toMatch(/password/i);
+    const registering = await parley('nobody', ['register'], { PARLEY_SERVER: url });
+    expect([registering.code, registering.stderr]).toEqual([1, expect.stringContaining(`cannot reach ${url}`)]);
+  });
+
+  it('under --json an error is one JSON object on stderr, {"error":{"code","message"}}, with the same exit codes', async () => {
+    await newUser('jsonist');
+    const [unknown, usage, down] = await Promise.all([
+      parley('jsonist', ['send', '--json', '--to', 'no-such-user', 'hello?']),
+      parley('jsonist', ['history', '--json']),
+      parley('jsonist', ['who', '--json'], { PARLEY_SERVER: await deadAddress() }),
+    ]);
+    const errorOf = (run: Run) => {
+      expect(run.stdout).toBe('');
+      const lines = run.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      return JSON.parse(lines[0]!) as { error: { code: string; message: string } };
+    };
+    expect(unknown.code).toBe(1);
+    expect(errorOf(unknown)).toEqual({ error: { code: 'NOT_FOUND', message: 'No user is called "no-such-user".' } });
+    expect(usage.code).toBe(2);
+    expect(errorOf(usage)).toEqual({ error: { code: 'USAGE', message: expect.stringContaining('--with') } });
+    expect(down.code).toBe(1);
+    expect(errorOf(down)).toEqual({ error: { code: 'NETWORK', message: expect.stringContaining('cannot reach') } });
+  });
+
+  it('a rate limit says when to try again once, in one sentence', async () => {
+    await new ParleyApi(server.url).register({ name: 'locked', password: PASSWORD });
+    // A stranger's guesses (no device token) hold the account from this address.
+    for (let i = 0; i < 5; i++) await new ParleyApi(server.url).login({ name: 'locked', password: `guess-${i}-guess` }).catch(() => {});
+    const fresh = { XDG_CONFIG_HOME: await tempDir() };
+    const [text, json] = await Promise.all([parley('locked', ['who'], fresh), parley('locked', ['who', '--json'], fresh)]);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toMatch(/^parley: LOGIN_RATE_LIMITED: Too many failed logins; try again in (15 min|14 min \d+ s)\.\n$/);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stderr)).toEqual({
+      error: { code: 'LOGIN_RATE_LIMITED', message: expect.stringMatching(/^Too many failed logins; try again in [^;]+\.$/), retryAfterMs: expect.any(Number) },
+    });
+  });
 });
+
+/** An address where nothing listens: a port the system gave out, then closed. */
+async function deadAddress(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { UsageError } from './errors.ts';
+import { ParleyClientError } from '../client/index.ts';
+import { UsageError, unreachable } from './errors.ts';
 import { TokenCache, sessionCachePath } from './token-cache.ts';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
@@ -68,14 +69,17 @@ export function clientCommand(spec: ClientCommandSpec): Command {
         return;
       }
       const env = process.env;
+      const server = serverOrigin(stringValue(values.server) ?? (env.PARLEY_SERVER || DEFAULT_SERVER), spec.name);
       await spec.run({
         command: spec.name,
-        server: serverOrigin(stringValue(values.server) ?? (env.PARLEY_SERVER || DEFAULT_SERVER), spec.name),
+        server,
         user: stringValue(values.user) ?? (env.PARLEY_USER || undefined),
         values,
         positionals,
         env,
         cache: new TokenCache(sessionCachePath(env)),
+      }).catch((error: unknown) => {
+        throw notAnswering(error, server) ?? error;
       });
     },
   };
@@ -98,6 +102,13 @@ function parse(spec: ClientCommandSpec, options: Record<string, OptionSpec>, arg
     const unknown = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'([^']+)'/.exec(message)?.[1] : undefined;
     throw new UsageError(unknown ? `unknown option '${unknown}' for 'parley ${spec.name}'` : message.split('. ')[0]!, spec.name);
   }
+}
+
+/** A request that got no answer at all, said as such (the client library says "Cannot reach <url>: <why>"). */
+function notAnswering(error: unknown, server: string): Error | null {
+  if (!(error instanceof ParleyClientError) || error.code !== 'NETWORK') return null;
+  const why = /^Cannot reach \S+: (.*)$/s.exec(error.message)?.[1];
+  return why === undefined ? null : unreachable(server, why);
 }
 
 function stringValue(value: string | boolean | undefined): string | undefined {

@@ -14,8 +14,14 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await dispatch(argv);
   } catch (error) {
-    process.exitCode = report(error);
+    process.exitCode = report(error, wantsJson(argv));
   }
+}
+
+/** `--json` among the options (not in the text after `--`): errors are then JSON too. */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 async function dispatch(argv: string[]): Promise<void> {
@@ -38,23 +44,57 @@ async function dispatch(argv: string[]): Promise<void> {
   await command.run(rest);
 }
 
-/** Prints the error in one line (two for usage errors) and returns the exit code. */
-function report(error: unknown): number {
+/**
+ * Prints the error in one line (two for usage errors) and returns the exit code. Under --json it
+ * is one JSON object on stderr, `{"error":{"code","message"}}` like the server's error bodies,
+ * with the same exit code.
+ */
+function report(error: unknown, json: boolean): number {
+  const failure = describeFailure(error);
+  if (json) {
+    const retry = failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs };
+    process.stderr.write(`${JSON.stringify({ error: { code: failure.code, message: failure.message, ...retry } })}\n`);
+  } else {
+    process.stderr.write(`parley: ${failure.text}\n`);
+  }
+  return failure.exitCode;
+}
+
+interface Failure {
+  code: string;
+  message: string;
+  /** The line for a person: the message, with the server's code in front where there is one. */
+  text: string;
+  exitCode: number;
+  retryAfterMs?: number;
+}
+
+function describeFailure(error: unknown): Failure {
   if (error instanceof UsageError) {
-    process.stderr.write(`parley: ${error.message}\nRun 'parley ${error.command ? `${error.command} ` : ''}--help' for usage.\n`);
-    return error.exitCode;
+    const help = `Run 'parley ${error.command ? `${error.command} ` : ''}--help' for usage.`;
+    return { code: error.code, message: `${error.message}. ${help}`, text: `${error.message}\n${help}`, exitCode: error.exitCode };
   }
-  if (error instanceof CliError) {
-    process.stderr.write(`parley: ${error.message}\n`);
-    return error.exitCode;
-  }
+  if (error instanceof CliError) return { code: error.code, message: error.message, text: error.message, exitCode: error.exitCode };
   if (error instanceof ParleyClientError) {
-    const retry = error.retryAfterMs ? ` (try again in ${Math.ceil(error.retryAfterMs / 1000)} s)` : '';
-    process.stderr.write(`parley: ${error.code}: ${error.message}${retry}\n`);
-    return 1;
+    const message = error.retryAfterMs ? withRetry(error.message, error.retryAfterMs) : error.message;
+    return { code: error.code, message, text: `${error.code}: ${message}`, exitCode: 1, ...(error.retryAfterMs ? { retryAfterMs: error.retryAfterMs } : {}) };
   }
-  process.stderr.write(`parley: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-  return 1;
+  const message = (error as Error)?.message ?? String(error);
+  return { code: 'UNEXPECTED', message, text: `unexpected error: ${(error as Error)?.stack ?? String(error)}`, exitCode: 1 };
+}
+
+/** "Too many failed logins; try again in 4 min 55 s.": the wait said once, whether or not the server said it too. */
+function withRetry(message: string, retryAfterMs: number): string {
+  const base = message.replace(/[\s;,.]*try again in [^;]*$/i, '').replace(/[\s;,.]+$/, '');
+  return `${base}; try again in ${waitText(retryAfterMs)}.`;
+}
+
+function waitText(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 === 0 ? `${m} min` : `${m} min ${s % 60} s`;
+  return m % 60 === 0 ? `${Math.floor(m / 60)} h` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
 function overview(): string {

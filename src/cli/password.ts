@@ -7,7 +7,7 @@ import { CliError } from './errors.ts';
 export async function obtainPassword(env: NodeJS.ProcessEnv, prompt: string, options: { confirm?: boolean } = {}): Promise<string> {
   if (env.PARLEY_PASSWORD) return env.PARLEY_PASSWORD;
   if (!process.stdin.isTTY) {
-    throw new CliError('A password is needed: set PARLEY_PASSWORD, or run this in a terminal to be asked for it.');
+    throw new CliError('A password is needed: set PARLEY_PASSWORD, or run this in a terminal to be asked for it.', 1, 'PASSWORD_NEEDED');
   }
   const password = await readHidden(prompt);
   if (options.confirm && (await readHidden('Repeat the password: ')) !== password) {
@@ -36,7 +36,7 @@ function readHidden(prompt: string): Promise<string> {
       for (const char of chunk) {
         if (char === '\r' || char === '\n') return finish(() => resolve(value));
         // Raw mode turns Ctrl-C into a character instead of a signal, so it is honoured here.
-        if (char === '\u0003') return finish(() => reject(new CliError('Interrupted.', 130)));
+        if (char === '\u0003') return finish(() => reject(new CliError('Interrupted.', 130, 'INTERRUPTED')));
         if (char === '\u0004' && value === '') return finish(() => reject(new CliError('No password given.')));
         if (char === '\u007f' || char === '\b') value = [...value].slice(0, -1).join('');
         else if (char >= ' ') value += char;

@@ -28,6 +28,7 @@ export async function signIn(context: Context): Promise<SignedIn> {
 }
 
 export async function logIn(context: Context, name: string, api = new ParleyApi(context.server)): Promise<SignedIn> {
+  await answers(api);
   const password = await obtainPassword(context.env, `Password for ${name} on ${context.server}: `);
   // A device token from an earlier login lets this computer in even while strangers guess at the account.
   api.deviceToken ??= (await context.cache.get(context.server, name))?.deviceToken ?? null;
@@ -43,5 +44,18 @@ export async function currentUser(api: ParleyApi): Promise<UserRef | null> {
   } catch (error) {
     if (error instanceof ParleyClientError && error.code === 'UNAUTHENTICATED') return null;
     throw error;
+  }
+}
+
+/**
+ * Fails with NETWORK when the server does not answer: asked before a password, so that a server
+ * that is down is reported as such, not as a missing password.
+ */
+export async function answers(api: ParleyApi): Promise<void> {
+  try {
+    await api.json('GET', '/healthz');
+  } catch (error) {
+    if (error instanceof ParleyClientError && error.code === 'NETWORK') throw error;
+    // Any answer at all (even an error status) means the server is there.
   }
 }

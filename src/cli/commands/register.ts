@@ -2,6 +2,7 @@ import { ParleyApi } from '../../client/index.ts';
 import { clientCommand, requireUser } from '../command.ts';
 import { printLine } from '../output.ts';
 import { obtainPassword } from '../password.ts';
+import { answers } from '../sign-in.ts';
 
 export const register = clientCommand({
   name: 'register',
@@ -17,8 +18,9 @@ export const register = clientCommand({
   examples: ['parley register --user alice', 'PARLEY_PASSWORD=... parley register --server https://chat.example.org --user 小明'],
   async run(context) {
     const name = requireUser(context);
-    const password = await obtainPassword(context.env, `Choose a password for ${name}: `, { confirm: true });
     const api = new ParleyApi(context.server);
+    await answers(api);
+    const password = await obtainPassword(context.env, `Choose a password for ${name}: `, { confirm: true });
     const { user, token } = await api.register({ name, password });
     await context.cache.put(context.server, name, user, token, api.deviceToken);
     printLine(`Registered ${user.name} on ${context.server}; you are logged in.`);
