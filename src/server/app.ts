@@ -11,6 +11,7 @@ import { People } from './accounts/people.ts';
 import { Chat } from './chat/chat.ts';
 import { Online } from './chat/online.ts';
 import { MessageReplay } from './chat/replay.ts';
+import { SendRate } from './chat/send-rate.ts';
 import { InProcessBus } from './events/in-process-bus.ts';
 import { OrderedDelivery } from './events/ordered-delivery.ts';
 import type { Config } from './config.ts';
@@ -118,7 +119,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const accounts = new Accounts(store, { devices, events: bus, limits: accountLimits, now: () => clock.now() });
   const rekeyed = await accounts.upgradeNameKeys();
   if (rekeyed > 0) log.info({ users: rekeyed }, 'gave user names their keys under the current name rules');
-  const chat = new Chat(store, bus, clock, { perSecond: config.sendRatePerSecond, burst: config.sendBurst });
+  const chat = new Chat(store, bus, clock, new SendRate({ perSecond: config.sendRatePerSecond, burst: config.sendBurst }, clock));
   const rooms = new Rooms(store, bus, online, clock);
   const people = new People(store, online);
   const blobs = options.blobs ?? new LocalBlobStore(join(config.dataDir, 'files'));

@@ -3,8 +3,8 @@ import { ParleyError } from '../errors.ts';
 import type { EventPublisher } from '../events/events.ts';
 import type { Store, UserRecord } from '../storage/store.ts';
 import type { DeviceTokens } from './device-tokens.ts';
-import { FailureLimiter } from './login-limiter.ts';
-import { DEFAULT_THROTTLE_LIMITS, MemoryLoginThrottle, type LoginAttempt, type LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
+import { memoryCounters, type FailureCounter, type FailureCounters } from './login-limiter.ts';
+import { CountingLoginThrottle, DEFAULT_THROTTLE_LIMITS, type LoginAttempt, type LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
 import { checkName, nameKeyOf, skeletonOf } from './names.ts';
 import { checkNewPassword } from './password-rules.ts';
 import { burnDecoyVerification, hashPassword, verifyPassword } from './passwords.ts';
@@ -47,6 +47,8 @@ export interface AccountsOptions {
   events: EventPublisher;
   limits?: AccountLimits;
   throttle?: LoginThrottle;
+  /** Where failed logins and registrations are counted: this process by default, Redis across nodes. */
+  counters?: FailureCounters;
   now?: () => number;
 }
 
@@ -57,7 +59,7 @@ export class Accounts {
   private readonly limits: AccountLimits;
   private readonly throttle: LoginThrottle;
   private readonly now: () => number;
-  private readonly registrations: FailureLimiter;
+  private readonly registrations: FailureCounter;
 
   constructor(
     private readonly store: Store,
@@ -67,9 +69,10 @@ export class Accounts {
     this.events = options.events;
     this.limits = options.limits ?? DEFAULT_ACCOUNT_LIMITS;
     this.now = options.now ?? Date.now;
-    this.throttle = options.throttle ?? new MemoryLoginThrottle(this.limits.throttle, this.now);
+    const counters = options.counters ?? memoryCounters(this.now);
+    this.throttle = options.throttle ?? new CountingLoginThrottle(this.limits.throttle, counters);
     const { count, windowMs } = this.limits.registrationsPerAddress;
-    this.registrations = new FailureLimiter(count, windowMs, this.now);
+    this.registrations = counters('registration', { failures: count, windowMs });
   }
 
   async register({ name: rawName, password }: Credentials, address: string): Promise<Session> {
@@ -79,14 +82,14 @@ export class Accounts {
     if (await this.store.userByNameKey(nameKey)) throw new ParleyError('NAME_TAKEN');
     // The machine itself (its owner, a script, a benchmark) is not a stranger mass-registering.
     const counted = !/^(?:::ffff:)?127\.|^::1$/.test(address);
-    const wait = counted ? this.registrations.retryAfterMs(address) : 0;
+    const wait = counted ? await this.registrations.retryAfterMs(address) : 0;
     if (wait > 0) {
       throw new ParleyError('RATE_LIMITED', `Too many accounts created from this address; try again in ${Math.ceil(wait / 1000)} s.`, { retryAfterMs: wait });
     }
     const passwordHash = await hashPassword(password);
     const user = await this.store.createUser({ name, nameKey, skeleton, passwordHash, createdAt: this.now() });
     if (!user) throw new ParleyError('NAME_TAKEN');
-    if (counted) this.registrations.recordFailure(address);
+    if (counted) await this.registrations.recordFailure(address);
     return this.openSession({ id: user.id, name: user.name });
   }
 
@@ -94,7 +97,7 @@ export class Accounts {
     const accountKey = nameKeyOf(name);
     const user = await this.findUser(name);
     const attempt: LoginAttempt = { account: accountKey, address: context.address, device: user ? await this.knownDevice(user.id, context) : null };
-    const wait = this.throttle.retryAfterMs(attempt);
+    const wait = await this.throttle.retryAfterMs(attempt);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       throw new ParleyError('LOGIN_RATE_LIMITED', `Too many failed logins; try again in ${seconds} s.`, {
@@ -103,10 +106,10 @@ export class Accounts {
     }
     const ok = user ? await verifyPassword(user.passwordHash, password) : (await burnDecoyVerification(password), false);
     if (!user || !ok) {
-      this.throttle.recordFailure(attempt);
+      await this.throttle.recordFailure(attempt);
       throw new ParleyError('WRONG_CREDENTIALS');
     }
-    this.throttle.recordSuccess(attempt);
+    await this.throttle.recordSuccess(attempt);
     // A new session for a new login (session fixation): the one the client held ends here.
     if (context.sessionToken) await this.logout(context.sessionToken, 'replaced by a new login');
     return this.openSession({ id: user.id, name: user.name });

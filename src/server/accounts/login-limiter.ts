@@ -1,10 +1,30 @@
 /**
+ * Failures counted per key in a fixed window, wherever the counts are kept: in this process
+ * (FailureLimiter) or, with several nodes, in Redis (redis-failure-counters.ts), so that ten nodes
+ * do not allow ten times the attempts.
+ */
+export interface FailureCounter {
+  /** Milliseconds until this key may try again, or 0 when it may try now. */
+  retryAfterMs(key: string): number | Promise<number>;
+  recordFailure(key: string): void | Promise<void>;
+  reset(key: string): void | Promise<void>;
+}
+
+/** Makes the counter named `name` (a kind of key: accounts, addresses…) with its allowance. */
+export type FailureCounters = (name: string, limit: { failures: number; windowMs: number }) => FailureCounter;
+
+/** Counters in this process, on the time `now` gives. */
+export function memoryCounters(now: () => number = Date.now): FailureCounters {
+  return (_name, { failures, windowMs }) => new FailureLimiter(failures, windowMs, now);
+}
+
+/**
  * Counts failed logins per key (an account, an address) in a fixed window. Once a key has
  * used its allowance, further attempts are refused before any password is hashed, with the
  * time left until the window ends. (Registrations per address are counted the same way, each
  * account created being one "failure" of the allowance.)
  */
-export class FailureLimiter {
+export class FailureLimiter implements FailureCounter {
   private readonly windows = new Map<string, { failures: number; resetsAt: number }>();
 
   constructor(

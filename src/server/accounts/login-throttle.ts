@@ -1,4 +1,4 @@
-import { FailureLimiter } from './login-limiter.ts';
+import { memoryCounters, type FailureCounter, type FailureCounters } from './login-limiter.ts';
 
 /** One login attempt as the throttle sees it. */
 export interface LoginAttempt {
@@ -12,13 +12,14 @@ export interface LoginAttempt {
 
 /**
  * Slows password guessing down without letting a stranger lock the owner out (docs/SECURITY.md,
- * "Failed logins"). A port: kept in memory on one node; the cluster moves it where every node sees it.
+ * "Failed logins"). A port: its counts are kept in memory on one node, in Redis across nodes
+ * (the FailureCounters it is made with), so every node sees every failure.
  */
 export interface LoginThrottle {
   /** Milliseconds before this attempt may be made, or 0: checked before any password is hashed. */
-  retryAfterMs(attempt: LoginAttempt): number;
-  recordFailure(attempt: LoginAttempt): void;
-  recordSuccess(attempt: LoginAttempt): void;
+  retryAfterMs(attempt: LoginAttempt): Promise<number>;
+  recordFailure(attempt: LoginAttempt): Promise<void>;
+  recordSuccess(attempt: LoginAttempt): Promise<void>;
 }
 
 export interface ThrottleLimits {
@@ -47,46 +48,47 @@ export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = {
  *   (a slower limit that a botnet rotating addresses still reaches), then by its address.
  * A success clears the pair (and the device); the account-wide count runs out with its window.
  */
-export class MemoryLoginThrottle implements LoginThrottle {
-  private readonly pairs: FailureLimiter;
-  private readonly accounts: FailureLimiter;
-  private readonly addresses: FailureLimiter;
-  private readonly devices: FailureLimiter;
+export class CountingLoginThrottle implements LoginThrottle {
+  private readonly pairs: FailureCounter;
+  private readonly accounts: FailureCounter;
+  private readonly addresses: FailureCounter;
+  private readonly devices: FailureCounter;
 
-  constructor(limits: ThrottleLimits = DEFAULT_THROTTLE_LIMITS, now: () => number = Date.now) {
-    const limiter = ({ failures, windowMs }: { failures: number; windowMs: number }) => new FailureLimiter(failures, windowMs, now);
-    this.pairs = limiter(limits.perAccountAndAddress);
-    this.accounts = limiter(limits.perAccount);
-    this.addresses = limiter(limits.perAddress);
-    this.devices = limiter(limits.perDevice);
+  constructor(limits: ThrottleLimits = DEFAULT_THROTTLE_LIMITS, counters: FailureCounters = memoryCounters()) {
+    this.pairs = counters('pair', limits.perAccountAndAddress);
+    this.accounts = counters('account', limits.perAccount);
+    this.addresses = counters('address', limits.perAddress);
+    this.devices = counters('device', limits.perDevice);
   }
 
-  retryAfterMs(attempt: LoginAttempt): number {
-    if (this.trusted(attempt)) return 0;
-    return Math.max(
+  async retryAfterMs(attempt: LoginAttempt): Promise<number> {
+    if (await this.trusted(attempt)) return 0;
+    const waits = await Promise.all([
       this.pairs.retryAfterMs(pairKey(attempt)),
       this.accounts.retryAfterMs(attempt.account),
       this.addresses.retryAfterMs(attempt.address),
-    );
+    ]);
+    return Math.max(...waits);
   }
 
-  recordFailure(attempt: LoginAttempt): void {
-    if (this.trusted(attempt)) {
-      this.devices.recordFailure(attempt.device!);
+  async recordFailure(attempt: LoginAttempt): Promise<void> {
+    if (await this.trusted(attempt)) {
+      await this.devices.recordFailure(attempt.device!);
       return;
     }
-    this.pairs.recordFailure(pairKey(attempt));
-    this.accounts.recordFailure(attempt.account);
-    this.addresses.recordFailure(attempt.address);
+    await Promise.all([
+      this.pairs.recordFailure(pairKey(attempt)),
+      this.accounts.recordFailure(attempt.account),
+      this.addresses.recordFailure(attempt.address),
+    ]);
   }
 
-  recordSuccess(attempt: LoginAttempt): void {
-    this.pairs.reset(pairKey(attempt));
-    if (attempt.device) this.devices.reset(attempt.device);
+  async recordSuccess(attempt: LoginAttempt): Promise<void> {
+    await Promise.all([this.pairs.reset(pairKey(attempt)), attempt.device ? this.devices.reset(attempt.device) : undefined]);
   }
 
-  private trusted(attempt: LoginAttempt): boolean {
-    return attempt.device !== null && this.devices.retryAfterMs(attempt.device) === 0;
+  private async trusted(attempt: LoginAttempt): Promise<boolean> {
+    return attempt.device !== null && (await this.devices.retryAfterMs(attempt.device)) === 0;
   }
 }
 

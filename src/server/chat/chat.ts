@@ -12,7 +12,7 @@ import type { Clock } from '../clock.ts';
 import { catchUp, type CatchUpItem } from './catch-up.ts';
 import { CommitQueue } from './commit-queue.ts';
 import { publishCommitted } from './publish.ts';
-import { SendRate, type SendRateLimits } from './send-rate.ts';
+import type { SendLimiter } from './send-rate.ts';
 import { checkText } from './text.ts';
 
 export interface Ack {
@@ -30,7 +30,6 @@ export interface Ack {
  */
 export class Chat {
   private readonly queue: CommitQueue;
-  private readonly sendRate: SendRate;
   /** Users never go away, so a user seen once can be taken as existing (no single-writer assumption). */
   private readonly knownUsers = new Map<number, UserRef>();
 
@@ -38,10 +37,9 @@ export class Chat {
     private readonly store: Store,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
-    sendRate: SendRateLimits,
+    private readonly sendRate: SendLimiter,
   ) {
     this.queue = new CommitQueue(store, (result) => publishCommitted(events, result));
-    this.sendRate = new SendRate(sendRate, clock);
   }
 
   /**
@@ -50,7 +48,7 @@ export class Chat {
    * costs no validation or storage work.
    */
   async send(sender: UserRef, conv: ConversationId, clientId: string, text: string): Promise<Ack> {
-    this.sendRate.take(sender.id);
+    await this.sendRate.take(sender.id);
     checkText(text);
     const result = await this.commitMessage({ conv, sender, clientId, text, ts: this.clock.now() });
     const { message } = result;

@@ -7,15 +7,27 @@ export interface SendRateLimits {
   burst: number;
 }
 
+/**
+ * The per-user send limit, as Chat.send sees it: takes one send from the user's budget, or throws
+ * RATE_LIMITED with the wait. In this process (SendRate) or shared by all nodes (RedisSendRate).
+ */
+export interface SendLimiter {
+  take(userId: number): void | Promise<void>;
+}
+
+export function rateLimited(waitMs: number): ParleyError {
+  return new ParleyError('RATE_LIMITED', `Sending too fast; try again in ${waitMs} ms.`, { retryAfterMs: waitMs });
+}
+
 /** Buckets are kept for this many users at most; beyond it, those that are full again are dropped. */
 const MAX_TRACKED_USERS = 10_000;
 
 /**
  * The send rate limit: one token bucket per user, whatever they send through (any number of
- * WebSocket connections, HTTP). Per node for now: with several nodes, each would grant the full
- * rate (docs/ARCHITECTURE.md notes where shared limits go).
+ * WebSocket connections, HTTP), in this process: the limiter of one node (across nodes,
+ * redis-send-rate.ts keeps the same buckets in Redis).
  */
-export class SendRate {
+export class SendRate implements SendLimiter {
   private readonly buckets = new Map<number, TokenBucket>();
 
   constructor(
@@ -32,7 +44,7 @@ export class SendRate {
       this.buckets.set(userId, bucket);
     }
     const wait = bucket.take();
-    if (wait > 0) throw new ParleyError('RATE_LIMITED', `Sending too fast; try again in ${wait} ms.`, { retryAfterMs: wait });
+    if (wait > 0) throw rateLimited(wait);
   }
 
   /** A full bucket is the same as no bucket, so forgetting it changes nothing. */

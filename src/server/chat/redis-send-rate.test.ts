@@ -1,0 +1,74 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../test/support/manual-clock.ts';
+import { hasRedis, startRedis, type PrivateRedis } from '../../../test/support/redis.ts';
+import { connectRedis } from '../redis/connect.ts';
+import { RedisSendRate } from './redis-send-rate.ts';
+
+const quiet = { warn: () => {}, info: () => {} };
+const limits = { perSecond: 2, burst: 5 };
+
+describe.skipIf(!hasRedis)('the send limit shared by every node (RedisSendRate)', () => {
+  let redis: PrivateRedis;
+  const cleanups: (() => unknown)[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  async function nodes(clock: ManualClock, prefix: string) {
+    const clients = await Promise.all([connectRedis(redis.url, 'a', quiet), connectRedis(redis.url, 'b', quiet)]);
+    cleanups.push(...clients.map((client) => () => client.disconnect()));
+    const [a, b] = clients.map((client) => new RedisSendRate(client, limits, clock, quiet, prefix)) as [RedisSendRate, RedisSendRate];
+    return { a, b, clients };
+  }
+
+  /** The wait RATE_LIMITED gave, or 0 when the send was taken. */
+  const attempt = async (node: RedisSendRate, userId: number) => {
+    try {
+      await node.take(userId);
+      return 0;
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'RATE_LIMITED' });
+      return (error as { retryAfterMs: number }).retryAfterMs;
+    }
+  };
+
+  it('grants one user one burst across two nodes, not one per node, and refills it at one rate', async () => {
+    const clock = new ManualClock();
+    const { a, b } = await nodes(clock, 'send1:');
+    for (const node of [a, a, a, b, b]) expect(await attempt(node, 1)).toBe(0);
+    expect(await attempt(a, 1)).toBe(500);
+    expect(await attempt(b, 1)).toBe(500);
+    // Another user has a budget of their own.
+    expect(await attempt(b, 2)).toBe(0);
+
+    await clock.advance(500); // one token, for whichever node asks first
+    expect(await attempt(b, 1)).toBe(0);
+    expect(await attempt(a, 1)).toBe(500);
+  });
+
+  it('falls back to each node’s own budget while Redis is away, and shares again once it is back', async () => {
+    const clock = new ManualClock();
+    const { a, b, clients } = await nodes(clock, 'send2:');
+    await redis.stop();
+    try {
+      for (let i = 0; i < 5; i++) expect(await attempt(a, 1)).toBe(0);
+      expect(await attempt(a, 1)).toBeGreaterThan(0);
+      expect(await attempt(b, 1)).toBe(0); // B's own bucket
+    } finally {
+      await redis.restart();
+    }
+    const deadline = Date.now() + 5000;
+    while (!clients.every((client) => client.status === 'ready')) {
+      if (Date.now() > deadline) throw new Error('the nodes did not reach Redis again');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const node of [a, b, a, b, a]) expect(await attempt(node, 3)).toBe(0);
+    expect(await attempt(b, 3)).toBe(500);
+  });
+});
