@@ -7,8 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { FileApi } from '../src/client/files.ts';
 import { TokenCache } from '../src/cli/token-cache.ts';
-import type { FileCard } from '../src/protocol/index.ts';
-import { PASSWORD } from './support/clients.ts';
+import { WORLD, dmId, type FileCard } from '../src/protocol/index.ts';
+import { PASSWORD, connect } from './support/clients.ts';
 import { DEFAULT_ACCOUNT_LIMITS } from '../src/server/accounts/accounts.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -169,6 +169,42 @@ describe('the CLI on first run', () => {
     expect(JSON.parse(json.stderr)).toEqual({
       error: { code: 'LOGIN_RATE_LIMITED', message: expect.stringMatching(/^Too many failed logins; try again in [^;]+\.$/), retryAfterMs: expect.any(Number) },
     });
+  });
+
+  it('who says so plainly when nobody (else) is online, on stderr, with no names on stdout', async () => {
+    // A server of its own: other tests' users must not be online meanwhile.
+    const quiet = await startTestServer();
+    try {
+      const { user, token } = await new ParleyApi(quiet.url).register({ name: 'loner', password: PASSWORD });
+      await new TokenCache(join(home, 'parley', 'sessions.json')).put(quiet.url, 'loner', user, token);
+      const at = { PARLEY_SERVER: quiet.url };
+      expect(await parley('loner', ['who'], at)).toEqual({ code: 0, stdout: '', stderr: 'Nobody is online now.\n' });
+      expect(await parley('loner', ['who', '--json'], at)).toEqual({ code: 0, stdout: '', stderr: '' });
+      const me = await connect(new ParleyApi(quiet.url, { token }));
+      try {
+        expect(await parley('loner', ['who'], at)).toEqual({ code: 0, stdout: 'loner\n', stderr: 'Nobody else is online now.\n' });
+      } finally {
+        me.close();
+      }
+    } finally {
+      await quiet.close();
+    }
+  });
+
+  it('text and names from others are printed with bidi overrides, isolates and control characters made visible', async () => {
+    const teller = await newUser('teller');
+    const reader = await newUser('reader');
+    const { user } = await reader.me();
+    const { id } = (await teller.me()).user;
+    const text = 'pay \u202Eevil\u202C \u2066isolated\u2069 \u001b[2Jcleared\u2028next';
+    const ack = await teller.send(dmId(id, user.id), text);
+    const shown = await succeeds('reader', ['history', '--with', 'teller']);
+    expect(shown).toContain(`#${ack.seq} `);
+    expect(shown).toContain('teller: pay \\u202eevil\\u202c \\u2066isolated\\u2069 \\x1b[2Jcleared\\u2028next\n');
+    expect(shown).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u2028\u001b]/);
+    // --json hands the text over exactly as sent: a script gets the data, not a rendering.
+    const [line] = (await succeeds('reader', ['history', '--with', 'teller', '--json'])).trim().split('\n');
+    expect(JSON.parse(line!).text).toBe(text);
   });
 });
 

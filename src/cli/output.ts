@@ -15,12 +15,20 @@ export function note(text: string): void {
 }
 
 /**
- * Message text comes from other people: control characters (escape sequences above all) could
- * rewrite the reader's terminal, so they are shown as visible escapes. Newlines and tabs stay.
+ * Text from other people (messages, names, topics) could rewrite the reader's terminal: control
+ * characters (escape sequences above all) act on it, and bidi overrides and isolates
+ * (U+202A-U+202E, U+2066-U+2069) reorder what follows them, so
+ * a line can read other than it is ("Trojan Source"). All are shown as visible escapes; line
+ * and paragraph separators too, as they break a line like a newline. Newlines and tabs stay.
  */
 export function sanitize(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
+
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028-\u202e\u2066-\u2069]/g;
 
 /** `2025-03-01 14:03:21` in local time: what a person reading a terminal expects. */
 export function formatTime(ts: number): string {

@@ -1,6 +1,6 @@
 import { ParleyApi, ParleyClientError } from '../../client/index.ts';
 import { clientCommand, requireUser } from '../command.ts';
-import { printLine } from '../output.ts';
+import { printLine, sanitize } from '../output.ts';
 import { signIn } from '../sign-in.ts';
 
 export const logout = clientCommand({
@@ -22,7 +22,7 @@ export const logout = clientCommand({
       const { api, me } = await signIn(context);
       await api.logoutEverywhere();
       await context.cache.delete(context.server, name);
-      printLine(`Logged out ${me.name} everywhere on ${context.server}.`);
+      printLine(`Logged out ${sanitize(me.name)} everywhere on ${context.server}.`);
       return;
     }
     const cached = await context.cache.get(context.server, name);
@@ -38,6 +38,6 @@ export const logout = clientCommand({
       if (!(error instanceof ParleyClientError && error.code === 'UNAUTHENTICATED')) throw error;
     }
     await context.cache.delete(context.server, name);
-    printLine(`Logged out ${cached.user.name} on ${context.server}.`);
+    printLine(`Logged out ${sanitize(cached.user.name)} on ${context.server}.`);
   },
 });

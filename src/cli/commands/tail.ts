@@ -32,7 +32,7 @@ export const tail = clientCommand({
     const json = context.values.json === true;
     session.on('welcome', ({ online }) => {
       if (json) printJson({ type: 'welcome', me, online });
-      else note(`Connected to ${context.server} as ${me.name}. Online: ${online.map((u) => u.name).join(', ')}. Ctrl-C to stop.`);
+      else note(`Connected to ${context.server} as ${me.name}. Online: ${online.map((u) => sanitize(u.name)).join(', ')}. Ctrl-C to stop.`);
     });
     session.on('message', (message) => {
       if (json) printJson({ type: 'message', ...message });
@@ -41,7 +41,7 @@ export const tail = clientCommand({
     session.on('presence', (changes) => {
       for (const { user, online } of changes) {
         if (json) printJson({ type: 'presence', user, online });
-        else printLine(`* ${user.name} ${online ? 'is online' : 'went offline'}`);
+        else printLine(`* ${sanitize(user.name)} ${online ? 'is online' : 'went offline'}`);
       }
     });
     session.on('conversation', (conversation) => {
@@ -62,7 +62,7 @@ export const tail = clientCommand({
 
 function labelOf(conversation: ConversationSummary): string {
   if (conversation.room) return `#${sanitize(conversation.room.name)}`;
-  return conversation.peer ? `@${conversation.peer.name}` : conversation.id;
+  return conversation.peer ? `@${sanitize(conversation.peer.name)}` : conversation.id;
 }
 
 /** Resolves on Ctrl-C or SIGTERM; fails when the session ends for good or its login cannot be renewed. */
