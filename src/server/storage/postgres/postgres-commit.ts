@@ -13,20 +13,49 @@ interface Conversation {
 }
 
 /**
+ * Thrown when the batch's one INSERT met a (sender, clientId) that another node stored after this
+ * transaction looked (only possible through a DM created meanwhile): the transaction is rolled
+ * back, seqs and all, and the batch runs again `oneByOne`.
+ */
+export class ConcurrentDuplicate extends Error {}
+
+/**
  * Store.commit on PostgreSQL, inside the caller's transaction. The rows of every conversation
  * of the batch are locked first (in id order, so two nodes cannot deadlock on them); from then
  * until the commit no other node can take their next seq or change their members, so seqs are
- * dense across nodes and a rollback leaves no hole. A (sender, clientId) stored before, by any
- * node, is found by the unique index and its original returned.
+ * dense across nodes and a rollback leaves no hole. The (sender, clientId) pairs already stored,
+ * by any node, are read in one query after the locks, and their originals returned.
+ *
+ * The new messages are written by one INSERT for the whole batch (a round trip per message
+ * would cost far more than the group commit saves); `oneByOne` writes each with its own and
+ * settles a conflict on the spot, the way after a ConcurrentDuplicate.
  */
-export async function commitBatch(tx: Queryable, files: PostgresFileRecords, batch: readonly PendingMessage[]): Promise<CommitResult[]> {
+export async function commitBatch(
+  tx: Queryable,
+  files: PostgresFileRecords,
+  batch: readonly PendingMessage[],
+  oneByOne = false,
+): Promise<CommitResult[]> {
   const locked = await states(tx, [...new Set(batch.map((p) => p.conv))], true);
   const conversations = new Map<ConversationId, Conversation>();
   for (const [conv, s] of locked) conversations.set(conv, { kind: s.kind, seq: s.lastSeq, members: s.members, dirty: false });
+  const stored = await originalsOf(tx, batch);
+  /** Messages of this batch by sender and client id: a repeat within the batch returns the first. */
+  const committed = new Map<string, { message: Message; conversation: Conversation }>();
+  const rows: [ConversationId, number, number, string, string, number][] = [];
   // Each sender's read position moves to their last message of the batch: one UPDATE per (sender, conversation).
   const readUpTo = new Map<string, { userId: number; conv: ConversationId; seq: number }>();
   const results: CommitResult[] = [];
   for (const pending of batch) results.push(await commitOne(pending));
+  if (rows.length > 0 && !oneByOne) {
+    const inserted = await tx.query(
+      `INSERT INTO messages (conv_id, seq, sender_id, client_id, text, ts)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[])
+       ON CONFLICT (sender_id, client_id) DO NOTHING`,
+      [0, 1, 2, 3, 4, 5].map((column) => rows.map((row) => row[column])),
+    );
+    if (inserted.rowCount !== rows.length) throw new ConcurrentDuplicate();
+  }
   for (const [conv, { seq, dirty }] of conversations) {
     if (dirty) await tx.query('UPDATE conversations SET last_seq = $1 WHERE id = $2', [seq, conv]);
   }
@@ -36,12 +65,18 @@ export async function commitBatch(tx: Queryable, files: PostgresFileRecords, bat
   return results;
 
   async function commitOne(pending: PendingMessage): Promise<CommitResult> {
+    const key = `${pending.sender.id}:${pending.clientId}`;
+    const original = stored.get(key);
+    if (original) return duplicateOf(tx, original);
+    const repeated = committed.get(key);
+    if (repeated) {
+      const { kind, members } = repeated.conversation;
+      return { ok: true, message: repeated.message, duplicate: true, convKind: kind, members, created: [] };
+    }
     let created: CreatedMembership[] = [];
     let conversation = conversations.get(pending.conv);
     if (!conversation) {
-      // First message of a DM: a retry must not create the conversation, so look first.
-      const original = await originalOf(tx, pending);
-      if (original) return original;
+      // First message of a DM (a retry was caught above and does not create it).
       if (!pending.direct) return { ok: false, reason: 'not-member' };
       created = await createDirect(tx, pending.conv, pending.direct, pending.ts);
       if (created.length > 0) conversation = { kind: 'dm', seq: 0, members: pending.direct.map((user) => user.id), dirty: false };
@@ -52,37 +87,44 @@ export async function commitBatch(tx: Queryable, files: PostgresFileRecords, bat
       }
       conversations.set(pending.conv, conversation);
     }
-    if (conversation.members !== null && !conversation.members.includes(pending.sender.id)) {
-      return (await originalOf(tx, pending)) ?? { ok: false, reason: 'not-member' };
-    }
+    if (conversation.members !== null && !conversation.members.includes(pending.sender.id)) return { ok: false, reason: 'not-member' };
     const seq = conversation.seq + 1;
-    // The common case costs one INSERT: the unique (sender_id, client_id) index detects a retried
-    // send (it waits for another node's transaction holding the same key, then sees its row).
-    const inserted = await tx.query(
-      `INSERT INTO messages (conv_id, seq, sender_id, client_id, text, ts) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (sender_id, client_id) DO NOTHING`,
-      [pending.conv, seq, pending.sender.id, pending.clientId, pending.text, pending.ts],
-    );
-    if (inserted.rowCount === 0) return (await originalOf(tx, pending))!;
+    const row: (typeof rows)[number] = [pending.conv, seq, pending.sender.id, pending.clientId, pending.text, pending.ts];
+    if (oneByOne) {
+      // ON CONFLICT waits for another node's transaction holding the same key, then sees its row.
+      const inserted = await tx.query(
+        `INSERT INTO messages (conv_id, seq, sender_id, client_id, text, ts) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (sender_id, client_id) DO NOTHING`,
+        row,
+      );
+      if (inserted.rowCount === 0) return duplicateOf(tx, (await originalsOf(tx, [pending])).get(key)!);
+    } else rows.push(row);
     conversation.seq = seq;
     conversation.dirty = true;
     readUpTo.set(`${pending.sender.id}:${pending.conv}`, { userId: pending.sender.id, conv: pending.conv, seq });
     const { file, direct: _direct, ...fields } = pending;
     const message: Message = { ...fields, seq };
     if (file) message.file = await files.insertOffer(tx, message, file);
+    committed.set(key, { message, conversation });
     return { ok: true, message, duplicate: false, convKind: conversation.kind, members: conversation.members, created };
   }
 }
 
-/** The message this sender already stored with this client id, as a duplicate result. */
-async function originalOf(tx: Queryable, pending: PendingMessage): Promise<CommitResult | null> {
-  const { rows } = await tx.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} WHERE m.sender_id = $1 AND m.client_id = $2`, [
-    pending.sender.id,
-    pending.clientId,
+/** The messages already stored under the batch's (sender, clientId) pairs, by `sender:clientId`. */
+async function originalsOf(tx: Queryable, batch: readonly PendingMessage[]): Promise<Map<string, MessageRow>> {
+  // Two arrays walk the unique (sender_id, client_id) index, whatever the table's size; a pair across
+  // senders that this also finds is not looked up below.
+  const { rows } = await tx.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} WHERE m.sender_id = ANY($1) AND m.client_id = ANY($2)`, [
+    [...new Set(batch.map((p) => p.sender.id))],
+    [...new Set(batch.map((p) => p.clientId))],
   ]);
-  if (!rows[0]) return null;
-  const s = (await state(tx, rows[0].conv_id))!;
-  return { ok: true, message: toMessage(rows[0]), duplicate: true, convKind: s.kind, members: s.members, created: [] };
+  return new Map(rows.map((row) => [`${row.sender_id}:${row.client_id}`, row]));
+}
+
+/** A stored message as the result of a retried send. */
+async function duplicateOf(tx: Queryable, row: MessageRow): Promise<CommitResult> {
+  const s = (await state(tx, row.conv_id))!;
+  return { ok: true, message: toMessage(row), duplicate: true, convKind: s.kind, members: s.members, created: [] };
 }
 
 /** Creates a DM and its two memberships; nothing (an empty list) when another node just created it. */

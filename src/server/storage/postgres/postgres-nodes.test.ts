@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hasPostgres, TestPostgres } from '../../../../test/support/postgres.ts';
 import { committed, pending, withUsers } from '../contract/support.ts';
 import type { CommitResult } from '../store.ts';
@@ -17,7 +18,7 @@ describe.runIf(hasPostgres)('PostgreSQL store shared by several nodes', () => {
   async function twoNodes() {
     const url = await postgres.createDatabase();
     const [one, two] = await Promise.all([PostgresStore.open(url), PostgresStore.open(url)]);
-    return { one, two, close: () => Promise.all([one.close(), two.close()]) };
+    return { one, two, url, close: () => Promise.all([one.close(), two.close()]) };
   }
 
   it('hands out distinct, gap-free seqs when two nodes commit batches to one conversation at once', async () => {
@@ -69,6 +70,36 @@ describe.runIf(hasPostgres)('PostgreSQL store shared by several nodes', () => {
     await close();
   });
 
+  it('returns the original when another node stores the same send in a DM it creates while this batch waits for it', async () => {
+    const { one, url, close } = await twoNodes();
+    const [alice, bob] = await withUsers(one, 'alice', 'bob');
+    const dm = `dm:${alice!.id}:${bob!.id}`;
+    // "Node two", by hand: creates the DM with alice's message and holds its transaction open.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    await other.query('BEGIN');
+    await other.query("INSERT INTO conversations (id, kind, last_seq, created_at, member_count) VALUES ($1, 'dm', 1, 5, 2)", [dm]);
+    await other.query('INSERT INTO memberships (user_id, conv_id) VALUES ($1, $3), ($2, $3)', [alice!.id, bob!.id, dm]);
+    await other.query("INSERT INTO messages (conv_id, seq, sender_id, client_id, text, ts) VALUES ($1, 1, $2, 'same', 'first', 5)", [dm, alice!.id]);
+    const commit = one.commit([pending('world', bob!, 'w1'), { ...pending(dm, alice!, 'same', 'again'), direct: [alice!, bob!] }, pending('world', bob!, 'w2')]);
+    // This node has looked for the client id already and now waits for the DM's row.
+    await vi.waitFor(async () => {
+      const { rows } = await other.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+      expect(rows[0].n).toBe(1);
+    }, { timeout: 10_000, interval: 20 });
+    await other.query('COMMIT');
+    await other.end();
+    const results = (await commit).map(committed);
+    expect(results.map((r) => [r.message.conv, r.message.seq, r.message.text, r.duplicate])).toEqual([
+      ['world', 1, 'w1', false],
+      [dm, 1, 'first', true],
+      ['world', 2, 'w2', false],
+    ]);
+    expect((await one.after('world', 0, 10)).map((m) => m.seq)).toEqual([1, 2]);
+    expect(await one.lastSeq(dm)).toBe(1);
+    await close();
+  });
+
   it('fails a commit while PostgreSQL is down, and after it is back stores the retry once, with the next seq', async () => {
     const { one, two, close } = await twoNodes();
     const [alice] = await withUsers(one, 'alice');
@@ -90,7 +121,6 @@ describe.runIf(hasPostgres)('PostgreSQL store shared by several nodes', () => {
     const url = await postgres.createDatabase();
     const store = await PostgresStore.open(url);
     await store.close();
-    const pg = (await import('pg')).default;
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query('INSERT INTO parley_schema (version) VALUES (999)');

@@ -11,7 +11,7 @@ import {
 import type { MembershipRecord, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
 import { toRoomInfo } from '../sqlite/sqlite-rooms.ts';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../sqlite/sqlite-store.ts';
-import { commitBatch } from './postgres-commit.ts';
+import { commitBatch, ConcurrentDuplicate } from './postgres-commit.ts';
 import { Database } from './database.ts';
 import { migrate } from './migrate.ts';
 import { PostgresFileRecords } from './postgres-file-records.ts';
@@ -155,8 +155,13 @@ export class PostgresStore implements Store {
     await this.db.query('DELETE FROM sessions WHERE user_id = $1', [userId]);
   }
 
-  commit(batch: readonly PendingMessage[]) {
-    return this.db.transaction((tx) => commitBatch(tx, this.files, batch));
+  async commit(batch: readonly PendingMessage[]) {
+    try {
+      return await this.db.transaction((tx) => commitBatch(tx, this.files, batch));
+    } catch (error) {
+      if (!(error instanceof ConcurrentDuplicate)) throw error;
+      return this.db.transaction((tx) => commitBatch(tx, this.files, batch, true));
+    }
   }
 
   async page(conv: ConversationId, limit: number, before?: number) {
