@@ -10,9 +10,12 @@ import { DeviceTokens, loadDeviceKey } from './accounts/device-tokens.ts';
 import { People } from './accounts/people.ts';
 import { Chat } from './chat/chat.ts';
 import { Online } from './chat/online.ts';
+import type { OnlineDirectory } from './chat/online-directory.ts';
 import { MessageReplay } from './chat/replay.ts';
 import { SendRate } from './chat/send-rate.ts';
+import type { Bus } from './events/bus.ts';
 import { InProcessBus } from './events/in-process-bus.ts';
+import { RedisCluster } from './redis/cluster.ts';
 import { OrderedDelivery } from './events/ordered-delivery.ts';
 import type { Config } from './config.ts';
 import type { Connection } from './gateway/connection.ts';
@@ -110,16 +113,20 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   // The message path (docs/ARCHITECTURE.md, "Events and the Bus"): the domain commits, then
   // publishes events with their audience on the bus; this node's gateway subscribes through
   // OrderedDelivery (order, repeats, holes filled from storage) and only routes them.
-  const bus = new InProcessBus(log.child({ part: 'bus' }));
-  const online = new Online(bus);
+  // With --redis the bus, presence and limits are shared by every node (docs/ARCHITECTURE.md, "Across nodes").
+  const cluster = config.redisUrl ? await RedisCluster.connect(config.redisUrl, log) : null;
+  const bus: Bus = cluster?.bus ?? new InProcessBus(log.child({ part: 'bus' }));
+  // Presence corrections go to this node's clients only, through its own delivery (made just below).
+  const online: OnlineDirectory = cluster ? await cluster.online({ publish: (event) => delivery.accept(event) }, clock) : new Online(bus);
   const hub = new Hub<Connection>(log.child({ part: 'gateway' }), online);
   const delivery = new OrderedDelivery(new MessageReplay(store), (event) => hub.route(event), clock, log.child({ part: 'delivery' }));
   const unsubscribe = bus.subscribe(delivery.accept);
   const devices = new DeviceTokens(await loadDeviceKey(config.dataDir));
-  const accounts = new Accounts(store, { devices, events: bus, limits: accountLimits, now: () => clock.now() });
+  const accounts = new Accounts(store, { devices, events: bus, limits: accountLimits, now: () => clock.now(), ...(cluster ? { counters: cluster.failureCounters() } : {}) });
   const rekeyed = await accounts.upgradeNameKeys();
   if (rekeyed > 0) log.info({ users: rekeyed }, 'gave user names their keys under the current name rules');
-  const chat = new Chat(store, bus, clock, new SendRate({ perSecond: config.sendRatePerSecond, burst: config.sendBurst }, clock));
+  const sendLimits = { perSecond: config.sendRatePerSecond, burst: config.sendBurst };
+  const chat = new Chat(store, bus, clock, cluster ? cluster.sendLimiter(sendLimits, clock) : new SendRate(sendLimits, clock));
   const rooms = new Rooms(store, bus, online, clock);
   const people = new People(store, online);
   const blobs = options.blobs ?? new LocalBlobStore(join(config.dataDir, 'files'));
@@ -145,7 +152,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   let serving = true;
   app.get('/healthz', async (_request, reply) => {
     if (!serving) return reply.status(503).send({ ok: false });
-    return { ok: true };
+    // A node without Redis still serves its own clients (degraded: see ARCHITECTURE), so it stays in the pool and says so.
+    return cluster ? { ok: true, redis: cluster.connected ? 'up' : 'down' } : { ok: true };
   });
   const secureCookies = tls !== null || config.behindTlsProxy;
   accountRoutes(app, { accounts, secureCookies, sessionTtlMs: accountLimits.sessionTtlMs });
@@ -238,6 +246,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         online.stop();
         unsubscribe();
         delivery.stop();
+        await cluster?.close();
         await store.close();
       })()),
   };

@@ -15,6 +15,15 @@ describe('configuration', () => {
     expect(parseConfig(['--data', '/srv/parley'], env).dataDir).toBe('/srv/parley');
   });
 
+  it('connects to Redis with --redis or PARLEY_REDIS_URL only beside PostgreSQL, and refuses anything else', () => {
+    const database = ['--database', 'postgres://db/parley'];
+    expect(parseConfig(database, {}).redisUrl).toBeNull();
+    expect(parseConfig([...database, '--redis', 'redis://cache:6379/2'], {}).redisUrl).toBe('redis://cache:6379/2');
+    expect(parseConfig(database, { PARLEY_REDIS_URL: 'rediss://cache' }).redisUrl).toBe('rediss://cache');
+    expect(() => parseConfig([...database, '--redis', 'cache:6379'], {})).toThrow(/--redis takes a Redis URL/);
+    expect(() => parseConfig(['--redis', 'redis://cache'], {})).toThrow(/share one database: give --database postgres/);
+  });
+
   it('stores in SQLite by default and in PostgreSQL with --database or PARLEY_DATABASE_URL, refusing anything else', () => {
     expect(parseConfig([], {}).database).toEqual({ kind: 'sqlite' });
     const url = 'postgres://parley:secret@db.example.org:5432/parley';

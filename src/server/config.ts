@@ -26,6 +26,8 @@ export interface Config {
   dataDir: string;
   /** SQLite in the data folder by default; `--database postgres://…` stores everything in PostgreSQL. */
   database: DatabaseSetting;
+  /** `--redis redis://…`: the nodes of a cluster share the bus, presence and limits through it; null on one node. */
+  redisUrl: string | null;
   tls: TlsSetting;
   /** A reverse proxy in front terminates TLS, so plain HTTP on a public address is fine. */
   behindTlsProxy: boolean;
@@ -72,6 +74,7 @@ const OPTIONS = {
   port: { env: 'PARLEY_PORT', default: '8080' },
   data: { env: 'PARLEY_DATA_DIR', default: './data' },
   database: { env: 'PARLEY_DATABASE_URL', default: '' },
+  redis: { env: 'PARLEY_REDIS_URL', default: '' },
   'tls-cert': { env: 'PARLEY_TLS_CERT', default: '' },
   'tls-key': { env: 'PARLEY_TLS_KEY', default: '' },
   tls: { env: 'PARLEY_TLS', default: '' },
@@ -135,6 +138,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (behindTlsProxy && publicUrls.length === 0) {
     throw new ConfigError('--behind-tls-proxy needs --public-url with the address people use (e.g. https://chat.example.org): only that host is served.');
   }
+  const database = databaseSetting(get('database'));
   const durability = get('durability');
   if (durability !== 'full' && durability !== 'normal') throw new ConfigError('--durability is "full" or "normal".');
 
@@ -142,7 +146,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     host,
     port: integer(get('port'), 'port', 0, 65535),
     dataDir: resolve(get('data')),
-    database: databaseSetting(get('database')),
+    database,
+    redisUrl: redisUrl(get('redis'), database),
     tls,
     behindTlsProxy,
     allowedOrigins: list(get('allow-origin')).map((origin) => publicUrl(origin).origin),
@@ -175,6 +180,16 @@ function databaseSetting(url: string): DatabaseSetting {
     throw new ConfigError('--database takes a PostgreSQL URL such as postgres://parley:secret@db.example.org/parley (leave it out for SQLite in the data folder).');
   }
   return { kind: 'postgres', url };
+}
+
+function redisUrl(url: string, database: DatabaseSetting): string | null {
+  if (url === '') return null;
+  if (!/^rediss?:\/\//.test(url) || !URL.canParse(url)) {
+    throw new ConfigError('--redis takes a Redis URL such as redis://redis.example.org:6379 (rediss:// for TLS).');
+  }
+  // Nodes that each wrote their own SQLite file would hand out the same seqs: a cluster shares one database.
+  if (database.kind !== 'postgres') throw new ConfigError('--redis connects the nodes of a cluster, which share one database: give --database postgres://… too.');
+  return url;
 }
 
 function tlsSetting(mode: string, certFile: string, keyFile: string): TlsSetting {

@@ -67,7 +67,7 @@ export class RedisOnline implements OnlineDirectory {
    */
   static async start(redis: Redis, bus: Bus, local: EventPublisher, clock: Clock, log: Pick<Logger, 'error'>, options = DEFAULT_REDIS_ONLINE): Promise<RedisOnline> {
     const online = new RedisOnline(redis, bus, local, clock, log, options);
-    await online.reconcile();
+    await online.reconcile(false); // no client to tell yet
     return online;
   }
 
@@ -152,7 +152,7 @@ export class RedisOnline implements OnlineDirectory {
   }
 
   /** Makes this node's copy what Redis says (plus its own users), telling its own clients of each difference. */
-  private async reconcile(): Promise<void> {
+  private async reconcile(tell = true): Promise<void> {
     const before = this.changes;
     const json = (await this.redis.eval(SNAPSHOT, 0, this.options.prefix, this.clock.now())) as string[];
     if (this.changes !== before) return; // an event came meanwhile: compare at the next refresh
@@ -167,7 +167,7 @@ export class RedisOnline implements OnlineDirectory {
     for (const user of now.values()) if (!this.cluster.isOnline(user.id)) changes.push({ user, online: true });
     if (changes.length === 0) return;
     for (const change of changes) this.apply(change);
-    this.local.publish({ type: 'presence', audience: EVERYONE, changes });
+    if (tell) this.local.publish({ type: 'presence', audience: EVERYONE, changes });
   }
 
   private apply(change: PresenceChange): void {

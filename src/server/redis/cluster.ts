@@ -1,0 +1,56 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { redisCounters } from '../accounts/redis-failure-counters.ts';
+import { RedisOnline } from '../chat/redis-online.ts';
+import { RedisSendRate } from '../chat/redis-send-rate.ts';
+import type { SendRateLimits } from '../chat/send-rate.ts';
+import type { Clock } from '../clock.ts';
+import type { EventPublisher } from '../events/events.ts';
+import { RedisBus } from '../events/redis-bus.ts';
+import { connectRedis } from './connect.ts';
+
+/**
+ * What `--redis` connects (docs/ARCHITECTURE.md, "Across nodes"): the bus (two connections, one
+ * of them subscribed), and one connection for presence and the shared limits. Start-up fails
+ * with the reason when Redis cannot be reached, like a database that cannot be opened.
+ */
+export class RedisCluster {
+  private constructor(
+    readonly bus: RedisBus,
+    private readonly commands: Redis,
+    private readonly log: Logger,
+  ) {}
+
+  static async connect(url: string, log: Logger): Promise<RedisCluster> {
+    const bus = await RedisBus.connect(url, log.child({ part: 'bus' }));
+    try {
+      return new RedisCluster(bus, await connectRedis(url, 'commands', log.child({ part: 'redis' })), log);
+    } catch (error) {
+      await bus.close();
+      throw error;
+    }
+  }
+
+  /** Presence across nodes; `local` is this node's own delivery (for corrections to its clients). */
+  online(local: EventPublisher, clock: Clock): Promise<RedisOnline> {
+    return RedisOnline.start(this.commands, this.bus, local, clock, this.log.child({ part: 'presence' }));
+  }
+
+  sendLimiter(limits: SendRateLimits, clock: Clock): RedisSendRate {
+    return new RedisSendRate(this.commands, limits, clock, this.log.child({ part: 'send-rate' }));
+  }
+
+  failureCounters() {
+    return redisCounters(this.commands);
+  }
+
+  /** Every connection to Redis is up (for /healthz). */
+  get connected(): boolean {
+    return this.bus.connected && this.commands.status === 'ready';
+  }
+
+  async close(): Promise<void> {
+    await this.bus.close();
+    await (this.commands.status === 'ready' ? this.commands.quit().catch(() => this.commands.disconnect()) : this.commands.disconnect());
+  }
+}

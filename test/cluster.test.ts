@@ -1,0 +1,97 @@
+/**
+ * Cluster mode, wired: two real servers on one private PostgreSQL and one private Redis
+ * (`--database` and `--redis`), clients on each. Messages, presence, logout and the send limit
+ * cross from one node to the other.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ParleyApi } from '../src/client/api.ts';
+import { PROTOCOL_VERSION, WORLD, dmId } from '../src/protocol/index.ts';
+import { connect, rawSocket, registerUser, waitFor, type Client } from './support/clients.ts';
+import { hasPostgres, TestPostgres } from './support/postgres.ts';
+import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () => {
+  let postgres: TestPostgres;
+  let redis: PrivateRedis;
+  const cleanups: (() => unknown)[] = [];
+  beforeAll(async () => {
+    [postgres, redis] = await Promise.all([TestPostgres.start(), startRedis()]);
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await Promise.all([postgres?.destroy(), redis?.close()]);
+  });
+
+  async function cluster(flags: string[] = []): Promise<[TestServer, TestServer]> {
+    const database = await postgres.createDatabase();
+    const nodes = await Promise.all([0, 1].map(() => startTestServer({ flags: ['--database', database, '--redis', redis.url, ...flags] })));
+    cleanups.push(...nodes.map((node) => () => node.close()));
+    return nodes as [TestServer, TestServer];
+  }
+
+  async function client(api: ParleyApi): Promise<Client> {
+    const connected = await connect(api);
+    cleanups.push(() => connected.close());
+    return connected;
+  }
+
+  const onlineAtWelcome = (client: Client) => {
+    const welcome = client.frames.find((frame) => frame.type === 'welcome') as { online?: { name: string }[] } | undefined;
+    return (welcome?.online ?? []).map((user) => user.name);
+  };
+
+  it('delivers world and direct messages and presence from one node to the clients of the other', async () => {
+    const [a, b] = await cluster();
+    const alice = await registerUser(a.url, 'alice');
+    const bob = await registerUser(b.url, 'bob');
+    const aliceOnA = await client(alice.api);
+    const bobOnB = await client(new ParleyApi(b.url, { token: bob.token }));
+
+    // Bob on B learns that alice, on A, is online: in his welcome, or right after it if her arrival was still on its way.
+    expect(onlineAtWelcome(bobOnB)).toContain('bob');
+    const bobSeesAlice = () => onlineAtWelcome(bobOnB).includes('alice') || bobOnB.presence.some((change) => change.user.name === 'alice' && change.online);
+    await waitFor(bobSeesAlice, 'bob on B sees alice online');
+    await waitFor(() => aliceOnA.presence.some((change) => change.user.name === 'bob' && change.online), 'alice on A hears bob is online');
+    // And a client that connects later gets both in its welcome, from whichever node.
+    const carol = await registerUser(a.url, 'carol');
+    const carolOnB = await client(new ParleyApi(b.url, { token: carol.token }));
+    expect(onlineAtWelcome(carolOnB).sort()).toEqual(['alice', 'bob', 'carol']);
+
+    await alice.api.send(WORLD, 'hello from A', 'w1');
+    await new ParleyApi(b.url, { token: bob.token }).send(dmId(alice.user.id, bob.user.id), 'hi alice, from B', 'd1');
+    await waitFor(() => bobOnB.messages.some((message) => message.text === 'hello from A'), 'bob on B hears the world message sent on A');
+    await waitFor(() => aliceOnA.messages.some((message) => message.text === 'hi alice, from B'), 'alice on A gets the DM sent on B');
+    expect(aliceOnA.messages.map((message) => [message.conv, message.seq, message.text])).toEqual([
+      [WORLD, 1, 'hello from A'],
+      [dmId(alice.user.id, bob.user.id), 1, 'hi alice, from B'],
+    ]);
+
+    bobOnB.close();
+    await waitFor(() => aliceOnA.presence.some((change) => change.user.name === 'bob' && !change.online), 'alice hears bob left');
+
+    expect(await (await fetch(`${a.url}/healthz`)).json()).toEqual({ ok: true, redis: 'up' });
+  });
+
+  it('closes a session’s sockets on every node when it logs out on one', async () => {
+    const [a, b] = await cluster();
+    const alice = await registerUser(a.url, 'alice');
+    const socket = await rawSocket(b.url, alice.token);
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION }));
+    await socket.next('welcome');
+    await alice.api.logout();
+    expect((await socket.closed).code).toBe(4001);
+  });
+
+  it('grants a user one send budget across the nodes, not one per node', async () => {
+    const [a, b] = await cluster(['--send-rate', '1', '--send-burst', '4']);
+    const alice = await registerUser(a.url, 'alice');
+    const onA = alice.api;
+    const onB = new ParleyApi(b.url, { token: alice.token });
+    for (const [i, api] of [onA, onB, onA, onB].entries()) await api.send(WORLD, `m${i}`, `c${i}`);
+    await expect(onB.send(WORLD, 'one too many', 'c4')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await expect(onA.send(WORLD, 'one too many', 'c5')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+  });
+});
