@@ -25,8 +25,17 @@ export class Database implements Queryable {
 
   constructor(url: string, max = 10) {
     // A database that does not answer fails a connection attempt after 10 s (a send gets an error, never a hang);
-    // keep-alive notices a peer that vanished without closing.
-    this.pool = new pg.Pool({ connectionString: url, max, types, connectionTimeoutMillis: 10_000, keepAlive: true, application_name: 'parley' });
+    // keep-alive notices a peer that vanished without closing. A node cut off in the middle of a transaction
+    // would hold its row locks (a conversation's next seq) until PostgreSQL ends its session: after 30 s idle.
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max,
+      types,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      application_name: 'parley',
+      idle_in_transaction_session_timeout: 30_000,
+    });
     // An idle client whose server went away emits here; without a listener it would crash the process.
     this.pool.on('error', () => {});
   }
@@ -44,6 +53,10 @@ export class Database implements Queryable {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;
+      // The pool stops listening to a client it hands out: a connection lost between two statements
+      // would otherwise be an unhandled 'error' event, which ends the process.
+      const lost = () => (broken = true);
+      client.on('error', lost);
       try {
         await client.query('BEGIN');
         const result = await work(client);
@@ -54,6 +67,7 @@ export class Database implements Queryable {
         if (attempt < ATTEMPTS && RETRYABLE.has((error as { code?: string }).code ?? '')) continue;
         throw error;
       } finally {
+        client.removeListener('error', lost);
         client.release(broken);
       }
     }
