@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect as tcpConnect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { FileApi } from '../src/client/files.ts';
 import { TokenCache } from '../src/cli/token-cache.ts';
-import { WORLD, dmId, type FileCard } from '../src/protocol/index.ts';
-import { PASSWORD, connect } from './support/clients.ts';
+import { dmId, type FileCard } from '../src/protocol/index.ts';
+import { PASSWORD, connect, waitFor } from './support/clients.ts';
 import { DEFAULT_ACCOUNT_LIMITS } from '../src/server/accounts/accounts.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -206,7 +207,107 @@ describe('the CLI on first run', () => {
     const [line] = (await succeeds('reader', ['history', '--with', 'teller', '--json'])).trim().split('\n');
     expect(JSON.parse(line!).text).toBe(text);
   });
+
+  it('history shows a file offer as a file, with a marker, its name, size and state, not as a chat line', async () => {
+    const giver = await newUser('giver');
+    const getter = await newUser('getter');
+    const conv = dmId((await giver.me()).user.id, (await getter.me()).user.id);
+    const { file } = await new FileApi(giver).offer({ conv, clientId: 'history-offer-1', name: 'report.pdf', size: 200_000, sha256: 'a'.repeat(64), type: 'application/pdf' });
+    expect(await succeeds('getter', ['history', '--with', 'giver'])).toMatch(/^#1 \S+ \S+ giver: \[file\] "report\.pdf", 195 KiB, offered\n$/);
+    await new FileApi(getter).decide(file.id, 'decline');
+    expect(await succeeds('giver', ['history', '--with', 'getter'])).toMatch(/^#1 \S+ \S+ giver: \[file\] "report\.pdf", 195 KiB, declined\n$/);
+  });
+
+  it('tail shows file offers and their changes, says an outage once when it starts and once when it ends, and never announces yourself', async () => {
+    const door = await startSwitchableDoor(server.port);
+    const caller = await newUser('caller');
+    const tailer = await newUser('tailer');
+    const child = spawn(process.execPath, [BIN, 'tail'], { env: environment('tailer', { PARLEY_SERVER: door.url }), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    const out: string[] = [];
+    const err: string[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => out.push(line));
+    createInterface({ input: child.stderr! }).on('line', (line) => err.push(line));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const shows = (lines: string[], pattern: RegExp, what: string) => waitFor(() => lines.some((line) => pattern.test(line)), what, 20_000);
+    try {
+      await shows(err, /^Connected to /, 'tail to connect');
+      const callerOnline = await connect(caller);
+      try {
+        await shows(out, /^\* caller is online$/, "the caller's presence");
+        const conv = dmId((await caller.me()).user.id, (await tailer.me()).user.id);
+        const { file } = await new FileApi(caller).offer({ conv, clientId: 'tail-offer-1', name: 'notes.txt', size: 200_000, sha256: 'b'.repeat(64), type: '' });
+        await shows(out, /^\[@caller\] #1 \S+ \S+ caller: \[file\] "notes\.txt", 195 KiB, offered$/, 'the offer');
+        await new FileApi(tailer).decide(file.id, 'decline');
+        await shows(out, /^\[@caller\] \* \[file\] "notes\.txt", 195 KiB, declined \(from caller to tailer\)$/, 'the decline');
+
+        // An outage of several attempts to reconnect.
+        door.down();
+        await waitFor(() => door.refusedSockets >= 3, 'three attempts to reconnect', 20_000);
+        door.up();
+        await shows(err, /^\* connected again after \d+(\.\d+)? s\.$/, 'tail to say it is back');
+        await callerOnline.session.send(conv, 'after the outage');
+        await shows(out, /caller: after the outage$/, 'the message after the outage');
+      } finally {
+        callerOnline.close();
+      }
+      expect(err.filter((line) => line.includes('connection lost'))).toEqual(['* connection lost; reconnecting…']);
+      expect(err.filter((line) => line.includes('connected again'))).toHaveLength(1);
+      expect(out.filter((line) => /\btailer\b/.test(line) && line.startsWith('* '))).toEqual([]);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      await door.close();
+    }
+  });
 });
+
+/**
+ * A loopback port in front of the test server that the test can take down: then every open
+ * connection is cut and every new one closed at once, counted when it is a WebSocket handshake.
+ */
+async function startSwitchableDoor(backendPort: number) {
+  const sockets = new Set<Socket>();
+  let open = true;
+  let refusedSockets = 0;
+  const door = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => {});
+    if (!open) {
+      client.once('data', (chunk: Buffer) => {
+        if (chunk.toString('latin1').startsWith('GET /ws')) refusedSockets++;
+        client.destroy();
+      });
+      return;
+    }
+    const upstream = tcpConnect(backendPort, '127.0.0.1');
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => door.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(door.address() as AddressInfo).port}`,
+    get refusedSockets() {
+      return refusedSockets;
+    },
+    down() {
+      open = false;
+      for (const socket of sockets) socket.destroy();
+    },
+    up() {
+      open = true;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => door.close(resolve));
+    },
+  };
+}
 
 /** An address where nothing listens: a port the system gave out, then closed. */
 async function deadAddress(): Promise<string> {

@@ -1,4 +1,5 @@
-import type { Message } from '../protocol/index.ts';
+import type { FileCard, Message } from '../protocol/index.ts';
+import { formatBytes } from '../lib/units.ts';
 
 /** One JSON object per line, so that `--json` output can be piped into jq or read line by line. */
 export function printJson(value: unknown): void {
@@ -38,5 +39,27 @@ export function formatTime(ts: number): string {
 }
 
 export function formatMessage(message: Message): string {
-  return `#${message.seq} ${formatTime(message.ts)} ${sanitize(message.sender.name)}: ${sanitize(message.text)}`;
+  const body = message.file ? formatFileCard(message.file) : sanitize(message.text);
+  return `#${message.seq} ${formatTime(message.ts)} ${sanitize(message.sender.name)}: ${body}`;
+}
+
+/**
+ * `[file] "report.pdf", 195 KiB, offered`: a file offer is not a chat line (its text is only the
+ * name, for clients that show text only), so it is marked, with its size and where it stands.
+ */
+export function formatFileCard(card: FileCard): string {
+  return `[file] "${sanitize(card.name)}", ${formatBytes(card.size)}, ${fileState(card)}`;
+}
+
+function fileState(card: FileCard): string {
+  switch (card.state) {
+    case 'completed':
+      return 'done';
+    case 'failed':
+      return card.error ? `failed (${card.error})` : 'failed';
+    case 'deleted':
+      return 'no longer available';
+    default:
+      return card.state;
+  }
 }

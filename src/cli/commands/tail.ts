@@ -1,9 +1,10 @@
 import type { ChatSession, ParleyApi } from '../../client/index.ts';
-import type { ConversationSummary } from '../../protocol/index.ts';
+import type { ConversationSummary, FileCard, UserRef } from '../../protocol/index.ts';
 import { clientCommand, requireUser, type Context } from '../command.ts';
+import { formatSecondsFigure } from '../../lib/units.ts';
 import { CliError } from '../errors.ts';
 import { startLive } from '../live.ts';
-import { formatMessage, note, printJson, printLine, sanitize } from '../output.ts';
+import { formatFileCard, formatMessage, note, printJson, printLine, sanitize } from '../output.ts';
 import { currentUser, logIn, signIn } from '../sign-in.ts';
 
 export const tail = clientCommand({
@@ -14,8 +15,10 @@ export const tail = clientCommand({
     'Stay connected and print what happens as it happens: messages in every conversation you',
     'belong to, users coming online and going offline, new conversations. Reconnects by itself',
     'and prints what was missed meanwhile. Stop with Ctrl-C.',
+    'A file offer shows as "[file]" with its name, size and state, and again when its state changes.',
     'With --json, each event is one JSON object per line with a "type": welcome (on every',
-    '(re)connect: me, online), message, presence, conversation, read, gap, error, state.',
+    '(re)connect: me, online), message, file (a file card changed), presence, conversation, read,',
+    'gap, error, state (when the connection state changes).',
   ].join('\n'),
   options: {
     json: { type: 'boolean', description: 'one JSON object per event and line' },
@@ -30,18 +33,31 @@ export const tail = clientCommand({
     const cursors = Object.fromEntries(conversations.map((c) => [c.id, c.lastSeq]));
     const { session, ready } = startLive(api, { reconnect: true, cursors });
     const json = context.values.json === true;
+    let welcomed = false;
     session.on('welcome', ({ online }) => {
       if (json) printJson({ type: 'welcome', me, online });
-      else note(`Connected to ${context.server} as ${me.name}. Online: ${online.map((u) => sanitize(u.name)).join(', ')}. Ctrl-C to stop.`);
+      else if (!welcomed) note(`Connected to ${context.server} as ${sanitize(me.name)}. ${othersOnline(online, me)} Ctrl-C to stop.`);
+      welcomed = true;
     });
+    // The state each file was last shown in: a card that comes again unchanged (a replay after a
+    // reconnect, an upload's byte count moving) is not printed again.
+    const fileStates = new Map<string, FileCard['state']>();
     session.on('message', (message) => {
+      if (message.file) fileStates.set(message.file.id, message.file.state);
       if (json) printJson({ type: 'message', ...message });
       else printLine(`[${labels.get(message.conv) ?? message.conv}] ${formatMessage(message)}`);
+    });
+    session.on('file', (card) => {
+      if (fileStates.get(card.id) === card.state) return;
+      fileStates.set(card.id, card.state);
+      if (json) printJson({ type: 'file', file: card });
+      else printLine(`[${labels.get(card.conv) ?? card.conv}] * ${formatFileCard(card)} (from ${sanitize(card.from.name)} to ${sanitize(card.to.name)})`);
     });
     session.on('presence', (changes) => {
       for (const { user, online } of changes) {
         if (json) printJson({ type: 'presence', user, online });
-        else printLine(`* ${sanitize(user.name)} ${online ? 'is online' : 'went offline'}`);
+        // Your own connection coming and going is no news to you.
+        else if (user.id !== me.id) printLine(`* ${sanitize(user.name)} ${online ? 'is online' : 'went offline'}`);
       }
     });
     session.on('conversation', (conversation) => {
@@ -59,6 +75,11 @@ export const tail = clientCommand({
     await followUntilStopped(context, api, session, json);
   },
 });
+
+function othersOnline(online: UserRef[], me: UserRef): string {
+  const others = online.filter((user) => user.id !== me.id).map((user) => sanitize(user.name));
+  return others.length === 0 ? 'Nobody else is online.' : `Online: ${others.join(', ')}.`;
+}
 
 function labelOf(conversation: ConversationSummary): string {
   if (conversation.room) return `#${sanitize(conversation.room.name)}`;
@@ -89,10 +110,24 @@ function followUntilStopped(context: Context, api: ParleyApi, session: ChatSessi
         checking = false;
       }
     };
+    // One outage is many attempts (each says "reconnecting"): it is told once when it starts and
+    // once when it ends.
+    let shown: string = 'online';
+    let lostAt: number | null = null;
     session.on('state', ({ state, closeCode, reason }) => {
       if (stopping) return;
-      if (json) printJson({ type: 'state', state, ...(closeCode === undefined ? {} : { closeCode }), ...(reason ? { reason } : {}) });
-      else if (state === 'reconnecting') note('* connection lost; reconnecting…');
+      if (state !== shown) {
+        shown = state;
+        if (json) printJson({ type: 'state', state, ...(closeCode === undefined ? {} : { closeCode }), ...(reason ? { reason } : {}) });
+      }
+      if (state === 'reconnecting' && lostAt === null) {
+        lostAt = Date.now();
+        if (!json) note('* connection lost; reconnecting…');
+      }
+      if (state === 'online' && lostAt !== null) {
+        if (!json) note(`* connected again after ${formatSecondsFigure((Date.now() - lostAt) / 1000)} s.`);
+        lostAt = null;
+      }
       if (state === 'reconnecting') void renewLogin();
       if (state === 'closed') end(new CliError(`The session ended${reason ? `: ${reason}` : ''}.`));
     });
