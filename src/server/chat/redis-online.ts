@@ -40,6 +40,8 @@ export class RedisOnline implements OnlineDirectory {
   private readonly dirty = new Map<number, UserRef>();
   /** Bumped by every change of `cluster` from an event, so a comparison with Redis read meanwhile is not applied. */
   private changes = 0;
+  /** Users this node shows online that Redis did not have at the last comparison. */
+  private missing = new Set<number>();
   private readonly node = randomUUID();
   private cancelFlush: (() => void) | null = null;
   private readonly stopRefresh: () => void;
@@ -163,7 +165,16 @@ export class RedisOnline implements OnlineDirectory {
     }
     for (const user of this.here.users()) now.set(user.id, user);
     const changes: PresenceChange[] = [];
-    for (const user of this.cluster.users()) if (!now.has(user.id)) changes.push({ user, online: false });
+    // Offline only when missing twice in a row: a Redis that restarted empty has every node's users
+    // back within one refresh, and nobody should be seen leaving meanwhile. (A dead node's users
+    // are taken offline by the sweep, not here.)
+    const missing = new Set<number>();
+    for (const user of this.cluster.users()) {
+      if (now.has(user.id)) continue;
+      if (this.missing.has(user.id)) changes.push({ user, online: false });
+      else missing.add(user.id);
+    }
+    this.missing = missing;
     for (const user of now.values()) if (!this.cluster.isOnline(user.id)) changes.push({ user, online: true });
     if (changes.length === 0) return;
     for (const change of changes) this.apply(change);
