@@ -46,6 +46,19 @@ describe('accounts', () => {
     expect(await me.json()).toEqual({ user });
   });
 
+  it('answers "who is this session" with 200 whether signed in or not, and never caches it', async () => {
+    const { user, token } = await registerUser(server.url, 'alice');
+    const ask = (headers: Record<string, string> = {}) => fetch(`${server.url}/api/session`, { headers });
+    for (const response of [await ask(), await ask({ cookie: 'parley_session=' + 'x'.repeat(43) }), await ask({ authorization: 'Bearer nonsense' })]) {
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ user: null });
+    }
+    const signedIn = await ask({ cookie: `parley_session=${token}` });
+    expect(signedIn.headers.get('cache-control')).toBe('no-store');
+    expect(await signedIn.json()).toEqual({ user });
+    expect(await new ParleyApi(server.url, { token }).session()).toEqual({ user });
+  });
+
   it('refuses a name that is taken, also when it differs only in case', async () => {
     await registerUser(server.url, 'Alice');
     for (const name of ['Alice', 'alice', 'ALICE']) {

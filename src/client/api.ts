@@ -8,6 +8,7 @@ import type {
   HistoryReply,
   MeReply,
   SessionReply,
+  SessionStateReply,
   UserRef,
 } from '../protocol/index.ts';
 import { DEVICE_COOKIE } from '../protocol/index.ts';
@@ -66,6 +67,11 @@ export class ParleyApi {
 
   me(): Promise<MeReply> {
     return this.request('GET', '/api/me');
+  }
+
+  /** Whose session this is, or `{user: null}`: unlike me(), being signed out is not an error. */
+  session(): Promise<SessionStateReply> {
+    return this.request('GET', '/api/session');
   }
 
   conversations(): Promise<ConversationsReply> {

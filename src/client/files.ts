@@ -50,6 +50,8 @@ export class FileApi {
   async uploadOffset(id: string): Promise<number> {
     const response = await this.send(fileUrls.upload(id), { method: 'HEAD', headers: { 'tus-resumable': TUS_VERSION } });
     if (!response.ok) throw await errorOf(response);
+    // Read to its (empty) end: a reply left unread is reported by Chromium as an aborted request.
+    await response.arrayBuffer();
     return Number(response.headers.get('upload-offset'));
   }
 

@@ -23,6 +23,11 @@ export interface MeReply {
   user: UserRef;
 }
 
+/** `GET /api/session`: who the request's session belongs to, or null; never a 401. */
+export interface SessionStateReply {
+  user: UserRef | null;
+}
+
 export interface ConversationsReply {
   conversations: ConversationSummary[];
 }

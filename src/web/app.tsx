@@ -21,6 +21,18 @@ export function App() {
       </div>
     );
   }
+  if (state.kind === 'unreachable') {
+    return (
+      <div class="splash" aria-busy="true">
+        <div class="splash-inner">
+          <Logo size={64} />
+          <p class="splash-note" role="status" data-testid="boot-unreachable">
+            {t('boot.unreachable')}
+          </p>
+        </div>
+      </div>
+    );
+  }
   if (state.kind === 'signed-out') return <SignIn notice={state.notice} />;
   return <Shell store={state.store} />;
 }

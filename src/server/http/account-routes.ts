@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { credentialsBody, type MeReply, type SessionReply } from '../../protocol/index.ts';
+import { credentialsBody, type MeReply, type SessionReply, type SessionStateReply } from '../../protocol/index.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import { requireUser } from './authenticate.ts';
-import { clearedSessionCookie, deviceCookie, deviceTokenOf, sessionCookie, sessionCookieOf } from '../edge/credentials.ts';
+import { clearedSessionCookie, deviceCookie, deviceTokenOf, sessionCookie, sessionCookieOf, sessionTokenOf } from '../edge/credentials.ts';
 import type { Session } from '../accounts/accounts.ts';
 import { parseBody } from './parse-body.ts';
 
@@ -46,5 +46,14 @@ export function accountRoutes(app: FastifyInstance, deps: { accounts: Accounts; 
   app.get('/api/me', async (request) => {
     const { user } = await requireUser(accounts, request);
     return { user } satisfies MeReply;
+  });
+
+  // The web client's question on every page load. Being signed out is an answer, not an error:
+  // a 401 here would be logged in every visitor's console. It tells no more than /api/me does.
+  app.get('/api/session', async (request, reply) => {
+    const token = sessionTokenOf(request.headers);
+    const user = token ? await accounts.authenticate(token) : null;
+    reply.header('Cache-Control', 'no-store');
+    return { user: user ?? null } satisfies SessionStateReply;
   });
 }

@@ -287,6 +287,7 @@ export const en = {
 
   'title.base': 'Parley',
   'title.unread': '({n}) Parley',
+  'boot.unreachable': 'Cannot reach the server. Retrying…',
 } as const;
 
 export type MessageKey = keyof typeof en;

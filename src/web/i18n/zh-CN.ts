@@ -285,5 +285,6 @@ export const zhCN: Messages = {
   'system.ownerYou': '你现在是群主',
 
   'title.base': 'Parley',
+  'boot.unreachable': '无法连接服务器，正在重试…',
   'title.unread': '({n}) Parley',
 };

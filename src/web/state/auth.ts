@@ -13,19 +13,44 @@ export const api = new ParleyApi(location.origin);
 
 export type Auth =
   | { kind: 'loading' }
+  /** The server did not answer the page's first question: the session is kept, and asked about again. */
+  | { kind: 'unreachable' }
   | { kind: 'signed-out'; notice?: MessageKey }
   | { kind: 'signed-in'; store: ChatStore };
 
 export const auth = signal<Auth>({ kind: 'loading' });
 
-/** On page load: the HttpOnly session cookie decides whether we are signed in. */
-export async function boot(): Promise<void> {
+/** Waits between asking again while the server cannot be reached: 1, 2, 4, 8, then every 10 s. */
+const RETRY_MS = [1_000, 2_000, 4_000, 8_000, 10_000];
+
+/**
+ * On page load: the HttpOnly session cookie decides whether we are signed in. A server that
+ * cannot be reached (down, restarting, behind a proxy answering 502) says nothing about the
+ * session, so the page says it is retrying instead of showing the sign-in form, and asks again
+ * (sooner when the browser comes back online).
+ */
+export async function boot(attempt = 0): Promise<void> {
   try {
-    const { user } = await api.me();
-    enter(user);
+    const { user } = await api.session();
+    if (user) enter(user);
+    else auth.value = { kind: 'signed-out' };
   } catch (error) {
-    const offline = error instanceof ParleyClientError && error.code === 'NETWORK';
-    auth.value = offline ? { kind: 'signed-out', notice: 'error.NETWORK' } : { kind: 'signed-out' };
+    const unreachable = !(error instanceof ParleyClientError) || error.code === 'NETWORK' || (error.status ?? 0) >= 500;
+    if (!unreachable) {
+      auth.value = { kind: 'signed-out' };
+      return;
+    }
+    auth.value = { kind: 'unreachable' };
+    await new Promise<void>((resolve) => {
+      const again = () => {
+        clearTimeout(timer);
+        removeEventListener('online', again);
+        resolve();
+      };
+      const timer = setTimeout(again, RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]);
+      addEventListener('online', again);
+    });
+    return boot(attempt + 1);
   }
 }
 

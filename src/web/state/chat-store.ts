@@ -142,7 +142,13 @@ export class ChatStore {
     timeline.load.value = 'loading';
     try {
       const oldest = timeline.oldestSeq;
-      const page = await this.api.history(conv, { limit: HISTORY_PAGE_DEFAULT, ...(oldest === undefined ? {} : { before: oldest }) });
+      const summary = this.summaries.value.get(conv);
+      // A DM nobody has written in yet exists only in this tab (the server creates it with its
+      // first message): there is no history to ask for, and asking would be answered 404.
+      const unwritten = summary?.kind === 'dm' && summary.lastSeq === 0 && oldest === undefined;
+      const page = unwritten
+        ? { messages: [], hasMore: false }
+        : await this.api.history(conv, { limit: HISTORY_PAGE_DEFAULT, ...(oldest === undefined ? {} : { before: oldest }) });
       batch(() => {
         this.files.notePage(page.messages);
         timeline.insert(page.messages, this.me.id);
