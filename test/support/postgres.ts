@@ -93,9 +93,16 @@ export class TestPostgres {
       { encoding: 'utf8', ...as(user, dir) },
     );
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
-    const server = new TestPostgres(dir, await freePort(), user);
-    await server.restart();
-    return server;
+    // Another process may take the free port before postgres binds it: then try another one (twice at most).
+    for (let attempt = 1; ; attempt++) {
+      const server = new TestPostgres(dir, await freePort(), user);
+      try {
+        await server.restart();
+        return server;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
+    }
   }
 
   /** A connection URL for `database` (the maintenance database `postgres` when omitted). */
@@ -150,8 +157,13 @@ export class TestPostgres {
         return;
       } catch (error) {
         await client.end().catch(() => {});
-        if (child.exitCode !== null || Date.now() > deadline) {
+        if (child.exitCode !== null || child.signalCode !== null) {
           this.process = null;
+          throw new Error(`postgres exited (${child.exitCode ?? child.signalCode}): ${output}`);
+        }
+        if (Date.now() > deadline) {
+          this.process = null;
+          child.kill('SIGQUIT');
           throw error;
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
