@@ -121,6 +121,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const hub = new Hub<Connection>(log.child({ part: 'gateway' }), online);
   const delivery = new OrderedDelivery(new MessageReplay(store), (event) => hub.route(event), clock, log.child({ part: 'delivery' }));
   const unsubscribe = bus.subscribe(delivery.accept);
+  // Back on Redis after losing it: the messages published meanwhile are read from storage at once.
+  const stopRecheck = cluster?.bus.onResumed(() => void delivery.recheck()) ?? (() => {});
   const devices = new DeviceTokens(await loadDeviceKey(config.dataDir));
   const accounts = new Accounts(store, { devices, events: bus, limits: accountLimits, now: () => clock.now(), ...(cluster ? { counters: cluster.failureCounters() } : {}) });
   const rekeyed = await accounts.upgradeNameKeys();
@@ -245,6 +247,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         await app.close();
         online.stop();
         unsubscribe();
+        stopRecheck();
         delivery.stop();
         await cluster?.close();
         await store.close();

@@ -100,6 +100,27 @@ export class OrderedDelivery {
     return count;
   }
 
+  /**
+   * Reads from storage, for every conversation this subscriber follows, the messages after the
+   * last one it delivered, and delivers them (repeats are dropped as ever). For a bus that knows it
+   * lost events for a while (Redis came back): a message lost then would otherwise wait for the
+   * next one of its conversation to show the hole.
+   */
+  async recheck(): Promise<void> {
+    await Promise.all(
+      [...this.positions].map(async ([conv, position]) => {
+        if (position.next === 0) return; // still starting: it reads storage itself
+        try {
+          const missing = await this.source.messagesAfter(conv, position.next - 1, FILL_BATCH);
+          if (this.stopped) return;
+          for (const event of missing) this.acceptMessage(event);
+        } catch (error) {
+          this.log.error({ err: error, conv }, 'could not read messages missed while the bus was away');
+        }
+      }),
+    );
+  }
+
   stop(): void {
     this.stopped = true;
     this.stopSweep();

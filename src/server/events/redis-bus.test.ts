@@ -64,6 +64,44 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
     expect(onA).toEqual([read(1), read(2)]);
   });
 
+  it('delivers what was lost while Redis was away as soon as it is back, even with nothing sent after', async () => {
+    const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'parley-redis-bus-')), 'parley.sqlite'));
+    try {
+      const created = await store.createUser({ name: 'alice', nameKey: 'alice', passwordHash: 'h', createdAt: 1 });
+      const alice = { id: created!.id, name: 'alice' };
+      const [a, b] = await Promise.all([connect(), connect()]);
+      const clock = new ManualClock();
+      const delivered: number[] = [];
+      const delivery = new OrderedDelivery(storeMessageSource(store), (event) => event.type === 'message' && delivered.push(event.seq), clock, quiet);
+      const stop = b.subscribe(delivery.accept);
+      let resumed = 0;
+      b.onResumed(() => {
+        resumed += 1;
+        void delivery.recheck();
+      });
+      const send = async (count: number) => {
+        for (let i = 0; i < count; i++) {
+          const [result] = await store.commit([{ conv: 'world', sender: alice, clientId: `m-${Math.random()}`, text: 'hi', ts: clock.now() }]);
+          if (!result?.ok) throw new Error('commit failed');
+          a.publish(messageEvent('world', result.message.seq, result.message));
+        }
+      };
+      await send(2);
+      await waitUntil(() => delivered.length === 2, 'the first two arrived');
+      await redis.stop();
+      await waitUntil(() => !b.connected, 'B noticed');
+      await send(2); // the last messages of the conversation: no later one will show the hole
+      await redis.restart();
+      await waitUntil(() => delivered.length === 4, 'the lost ones were read from storage');
+      expect(delivered).toEqual([1, 2, 3, 4]);
+      expect(resumed).toBe(1);
+      stop();
+      delivery.stop();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('survives Redis stopping and starting again: later events arrive, those lost meanwhile are filled from storage', async () => {
     const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'parley-redis-bus-')), 'parley.sqlite'));
     const admin = new Redis(redis.url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });

@@ -22,6 +22,7 @@ export const DEFAULT_CHANNEL = 'parley:events';
 export class RedisBus implements Bus {
   private readonly local: InProcessBus;
   private readonly node = randomUUID();
+  private readonly resumeHandlers = new Set<() => void>();
 
   private constructor(
     private readonly publisher: Redis,
@@ -30,6 +31,7 @@ export class RedisBus implements Bus {
     private readonly log: Pick<Logger, 'error' | 'warn'>,
   ) {
     this.local = new InProcessBus(log);
+    subscriber.on('ready', () => void this.resubscribed());
     subscriber.on('message', (from: string, text: string) => {
       if (from !== this.channel) return;
       const envelope = decodeEvent(text);
@@ -58,6 +60,33 @@ export class RedisBus implements Bus {
 
   subscribe(handler: EventHandler): () => void {
     return this.local.subscribe(handler);
+  }
+
+  /**
+   * Runs `handler` each time this node hears the channel again after losing Redis: whatever was
+   * published meanwhile is lost to it, and the subscriber reads what it can from storage
+   * (OrderedDelivery.recheck). Returns the function that stops it.
+   */
+  onResumed(handler: () => void): () => void {
+    this.resumeHandlers.add(handler);
+    return () => this.resumeHandlers.delete(handler);
+  }
+
+  /** After a reconnect: once Redis has confirmed the subscription, everything later arrives here, so look back now. */
+  private async resubscribed(): Promise<void> {
+    try {
+      // ioredis subscribes again by itself; this one answers after it, on the same connection.
+      await this.subscriber.subscribe(this.channel);
+    } catch {
+      return; // lost again: the next 'ready' tries again
+    }
+    for (const handler of this.resumeHandlers) {
+      try {
+        handler();
+      } catch (error) {
+        this.log.error({ err: error }, 'a handler of the bus resuming failed');
+      }
+    }
   }
 
   /** Both connections are up (for /healthz and tests). */
