@@ -83,6 +83,7 @@ describe('the self-signed certificate', () => {
     // Without the certificate trusted, the same command is refused.
     const untrusted = await cli(['register', '--server', `https://127.0.0.1:${port}`, '--user', 'mallory'], { XDG_CONFIG_HOME: trust.XDG_CONFIG_HOME });
     expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toMatch(/^parley: cannot reach https:\/\/127\.0\.0\.1:\d+ \(.*certificate.*\)\. .*NODE_EXTRA_CA_CERTS/);
   });
 
   it('takes more names from --tls-name, and serves them as host names', async () => {

@@ -26,9 +26,9 @@ export class UsageError extends CliError {
 
 /** The server did not answer at all: say which address was tried and what to check. */
 export function unreachable(server: string, reason: string): CliError {
-  return new CliError(
-    `cannot reach ${server} (${reason}). Check that the server is running and that --server or PARLEY_SERVER gives its address.`,
-    1,
-    'NETWORK',
-  );
+  // A TLS refusal is an answer of sorts: the server runs, but this machine does not trust it.
+  const check = /certificate|CERT_|SSL|TLS/i.test(reason)
+    ? "Check the certificate's fingerprint with the server's operator, then trust it with NODE_EXTRA_CA_CERTS (see the README)."
+    : 'Check that the server is running and that --server or PARLEY_SERVER gives its address.';
+  return new CliError(`cannot reach ${server} (${reason}). ${check}`, 1, 'NETWORK');
 }
