@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../support/server.ts';
@@ -34,6 +35,16 @@ async function fontsOfMessages(page: Page): Promise<Map<string, string[]>> {
   await cdp.detach();
   return result;
 }
+
+/** The defect shows only where both kinds of font are installed (Debian: fonts-noto-color-emoji, fonts-noto-cjk). */
+const hasEmojiAndCjkFonts = (() => {
+  try {
+    const families = execFileSync('fc-list', [':', 'family'], { encoding: 'utf8' });
+    return families.includes('Noto Color Emoji') && families.includes('Noto Sans CJK SC');
+  } catch {
+    return false;
+  }
+})();
 
 const cardOf = (page: Page, name: string) => page.getByTestId('file-card').filter({ has: page.getByTestId('file-name').getByText(name, { exact: true }) });
 
@@ -79,7 +90,7 @@ describe.skipIf(!hasChromium)('a first run of the web client', () => {
     }
   });
 
-  it('draws emoji in colour though a CJK font with black-and-white emoji comes earlier in the stack, and digits in a text font', async () => {
+  it.skipIf(!hasEmojiAndCjkFonts)('draws emoji in colour though a CJK font with black-and-white emoji comes earlier in the stack, and digits in a text font', async () => {
     let dan: Person | undefined;
     try {
       dan = await signUp(browser, server.url, 'dan', PASSWORD);
