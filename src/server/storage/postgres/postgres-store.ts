@@ -5,11 +5,9 @@ import {
   type ConversationSummary,
   type Message,
   type RoomRole,
-  type RoomVisibility,
   type UserRef,
 } from '../../../protocol/index.ts';
 import type { MembershipRecord, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
-import { toRoomInfo } from '../sqlite/sqlite-rooms.ts';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../sqlite/sqlite-store.ts';
 import { commitBatch, ConcurrentDuplicate } from './postgres-commit.ts';
 import { Database } from './database.ts';
@@ -17,9 +15,7 @@ import { migrate } from './migrate.ts';
 import { PostgresFileRecords } from './postgres-file-records.ts';
 import { lastSeq, memberIds, state } from './postgres-log.ts';
 import { PostgresRooms } from './postgres-rooms.ts';
-
-/** Unread counts stop counting here; the UI shows "999+" long before. */
-const UNREAD_COUNT_CAP = 9999;
+import { summaries, UNREAD_SQL } from './postgres-summaries.ts';
 
 type UserRow = { id: number; name: string; name_key: string; password_hash: string; created_at: number };
 
@@ -28,21 +24,6 @@ function toUserRecord(row: UserRow | undefined): UserRecord | null {
   return { id: row.id, name: row.name, nameKey: row.name_key, passwordHash: row.password_hash, createdAt: row.created_at };
 }
 
-interface SummaryRow {
-  id: string;
-  kind: ConversationKind;
-  last_seq: number;
-  read_seq: number;
-  role: RoomRole;
-  name: string | null;
-  topic: string;
-  visibility: RoomVisibility | null;
-  member_count: number;
-  rev: number;
-}
-
-const SUMMARY_SELECT = `SELECT c.id, c.kind, c.last_seq, ms.read_seq, ms.role, c.name, c.topic, c.visibility, c.member_count, c.rev
-  FROM memberships ms JOIN conversations c ON c.id = ms.conv_id`;
 const USER_COLUMNS = 'id, name, name_key, password_hash, created_at';
 
 /**
@@ -205,40 +186,11 @@ export class PostgresStore implements Store {
   }
 
   async conversationsOf(user: UserRef): Promise<ConversationSummary[]> {
-    const { rows } = await this.db.query<SummaryRow>(
-      `${SUMMARY_SELECT} WHERE ms.user_id = $1 ORDER BY c.kind = 'world' DESC, c.last_seq DESC`,
-      [user.id],
-    );
-    return Promise.all(rows.map((row) => this.toSummary(row, user.id)));
+    return summaries(this.db, user.id);
   }
 
   async conversationOf(user: UserRef, conv: ConversationId): Promise<ConversationSummary | null> {
-    const { rows } = await this.db.query<SummaryRow>(`${SUMMARY_SELECT} WHERE ms.user_id = $1 AND ms.conv_id = $2`, [user.id, conv]);
-    return rows[0] ? this.toSummary(rows[0], user.id) : null;
-  }
-
-  private async toSummary(row: SummaryRow, userId: number): Promise<ConversationSummary> {
-    const summary: ConversationSummary = {
-      id: row.id,
-      kind: row.kind,
-      lastSeq: row.last_seq,
-      readSeq: row.read_seq,
-      unread: await this.unreadCount(row.id, row.read_seq, userId),
-    };
-    if (row.kind === 'dm') {
-      const { rows } = await this.db.query<UserRef>(
-        'SELECT u.id, u.name FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.conv_id = $1 AND m.user_id <> $2',
-        [row.id, userId],
-      );
-      if (rows[0]) summary.peer = rows[0];
-    }
-    if (row.kind === 'room') {
-      summary.room = toRoomInfo({ ...row, name: row.name!, visibility: row.visibility! });
-      summary.role = row.role;
-    }
-    const last = (await this.page(row.id, 1)).messages[0];
-    if (last) summary.last = last;
-    return summary;
+    return (await summaries(this.db, user.id, conv))[0] ?? null;
   }
 
   async markRead(userId: number, conv: ConversationId, seq: number) {
@@ -253,11 +205,8 @@ export class PostgresStore implements Store {
   }
 
   private async unreadCount(conv: ConversationId, readSeq: number, userId: number): Promise<number> {
-    const { rows } = await this.db.query<{ n: number }>(
-      `SELECT count(*) AS n FROM (SELECT 1 FROM messages WHERE conv_id = $1 AND seq > $2 AND sender_id <> $3 AND system IS NULL LIMIT ${UNREAD_COUNT_CAP}) unread`,
-      [conv, readSeq, userId],
-    );
-    return rows[0]!.n;
+    const { rows } = await this.db.query<{ count: number }>(UNREAD_SQL, [conv, readSeq, userId]);
+    return rows[0]!.count;
   }
 
   close(): Promise<void> {
