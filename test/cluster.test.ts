@@ -3,10 +3,14 @@
  * (`--database` and `--redis`), clients on each. Messages, presence, logout and the send limit
  * cross from one node to the other.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { PROTOCOL_VERSION, WORLD, dmId } from '../src/protocol/index.ts';
 import { connect, rawSocket, registerUser, waitFor, type Client } from './support/clients.ts';
+import { serveProcess } from './support/parley-process.ts';
 import { hasPostgres, TestPostgres } from './support/postgres.ts';
 import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -73,6 +77,17 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     await waitFor(() => aliceOnA.presence.some((change) => change.user.name === 'bob' && !change.online), 'alice hears bob left');
 
     expect(await (await fetch(`${a.url}/healthz`)).json()).toEqual({ ok: true, redis: 'up' });
+  });
+
+  it('does not start when Redis cannot be reached, and says where it looked', async () => {
+    const closed = await startRedis();
+    await closed.close(); // a port where nothing listens now
+    const dataDir = await mkdtemp(join(tmpdir(), 'parley-cluster-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const url = `redis://:secret@127.0.0.1:${closed.port}`;
+    await expect(serveProcess(['--port', '0', '--data', dataDir, '--database', await postgres.createDatabase(), '--redis', url])).rejects.toThrow(
+      new RegExp(`exited with 1: parley: Cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${closed.port}`),
+    );
   });
 
   it('closes a session’s sockets on every node when it logs out on one', async () => {

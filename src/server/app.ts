@@ -114,7 +114,12 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   // publishes events with their audience on the bus; this node's gateway subscribes through
   // OrderedDelivery (order, repeats, holes filled from storage) and only routes them.
   // With --redis the bus, presence and limits are shared by every node (docs/ARCHITECTURE.md, "Across nodes").
-  const cluster = config.redisUrl ? await RedisCluster.connect(config.redisUrl, log) : null;
+  const cluster = config.redisUrl
+    ? await RedisCluster.connect(config.redisUrl, log).catch(async (error: unknown) => {
+        await store.close();
+        throw error;
+      })
+    : null;
   const bus: Bus = cluster?.bus ?? new InProcessBus(log.child({ part: 'bus' }));
   // Presence corrections go to this node's clients only, through its own delivery (made just below).
   const online: OnlineDirectory = cluster ? await cluster.online({ publish: (event) => delivery.accept(event) }, clock) : new Online(bus);

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { startParley } from './app.ts';
 import { ConfigError, parseConfig } from './config.ts';
 import { StoreUnavailableError } from './storage/open-store.ts';
+import { RedisUnavailableError } from './redis/connect.ts';
 import { parleyVersion } from './version.ts';
 import { startupBanner } from './logging/banner.ts';
 
@@ -23,7 +24,7 @@ export async function serve(argv: string[]): Promise<void> {
   try {
     parley = await startParley(config);
   } catch (error) {
-    if (error instanceof StoreUnavailableError) {
+    if (error instanceof StoreUnavailableError || error instanceof RedisUnavailableError) {
       console.error(`parley: ${error.message}`);
       process.exit(1);
     }

@@ -1,11 +1,15 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { redactedUrl } from '../storage/open-store.ts';
 
 export type RedisLog = Pick<Logger, 'warn' | 'info'>;
 
+/** Redis could not be reached at start: Parley does not start (once started, it reconnects for ever). */
+export class RedisUnavailableError extends Error {}
+
 /**
- * Opens one Redis connection for cluster mode and waits until it is ready. It reconnects for
- * ever (at most 1 s between tries), and says so once when it loses Redis and once when it has
+ * Opens one Redis connection for cluster mode and waits until it is ready (or throws
+ * RedisUnavailableError). Once up, it reconnects for ever (at most 1 s between tries), and says so once when it loses Redis and once when it has
  * it back, rather than once per failed try.
  *
  * Commands are never queued while Redis is away, nor sent again after a reconnect: Redis is
@@ -23,8 +27,12 @@ export async function connectRedis(url: string, name: string, log: RedisLog, opt
     retryStrategy: (tries) => Math.min(tries * 100, 1000),
     ...options,
   });
-  let lost = false;
+  // Until the first connection, a failure is the start's to report (RedisUnavailableError), not a loss.
+  let lost = true;
+  let started = false;
+  let lastError: Error | null = null;
   client.on('error', (error: Error) => {
+    lastError = error;
     if (lost) return;
     lost = true;
     log.warn({ err: error, redis: name }, 'lost Redis; reconnecting');
@@ -37,8 +45,15 @@ export async function connectRedis(url: string, name: string, log: RedisLog, opt
   client.on('ready', () => {
     if (!lost) return;
     lost = false;
-    log.info({ redis: name }, 'Redis is back');
+    if (started) log.info({ redis: name }, 'Redis is back');
+    started = true;
   });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect(); // no retrying in the background of a start that failed
+    const reason = (lastError ?? (error as Error)).message;
+    throw new RedisUnavailableError(`Cannot reach Redis at ${redactedUrl(url)}: ${reason}`, { cause: error });
+  }
   return client;
 }
