@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { PROTOCOL_VERSION, WORLD, dmId } from '../src/protocol/index.ts';
-import { connect, rawSocket, registerUser, waitFor, type Client } from './support/clients.ts';
+import { connect, PASSWORD, rawSocket, registerUser, waitFor, type Client } from './support/clients.ts';
 import { serveProcess } from './support/parley-process.ts';
 import { hasPostgres, TestPostgres } from './support/postgres.ts';
 import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
+import { rawRequest } from './support/http.ts';
 
 describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () => {
   let postgres: TestPostgres;
@@ -108,5 +109,25 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     for (const [i, api] of [onA, onB, onA, onB].entries()) await api.send(WORLD, `m${i}`, `c${i}`);
     await expect(onB.send(WORLD, 'one too many', 'c4')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
     await expect(onA.send(WORLD, 'one too many', 'c5')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+  });
+
+  it('knows a device that logged in through one node on every node, so strangers guessing do not hold its owner back', async () => {
+    const [a, b] = await cluster(['--trust-proxy', '127.0.0.1']);
+    await registerUser(a.url, 'teacher');
+    const login = (node: TestServer, password: string, address: string, cookie?: string) =>
+      rawRequest(node.url, {
+        method: 'POST',
+        path: '/api/login',
+        body: JSON.stringify({ name: 'teacher', password }),
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': address, ...(cookie ? { cookie } : {}) },
+      });
+    const first = await login(a, PASSWORD, '198.51.100.7');
+    expect(first.status).toBe(200);
+    const deviceCookie = ((first.headers['set-cookie'] as string[]) ?? []).find((cookie) => cookie.startsWith('parley_device='))!.split(';')[0]!;
+    // A stranger on a shared address fails five times through node B: that address is held for unknown devices, on both nodes.
+    for (let i = 0; i < 5; i++) expect((await login(b, `guess-${i}-guess`, '203.0.113.9')).code).toBe('WRONG_CREDENTIALS');
+    expect((await login(a, PASSWORD, '203.0.113.9')).status).toBe(429);
+    // The owner's device, known since the login through A, gets in through B from that same address.
+    expect((await login(b, PASSWORD, '203.0.113.9', deviceCookie)).status).toBe(200);
   });
 });

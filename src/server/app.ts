@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { FRAME_BURST, FRAME_RATE_PER_SECOND, MAX_HTTP_BODY_BYTES } from '../protocol/index.ts';
 import { Accounts, DEFAULT_ACCOUNT_LIMITS, type AccountLimits } from './accounts/accounts.ts';
-import { DeviceTokens, loadDeviceKey } from './accounts/device-tokens.ts';
+import { DEVICE_KEY_SECRET, DeviceTokens, freshDeviceKey, loadDeviceKey } from './accounts/device-tokens.ts';
 import { People } from './accounts/people.ts';
 import { Chat } from './chat/chat.ts';
 import { Online } from './chat/online.ts';
@@ -108,7 +108,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       return bytes;
     },
   });
-  const store: Store = meteredStore(await openStore(config.database, databaseFile, config.durability), metrics.events);
+  const opened = await openStore(config.database, databaseFile, config.durability);
+  const store: Store = meteredStore(opened.store, metrics.events);
   const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;
   // The message path (docs/ARCHITECTURE.md, "Events and the Bus"): the domain commits, then
   // publishes events with their audience on the bus; this node's gateway subscribes through
@@ -128,7 +129,10 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const unsubscribe = bus.subscribe(delivery.accept);
   // Back on Redis after losing it: the messages published meanwhile are read from storage at once.
   const stopRecheck = cluster?.bus.onResumed(() => void delivery.recheck()) ?? (() => {});
-  const devices = new DeviceTokens(await loadDeviceKey(config.dataDir));
+  // Every node must verify the device tokens any node signed: on PostgreSQL the key is in the database.
+  const devices = new DeviceTokens(
+    opened.sharedSecret ? await opened.sharedSecret(DEVICE_KEY_SECRET, freshDeviceKey()) : await loadDeviceKey(config.dataDir),
+  );
   const accounts = new Accounts(store, { devices, events: bus, limits: accountLimits, now: () => clock.now(), ...(cluster ? { counters: cluster.failureCounters() } : {}) });
   const rekeyed = await accounts.upgradeNameKeys();
   if (rekeyed > 0) log.info({ users: rekeyed }, 'gave user names their keys under the current name rules');

@@ -33,10 +33,18 @@ export class DeviceTokens {
   }
 }
 
-/** The signing key: made once (256 random bits), readable by the owner only. */
+/** The signing key's file in a single node's data folder. */
+export const DEVICE_KEY_FILE = 'device-token.key';
+/** The signing key's name among the secrets a cluster's nodes share in PostgreSQL. */
+export const DEVICE_KEY_SECRET = 'device-token-key';
+
+/** A fresh signing key: 256 random bits. */
+export const freshDeviceKey = (): Buffer => randomBytes(32);
+
+/** The signing key of a single node: made once in the data folder, readable by the owner only. */
 export async function loadDeviceKey(dataDir: string): Promise<Buffer> {
-  const file = join(dataDir, 'device-token.key');
-  if (!existsSync(file)) await writeFile(file, randomBytes(32), { mode: 0o600, flag: 'wx' }).catch(() => {});
+  const file = join(dataDir, DEVICE_KEY_FILE);
+  if (!existsSync(file)) await writeFile(file, freshDeviceKey(), { mode: 0o600, flag: 'wx' }).catch(() => {});
   const key = await readFile(file);
   if (key.length < 32) throw new Error(`${file} is damaged (shorter than 32 bytes); delete it to make a new one.`);
   return key;

@@ -5,7 +5,7 @@
  * consistent, and the PostgreSQL copy is all or nothing. Transferred files' bytes stay in the
  * data folder, which the server keeps using (`--data`).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../storage/sqlite/open-database.ts';
@@ -13,6 +13,7 @@ import { Database as Postgres, type Queryable } from '../storage/postgres/databa
 import { migrate } from '../storage/postgres/migrate.ts';
 import { redactedUrl } from '../storage/open-store.ts';
 import { DATABASE_FILE } from './data-folder.ts';
+import { DEVICE_KEY_FILE, DEVICE_KEY_SECRET } from '../accounts/device-tokens.ts';
 
 export class MigrateError extends Error {}
 
@@ -58,6 +59,14 @@ export async function migrateToPostgres(dataDir: string, url: string): Promise<M
           await copyTable(sqlite, tx, table, columns);
         }
         await tx.query("SELECT setval(pg_get_serial_sequence('users', 'id'), max(id)) FROM users HAVING max(id) IS NOT NULL");
+        // The devices that logged in before keep being known (their tokens are signed with this key).
+        const deviceKey = join(dataDir, DEVICE_KEY_FILE);
+        if (existsSync(deviceKey)) {
+          await tx.query('INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value', [
+            DEVICE_KEY_SECRET,
+            readFileSync(deviceKey),
+          ]);
+        }
         return verify(sqlite, tx);
       });
     } finally {

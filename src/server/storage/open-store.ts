@@ -17,10 +17,19 @@ export function redactedUrl(url: string): string {
   return parsed.toString();
 }
 
-export async function openStore(setting: DatabaseSetting, sqliteFile: string, durability: Durability): Promise<Store> {
-  if (setting.kind === 'sqlite') return new SqliteStore(sqliteFile, durability);
+/**
+ * The store, and where secrets every node must share live: in the database on PostgreSQL (any
+ * node may serve any request), in the data folder on one node (null here).
+ */
+export async function openStore(
+  setting: DatabaseSetting,
+  sqliteFile: string,
+  durability: Durability,
+): Promise<{ store: Store; sharedSecret: ((name: string, fresh: Buffer) => Promise<Buffer>) | null }> {
+  if (setting.kind === 'sqlite') return { store: new SqliteStore(sqliteFile, durability), sharedSecret: null };
   try {
-    return await PostgresStore.open(setting.url);
+    const store = await PostgresStore.open(setting.url);
+    return { store, sharedSecret: (name, fresh) => store.sharedSecret(name, fresh) };
   } catch (error) {
     throw new StoreUnavailableError(`Cannot use the PostgreSQL database ${redactedUrl(setting.url)}: ${(error as Error).message}`, { cause: error });
   }

@@ -105,4 +105,11 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO counters (name, value) VALUES ('rev', 0);
   INSERT INTO conversations (id, kind, last_seq, created_at) VALUES ('world', 'world', 0, 0);
   `,
+  // Secrets every node must share (the device-token signing key), made once by whichever node asks first.
+  `
+  CREATE TABLE secrets (
+    name  text PRIMARY KEY,
+    value bytea NOT NULL
+  );
+  `,
 ];

@@ -52,6 +52,17 @@ export class PostgresStore implements Store {
     return new PostgresStore(db);
   }
 
+  /**
+   * A secret shared by every node: the stored one, or `fresh` stored by the first node to ask (a
+   * race between two first nodes keeps one of theirs, and both read it back).
+   */
+  async sharedSecret(name: string, fresh: Buffer): Promise<Buffer> {
+    await this.db.query('INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, fresh]);
+    const row = (await this.db.query<{ value: Buffer }>('SELECT value FROM secrets WHERE name = $1', [name])).rows[0];
+    if (!row) throw new Error(`the shared secret ${name} could not be stored`);
+    return row.value;
+  }
+
   async createUser({ skeleton, ...user }: NewUser): Promise<UserRecord | null> {
     return this.db.transaction(async (tx) => {
       // The world's row lock serialises sign-ups across nodes: the look-alike check below has no unique index
