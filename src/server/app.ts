@@ -15,7 +15,6 @@ import { MessageReplay } from './chat/replay.ts';
 import { SendRate } from './chat/send-rate.ts';
 import type { Bus } from './events/bus.ts';
 import { InProcessBus } from './events/in-process-bus.ts';
-import { RedisCluster } from './redis/cluster.ts';
 import { OrderedDelivery } from './events/ordered-delivery.ts';
 import type { Config } from './config.ts';
 import type { Connection } from './gateway/connection.ts';
@@ -116,7 +115,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   // OrderedDelivery (order, repeats, holes filled from storage) and only routes them.
   // With --redis the bus, presence and limits are shared by every node (docs/ARCHITECTURE.md, "Across nodes").
   const cluster = config.redisUrl
-    ? await RedisCluster.connect(config.redisUrl, log).catch(async (error: unknown) => {
+    ? await (await import('./redis/cluster.ts')).RedisCluster.connect(config.redisUrl, log).catch(async (error: unknown) => {
         await store.close();
         throw error;
       })

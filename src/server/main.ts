@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { startParley } from './app.ts';
 import { ConfigError, parseConfig } from './config.ts';
 import { StoreUnavailableError } from './storage/open-store.ts';
-import { RedisUnavailableError } from './redis/connect.ts';
+import { RedisUnavailableError } from './redis/redis-unavailable.ts';
 import { parleyVersion } from './version.ts';
 import { startupBanner } from './logging/banner.ts';
 

@@ -4,8 +4,9 @@ import { redactedUrl } from '../storage/open-store.ts';
 
 export type RedisLog = Pick<Logger, 'warn' | 'info'>;
 
-/** Redis could not be reached at start: Parley does not start (once started, it reconnects for ever). */
-export class RedisUnavailableError extends Error {}
+import { RedisUnavailableError } from './redis-unavailable.ts';
+
+export { RedisUnavailableError };
 
 /**
  * Opens one Redis connection for cluster mode and waits until it is ready (or throws

@@ -1,5 +1,4 @@
 import type { Durability } from './sqlite/open-database.ts';
-import { PostgresStore } from './postgres/postgres-store.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
 import type { Store } from './store.ts';
 
@@ -28,6 +27,8 @@ export async function openStore(
 ): Promise<{ store: Store; sharedSecret: ((name: string, fresh: Buffer) => Promise<Buffer>) | null }> {
   if (setting.kind === 'sqlite') return { store: new SqliteStore(sqliteFile, durability), sharedSecret: null };
   try {
+    // Loaded only here: a single node never pays for the PostgreSQL driver (idle memory, start time).
+    const { PostgresStore } = await import('./postgres/postgres-store.ts');
     const store = await PostgresStore.open(setting.url);
     return { store, sharedSecret: (name, fresh) => store.sharedSecret(name, fresh) };
   } catch (error) {
