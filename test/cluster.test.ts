@@ -77,7 +77,7 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     bobOnB.close();
     await waitFor(() => aliceOnA.presence.some((change) => change.user.name === 'bob' && !change.online), 'alice hears bob left');
 
-    expect(await (await fetch(`${a.url}/healthz`)).json()).toEqual({ ok: true, redis: 'up' });
+    expect(await (await fetch(`${a.url}/healthz`)).json()).toEqual({ ok: true, database: 'up', redis: 'up' });
   });
 
   it('does not start when Redis cannot be reached, and says where it looked', async () => {

@@ -114,8 +114,16 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   // publishes events with their audience on the bus; this node's gateway subscribes through
   // OrderedDelivery (order, repeats, holes filled from storage) and only routes them.
   // With --redis the bus, presence and limits are shared by every node (docs/ARCHITECTURE.md, "Across nodes").
+  // On PostgreSQL every node registers: a node without Redis beside another node is refused (docs/DEPLOYMENT.md, "Cluster").
+  const nodes = config.database.kind === 'postgres'
+    ? await (await import('./storage/postgres/node-registry.ts')).NodeRegistry.join(config.database.url, config.redisUrl !== null).catch(async (error: unknown) => {
+        await store.close();
+        throw error;
+      })
+    : null;
   const cluster = config.redisUrl
     ? await (await import('./redis/cluster.ts')).RedisCluster.connect(config.redisUrl, log).catch(async (error: unknown) => {
+        await nodes?.leave();
         await store.close();
         throw error;
       })
@@ -162,8 +170,10 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   let serving = true;
   app.get('/healthz', async (_request, reply) => {
     if (!serving) return reply.status(503).send({ ok: false });
-    // A node without Redis still serves its own clients (degraded: see ARCHITECTURE), so it stays in the pool and says so.
-    return cluster ? { ok: true, redis: cluster.connected ? 'up' : 'down' } : { ok: true };
+    // A node without Redis or PostgreSQL still answers 200 and says which part is down: every node shares
+    // both, so taking it out of the balancer would help nobody (docs/DEPLOYMENT.md, "When a part fails").
+    const database = nodes ? { database: (await nodes.reachable()) ? 'up' : 'down' } : {};
+    return cluster ? { ok: true, ...database, redis: cluster.connected ? 'up' : 'down' } : { ok: true, ...database };
   });
   const secureCookies = tls !== null || config.behindTlsProxy;
   accountRoutes(app, { accounts, secureCookies, sessionTtlMs: accountLimits.sessionTtlMs });
@@ -258,6 +268,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         stopRecheck();
         delivery.stop();
         await cluster?.close();
+        await nodes?.leave();
         await store.close();
       })()),
   };

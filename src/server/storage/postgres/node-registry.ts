@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import pg from 'pg';
+import { redactedUrl, StoreUnavailableError } from '../open-store.ts';
+
+/** How often a node says it is alive, and how long after its last word another node still counts it. */
+export const HEARTBEAT_MS = 5_000;
+export const FRESH_MS = 20_000;
+
+/** Any fixed number, not the migration lock's: nodes starting together check and register one at a time. */
+const REGISTRY_LOCK = 0x70726e64; // 'prnd'
+
+/** Another node runs on this database in a mode that cannot share it with this one: Parley does not start. */
+export class MixedNodesError extends StoreUnavailableError {}
+
+type NodeRow = { id: string; host: string; pid: number; clustered: boolean; age_ms: number };
+
+/**
+ * The nodes running on one PostgreSQL database, each a row refreshed every HEARTBEAT_MS (the
+ * database's clock, so the machines' clocks need not agree). It exists to refuse a half-configured
+ * cluster: two nodes without Redis (or one with, one without) on one database would each hand
+ * their own clients only their own events, and nobody would notice. Not a migration: the table
+ * holds no data, only who runs, and `parley_schema` versions the data.
+ *
+ * Its small pool of its own also answers /healthz ("database"), so a saturated or stuck store
+ * pool does not make the probe hang.
+ */
+export class NodeRegistry {
+  private timer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    readonly id: string,
+    private readonly clustered: boolean,
+  ) {}
+
+  /** Registers this node, refusing when a fresh node of an incompatible kind holds the database. */
+  static async join(url: string, clustered: boolean): Promise<NodeRegistry> {
+    const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 2_000, application_name: 'parley-heartbeat' });
+    pool.on('error', () => {});
+    const id = randomUUID();
+    const client = await pool.connect().catch(async (error: unknown) => {
+      await pool.end();
+      throw new StoreUnavailableError(`Cannot use the PostgreSQL database ${redactedUrl(url)}: ${(error as Error).message}`, { cause: error });
+    });
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [REGISTRY_LOCK]);
+      await client.query(`CREATE TABLE IF NOT EXISTS parley_nodes (
+        id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, clustered boolean NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now())`);
+      // A node killed without closing leaves its row: once stale, it is nobody.
+      await client.query(`DELETE FROM parley_nodes WHERE seen_at < now() - make_interval(secs => $1)`, [FRESH_MS / 1000]);
+      const { rows } = await client.query<NodeRow>(
+        `SELECT id, host, pid, clustered, (extract(epoch FROM now() - seen_at) * 1000)::integer AS age_ms FROM parley_nodes`,
+      );
+      const conflict = rows.find((other) => !clustered || !other.clustered);
+      if (conflict) throw new MixedNodesError(refusal(clustered, conflict));
+      await client.query('INSERT INTO parley_nodes (id, host, pid, clustered) VALUES ($1, $2, $3, $4)', [id, hostname(), process.pid, clustered]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      client.release();
+      await pool.end();
+      throw error;
+    }
+    client.release();
+    const registry = new NodeRegistry(pool, id, clustered);
+    registry.timer = setInterval(() => void registry.beat(), HEARTBEAT_MS);
+    registry.timer.unref();
+    return registry;
+  }
+
+  /** The database answers within two seconds (for /healthz). */
+  async reachable(): Promise<boolean> {
+    const answer = this.pool.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+    let timeout: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timeout = setTimeout(() => resolve(false), 2_000)));
+    try {
+      return await Promise.race([answer, late]);
+    } finally {
+      clearTimeout(timeout);
+    }
+  }
+
+  /** Refreshes this node's row; a row swept while the database was away (or by a stale sweep) is written again. */
+  private async beat(): Promise<void> {
+    await this.pool
+      .query(
+        `INSERT INTO parley_nodes (id, host, pid, clustered) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET seen_at = now()`,
+        [this.id, hostname(), process.pid, this.clustered],
+      )
+      .catch(() => {}); // /healthz says the database is down; the next beat tries again
+  }
+
+  /** Stops the heartbeat and removes this node's row, so another node (of any kind) may start at once. */
+  async leave(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.pool.query('DELETE FROM parley_nodes WHERE id = $1', [this.id]).catch(() => {});
+    await this.pool.end();
+  }
+}
+
+function refusal(clustered: boolean, other: NodeRow): string {
+  const who = `another Parley node (${other.host}, pid ${other.pid}, last heard ${Math.round(other.age_ms / 1000)} s ago)`;
+  if (clustered) {
+    return `${who} runs on this PostgreSQL database without --redis: stop it, or give it the same --redis as this one, before starting a cluster node.`;
+  }
+  return other.clustered
+    ? `${who} runs on this PostgreSQL database with --redis: give this node the same --redis (PARLEY_REDIS_URL); without it, its clients would not see the other nodes' messages.`
+    : `${who} runs on this PostgreSQL database without --redis: two nodes need --redis (PARLEY_REDIS_URL) to share one database; stop the other node or give both the same --redis.`;
+}
