@@ -75,3 +75,56 @@ describe('the Dockerfile', () => {
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', 'data', '.git']));
   });
 });
+
+describe('the cluster layout', () => {
+  const compose = () => readFile(join(REPO, 'deploy', 'docker', 'compose-cluster.yaml'), 'utf8');
+  const nginx = () => readFile(join(REPO, 'deploy', 'nginx', 'parley-cluster.conf'), 'utf8');
+
+  it('runs three Parley nodes on one PostgreSQL and one Redis, each with a data volume of its own, behind nginx', async () => {
+    const text = await compose();
+    expect(text).not.toMatch(/\t/);
+    const block = /^services:\n([\s\S]*?)^\S/m.exec(text)![1]!;
+    const services = [...block.matchAll(/^ {2}([a-z0-9-]+):$/gm)].map((match) => match[1]);
+    expect(services).toEqual(['parley-1', 'parley-2', 'parley-3', 'postgres', 'redis', 'nginx']);
+    for (const node of ['parley-1', 'parley-2', 'parley-3']) {
+      expect(text).toMatch(new RegExp(`^ {2}${node}:\\n {4}<<: \\*parley-node\\n {4}volumes:\\n {6}- ${node}-data:/data$`, 'm'));
+    }
+    expect(text).toMatch(/^x-parley-node: &parley-node$/m);
+    expect(text).toMatch(/^ {4}PARLEY_DATABASE_URL: postgres:\/\/parley:[^@\s]+@postgres:5432\/parley$/m);
+    expect(text).toMatch(/^ {4}PARLEY_REDIS_URL: redis:\/\/redis:6379$/m);
+    expect(text).toMatch(/^ {4}PARLEY_BEHIND_TLS_PROXY: "1"$/m);
+    expect(text).toMatch(/^ {4}PARLEY_PUBLIC_URL: https:\/\//m);
+    expect(text).toMatch(/condition: service_healthy/);
+    // Redis keeps nothing durable: no snapshot, no append-only file, no volume.
+    expect(text).toMatch(/command: \["redis-server", "--save", "", "--appendonly", "no"\]/);
+    expect(text).toMatch(/^ {6}- \.\.\/nginx\/parley-cluster\.conf:\/etc\/nginx\/conf\.d\/default\.conf:ro$/m);
+    expect(text).toMatch(/^volumes:\n {2}parley-1-data: \{\}\n {2}parley-2-data: \{\}\n {2}parley-3-data: \{\}\n {2}postgres-data: \{\}\n?$/m);
+  });
+
+  it('proxies WebSocket upgrades to every node without sticky sessions, and streams uploads unbuffered', async () => {
+    const text = await nginx();
+    const braces = [...text.replace(/#.*$/gm, '')].reduce((depth, char) => {
+      const next = depth + (char === '{' ? 1 : char === '}' ? -1 : 0);
+      expect(next).toBeGreaterThanOrEqual(0);
+      return next;
+    }, 0);
+    expect(braces).toBe(0);
+    const upstream = /upstream parley \{([^}]*)\}/.exec(text)![1]!;
+    expect([...upstream.matchAll(/^\s*server (parley-[123]):8080\b/gm)].map((match) => match[1])).toEqual(['parley-1', 'parley-2', 'parley-3']);
+    expect(upstream).not.toMatch(/ip_hash|hash |sticky/);
+    expect(text).toMatch(/^\s*proxy_http_version 1\.1;$/m);
+    expect(text).toMatch(/^\s*proxy_set_header Upgrade \$http_upgrade;$/m);
+    expect(text).toMatch(/^\s*proxy_set_header Connection \$parley_connection;$/m);
+    expect(text).toMatch(/map \$http_upgrade \$parley_connection \{\s*default upgrade;\s*'' +'';\s*\}/);
+    expect(text).toMatch(/^\s*proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;$/m);
+    expect(text).toMatch(/^\s*proxy_set_header X-Forwarded-Proto \$scheme;$/m);
+    // Longer than the server's 30 s heartbeat, or nginx would cut idle chat sockets.
+    expect(Number(/proxy_read_timeout (\d+)s;/.exec(text)![1])).toBeGreaterThan(30);
+    expect(text).toMatch(/^\s*client_max_body_size 0;$/m);
+    expect(text).toMatch(/^\s*proxy_request_buffering off;$/m);
+    // Every statement ends with ; (a comment, a brace or a blank line aside).
+    for (const line of text.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean)) {
+      expect(line).toMatch(/[;{}]$/);
+    }
+  });
+});
