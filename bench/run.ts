@@ -14,6 +14,7 @@ import { arch, cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chatScenario } from './scenarios/chat.ts';
+import { clusterScenario } from './scenarios/cluster.ts';
 import { connectionsScenario } from './scenarios/connections.ts';
 import { filesScenario } from './scenarios/files.ts';
 import { historyScenario } from './scenarios/history.ts';
@@ -35,6 +36,7 @@ const SCENARIOS: Record<string, Scenario> = {
   files: filesScenario,
   login: loginScenario,
   startup: startupScenario,
+  cluster: clusterScenario,
 };
 
 const { values } = parseArgs({
