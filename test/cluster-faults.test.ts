@@ -1,0 +1,246 @@
+/**
+ * The cluster under faults, with real processes (issue 11, "How it is checked"): a node killed
+ * with SIGKILL while ~50 clients on all nodes send as fast as they may, Redis stopped under load,
+ * PostgreSQL stopped. Nodes are `parley serve` processes on one private PostgreSQL and one
+ * private Redis; each node has a front door (a loopback port its clients keep) that passes
+ * connections to that node, or, while it is dead, to a surviving one, as a load balancer would.
+ *
+ * `npm test` kills a node 3 times; `PARLEY_FULL_TESTS=1` (CI's full-size step) 10 times,
+ * `PARLEY_KILLS=<n>` any number.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ParleyApi } from '../src/client/api.ts';
+import { WORLD, dmId, type Message } from '../src/protocol/index.ts';
+import { registerUser, waitFor } from './support/clients.ts';
+import { startNode, wireClient, type WireClient } from './support/cluster-nodes.ts';
+import { startFrontDoor } from './support/front-door.ts';
+import { hasPostgres, TestPostgres } from './support/postgres.ts';
+import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
+
+const KILLS = Math.max(1, Number(process.env.PARLEY_KILLS) || (process.env.PARLEY_FULL_TESTS === '1' ? 10 : 3));
+const NODES = 3;
+/** Senders per node (so ~50 in all), and sends each keeps going at once. */
+const SENDERS_PER_NODE = 16;
+const BATCH = 8;
+/** docs/ARCHITECTURE.md, "Presence across nodes": a dead node's users are offline at most 20 s after it died. */
+const OFFLINE_WITHIN_MS = 20_000;
+const FLAGS = ['--send-rate', '100000', '--send-burst', '100000'];
+
+async function allMessages(api: ParleyApi, conv: string): Promise<Message[]> {
+  const messages: Message[] = [];
+  for (let before: number | undefined; ; ) {
+    const page = await api.history(conv, { limit: 100, ...(before ? { before } : {}) });
+    messages.unshift(...page.messages);
+    if (!page.hasMore) return messages;
+    before = page.messages[0]!.seq;
+  }
+}
+
+type Node = Awaited<ReturnType<typeof startNode>>;
+
+describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults', () => {
+  let postgres: TestPostgres;
+  let redis: PrivateRedis;
+  const cleanups: (() => unknown)[] = [];
+  beforeAll(async () => {
+    [postgres, redis] = await Promise.all([TestPostgres.start(), startRedis()]);
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await Promise.all([postgres.restart(), redis.restart().then(() => undefined)]).catch(() => {});
+  });
+  afterAll(async () => {
+    await Promise.all([postgres?.destroy(), redis?.close()]);
+  });
+
+  /** Three nodes, each behind its own front door; a dead node's door leads to the next live one. */
+  async function cluster() {
+    const database = await postgres.createDatabase();
+    const nodes: (Node | null)[] = await Promise.all(Array.from({ length: NODES }, () => startNode(database, redis.url, FLAGS)));
+    cleanups.push(() => Promise.all(nodes.map((node) => node?.close())));
+    const doors = await Promise.all(
+      nodes.map((_, k) =>
+        startFrontDoor(() => {
+          for (let step = 0; step < NODES; step++) {
+            const node = nodes[(k + step) % NODES];
+            if (node) return node.process.port;
+          }
+          return 1; // nothing listens: the connection is refused
+        }),
+      ),
+    );
+    cleanups.push(() => Promise.all(doors.map((door) => door.close())));
+    return {
+      nodes,
+      database,
+      door: (k: number) => `http://127.0.0.1:${doors[k]!.port}`,
+      direct: (k: number) => nodes[k]!.url,
+      async kill(k: number) {
+        const node = nodes[k]!;
+        nodes[k] = null;
+        await node.close();
+      },
+      async restart(k: number) {
+        nodes[k] = await startNode(database, redis.url, FLAGS);
+      },
+    };
+  }
+
+  /** Registers `count` users spread over the nodes; user i belongs to node i % NODES. */
+  async function users(url: (k: number) => string, prefix: string, count: number) {
+    return Promise.all(Array.from({ length: count }, (_, i) => registerUser(url(i % NODES), `${prefix}${i}`)));
+  }
+
+  /**
+   * Each sender sends to the world and to a DM with the next sender, `BATCH` at a time, until
+   * told to stop; every send and its ack are recorded.
+   */
+  function sendLoad(senders: { client: WireClient; id: number }[]) {
+    const sent = new Map<string, { conv: string; text: string; sender: number; ack?: { seq: number; conv: string } }>();
+    const state = { acked: 0, stopping: false, failures: [] as unknown[] };
+    const loops = senders.map(async ({ client, id }, i) => {
+      const convs = [WORLD, dmId(id, senders[(i + 1) % senders.length]!.id)];
+      for (let n = 0; !state.stopping; n += BATCH) {
+        await Promise.all(
+          Array.from({ length: BATCH }, (_, k) => {
+            const clientId = `s${i}m${n + k}`;
+            const conv = convs[(n + k) % 2]!;
+            const text = `sender ${i}, message ${n + k}`;
+            sent.set(clientId, { conv, text, sender: id });
+            return client.session.send(conv, text, clientId).then(
+              (ack) => {
+                sent.get(clientId)!.ack = { seq: ack.seq, conv: ack.conv };
+                state.acked++;
+              },
+              (error: unknown) => state.failures.push(error),
+            );
+          }),
+        );
+      }
+    });
+    return { sent, state, done: () => Promise.all(loops) };
+  }
+
+  /** Every acknowledged send is stored once, at its acked seq; seqs are gap-free. Returns what is stored per conversation. */
+  async function expectStoredExactlyOnce(reader: (conv: string) => ParleyApi, sent: ReturnType<typeof sendLoad>['sent']) {
+    const convs = new Set([...sent.values()].map((send) => send.conv));
+    const stored = new Map<string, Message>();
+    const byConv = new Map<string, Message[]>();
+    for (const conv of convs) {
+      const messages = await allMessages(reader(conv), conv);
+      byConv.set(conv, messages);
+      expect([conv, messages.map((message) => message.seq)]).toEqual([conv, messages.map((_, i) => i + 1)]);
+      for (const message of messages) {
+        expect(stored.has(message.clientId)).toBe(false);
+        stored.set(message.clientId, message);
+      }
+    }
+    for (const [clientId, send] of sent) {
+      if (!send.ack) continue;
+      const message = stored.get(clientId);
+      expect({ clientId, conv: message?.conv, seq: message?.seq, text: message?.text, sender: message?.sender.id }).toEqual({
+        clientId,
+        conv: send.conv,
+        seq: send.ack.seq,
+        text: send.text,
+        sender: send.sender,
+      });
+    }
+    return { stored, byConv };
+  }
+
+  /** What a client was handed, per conversation, is exactly what is stored from its first message on: none missing, none twice, in order. */
+  function expectCaughtUp(who: string, client: WireClient, byConv: Map<string, Message[]>, convs: string[]) {
+    for (const conv of convs) {
+      const got = client.messages.filter((message) => message.conv === conv).map((message) => `${message.seq} ${message.clientId}`);
+      const first = client.messages.find((message) => message.conv === conv)?.seq ?? 1;
+      const expected = byConv.get(conv)!.filter((message) => message.seq >= first).map((message) => `${message.seq} ${message.clientId}`);
+      expect({ who, conv, got }).toEqual({ who, conv, got: expected });
+    }
+  }
+
+  it(
+    `keeps every acknowledged message exactly once across ${KILLS} SIGKILLs of a node under load; the dead node's clients catch up exactly through another node, and its users who do not come back go offline within 20 s`,
+    async () => {
+      const c = await cluster();
+      const people = await users(c.door, 'sender', SENDERS_PER_NODE * NODES);
+      const senders = people.map((person, i) => ({ client: wireClient(c.door(i % NODES), person.token), id: person.user.id }));
+      cleanups.push(() => senders.forEach(({ client }) => client.close()));
+      await Promise.all(senders.map(({ client }) => {
+        const synced = client.synced();
+        client.session.connect();
+        return synced;
+      }));
+      const load = sendLoad(senders);
+      const observer = new ParleyApi(c.door(0), { token: people[0]!.token });
+
+      for (let kill = 1; kill <= KILLS; kill++) {
+        const k = (kill - 1) % NODES;
+        // Users on node k who will not come back after it dies: connected straight to it, no reconnecting.
+        const leavers = await Promise.all([0, 1].map((i) => registerUser(c.direct(k), `gone${kill}-${i}`)));
+        const gone = leavers.map((leaver) => leaver.user.name);
+        const leaverClients = leavers.map((leaver) => {
+            const client = wireClient(c.direct(k), leaver.token);
+            client.session.connect();
+            return client;
+          });
+        cleanups.push(() => leaverClients.forEach((client) => client.close()));
+        const onlineNames = async () => (await observer.online()).online.map((user) => user.name);
+        for (const name of gone) await pollUntil(async () => (await onlineNames()).includes(name), `${name} online before kill ${kill}`);
+
+        const target = load.state.acked + 150;
+        await waitFor(() => load.state.acked >= target, `${target} acknowledgements before kill ${kill}`, 60_000);
+        const pending = load.sent.size - load.state.acked;
+        expect(pending).toBeGreaterThan(0); // the kill lands among sends on the wire
+        const killedAt = Date.now();
+        await c.kill(k);
+
+        // The rest goes on: its clients come back through the door to another node, and sends flow again.
+        const resumed = load.state.acked + 150;
+        await waitFor(() => load.state.acked >= resumed, `sends to flow again after kill ${kill}`, 60_000);
+
+        // Its users who do not come back are offline on every surviving node within the documented time.
+        for (const live of [0, 1, 2].filter((n) => n !== k)) {
+          const viewer = new ParleyApi(c.direct(live), { token: people[live]!.token });
+          await pollUntil(
+            async () => !(await viewer.online()).online.some((user) => gone.includes(user.name)),
+            `${gone.join(', ')} offline on node ${live} after kill ${kill}`,
+            killedAt + OFFLINE_WITHIN_MS + 1_000 - Date.now(),
+          );
+        }
+        leaverClients.forEach((client) => client.close());
+        await c.restart(k);
+      }
+      const afterLast = load.state.acked + 150;
+      await waitFor(() => load.state.acked >= afterLast, 'sends to go on after the last restart', 60_000);
+      load.state.stopping = true;
+      await load.done();
+      expect(load.state.failures).toEqual([]);
+      expect(load.state.acked).toBe(load.sent.size);
+
+      const reader = (conv: string) => {
+        const member = conv === WORLD ? people[0]! : people.find((person) => conv.split(':').includes(String(person.user.id)))!;
+        return new ParleyApi(c.direct(0), { token: member.token });
+      };
+      const { byConv } = await expectStoredExactlyOnce(reader, load.sent);
+
+      // Every sender, wherever it ended up, holds exactly the stored history of its conversations.
+      const lastOf = (conv: string) => byConv.get(conv)!.at(-1)!.seq;
+      for (const [i, { client, id }] of senders.entries()) {
+        const convs = [...byConv.keys()].filter((conv) => conv === WORLD || conv.split(':').slice(1).includes(String(id)));
+        for (const conv of convs) await waitFor(() => client.messages.some((message) => message.conv === conv && message.seq === lastOf(conv)), `sender ${i} to reach the end of ${conv}`, 30_000);
+        expectCaughtUp(`sender ${i}`, client, byConv, convs);
+      }
+    },
+    120_000 + KILLS * 40_000,
+  );
+});
+
+/** Polls an async check every 100 ms until it holds, or fails after `timeoutMs`. */
+async function pollUntil(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + Math.max(0, timeoutMs);
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
