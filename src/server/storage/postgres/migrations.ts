@@ -112,4 +112,29 @@ export const MIGRATIONS: readonly string[] = [
     value bytea NOT NULL
   );
   `,
+  // Version 3: file bytes in the database, so that every node reaches them (files/postgres-blob-store.ts),
+  // and the lease that lets one request at a time, on any node, append to an upload (files/postgres-upload-leases.ts).
+  `
+  CREATE TABLE file_blobs (
+    id     text COLLATE "C" PRIMARY KEY,
+    size   bigint  NOT NULL DEFAULT 0,
+    sealed boolean NOT NULL DEFAULT false
+  );
+  -- Chunks of about 1 MiB, keyed by the offset of their first byte: a range is read chunk by chunk.
+  CREATE TABLE file_chunks (
+    blob_id text COLLATE "C" NOT NULL REFERENCES file_blobs(id) ON DELETE CASCADE,
+    start   bigint NOT NULL,
+    bytes   bytea  NOT NULL,
+    PRIMARY KEY (blob_id, start)
+  );
+  -- Files are mostly compressed already: no compression attempt, and a slice of a chunk is read without the rest.
+  ALTER TABLE file_chunks ALTER COLUMN bytes SET STORAGE EXTERNAL;
+
+  CREATE TABLE upload_leases (
+    file_id    text COLLATE "C" PRIMARY KEY,
+    holder     text        NOT NULL,
+    expires_at timestamptz NOT NULL,
+    wanted     boolean     NOT NULL DEFAULT false
+  );
+  `,
 ];

@@ -35,7 +35,8 @@ export class PostgresStore implements Store {
   readonly files: PostgresFileRecords;
   readonly rooms: PostgresRooms;
 
-  private constructor(private readonly db: Database) {
+  /** The connection pool, shared with the file bytes and upload leases of this node (files/file-storage.ts). */
+  private constructor(readonly db: Database) {
     this.files = new PostgresFileRecords(db);
     this.rooms = new PostgresRooms(db);
   }

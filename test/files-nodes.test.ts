@@ -1,0 +1,101 @@
+/**
+ * Files across nodes: two real servers on one private PostgreSQL and Redis. The bytes live in the
+ * database, so an upload begun through one node resumes through the other and either node serves
+ * the download (docs/ARCHITECTURE.md, "Files across nodes").
+ */
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ParleyApi } from '../src/client/api.ts';
+import { FileApi } from '../src/client/files.ts';
+import type { FileCard } from '../src/protocol/index.ts';
+import { errorCode, offer, patchUpload, sha256, threeUsers } from './support/files.ts';
+import { hasPostgres, TestPostgres } from './support/postgres.ts';
+import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !(await check()); ) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe.runIf(hasPostgres && hasRedis)('files across two nodes on PostgreSQL', () => {
+  let postgres: TestPostgres;
+  let redis: PrivateRedis;
+  const cleanups: (() => unknown)[] = [];
+  beforeAll(async () => {
+    [postgres, redis] = await Promise.all([TestPostgres.start(), startRedis()]);
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await Promise.all([postgres?.destroy(), redis?.close()]);
+  });
+
+  async function cluster() {
+    const database = await postgres.createDatabase();
+    const nodes = (await Promise.all([0, 1].map(() => startTestServer({ flags: ['--database', database, '--redis', redis.url] })))) as [TestServer, TestServer];
+    cleanups.push(...nodes.map((node) => () => node.close()));
+    const sql = new pg.Client({ connectionString: database });
+    await sql.connect();
+    cleanups.push(() => sql.end());
+    const users = await threeUsers(nodes[0].url);
+    /** The same user's file API through the other node. */
+    const onB = (user: { token: string }) => new FileApi(new ParleyApi(nodes[1].url, { token: user.token }));
+    /** Bytes the database holds of an upload, watched there: asking a node (HEAD) would stop the request. */
+    const heldInDatabase = (id: string, bytes: number) =>
+      until(async () => {
+        const { rows } = await sql.query<{ size: string }>('SELECT size FROM file_blobs WHERE id = $1', [id]);
+        return Number(rows[0]?.size ?? 0) >= bytes;
+      }, `the database holds ${bytes} bytes of upload ${id}`);
+    return { nodes, users, onB, heldInDatabase };
+  }
+
+  /** Sends the first `cutAt` bytes of a PATCH that promises all of `data` and leaves it hanging; `cut()` closes it. */
+  function startUpload(api: ParleyApi, card: FileCard, data: Buffer, cutAt: number) {
+    const body = new PassThrough();
+    const abort = new AbortController();
+    const reply = patchUpload(api, card, 0, body, { 'content-length': String(data.length) }, abort.signal);
+    body.write(data.subarray(0, cutAt));
+    return {
+      reply,
+      cut: () => {
+        abort.abort();
+        body.destroy();
+      },
+    };
+  }
+
+  async function download(url: string, token: string, id: string): Promise<Buffer> {
+    const response = await fetch(`${url}/api/files/${id}/content`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    return Buffer.from(await response.arrayBuffer());
+  }
+
+  it('resumes through node B an upload cut on node A, and both nodes serve the verified file', async () => {
+    const { nodes, users, onB, heldInDatabase } = await cluster();
+    const data = randomBytes(3 * 1024 * 1024 + 777);
+    const card = await offer(users.alice.files, users.conv, data);
+    await onB(users.bob).decide(card.id, 'accept');
+
+    const upload = startUpload(users.alice.api, card, data, 2 * 1024 * 1024 + 100);
+    await heldInDatabase(card.id, 1024 * 1024);
+    upload.cut();
+    expect((await upload.reply).status).toBe(0);
+    // Node A records what arrived once it notices the cut.
+    await until(async () => (await users.alice.files.get(card.id)).received > 0, 'node A records the cut upload');
+
+    const aliceOnB = onB(users.alice);
+    const offset = await aliceOnB.uploadOffset(card.id);
+    expect(offset).toBeGreaterThanOrEqual(1024 * 1024);
+    const rest = await patchUpload(aliceOnB.api, card, offset, data.subarray(offset));
+    expect([rest.status, errorCode(rest)]).toEqual([204, undefined]);
+    expect(await users.alice.files.get(card.id)).toMatchObject({ state: 'completed', received: data.length, sha256: sha256(data) });
+
+    for (const node of nodes) expect(sha256(await download(node.url, users.bob.token, card.id))).toBe(sha256(data));
+  });
+});
