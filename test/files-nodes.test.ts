@@ -52,7 +52,7 @@ describe.runIf(hasPostgres && hasRedis)('files across two nodes on PostgreSQL', 
         const { rows } = await sql.query<{ size: string }>('SELECT size FROM file_blobs WHERE id = $1', [id]);
         return Number(rows[0]?.size ?? 0) >= bytes;
       }, `the database holds ${bytes} bytes of upload ${id}`);
-    return { nodes, users, onB, heldInDatabase };
+    return { nodes, users, onB, heldInDatabase, sql };
   }
 
   /** Sends the first `cutAt` bytes of a PATCH that promises all of `data` and leaves it hanging; `cut()` closes it. */
@@ -97,5 +97,37 @@ describe.runIf(hasPostgres && hasRedis)('files across two nodes on PostgreSQL', 
     expect(await users.alice.files.get(card.id)).toMatchObject({ state: 'completed', received: data.length, sha256: sha256(data) });
 
     for (const node of nodes) expect(sha256(await download(node.url, users.bob.token, card.id))).toBe(sha256(data));
+  });
+
+  it('stops a stalled upload on node A when the sender asks node B where to resume, and B goes on from every byte A received', async () => {
+    const { nodes, users, onB, heldInDatabase } = await cluster();
+    const data = randomBytes(3 * 1024 * 1024);
+    const card = await offer(users.alice.files, users.conv, data);
+    await users.bob.files.decide(card.id, 'accept');
+    // 1.5 MiB sent, then nothing, the connection left open: A has stored one chunk and holds the rest.
+    const cutAt = 1.5 * 1024 * 1024;
+    const stalled = startUpload(users.alice.api, card, data, cutAt);
+    cleanups.push(stalled.cut);
+    await heldInDatabase(card.id, 1024 * 1024);
+
+    const aliceOnB = onB(users.alice);
+    expect(await aliceOnB.uploadOffset(card.id)).toBe(cutAt);
+    expect(errorCode(await stalled.reply)).toBe('UPLOAD_INTERRUPTED');
+    const rest = await patchUpload(aliceOnB.api, card, cutAt, data.subarray(cutAt));
+    expect([rest.status, errorCode(rest)]).toEqual([204, undefined]);
+    expect(sha256(await download(nodes[0].url, users.bob.token, card.id))).toBe(sha256(data));
+  });
+
+  it('waits out the lease of a node that died mid-upload, then resumes', async () => {
+    const { users, onB, sql } = await cluster();
+    const data = randomBytes(1000);
+    const card = await offer(users.alice.files, users.conv, data);
+    await users.bob.files.decide(card.id, 'accept');
+    await sql.query(`INSERT INTO upload_leases (file_id, holder, expires_at) VALUES ($1, 'a dead node', clock_timestamp() + interval '1 second')`, [card.id]);
+    const aliceOnB = onB(users.alice);
+    expect(await aliceOnB.uploadOffset(card.id)).toBe(0);
+    expect((await sql.query('SELECT 1 FROM upload_leases WHERE file_id = $1', [card.id])).rowCount).toBe(0);
+    const rest = await patchUpload(aliceOnB.api, card, 0, data);
+    expect([rest.status, errorCode(rest)]).toEqual([204, undefined]);
   });
 });

@@ -39,7 +39,7 @@ import { exportLines } from './backup/export.ts';
 import { DATABASE_FILE } from './backup/data-folder.ts';
 import type { BlobStore } from './files/blob-store.ts';
 import { Files } from './files/files.ts';
-import { blobStoreFor } from './files/file-storage.ts';
+import { fileStorageFor } from './files/file-storage.ts';
 import { Transfers } from './files/transfers.ts';
 import { UploadSessions } from './files/upload-sessions.ts';
 import { openStore } from './storage/open-store.ts';
@@ -147,8 +147,9 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const chat = new Chat(store, bus, clock, cluster ? cluster.sendLimiter(sendLimits, clock) : new SendRate(sendLimits, clock));
   const rooms = new Rooms(store, bus, online, clock);
   const people = new People(store, online);
-  const blobs = options.blobs ?? blobStoreFor(opened.store, config.dataDir);
-  const uploads = new UploadSessions();
+  const fileStorage = fileStorageFor(opened.store, config.dataDir);
+  const blobs = options.blobs ?? fileStorage.blobs;
+  const uploads = new UploadSessions(fileStorage.leases);
   const files = new Files(store, chat, blobs, bus, config.files, log.child({ part: 'files' }), uploads, clock);
   const transfers = new Transfers(files, uploads, metrics.events);
 

@@ -4,12 +4,16 @@ import type { Store } from '../storage/store.ts';
 import type { BlobStore } from './blob-store.ts';
 import { LocalBlobStore } from './local-blob-store.ts';
 import { PostgresBlobStore } from './postgres-blob-store.ts';
+import { PostgresUploadLeases } from './postgres-upload-leases.ts';
+import type { UploadLeases } from './upload-leases.ts';
 
 /**
- * Where file bytes live, chosen with the database: the data folder on one node (SQLite), the
- * database itself when it is PostgreSQL, so that every node of a cluster reaches them.
+ * Where file bytes live and who may append to an upload, chosen with the database: the data
+ * folder and this process's memory on one node (SQLite); the database itself when it is
+ * PostgreSQL, so that every node of a cluster reaches the bytes and sees the leases.
  * See docs/ARCHITECTURE.md, "Files across nodes".
  */
-export function blobStoreFor(store: Store, dataDir: string): BlobStore {
-  return store instanceof PostgresStore ? new PostgresBlobStore(store.db) : new LocalBlobStore(join(dataDir, 'files'));
+export function fileStorageFor(store: Store, dataDir: string): { blobs: BlobStore; leases: UploadLeases | null } {
+  if (store instanceof PostgresStore) return { blobs: new PostgresBlobStore(store.db), leases: new PostgresUploadLeases(store.db) };
+  return { blobs: new LocalBlobStore(join(dataDir, 'files')), leases: null };
 }

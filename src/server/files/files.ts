@@ -208,7 +208,7 @@ export class Files {
   /** Expires unanswered offers and idle uploads, deletes completed files past retention. */
   async sweep(now = this.clock.now()): Promise<void> {
     for (const card of await this.store.files.expiring(now, 500)) {
-      if (this.uploads.isRunning(card.id)) continue;
+      if (await this.uploads.isRunning(card.id)) continue;
       const expired = await this.store.files.update(card.id, OPEN_FILE_STATES, { state: 'expired', decidedAt: now, expiresAt: null });
       await this.discard(card.id);
       if (expired) this.changed(expired);
@@ -262,7 +262,7 @@ export class Files {
 
   /** Frees what a transfer that is over holds: its running request, its kept hash and its bytes. */
   private async discard(id: string): Promise<void> {
-    this.uploads.end(id);
+    await this.uploads.end(id).catch((error) => this.log.error({ err: error, file: id }, 'could not end the upload lease'));
     try {
       await this.blobs.delete(id);
     } catch (error) {

@@ -82,7 +82,7 @@ export class Transfers {
       }
       return await this.receive(card, held, await this.hashOf(card, held), request.body, session.signal);
     } finally {
-      session.finish();
+      await session.finish();
     }
   }
 

@@ -1,12 +1,13 @@
-import type { Hash } from 'node:crypto';
+import { randomUUID, type Hash } from 'node:crypto';
 import { ParleyError } from '../errors.ts';
+import type { UploadLeases } from './upload-leases.ts';
 
 /** What the file domain needs to know of running uploads (files.ts): it never sees the state itself. */
 export interface UploadGuard {
-  /** An upload request of this file is running: the expiry sweep leaves the transfer alone. */
-  isRunning(id: string): boolean;
+  /** An upload request of this file is running, on any node: the expiry sweep leaves the transfer alone. */
+  isRunning(id: string): Promise<boolean>;
   /** The transfer is over (cancelled, failed, expired, deleted): stop its running request and free its kept hash. */
-  end(id: string): void;
+  end(id: string): Promise<void>;
 }
 
 /** One upload request holding the file's lock, from `begin` to `finish`. */
@@ -14,7 +15,7 @@ export interface UploadSession {
   /** Aborted by a cancel (no reason), a newer request of the same upload or a shutdown (reason: a ParleyError). */
   readonly signal: AbortSignal;
   /** Releases the lock; every request ends with it, whatever happened. */
-  finish(): void;
+  finish(): Promise<void>;
 }
 
 interface Running {
@@ -28,6 +29,10 @@ interface Running {
  * usually, seconds on a loaded disk; a disk stuck longer gets 423.
  */
 const TAKE_OVER_WAIT_MS = 30_000;
+/** How often a request renews its lease (and so how soon it hears that a newer request on another node wants it). */
+const RENEW_EVERY_MS = 500;
+/** How often a newer request asks for a lease held elsewhere. */
+const LEASE_POLL_MS = 100;
 
 /** The reason a running request stops when a newer request of the same upload arrives. */
 export function takenOver(): ParleyError {
@@ -49,24 +54,45 @@ export function takenOver(): ParleyError {
 export class UploadSessions implements UploadGuard {
   private readonly running = new Map<string, Running>();
   private readonly hashes = new Map<string, { hash: Hash; offset: number }>();
+  /** This node, in the holder of its leases. */
+  private readonly node = randomUUID();
+  private requests = 0;
+
+  /**
+   * With `leases` (a cluster), a request also holds the upload's lease in the database for as long
+   * as it runs, so that one request at a time appends across every node, and a newer one on another
+   * node takes over as it does on this one. See docs/ARCHITECTURE.md, "Files across nodes".
+   */
+  constructor(private readonly leases: UploadLeases | null = null) {}
 
   /** Takes the lock of file `id`, stopping a running request of it first. */
   async begin(id: string): Promise<UploadSession> {
-    await this.takeOver(id);
+    await this.takeOverHere(id);
+    const holder = await this.lease(id);
     let release!: () => void;
     const running: Running = { abort: new AbortController(), done: new Promise((resolve) => (release = resolve)) };
     this.running.set(id, running);
+    const stopRenewing = holder ? this.renewing(id, holder, running.abort) : () => {};
     return {
       signal: running.abort.signal,
-      finish: () => {
+      finish: async () => {
+        stopRenewing();
+        // A lease not released (the database away) expires by itself.
+        if (holder) await this.leases?.release(id, holder).catch(() => {});
         if (this.running.get(id) === running) this.running.delete(id);
         release();
       },
     };
   }
 
-  /** Stops a running request of `id` and waits until it has let go, so the bytes on disk are final (HEAD). */
+  /** Stops a running request of `id`, on any node, and waits until it has let go, so the bytes held are final (HEAD). */
   async takeOver(id: string): Promise<void> {
+    await this.takeOverHere(id);
+    const holder = await this.lease(id);
+    if (holder) await this.leases?.release(id, holder);
+  }
+
+  private async takeOverHere(id: string): Promise<void> {
     for (;;) {
       const current = this.running.get(id);
       if (!current) return;
@@ -75,13 +101,45 @@ export class UploadSessions implements UploadGuard {
     }
   }
 
-  isRunning(id: string): boolean {
-    return this.running.has(id);
+  /** Waits for the lease of `id` (its holder elsewhere asked to let go), then holds it; null without leases. */
+  private async lease(id: string): Promise<string | null> {
+    if (!this.leases) return null;
+    const holder = `${this.node}/${++this.requests}`;
+    const deadline = Date.now() + TAKE_OVER_WAIT_MS;
+    while (!(await this.leases.take(id, holder))) {
+      if (Date.now() > deadline) throw new ParleyError('UPLOAD_IN_PROGRESS');
+      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+    }
+    return holder;
   }
 
-  end(id: string): void {
+  /** Renews the lease while the request runs, and stops the request when the lease says so. */
+  private renewing(id: string, holder: string, abort: AbortController): () => void {
+    let renewing = false;
+    const timer = setInterval(() => {
+      if (renewing) return;
+      renewing = true;
+      this.leases!.renew(id, holder)
+        .then((state) => {
+          if (state === 'wanted' || state === 'taken') abort.abort(takenOver());
+          else if (state === 'ended') abort.abort();
+        })
+        // The database away: the lease may lapse meanwhile; the blob's checked appends keep the bytes whole.
+        .catch(() => {})
+        .finally(() => (renewing = false));
+    }, RENEW_EVERY_MS);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  async isRunning(id: string): Promise<boolean> {
+    return this.running.has(id) || ((await this.leases?.isHeld(id)) ?? false);
+  }
+
+  async end(id: string): Promise<void> {
     this.running.get(id)?.abort.abort();
     this.hashes.delete(id);
+    await this.leases?.end(id);
   }
 
   /** Shutdown: stops every running request with `reason`, then waits (bounded) for them to finish. */
