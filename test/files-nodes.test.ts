@@ -13,7 +13,9 @@ import type { FileCard } from '../src/protocol/index.ts';
 import { errorCode, offer, patchUpload, sha256, threeUsers } from './support/files.ts';
 import { hasPostgres, TestPostgres } from './support/postgres.ts';
 import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
+import { ManualClock } from './support/manual-clock.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
+import { SWEEP_LOCK } from '../src/server/files/postgres-sweep-lock.ts';
 
 async function until(check: () => Promise<boolean>, what: string): Promise<void> {
   for (const deadline = Date.now() + 10_000; !(await check()); ) {
@@ -36,9 +38,10 @@ describe.runIf(hasPostgres && hasRedis)('files across two nodes on PostgreSQL', 
     await Promise.all([postgres?.destroy(), redis?.close()]);
   });
 
-  async function cluster() {
+  async function cluster(clock?: ManualClock) {
     const database = await postgres.createDatabase();
-    const nodes = (await Promise.all([0, 1].map(() => startTestServer({ flags: ['--database', database, '--redis', redis.url] })))) as [TestServer, TestServer];
+    const flags = ['--database', database, '--redis', redis.url];
+    const nodes = (await Promise.all([0, 1].map(() => startTestServer({ flags, ...(clock ? { clock } : {}) })))) as [TestServer, TestServer];
     cleanups.push(...nodes.map((node) => () => node.close()));
     const sql = new pg.Client({ connectionString: database });
     await sql.connect();
@@ -129,5 +132,27 @@ describe.runIf(hasPostgres && hasRedis)('files across two nodes on PostgreSQL', 
     expect((await sql.query('SELECT 1 FROM upload_leases WHERE file_id = $1', [card.id])).rowCount).toBe(0);
     const rest = await patchUpload(aliceOnB.api, card, 0, data);
     expect([rest.status, errorCode(rest)]).toEqual([204, undefined]);
+  });
+
+  it('expires each unanswered offer once when both nodes sweep at the same moment, and not while another holds the sweep', async () => {
+    // One clock for both nodes: each advance starts both nodes' sweeps together.
+    const clock = new ManualClock();
+    const { users, sql } = await cluster(clock);
+    const cards: FileCard[] = [];
+    for (let i = 0; i < 12; i++) cards.push(await offer(users.alice.files, users.conv, Buffer.from(`offer ${i}`)));
+    const states = async () => Promise.all(cards.map(async (card) => (await users.bob.files.get(card.id)).state));
+    const rev = async () => Number((await sql.query<{ value: string }>(`SELECT value FROM counters WHERE name = 'rev'`)).rows[0]!.value);
+
+    // A third node in the middle of its sweep, by hand: neither node sweeps meanwhile.
+    await sql.query('SELECT pg_advisory_lock($1, $2)', [...SWEEP_LOCK]);
+    await clock.advance(24 * 60 * 60 * 1000 + 60_000);
+    expect(new Set(await states())).toEqual(new Set(['offered']));
+    await sql.query('SELECT pg_advisory_unlock($1, $2)', [...SWEEP_LOCK]);
+
+    const before = await rev();
+    await clock.advance(60_000);
+    expect(await states()).toEqual(cards.map(() => 'expired'));
+    // One change per offer, by whichever node swept: no card was expired twice.
+    expect((await rev()) - before).toBe(cards.length);
   });
 });

@@ -150,7 +150,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const fileStorage = fileStorageFor(opened.store, config.dataDir);
   const blobs = options.blobs ?? fileStorage.blobs;
   const uploads = new UploadSessions(fileStorage.leases);
-  const files = new Files(store, chat, blobs, bus, config.files, log.child({ part: 'files' }), uploads, clock);
+  const files = new Files(store, chat, blobs, bus, config.files, log.child({ part: 'files' }), uploads, clock, fileStorage.sweeps);
   const transfers = new Transfers(files, uploads, metrics.events);
 
   const app: FastifyInstance = Fastify({

@@ -21,6 +21,7 @@ import type { FileChange } from '../storage/file-records.ts';
 import type { Store } from '../storage/store.ts';
 import type { BlobStore } from './blob-store.ts';
 import type { Clock } from '../clock.ts';
+import { ALONE, type OneAtATime } from './one-at-a-time.ts';
 import type { UploadGuard } from './upload-sessions.ts';
 
 export interface FileLimits {
@@ -58,6 +59,8 @@ export class Files {
      */
     private readonly uploads: UploadGuard,
     readonly clock: Clock,
+    /** The sweep runs on one node at a time across a cluster (one-at-a-time.ts). */
+    private readonly sweeps: OneAtATime = ALONE,
   ) {}
 
   async offer(sender: UserRef, body: z.output<typeof fileOfferBody>): Promise<FileOfferReply> {
@@ -225,7 +228,7 @@ export class Files {
   start(): void {
     const shortest = Math.min(this.limits.offerTtlMs, this.limits.retentionMs ?? Infinity);
     const every = Math.max(200, Math.min(60_000, shortest / 4));
-    const run = () => this.sweep().catch((error) => this.log.error({ err: error }, 'file sweep failed'));
+    const run = () => this.sweeps.run(() => this.sweep()).catch((error) => this.log.error({ err: error }, 'file sweep failed'));
     void run();
     this.stopSweeper = this.clock.every(every, run);
   }
