@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { PostgresStore } from '../storage/postgres/postgres-store.ts';
+import type { DatabaseSetting } from '../storage/open-store.ts';
+import type { PostgresStore } from '../storage/postgres/postgres-store.ts';
 import type { Store } from '../storage/store.ts';
 import type { BlobStore } from './blob-store.ts';
 import { LocalBlobStore } from './local-blob-store.ts';
@@ -16,9 +17,15 @@ import type { UploadLeases } from './upload-leases.ts';
  * expiry sweep runs on one node at a time.
  * See docs/ARCHITECTURE.md, "Files across nodes".
  */
-export function fileStorageFor(store: Store, dataDir: string): { blobs: BlobStore; leases: UploadLeases | null; sweeps: OneAtATime } {
-  if (store instanceof PostgresStore) {
-    return { blobs: new PostgresBlobStore(store.db), leases: new PostgresUploadLeases(store.db), sweeps: new PostgresSweepLock(store.db) };
+export function fileStorageFor(
+  store: Store,
+  database: DatabaseSetting['kind'],
+  dataDir: string,
+): { blobs: BlobStore; leases: UploadLeases | null; sweeps: OneAtATime } {
+  // The adapters take the store's pool; they import no driver of their own (a single node never loads `pg`).
+  if (database === 'postgres') {
+    const { db } = store as PostgresStore;
+    return { blobs: new PostgresBlobStore(db), leases: new PostgresUploadLeases(db), sweeps: new PostgresSweepLock(db) };
   }
   return { blobs: new LocalBlobStore(join(dataDir, 'files')), leases: null, sweeps: ALONE };
 }
