@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,8 @@ import { hashToken } from '../src/server/accounts/tokens.ts';
 import { PostgresStore } from '../src/server/storage/postgres/postgres-store.ts';
 import { SqliteStore } from '../src/server/storage/sqlite/sqlite-store.ts';
 import type { Store } from '../src/server/storage/store.ts';
-import { offer, threeUsers } from './support/files.ts';
+import { offer, patchUpload, threeUsers } from './support/files.ts';
+import { PostgresBlobStore } from '../src/server/files/postgres-blob-store.ts';
 import { hasPostgres, TestPostgres } from './support/postgres.ts';
 import { startTestServer } from './support/server.ts';
 
@@ -55,6 +57,10 @@ describe.runIf(hasPostgres)('parley migrate --from <data dir> --to postgres://â€
     for (let i = 0; i < 120; i++) await (i % 3 === 0 ? bob : alice).api.send(WORLD, `world ${i}`, `w${i}`);
     for (let i = 0; i < 7; i++) await (i % 2 ? bob : alice).api.send(dm, `dm ${i}`, `d${i}`);
     const card = await offer(alice.files, dm, Buffer.from('notes'));
+    const bytes = randomBytes(1.5 * 1024 * 1024);
+    const sent = await offer(alice.files, dm, bytes, 'sent.bin');
+    await bob.files.decide(sent.id, 'accept');
+    expect((await patchUpload(alice.api, sent, 0, bytes)).status).toBe(204);
     const room = await new RoomApi(alice.api).create({ name: 'Book club', topic: 'ch. 3', visibility: 'public', invite: [bob.user.id] });
     await new RoomApi(carol.api).join(room.id);
     await carol.api.send(room.id, 'hello room', 'r1');
@@ -64,7 +70,7 @@ describe.runIf(hasPostgres)('parley migrate --from <data dir> --to postgres://â€
     const run = await parley(['migrate', '--from', dataDir, '--to', url]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/Copied 3 users, 3 sessions, 3 conversations, 132 messages, 8 memberships and 1 file cards .*every count checked/);
+    expect(run.stdout).toMatch(/Copied 3 users, 3 sessions, 3 conversations, 133 messages, 8 memberships and 2 file cards .*every count checked/);
 
     const sqlite = new SqliteStore(join(dataDir, 'parley.sqlite'));
     const copy = await PostgresStore.open(url);
@@ -80,6 +86,10 @@ describe.runIf(hasPostgres)('parley migrate --from <data dir> --to postgres://â€
       expect(await copy.rooms.info(room.id)).toEqual(await sqlite.rooms.info(room.id));
       expect(await copy.rooms.members(room.id, { limit: 10 })).toEqual(await sqlite.rooms.members(room.id, { limit: 10 }));
       expect(await copy.files.byId(card.id)).toEqual(await sqlite.files.byId(card.id));
+      // The bytes moved too: a node on PostgreSQL serves the file sent before the move.
+      const blob: Buffer[] = [];
+      for await (const part of new PostgresBlobStore(copy.db).read(sent.id, 0, bytes.length - 1)) blob.push(part as Buffer);
+      expect(Buffer.concat(blob).equals(bytes)).toBe(true);
 
       // Life goes on where it stopped: the next user, seq and rev follow the copied ones.
       const dave = await copy.createUser({ name: 'dave', nameKey: 'dave', passwordHash: 'h', createdAt: 1 });

@@ -2,8 +2,8 @@
  * `parley migrate`: copies a single-node install (its SQLite database) into an empty PostgreSQL
  * database, ids, seqs and revs as they are, then checks that every table and every
  * conversation's messages arrived whole. One transaction on each side: the SQLite snapshot is
- * consistent, and the PostgreSQL copy is all or nothing. Transferred files' bytes stay in the
- * data folder, which the server keeps using (`--data`).
+ * consistent, and the PostgreSQL copy is all or nothing, transferred files' bytes included
+ * (migrate-blobs.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { Database as Postgres, type Queryable } from '../storage/postgres/databa
 import { migrate } from '../storage/postgres/migrate.ts';
 import { redactedUrl } from '../storage/open-store.ts';
 import { DATABASE_FILE } from './data-folder.ts';
+import { copyBlobs } from './migrate-blobs.ts';
 import { DEVICE_KEY_FILE, DEVICE_KEY_SECRET } from '../accounts/device-tokens.ts';
 
 export class MigrateError extends Error {}
@@ -67,6 +68,8 @@ export async function migrateToPostgres(dataDir: string, url: string): Promise<M
             readFileSync(deviceKey),
           ]);
         }
+        // The files' bytes too: a node on PostgreSQL reads them from the database, not the data folder.
+        await copyBlobs(join(dataDir, 'files'), tx);
         return verify(sqlite, tx);
       });
     } finally {
