@@ -275,6 +275,61 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults',
       }
     }
   }, 150_000);
+
+  it('answers sends with STORE_UNAVAILABLE, never a false ack, while PostgreSQL is stopped for 10 s; retried with the same client id afterwards, each is stored once', async () => {
+    const c = await cluster();
+    const people = await users(c.direct, 'writer', 2 * NODES);
+    const clients = people.map((person, i) => wireClient(c.direct(i % NODES), person.token));
+    cleanups.push(() => clients.forEach((client) => client.close()));
+    await Promise.all(clients.map((client) => {
+      const synced = client.synced();
+      client.session.connect();
+      return synced;
+    }));
+    const sent = new Map<string, { conv: string; text: string; sender: number; ack?: { seq: number; conv: string } }>();
+    const refusals: string[] = [];
+    const state = { stopping: false, acked: 0 };
+    // Each writer sends one message after another; a refused one is sent again, same client id, until acknowledged.
+    const loops = clients.map(async (client, i) => {
+      for (let n = 0; !state.stopping; n++) {
+        const clientId = `w${i}m${n}`;
+        const conv = n % 2 === 0 ? WORLD : dmId(people[i]!.user.id, people[(i + 1) % people.length]!.user.id);
+        const text = `writer ${i}, message ${n}`;
+        sent.set(clientId, { conv, text, sender: people[i]!.user.id });
+        for (;;) {
+          try {
+            const ack = await client.session.send(conv, text, clientId);
+            sent.get(clientId)!.ack = { seq: ack.seq, conv: ack.conv };
+            state.acked++;
+            break;
+          } catch (error) {
+            refusals.push((error as { code?: string }).code ?? String(error));
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+        }
+      }
+    });
+    await waitFor(() => state.acked >= 60, '60 acknowledgements before PostgreSQL stops', 60_000);
+    await postgres.stop('fast');
+    const stoppedAt = state.acked;
+    await waitFor(() => refusals.length >= clients.length, 'sends to be refused while PostgreSQL is away', 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 10_000)); // the outage itself, not a check
+    // Nothing was acknowledged that could not have been stored (at most the sends already in a commit when it stopped).
+    expect(state.acked - stoppedAt).toBeLessThanOrEqual(clients.length);
+    await postgres.restart();
+    const after = state.acked + 60;
+    await waitFor(() => state.acked >= after, 'sends to be acknowledged again once PostgreSQL is back', 60_000);
+    state.stopping = true;
+    await Promise.all(loops);
+
+    expect(new Set(refusals)).toEqual(new Set(['STORE_UNAVAILABLE']));
+    const reader = (conv: string) => {
+      const member = conv === WORLD ? people[0]! : people.find((person) => conv.split(':').includes(String(person.user.id)))!;
+      return new ParleyApi(c.direct(0), { token: member.token });
+    };
+    const { stored } = await expectStoredExactlyOnce(reader, sent);
+    expect(stored.size).toBe(sent.size);
+  }, 150_000);
 });
 
 /** Polls an async check every 100 ms until it holds, or fails after `timeoutMs`. */

@@ -48,6 +48,7 @@ export const ERRORS = {
   TUS_VERSION_UNSUPPORTED: { status: 412, message: 'This server speaks tus 1.0.0 (Tus-Resumable: 1.0.0).' },
   STORAGE_FULL: { status: 507, message: 'The server is out of disk space; try again later.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; reconnect shortly.' },
+  STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached; nothing was stored. Retry shortly with the same client id.' },
   INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -33,6 +33,7 @@ export const en = {
   'error.PAYLOAD_TOO_LARGE': 'That is more than the server accepts at once.',
   'error.TOO_MANY_CONNECTIONS': 'Too many tabs and devices are connected to this account. Close some and try again.',
   'error.SHUTTING_DOWN': 'The server is restarting. Try again in a moment.',
+  'error.STORE_UNAVAILABLE': 'The server cannot reach its database. Try again in a moment.',
   'error.PROTOCOL_UNSUPPORTED': 'This page is older than the server. Reload it.',
   'error.NETWORK': 'Cannot reach the server. Check your connection.',
   'error.UNAUTHENTICATED': 'Please sign in again.',

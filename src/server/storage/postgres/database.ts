@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { asUnavailable } from './unavailable.ts';
 
 /** What a query runs on: the pool (one statement, autocommit) or a transaction's client. */
 export interface Queryable {
@@ -40,8 +41,12 @@ export class Database implements Queryable {
     this.pool.on('error', () => {});
   }
 
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    return this.pool.query<R>(text, values);
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
   }
 
   /**
@@ -51,7 +56,9 @@ export class Database implements Queryable {
    */
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await this.pool.connect().catch((error: unknown) => {
+        throw asUnavailable(error);
+      });
       let broken = false;
       // The pool stops listening to a client it hands out: a connection lost between two statements
       // would otherwise be an unhandled 'error' event, which ends the process.
@@ -65,7 +72,7 @@ export class Database implements Queryable {
       } catch (error) {
         await client.query('ROLLBACK').catch(() => (broken = true));
         if (attempt < ATTEMPTS && RETRYABLE.has((error as { code?: string }).code ?? '')) continue;
-        throw error;
+        throw asUnavailable(error);
       } finally {
         client.removeListener('error', lost);
         client.release(broken);
