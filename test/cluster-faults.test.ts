@@ -232,7 +232,8 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults',
         expectCaughtUp(`sender ${i}`, client, byConv, convs);
       }
     },
-    120_000 + KILLS * 40_000,
+    // Ten kills took 492 s in a quiet CI run (about 37 s each): a minute per kill leaves room for a slower machine.
+    120_000 + KILLS * 60_000,
   );
 
   it('answers sends with STORE_UNAVAILABLE, never a false ack, while PostgreSQL is stopped for 10 s; retried with the same client id afterwards, each is stored once', async () => {
