@@ -1,15 +1,13 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { UserRef } from '../src/protocol/index.ts';
 import { SqliteStore } from '../src/server/storage/sqlite/sqlite-store.ts';
+import { scratchDatabase } from './support/scratch.ts';
 
 // The SQLite commit detects retried sends through the unique index and moves read positions
 // once per batch (bench: ingest, docs/PERFORMANCE.md); these are the edges of that shortcut.
 describe('SQLite batched commit', () => {
   async function open() {
-    const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'parley-store-')), 'parley.sqlite'));
+    const store = new SqliteStore(scratchDatabase('store'));
     const users: UserRef[] = [];
     for (const name of ['alice', 'bob', 'carol']) {
       const user = await store.createUser({ name, nameKey: name, passwordHash: 'h', createdAt: 1 });

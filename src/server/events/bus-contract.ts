@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FileCard, UserRef } from '../../protocol/index.ts';
 import { systemClock } from '../clock.ts';
@@ -10,6 +7,7 @@ import type { Bus } from './bus.ts';
 import { EVERYONE, type DomainEvent, type MessageEvent } from './events.ts';
 import { FaultyBus, type Fault } from './faulty-bus.ts';
 import { OrderedDelivery, type MessageSource } from './ordered-delivery.ts';
+import { scratchDatabase } from '../../../test/support/scratch.ts';
 
 const silent = { error: () => {} };
 
@@ -28,7 +26,7 @@ export function busContract(name: string, makeBus: () => Bus | Promise<Bus>): vo
     });
 
     async function world(options: { faults?: (event: DomainEvent, index: number) => Fault; subscribers?: number } = {}) {
-      const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'parley-bus-')), 'parley.sqlite'));
+      const store = new SqliteStore(scratchDatabase('bus'));
       cleanups.push(() => store.close());
       const created = await store.createUser({ name: 'alice', nameKey: 'alice', passwordHash: 'h', createdAt: 1 });
       const alice: UserRef = { id: created!.id, name: 'alice' };

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../test/support/manual-clock.ts';
@@ -11,6 +8,7 @@ import { busContract, messageEvent, storeMessageSource } from './bus-contract.ts
 import type { DomainEvent } from './events.ts';
 import { OrderedDelivery } from './ordered-delivery.ts';
 import { DEFAULT_CHANNEL, RedisBus } from './redis-bus.ts';
+import { scratchDatabase } from '../../../test/support/scratch.ts';
 
 const quiet = { error: () => {}, warn: () => {}, info: () => {} };
 
@@ -65,7 +63,7 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
   });
 
   it('delivers what was lost while Redis was away as soon as it is back, even with nothing sent after', async () => {
-    const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'parley-redis-bus-')), 'parley.sqlite'));
+    const store = new SqliteStore(scratchDatabase('redis-bus'));
     try {
       const created = await store.createUser({ name: 'alice', nameKey: 'alice', passwordHash: 'h', createdAt: 1 });
       const alice = { id: created!.id, name: 'alice' };
@@ -103,7 +101,7 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
   });
 
   it('survives Redis stopping and starting again: later events arrive, those lost meanwhile are filled from storage', async () => {
-    const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'parley-redis-bus-')), 'parley.sqlite'));
+    const store = new SqliteStore(scratchDatabase('redis-bus'));
     const admin = new Redis(redis.url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
     try {
       const created = await store.createUser({ name: 'alice', nameKey: 'alice', passwordHash: 'h', createdAt: 1 });

@@ -1,14 +1,12 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from './migrations.ts';
 import { SqliteStore } from './sqlite-store.ts';
+import { scratchDatabase } from '../../../../test/support/scratch.ts';
 
 /** A database as Parley left it before rooms (schema version 3), with a world chat, a DM and a file. */
 function oldInstall(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'parley-migrate-')), 'parley.sqlite');
+  const file = scratchDatabase('migrate');
   const db = new Database(file);
   for (const migration of MIGRATIONS.slice(0, 3)) db.exec(migration as string);
   db.pragma('user_version = 3');

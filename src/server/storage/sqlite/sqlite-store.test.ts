@@ -1,10 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { storeContract } from '../store-contract.ts';
 import { SqliteStore } from './sqlite-store.ts';
+import { scratchDatabase } from '../../../../test/support/scratch.ts';
 
 storeContract('SQLite', async () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'parley-store-')), 'parley.sqlite');
+  const file = scratchDatabase('store');
   return { store: new SqliteStore(file), reopen: async () => new SqliteStore(file) };
 });
