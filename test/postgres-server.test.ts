@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
+import { RoomApi } from '../src/client/rooms.ts';
 import { WORLD, dmId } from '../src/protocol/index.ts';
 import { PASSWORD } from './support/clients.ts';
 import { serveProcess, type ParleyProcess } from './support/parley-process.ts';
@@ -66,6 +67,26 @@ describe.runIf(hasPostgres)('parley serve --database', () => {
     expect(conversations.find((c) => c.id === dm)).toMatchObject({ unread: 1, lastSeq: 1 });
     expect(conversations.find((c) => c.id === WORLD)).toMatchObject({ unread: 1, lastSeq: 1 });
     await stop();
+  });
+
+  it('answers a NUL in an address or a forged directory cursor with 400, never a 500 (PostgreSQL text cannot hold a NUL)', async () => {
+    server = await serveProcess(['--port', '0', '--data', await dataDir(), '--database', await postgres.createDatabase()]);
+    const alice = await new ParleyApi(server.url).register({ name: 'alice', password: PASSWORD });
+    const get = async (path: string) => {
+      const response = await fetch(`${server!.url}${path}`, { headers: { authorization: `Bearer ${alice.token}` } });
+      return [response.status, ((await response.json()) as { error?: { code: string } }).error?.code];
+    };
+    const rooms = new RoomApi(new ParleyApi(server.url, { token: alice.token }));
+    for (const name of ['a', 'b']) await rooms.create({ name, visibility: 'public' });
+    const { next } = await rooms.directory({ limit: 1 });
+    const [, id] = JSON.parse(Buffer.from(next!, 'base64url').toString('utf8')) as [string, string];
+    expect(await get(`/api/rooms?after=${next}`)).toEqual([200, undefined]);
+    expect(await get(`/api/rooms?after=${Buffer.from(JSON.stringify(['a\u0000', id])).toString('base64url')}`)).toEqual([400, 'BAD_REQUEST']);
+    expect(await get('/api/users/ali%00ce')).toEqual([400, 'TEXT_ILL_FORMED']);
+    for (const path of ['/api/people?prefix=%00', '/api/rooms?q=%00', `/api/rooms/${id}/members?after=%00`]) {
+      expect([path, ...(await get(path))]).toEqual([path, 400, 'TEXT_ILL_FORMED']);
+    }
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
   it('refuses to start on a database whose schema is newer than this Parley, saying so', async () => {

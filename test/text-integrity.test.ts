@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
+import { RoomApi } from '../src/client/rooms.ts';
 import { WORLD, type ServerFrame } from '../src/protocol/index.ts';
 import { offer, threeUsers } from './support/files.ts';
 import { PASSWORD, connect, rawSocket, registerUser, waitFor, type Client } from './support/clients.ts';
@@ -99,6 +100,49 @@ describe('text that is not well-formed Unicode', () => {
     await expect(new ParleyApi(server.url, { token: alice.token }).user('someone')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect((await alice.api.history(WORLD)).messages).toEqual([]);
     expect(await alice.files.list({ state: 'all' })).toEqual([]);
+  });
+
+  it('is refused in room names and topics, new or changed (400 TEXT_ILL_FORMED), and nothing is stored', async () => {
+    const alice = await registerUser(server.url, 'alice');
+    const rooms = new RoomApi(alice.api);
+    const room = await rooms.create({ name: 'class 5a', topic: 'fractions', visibility: 'public' });
+    for (const text of [...Object.values(ILL_FORMED).slice(0, 4), 'a\u0000b']) {
+      await expect(rooms.create({ name: `r${text}`, visibility: 'public' })).rejects.toMatchObject({ status: 400, code: 'TEXT_ILL_FORMED' });
+      await expect(rooms.create({ name: 'r', topic: `t${text}`, visibility: 'public' })).rejects.toMatchObject({ status: 400, code: 'TEXT_ILL_FORMED' });
+      await expect(rooms.update(room.id, { name: `r${text}` })).rejects.toMatchObject({ status: 400, code: 'TEXT_ILL_FORMED' });
+      await expect(rooms.update(room.id, { topic: `t${text}` })).rejects.toMatchObject({ status: 400, code: 'TEXT_ILL_FORMED' });
+    }
+    expect(await rooms.info(room.id)).toMatchObject({ name: 'class 5a', topic: 'fractions' });
+    expect((await rooms.directory()).rooms.map((listing) => listing.name)).toEqual(['class 5a']);
+  });
+
+  it('is refused in an address: a name looked up with a percent-encoded NUL is 400 TEXT_ILL_FORMED, not "no such user"', async () => {
+    const alice = await registerUser(server.url, 'alice');
+    const lookUp = async (path: string) => {
+      const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${alice.token}` } });
+      return [response.status, ((await response.json()) as { error?: { code: string } }).error?.code];
+    };
+    expect(await lookUp('/api/users/alice')).toEqual([200, undefined]);
+    expect(await lookUp('/api/users/ali%00ce')).toEqual([400, 'TEXT_ILL_FORMED']);
+    expect(await lookUp('/api/users/%00')).toEqual([400, 'TEXT_ILL_FORMED']);
+    // A lone surrogate cannot be percent-encoded as UTF-8 at all: bad UTF-8 is refused before any route.
+    expect(await lookUp('/api/users/%ED%A0%80')).toEqual([400, 'BAD_REQUEST']);
+  });
+
+  it('is refused when a directory cursor smuggles it past the query check (400 BAD_REQUEST, not a cursor this server gave out)', async () => {
+    const alice = await registerUser(server.url, 'alice');
+    const rooms = new RoomApi(alice.api);
+    for (const name of ['a', 'b']) await rooms.create({ name, visibility: 'public' });
+    const page = await rooms.directory({ limit: 1 });
+    expect(page.next).toEqual(expect.any(String));
+    expect((await rooms.directory({ limit: 1, after: page.next! })).rooms.map((listing) => listing.name)).toEqual(['b']);
+    // A cursor is base64url of JSON, and JSON's escapes carry what a percent-encoded query cannot.
+    const [, id] = JSON.parse(Buffer.from(page.next!, 'base64url').toString('utf8')) as [string, string];
+    const forged = (nameKey: string) => Buffer.from(JSON.stringify([nameKey, id])).toString('base64url');
+    for (const text of [...Object.values(ILL_FORMED).slice(0, 4), 'a\u0000b']) {
+      await expect(rooms.directory({ after: forged(text) })).rejects.toMatchObject({ status: 400, code: 'BAD_REQUEST' });
+    }
+    await expect(rooms.directory({ after: Buffer.from(JSON.stringify(['a', 'not a room\ud800'])).toString('base64url') })).rejects.toMatchObject({ status: 400 });
   });
 });
 

@@ -3,6 +3,7 @@ import type { EdgePolicy } from '../edge/edge-policy.ts';
 import { guardRequest } from '../edge/request-guard.ts';
 import { SECURITY_HEADERS } from '../edge/security-headers.ts';
 import { ParleyError } from '../errors.ts';
+import { findIllFormedText } from '../../protocol/index.ts';
 
 /**
  * What every HTTP request goes through, whatever its route (404s included), in one place:
@@ -13,6 +14,13 @@ export function installEdgeGuards(app: FastifyInstance, policy: EdgePolicy): voi
   app.addHook('onRequest', async (request) => {
     const refused = guardRequest(request.raw, policy);
     if (refused) throw new ParleyError(refused);
+  });
+  // Bodies and queries are checked by their schemas (protocol/validate.ts); an address's own
+  // parts are text too. A percent-encoded lone surrogate is already refused as bad UTF-8, but
+  // `%00` decodes to a NUL, which PostgreSQL cannot hold (a 500 instead of an answer).
+  app.addHook('preValidation', async (request) => {
+    const illFormed = findIllFormedText(request.params);
+    if (illFormed) throw new ParleyError('TEXT_ILL_FORMED', `${illFormed.join('.')}: not well-formed Unicode (an unpaired surrogate or NUL).`);
   });
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
