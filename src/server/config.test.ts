@@ -8,6 +8,20 @@ describe('configuration', () => {
     expect(config.dataDir).toMatch(/\/data$/);
   });
 
+  it('has the limits and timings the README and PROTOCOL document as defaults (pinned here as written there)', () => {
+    expect(parseConfig([], {})).toMatchObject({
+      sendRatePerSecond: 10,
+      sendBurst: 30,
+      heartbeatMs: 30_000,
+      helloTimeoutMs: 10_000,
+      maxConnectionsPerUser: 32,
+      httpIdleTimeoutMs: 120_000,
+      maxQueuedBytes: 4_194_304,
+      logLevel: 'info',
+      files: { maxFileBytes: 2_147_483_648, offerTtlMs: 24 * 3600 * 1000, retentionMs: null },
+    });
+  });
+
   it('reads environment variables and lets flags win over them', () => {
     const env = { PARLEY_PORT: '9100', PARLEY_DATA_DIR: '/tmp/from-env', PARLEY_HOST: '::1' };
     expect(parseConfig([], env)).toMatchObject({ port: 9100, dataDir: '/tmp/from-env', host: '::1' });
