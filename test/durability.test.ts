@@ -7,6 +7,7 @@ import { nodeSession } from '../src/client/node.ts';
 import type { ChatSession } from '../src/client/session.ts';
 import { WORLD, dmId, type Message } from '../src/protocol/index.ts';
 import { PASSWORD, waitFor } from './support/clients.ts';
+import { startFrontDoor } from './support/front-door.ts';
 import { serveProcess, type ParleyProcess } from './support/parley-process.ts';
 
 /**
@@ -21,12 +22,15 @@ const USERS = 4;
 const BATCH = 40;
 
 let server: ParleyProcess | null = null;
+let door: Awaited<ReturnType<typeof startFrontDoor>> | null = null;
 const sessions: ChatSession[] = [];
 const dirs: string[] = [];
 afterEach(async () => {
   for (const session of sessions.splice(0)) session.close();
   server?.child.kill('SIGKILL');
   server = null;
+  await door?.close();
+  door = null;
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
@@ -60,8 +64,11 @@ describe('durability under kill -9', () => {
       dirs.push(dataDir);
       const flags = ['--data', dataDir, '--send-rate', '100000', '--send-burst', '100000'];
       server = await serveProcess(['--port', '0', ...flags]);
-      const port = server.port;
-      const apis = await Promise.all(Array.from({ length: USERS }, (_, i) => new ParleyApi(server!.url).register({ name: `writer${i}`, password: PASSWORD }).then(async (reply) => ({ reply, api: new ParleyApi(server!.url, { token: reply.token }) }))));
+      // Clients reach every incarnation of the server at one address: a restarted server takes any
+      // free port (asking for the old one back races every other process on the machine).
+      door = await startFrontDoor(() => server!.port);
+      const url = `http://127.0.0.1:${door.port}`;
+      const apis = await Promise.all(Array.from({ length: USERS }, (_, i) => new ParleyApi(url).register({ name: `writer${i}`, password: PASSWORD }).then(async (reply) => ({ reply, api: new ParleyApi(url, { token: reply.token }) }))));
       const users = apis.map(({ reply }) => reply.user);
 
       /** Every send: its conversation and text, and its ack once it came. */
@@ -99,7 +106,7 @@ describe('durability under kill -9', () => {
         expect(sent.size - acked).toBeGreaterThan(0);
         server.child.kill('SIGKILL');
         await server.exited;
-        server = await serveProcess(['--port', String(port), ...flags]);
+        server = await serveProcess(['--port', '0', ...flags]);
       }
       const afterLast = acked + 100;
       await waitFor(() => acked >= afterLast, 'sends to go on after the last restart', 60_000);
