@@ -161,7 +161,7 @@ describe('the CLI on first run', () => {
   it('a rate limit says when to try again once, in one sentence', async () => {
     await new ParleyApi(server.url).register({ name: 'locked', password: PASSWORD });
     // A stranger's guesses (no device token) hold the account from this address.
-    for (let i = 0; i < 5; i++) await new ParleyApi(server.url).login({ name: 'locked', password: `guess-${i}-guess` }).catch(() => {});
+    for (let i = 0; i < 5; i++) await expect(new ParleyApi(server.url).login({ name: 'locked', password: `guess-${i}-guess` })).rejects.toMatchObject({ code: 'WRONG_CREDENTIALS' });
     const fresh = { XDG_CONFIG_HOME: await tempDir() };
     const [text, json] = await Promise.all([parley('locked', ['who'], fresh), parley('locked', ['who', '--json'], fresh)]);
     expect(text.code).toBe(1);

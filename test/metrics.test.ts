@@ -105,7 +105,10 @@ describe('GET /metrics', () => {
     const [aliceLive, bobLive] = [await connect(alice.api), await connect(bob.api)];
     for (let i = 0; i < 5; i++) await aliceLive.session.send(WORLD, `counted ${i}`);
     const wrong = new ParleyApi(parley.url);
-    for (let i = 0; i < 4; i++) await wrong.login({ name: 'carol', password: 'not her password' }).catch(() => {});
+    // The account allows 3 failures (the throttle above): three wrong passwords, then the lockout.
+    for (const code of ['WRONG_CREDENTIALS', 'WRONG_CREDENTIALS', 'WRONG_CREDENTIALS', 'LOGIN_RATE_LIMITED']) {
+      await expect(wrong.login({ name: 'carol', password: 'not her password' })).rejects.toMatchObject({ code });
+    }
     const bytes = Buffer.alloc(50_000, 7);
     const card = await offer(alice.files, conv, bytes, 'counted.bin');
     await bob.files.decide(card.id, 'accept');
@@ -205,7 +208,9 @@ describe('the access log and account events', () => {
     await dave.logout();
     await dave.login({ name: 'dave', password: PASSWORD });
     const crafted = 'ip=6.6.6.6';
-    for (let i = 0; i < 4; i++) await new ParleyApi(parley.url).login({ name: crafted, password: 'wrong password' }).catch(() => {});
+    for (const code of ['WRONG_CREDENTIALS', 'WRONG_CREDENTIALS', 'WRONG_CREDENTIALS', 'LOGIN_RATE_LIMITED']) {
+      await expect(new ParleyApi(parley.url).login({ name: crafted, password: 'wrong password' })).rejects.toMatchObject({ code });
+    }
     await waitFor(() => logLines.filter((line) => line.auth === 'login_failed' || line.auth === 'lockout').length >= 4, 'the failed logins');
     const auth = logLines.filter((line) => typeof line.auth === 'string');
     for (const event of ['register', 'login', 'logout', 'login_failed', 'lockout']) {
