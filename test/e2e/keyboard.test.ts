@@ -4,6 +4,8 @@ import { connect, registerUser, type Client } from '../support/clients.ts';
 import { offer } from '../support/files.ts';
 import type { TestServer } from '../support/server.ts';
 import { FileApi } from '../../src/client/files.ts';
+import type { ParleyApi } from '../../src/client/api.ts';
+import { RoomApi } from '../../src/client/rooms.ts';
 import { dmId } from '../../src/protocol/conversations.ts';
 import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
 import { DESKTOP, PHONE, hasChromium, until, waitForMessage, waitOnline } from './support/browser.ts';
@@ -13,6 +15,7 @@ const PASSWORD = 'correct horse battery';
 /** What has the focus, described so a failing assertion says where it went instead. */
 interface Focus {
   tag: string;
+  id: string;
   name: string;
   testid: string | null;
   conv: string | null;
@@ -28,6 +31,7 @@ function focus(page: Page): Promise<Focus> {
     const name = el.getAttribute('aria-label') ?? el.getAttribute('name') ?? (el.tagName === 'BUTTON' || el.tagName.startsWith('H') ? (el.textContent ?? '').trim() : '');
     return {
       tag: el.tagName.toLowerCase(),
+      id: el.id,
       name,
       testid: el.dataset.testid ?? null,
       conv: el.dataset.conv ?? null,
@@ -88,11 +92,13 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
   let browser: Browser;
   const live: Client[] = [];
   let fileId: string;
+  let bobApi: ParleyApi;
 
   beforeAll(async () => {
     ({ server, browser } = await startWebTestbed());
     const [kim, bob, carol] = await Promise.all(['kim', 'bob', 'carol'].map((name) => registerUser(server.url, name, PASSWORD)));
     const withBob = dmId(kim!.user.id, bob!.user.id);
+    bobApi = bob!.api;
     await bob!.api.send('world', 'Morning, everyone');
     await bob!.api.send(withBob, 'Here are the minutes from Monday.');
     fileId = (await offer(new FileApi(bob!.api), withBob, Buffer.from('minutes'), 'minutes.txt')).id;
@@ -233,6 +239,102 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       await page.keyboard.press('Enter');
       await until(async () => (await focus(page)).conv === 'world', 'the focus back on the world chat in the list');
       expect(await page.locator('h1:visible').textContent()).toBe('Parley');
+    } finally {
+      await context.close();
+    }
+  });
+  it('rooms: creates one, opens and closes the members panel, the invite, settings and directory dialogs, joins, leaves, and is removed from one', async () => {
+    const lee = await registerUser(server.url, 'lee', PASSWORD);
+    const bobRooms = new RoomApi(bobApi);
+    await bobRooms.create({ name: 'Gardening', topic: 'tomatoes', visibility: 'public' });
+    const secret = await bobRooms.create({ name: 'Secret plans', visibility: 'private', invite: [lee!.user.id] });
+    await bobApi.send(secret.id, 'Only for us two');
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    try {
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await page.locator('#auth-form').waitFor();
+      await page.keyboard.type('lee');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(PASSWORD);
+      await page.keyboard.press('Enter');
+      await waitOnline(page);
+      await until(async () => (await focus(page)).testid === 'composer', 'the focus on the composer after signing in');
+
+      // New room: its name field; Escape gives the focus back to the button; Enter in the name creates it and opens it to write in.
+      const newRoom = await tabTo(page, (f) => f.testid === 'new-room', 'the "New room" button', true);
+      expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ id: 'new-room-name' });
+      await page.keyboard.press('Escape');
+      expect(await focus(page)).toEqual(newRoom);
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('Study group');
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).chat === 'Study group', 'the new room to open');
+      expect(await focus(page)).toMatchObject({ testid: 'composer', chat: 'Study group' });
+
+      // The members panel takes the focus on its heading; the invite dialog its field; each gives it back when closed.
+      const membersButton = await tabTo(page, (f) => f.testid === 'members-toggle', 'the Members button', true);
+      expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ id: 'members-title' });
+      const invite = await tabTo(page, (f) => f.name === 'Invite people', 'the "Invite people" button');
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ id: 'invite-people-input' });
+      await page.keyboard.press('Escape');
+      expect(await focus(page)).toEqual(invite);
+      await page.keyboard.press('Escape');
+      await until(async () => (await page.getByTestId('members-panel').count()) === 0, 'the panel to close');
+      await until(async () => (await focus(page)).testid === membersButton.testid, 'the focus back on the Members button');
+
+      // Room settings: its name field; Cancel gives the focus back to the button.
+      const settings = await tabTo(page, (f) => f.testid === 'room-settings', 'the room settings button');
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ id: 'room-settings-name' });
+      await tabTo(page, (f) => f.name === 'Cancel', 'the Cancel button of the settings');
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toEqual(settings);
+
+      // The directory: its search field; joining a room opens it to write in.
+      const browse = await tabTo(page, (f) => f.testid === 'browse-rooms', 'the "Browse rooms" button', true);
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ tag: 'input', name: 'Search rooms by name' });
+      await page.keyboard.press('Escape');
+      expect(await focus(page)).toEqual(browse);
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('gar');
+      await until(async () => (await page.locator('.directory-item').count()) === 1, 'only Gardening for "gar"');
+      await tabTo(page, (f) => f.name === 'Join Gardening', 'the Join button of Gardening');
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).chat === 'Gardening', 'Gardening to open');
+      expect(await focus(page)).toMatchObject({ testid: 'composer', chat: 'Gardening' });
+
+      // Leaving: a question, its answer focused; once out, the heading of the chat shown instead says where you are.
+      await tabTo(page, (f) => f.testid === 'members-toggle', 'the Members button', true);
+      await page.keyboard.press('Enter');
+      await tabTo(page, (f) => f.name === 'Leave room', 'the "Leave room" button');
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ name: 'Leave' });
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).chat === 'World chat', 'the world chat after leaving');
+      expect(await focus(page)).toMatchObject({ id: 'chat-title', name: 'World chat' });
+
+      // Removed while writing in a room: the words typed for the room are not left in the world chat's
+      // composer, one Enter away from everyone; the focus goes to the heading of the chat shown instead.
+      await tabTo(page, (f) => f.conv === secret.id, 'Secret plans in the sidebar', true);
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).chat === 'Secret plans', 'Secret plans to open');
+      await page.keyboard.type('just between us');
+      await bobRooms.remove(secret.id, lee!.user.id);
+      await until(async () => (await focus(page)).chat === 'World chat', 'the world chat after the removal');
+      await until(async () => (await page.getByTestId('removal-notice').textContent()) !== '', 'the removal notice');
+      expect(await focus(page)).toMatchObject({ id: 'chat-title', name: 'World chat' });
+      // The notice's Dismiss puts the focus in the world chat's composer, which holds none of the words meant for the room.
+      await tabTo(page, (f) => f.name === 'Dismiss', 'the Dismiss button of the notice');
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ testid: 'composer', chat: 'World chat' });
+      expect(await page.getByTestId('composer').inputValue()).toBe('');
     } finally {
       await context.close();
     }

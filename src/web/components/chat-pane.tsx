@@ -10,8 +10,15 @@ import { ConnectionBanner } from './connection-banner.tsx';
 import { BackIcon, UploadIcon } from './icons.tsx';
 import { MessageList } from './message-list.tsx';
 
+interface Props {
+  store: ChatStore;
+  conv: ConversationId;
+  /** Shown in place of a room that just went away (left, or removed from it), not opened by the user. */
+  replacesVanished?: boolean;
+}
+
 /** The open conversation: who it is with, its messages, and the composer. */
-export function ChatPane({ store, conv }: { store: ChatStore; conv: ConversationId }) {
+export function ChatPane({ store, conv, replacesVanished = false }: Props) {
   const summary = store.summaries.value.get(conv);
   const isWorld = conv === WORLD;
   const peer = summary?.peer;
@@ -31,8 +38,12 @@ export function ChatPane({ store, conv }: { store: ChatStore; conv: Conversation
   // Opening a conversation puts the focus somewhere on purpose. On a phone the chat is a new
   // screen: its heading, as on a new page (the composer would pop the keyboard over it). With a
   // mouse or touchpad, the composer, ready to write. Before paint, so no frame shows it lost.
+  // In place of a room that went away, the heading says where you are now, and only if the focus
+  // went with the room: the composer would leave words meant for the room one Enter from everyone.
   useLayoutEffect(() => {
-    if (isPhone.value) heading.current?.focus();
+    if (replacesVanished) {
+      if (!document.activeElement || document.activeElement === document.body) heading.current?.focus();
+    } else if (isPhone.value) heading.current?.focus();
     else if (matchMedia('(pointer: fine)').matches) composer.current?.focus();
   }, [conv]);
 

@@ -48,6 +48,7 @@ export function Shell({ store }: { store: ChatStore }) {
   const wanted = activeConv.value;
   const missing = store.ready.value && !store.summaries.value.has(wanted);
   const conv = missing ? WORLD : wanted;
+  const vanished = missing && isRoomId(wanted);
 
   // Back on a phone's list from a conversation: focus the conversation you came from, not <body>.
   const cameFrom = useRef<ConversationId | null>(null);
@@ -62,8 +63,8 @@ export function Shell({ store }: { store: ChatStore }) {
   }, [view, conv]);
   // A room you left or were removed from leaves its address too (on a phone: back to the list).
   useEffect(() => {
-    if (missing && isRoomId(wanted)) location.replace('#/');
-  }, [missing, wanted]);
+    if (vanished) location.replace('#/');
+  }, [vanished, wanted]);
   // A room dialog belongs to the room it was opened in.
   useEffect(() => {
     roomDialog.value = null;
@@ -76,7 +77,7 @@ export function Shell({ store }: { store: ChatStore }) {
     <div class="shell" data-view={view} data-connection={store.connection.value} data-panel={panel ? 'members' : undefined}>
       <Sidebar store={store} />
       <main class="main">
-        {view === 'chat' && <ChatPane key={conv} store={store} conv={conv} />}
+        {view === 'chat' && <ChatPane key={conv} store={store} conv={conv} replacesVanished={vanished} />}
         {panel && <MembersPanel key={conv} store={store} conv={conv} />}
       </main>
       {room && dialog === 'settings' && <RoomSettingsDialog store={store} room={room} onClose={closeDialog} />}
