@@ -8,7 +8,7 @@ import { RoomApi } from '../../src/client/rooms.ts';
 import { dmId } from '../../src/protocol/conversations.ts';
 import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
 import { axeAudit, describeFindings, seriousOrCritical } from './support/axe.ts';
-import { DESKTOP, PHONE, authenticate, hasChromium, send, until, waitForMessage, waitOnline } from './support/browser.ts';
+import { DESKTOP, PHONE, authenticate, conversationLink, hasChromium, send, until, waitForMessage, waitOnline } from './support/browser.ts';
 import { unreliableSends } from './support/unreliable-sends.ts';
 
 const PASSWORD = 'correct horse battery';
@@ -21,6 +21,9 @@ interface Scene {
   dmWithBob: string;
   /** A private room alice owns, with bob (online), 陈静 (an admin) and emma. */
   room: string;
+  aliceId: number;
+  /** bob's rooms, to put alice in a room and take her out of it while a view is on screen. */
+  bobRooms: RoomApi;
 }
 
 interface View {
@@ -77,7 +80,11 @@ const roomWithMembers = async (page: Page, scene: Scene) => {
 };
 /** The New room dialog, filled in, with people offered for "b" and one picked. */
 const newRoomDialog = async (page: Page, scene: Scene) => {
-  await worldChat(page, scene);
+  // On a phone the sidebar is the conversation list, a screen of its own.
+  if (page.viewportSize()!.width <= PHONE.width) {
+    await page.goto(`${scene.url}/#/`);
+    await waitOnline(page);
+  } else await worldChat(page, scene);
   await page.getByTestId('new-room').click();
   await page.keyboard.type('Study group');
   const invite = page.getByRole('combobox');
@@ -97,6 +104,30 @@ const roomSettings = async (page: Page, scene: Scene) => {
   await room(page, scene);
   await page.getByTestId('room-settings').click();
   await page.getByRole('dialog').waitFor();
+};
+/** The invite dialog from the members panel, with bob offered as already in the room. */
+const inviteDialog = async (page: Page, scene: Scene) => {
+  await room(page, scene);
+  await page.getByTestId('members-toggle').click();
+  await page.locator('.members-panel .panel-scroll .panel-action').click();
+  await page.getByRole('dialog').waitFor();
+  await page.getByRole('combobox').pressSequentially('b');
+  await until(async () => (await page.locator('[role="option"][aria-disabled="true"]').count()) === 1, 'bob offered as already in the room');
+};
+/** The members panel with the question Leave asks first. */
+const leaveQuestion = async (page: Page, scene: Scene) => {
+  await room(page, scene);
+  await page.getByTestId('members-toggle').click();
+  await page.locator('.members-panel .panel-foot .panel-action').click();
+  await page.locator('#leave-question').waitFor();
+};
+/** The notice a member removed from a room gets, over the world chat. */
+const removalNotice = async (page: Page, scene: Scene) => {
+  await worldChat(page, scene);
+  const corner = await scene.bobRooms.create({ name: 'Quiet corner', visibility: 'private', invite: [scene.aliceId] });
+  await conversationLink(page, corner.id).waitFor();
+  await scene.bobRooms.remove(corner.id, scene.aliceId);
+  await until(async () => ((await page.getByTestId('removal-notice').textContent()) ?? '') !== '', 'the removal notice');
 };
 
 /** Every view the accessibility audit covers. A new screen or state is one more line here. */
@@ -139,7 +170,15 @@ const VIEWS: View[] = [
   { name: 'new-room dialog, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: newRoomDialog },
   { name: 'room directory', signedIn: true, show: roomDirectory },
   { name: 'room directory, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: roomDirectory },
+  { name: 'room settings', signedIn: true, show: roomSettings },
   { name: 'room settings, dark', signedIn: true, scheme: 'dark', show: roomSettings },
+  { name: 'invite dialog, with someone already in the room', signedIn: true, show: inviteDialog },
+  { name: 'invite dialog, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: inviteDialog },
+  { name: 'a room: the question before leaving it', signedIn: true, show: leaveQuestion },
+  { name: 'a room: the question before leaving it, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: leaveQuestion },
+  { name: 'world chat with the notice of a removal from a room', signedIn: true, show: removalNotice },
+  { name: 'world chat with the notice of a removal from a room, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: removalNotice },
+  { name: 'phone: new-room dialog, zh-CN', signedIn: true, phone: true, locale: 'zh-CN', show: newRoomDialog },
   { name: 'phone: a room, zh-CN', signedIn: true, phone: true, locale: 'zh-CN', show: room },
   { name: 'phone: a room’s members, dark', signedIn: true, phone: true, scheme: 'dark', show: roomWithMembers },
 ];
@@ -188,7 +227,7 @@ describe.skipIf(!hasChromium)('accessibility of the web client (axe-core, WCAG 2
     await page.goto(server.url);
     await authenticate(page, 'sign-in', 'alice', PASSWORD);
     await waitOnline(page);
-    scene = { url: server.url, alice: await context.storageState(), dmWithBob, room: club.id };
+    scene = { url: server.url, alice: await context.storageState(), dmWithBob, room: club.id, aliceId: alice!.user.id, bobRooms: new RoomApi(bob!.api) };
     await context.close();
   }, 240_000);
 
