@@ -75,12 +75,16 @@ function ringContrast(page: Page): Promise<number> {
       return [255, 255, 255];
     };
     const el = document.activeElement as HTMLElement;
-    const box = el.closest('.composer-box');
+    const style = getComputedStyle(el);
+    // A text field whose box shows the focus (the composer, the people picker, the directory's
+    // search), or a plain field drawing its own ring: the first colour of the box-shadow is the ring.
+    const box = el.closest('.composer-box, .picker-box, .search-field') ?? (style.outlineStyle === 'none' && style.boxShadow !== 'none' ? el : null);
     if (box) {
-      const ring = parse(getComputedStyle(box).boxShadow);
+      const shadow = getComputedStyle(box).boxShadow;
+      if (!shadow.startsWith('rgb')) return 0;
+      const ring = parse(shadow);
       return Math.min(contrast(ring, behind(box.parentElement)), contrast(ring, behind(box)));
     }
-    const style = getComputedStyle(el);
     if (style.outlineStyle === 'none' || parseFloat(style.outlineWidth) < 2) return 0;
     // Drawn outside the element (positive offset): against what is behind it.
     return contrast(parse(style.outlineColor), behind(parseFloat(style.outlineOffset) >= 0 ? el.parentElement : el));
@@ -249,7 +253,8 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
     await bobRooms.create({ name: 'Gardening', topic: 'tomatoes', visibility: 'public' });
     const secret = await bobRooms.create({ name: 'Secret plans', visibility: 'private', invite: [lee!.user.id] });
     await bobApi.send(secret.id, 'Only for us two');
-    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    // Without transitions, so each ring is measured as it rests, not fading in.
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US', reducedMotion: 'reduce' });
     try {
       const page = await context.newPage();
       await page.goto(server.url);
@@ -266,6 +271,7 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
       await page.keyboard.press('Enter');
       expect(await focus(page)).toMatchObject({ id: 'new-room-name' });
+      expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
       await page.keyboard.press('Escape');
       expect(await focus(page)).toEqual(newRoom);
       await page.keyboard.press('Enter');
@@ -282,6 +288,7 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       const invite = await tabTo(page, (f) => f.name === 'Invite people', 'the "Invite people" button');
       await page.keyboard.press('Enter');
       expect(await focus(page)).toMatchObject({ id: 'invite-people-input' });
+      expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
       await page.keyboard.press('Escape');
       expect(await focus(page)).toEqual(invite);
       await page.keyboard.press('Escape');
@@ -292,6 +299,7 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       const settings = await tabTo(page, (f) => f.testid === 'room-settings', 'the room settings button');
       await page.keyboard.press('Enter');
       expect(await focus(page)).toMatchObject({ id: 'room-settings-name' });
+      expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
       await tabTo(page, (f) => f.name === 'Cancel', 'the Cancel button of the settings');
       await page.keyboard.press('Enter');
       expect(await focus(page)).toEqual(settings);
@@ -300,6 +308,7 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       const browse = await tabTo(page, (f) => f.testid === 'browse-rooms', 'the "Browse rooms" button', true);
       await page.keyboard.press('Enter');
       expect(await focus(page)).toMatchObject({ tag: 'input', name: 'Search rooms by name' });
+      expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
       await page.keyboard.press('Escape');
       expect(await focus(page)).toEqual(browse);
       await page.keyboard.press('Enter');
@@ -316,6 +325,7 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       await tabTo(page, (f) => f.name === 'Leave room', 'the "Leave room" button');
       await page.keyboard.press('Enter');
       expect(await focus(page)).toMatchObject({ name: 'Leave' });
+      expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
       await page.keyboard.press('Enter');
       await until(async () => (await focus(page)).chat === 'World chat', 'the world chat after leaving');
       expect(await focus(page)).toMatchObject({ id: 'chat-title', name: 'World chat' });
