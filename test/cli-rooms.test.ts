@@ -69,7 +69,7 @@ describe('parley room and rooms', () => {
     // dave is not in it: no such room among his, and the room's history is not found by id either.
     const notHis = await parley('dave', ['send', '--to', '#book club', 'hi']);
     expect([notHis.code, notHis.stderr]).toEqual([1, `parley: No room called "book club" among yours; see 'parley rooms'.\n`]);
-    const id = (jsonLines(await succeeds('alice', ['rooms', '--json']))[0] as { id: string }).id;
+    const id = (jsonLines(await succeeds('alice', ['rooms', '--json'])).find((room) => room.name === 'Book club') as { id: string }).id;
     const byId = await parley('dave', ['history', '--with', `#${id}`]);
     expect(byId.code).toBe(1);
     expect(byId.stderr).toMatch(/^parley: NOT_FOUND: /);
@@ -83,8 +83,11 @@ describe('parley room and rooms', () => {
     expect(await succeeds('dave', ['rooms', '--public', '--search', 'gard'])).toMatch(/\(joined\)\n$/);
     expect(await succeeds('dave', ['room', 'leave', '#Gardening'])).toBe('Left #Gardening.\n');
     expect((await apis.get('alice')!.history((listed[0] as { id: string }).id)).messages.map((m) => m.text).slice(-2)).toEqual(['dave joined', 'dave left']);
-    const privateOne = await parley('dave', ['room', 'join', '#book club']);
-    expect([privateOne.code, privateOne.stderr]).toEqual([1, `parley: No room called "book club"; see 'parley rooms' and parley rooms --public.\n`]);
+    // A private room of this test's own (it exists: alice lists it), which dave cannot find to join.
+    await succeeds('alice', ['room', 'create', 'Potting', 'shed']);
+    expect(jsonLines(await succeeds('alice', ['rooms', '--json'])).map((room) => room.name)).toContain('Potting shed');
+    const privateOne = await parley('dave', ['room', 'join', '#potting shed']);
+    expect([privateOne.code, privateOne.stderr]).toEqual([1, `parley: No room called "potting shed"; see 'parley rooms' and parley rooms --public.\n`]);
   });
 
   it('invites, removes, renames and sets the topic, with the server’s refusals as errors', async () => {
@@ -102,9 +105,10 @@ describe('parley room and rooms', () => {
   });
 
   it('says which rooms share a name, and answers usage mistakes with exit 2', async () => {
-    await succeeds('carol', ['room', 'create', 'twin']);
-    await succeeds('carol', ['room', 'create', 'Twin']);
-    const ambiguous = await parley('carol', ['send', '--to', '#twin', 'hello']);
+    // bob's, not carol's: the first test lists carol's rooms, whichever tests ran before it.
+    await succeeds('bob', ['room', 'create', 'twin']);
+    await succeeds('bob', ['room', 'create', 'Twin']);
+    const ambiguous = await parley('bob', ['send', '--to', '#twin', 'hello']);
     expect(ambiguous.code).toBe(1);
     expect(ambiguous.stderr).toMatch(/^parley: Several rooms are called "twin": #room:\S+, #room:\S+; name one by its id\.\n$/);
     const noAction = await parley('carol', ['room', 'explode']);
