@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 const REPO = join(import.meta.dirname, '..');
 const SYSTEMD = join(REPO, 'deploy', 'systemd');
 const hasSystemdAnalyze = existsSync('/usr/bin/systemd-analyze');
+if (!hasSystemdAnalyze) console.warn('\n!! /usr/bin/systemd-analyze is missing: the systemd-analyze verify test is SKIPPED (Debian: apt-get install systemd).\n');
 
 function directives(unit: string): Map<string, string[]> {
   const found = new Map<string, string[]>();
