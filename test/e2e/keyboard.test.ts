@@ -8,7 +8,8 @@ import type { ParleyApi } from '../../src/client/api.ts';
 import { RoomApi } from '../../src/client/rooms.ts';
 import { dmId } from '../../src/protocol/conversations.ts';
 import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
-import { DESKTOP, PHONE, hasChromium, until, waitForMessage, waitOnline } from './support/browser.ts';
+import { DESKTOP, PHONE, authenticate, hasChromium, until, waitForMessage, waitOnline } from './support/browser.ts';
+import { unreliableSends } from './support/unreliable-sends.ts';
 
 const PASSWORD = 'correct horse battery';
 
@@ -345,6 +346,40 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       await page.keyboard.press('Enter');
       expect(await focus(page)).toMatchObject({ testid: 'composer', chat: 'World chat' });
       expect(await page.getByTestId('composer').inputValue()).toBe('');
+    } finally {
+      await context.close();
+    }
+  });
+  it('a message that was not sent: Retry and Discard, pressed from the keyboard, leave the focus on the message list, not on <body>', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    const failing = new Set(['not yet', 'drop this one']);
+    await unreliableSends(context, { hold: () => false, fail: (text) => failing.has(text) });
+    try {
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await authenticate(page, 'register', 'uma', PASSWORD);
+      await waitOnline(page);
+      await until(async () => (await focus(page)).testid === 'composer', 'the focus on the composer');
+      const onTheList = () => page.evaluate(() => document.activeElement?.classList.contains('vlist') ?? false);
+      const status = (text: string) => page.getByRole('article').filter({ hasText: text }).getAttribute('data-status');
+
+      await page.keyboard.type('not yet');
+      await page.keyboard.press('Enter');
+      await until(async () => (await status('not yet')) === 'failed', '"not yet" not sent');
+      failing.delete('not yet');
+      await tabTo(page, (f) => f.name === 'Retry', 'its Retry button', true);
+      await page.keyboard.press('Enter');
+      await until(async () => (await status('not yet')) === 'sent', '"not yet" sent on the second try');
+      expect(await onTheList()).toBe(true);
+
+      await tabTo(page, (f) => f.testid === 'composer', 'the composer');
+      await page.keyboard.type('drop this one');
+      await page.keyboard.press('Enter');
+      await until(async () => (await status('drop this one')) === 'failed', '"drop this one" not sent');
+      await tabTo(page, (f) => f.name === 'Discard', 'its Discard button', true);
+      await page.keyboard.press('Enter');
+      await until(async () => (await page.getByRole('article').filter({ hasText: 'drop this one' }).count()) === 0, 'the message discarded');
+      expect(await onTheList()).toBe(true);
     } finally {
       await context.close();
     }
