@@ -171,12 +171,23 @@ describe('cross-origin requests', () => {
 describe('request bodies', () => {
   it('answers JSON sent as text/plain, or with no type, with 415 on every route that takes a body', async () => {
     const body = JSON.stringify({ name: 'bob', password: PASSWORD });
-    for (const path of ['/api/register', '/api/login', '/api/conversations/world/messages', '/api/files']) {
+    const room = 'room:AAAAAAAAAAAA';
+    const routes: [string, string][] = [
+      ['POST', '/api/register'],
+      ['POST', '/api/login'],
+      ['POST', '/api/conversations/world/messages'],
+      ['POST', '/api/files'],
+      ['POST', '/api/rooms'],
+      ['PATCH', `/api/rooms/${room}`],
+      ['POST', `/api/rooms/${room}/members`],
+      ['PUT', `/api/rooms/${room}/members/2/role`],
+    ];
+    for (const [method, path] of routes) {
       for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
-        const reply = await rawRequest(server.url, { method: 'POST', path, body, headers: { 'content-type': type, authorization: `Bearer ${token}` } });
+        const reply = await rawRequest(server.url, { method, path, body, headers: { 'content-type': type, authorization: `Bearer ${token}` } });
         expect([path, type, reply.status, reply.code]).toEqual([path, type, 415, 'UNSUPPORTED_MEDIA_TYPE']);
       }
-      const untyped = await rawRequest(server.url, { method: 'POST', path, body, headers: { authorization: `Bearer ${token}` } });
+      const untyped = await rawRequest(server.url, { method, path, body, headers: { authorization: `Bearer ${token}` } });
       expect([path, untyped.status]).toEqual([path, 415]);
     }
     expect((await rawRequest(server.url, { method: 'POST', path: '/api/login', ...json({ name: 'bob', password: PASSWORD }) })).code).toBe('WRONG_CREDENTIALS');
