@@ -144,8 +144,10 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const rekeyed = await accounts.upgradeNameKeys();
   if (rekeyed > 0) log.info({ users: rekeyed }, 'gave user names their keys under the current name rules');
   const sendLimits = { perSecond: config.sendRatePerSecond, burst: config.sendBurst };
-  const chat = new Chat(store, bus, clock, cluster ? cluster.sendLimiter(sendLimits, clock) : new SendRate(sendLimits, clock));
-  const rooms = new Rooms(store, bus, online, clock);
+  // One budget per user for everything that writes what others receive: messages, room changes.
+  const sendLimiter = cluster ? cluster.sendLimiter(sendLimits, clock) : new SendRate(sendLimits, clock);
+  const chat = new Chat(store, bus, clock, sendLimiter);
+  const rooms = new Rooms(store, bus, online, clock, sendLimiter);
   const people = new People(store, online);
   const fileStorage = fileStorageFor(opened.store, config.database.kind, config.dataDir);
   const blobs = options.blobs ?? fileStorage.blobs;

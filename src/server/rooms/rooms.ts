@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import type { roomDirectoryQuery, roomMembersQuery } from '../../protocol/index.ts';
 import { nameKeyOf } from '../accounts/names.ts';
 import type { PresenceView } from '../chat/presence.ts';
+import type { SendLimiter } from '../chat/send-rate.ts';
 import type { Clock } from '../clock.ts';
 import { ParleyError } from '../errors.ts';
 import type { EventPublisher } from '../events/events.ts';
@@ -28,6 +29,10 @@ import { checkRoomName, checkTopic } from './room-text.ts';
  * which re-checks the member's role), then publish what was committed. A room the user may not
  * see (private, not a member) is "not found"; a member whose role does not allow something is
  * told so (ROOM_ADMIN_REQUIRED, ROOM_OWNER_REQUIRED).
+ *
+ * Every change writes a line every member receives ("bob joined"), so each one takes a send from
+ * the actor's budget first, the one their messages take from (chat/send-rate.ts): a loop of joins
+ * and leaves is refused with RATE_LIMITED like a flood of messages, before any work is done.
  */
 export class Rooms {
   constructor(
@@ -35,9 +40,11 @@ export class Rooms {
     private readonly events: EventPublisher,
     private readonly presence: PresenceView,
     private readonly clock: Clock,
+    private readonly sendRate: SendLimiter,
   ) {}
 
   async create(owner: UserRef, body: CreateRoomBody): Promise<ConversationSummary> {
+    await this.sendRate.take(owner.id);
     const { name, nameKey } = checkRoomName(body.name);
     const topic = checkTopic(body.topic);
     const invited = await this.users(body.invite.filter((id) => id !== owner.id));
@@ -64,15 +71,18 @@ export class Rooms {
   }
 
   async join(user: UserRef, conv: ConversationId): Promise<ConversationSummary> {
+    await this.sendRate.take(user.id);
     this.done(await this.store.rooms.join(conv, user, this.clock.now()));
     return this.summary(user, conv);
   }
 
   async leave(user: UserRef, conv: ConversationId): Promise<void> {
+    await this.sendRate.take(user.id);
     this.done(await this.store.rooms.leave(conv, user, this.clock.now()));
   }
 
   async invite(actor: UserRef, conv: ConversationId, userIds: readonly number[]): Promise<InviteReply> {
+    await this.sendRate.take(actor.id);
     const users = await this.users(userIds);
     const commit = this.done(await this.store.rooms.invite(conv, actor, users, this.clock.now()));
     return { added: commit.members.filter((m) => m.change === 'joined').map((m) => m.user) };
@@ -81,11 +91,13 @@ export class Rooms {
   /** Removes a member; removing yourself is leaving. */
   async remove(actor: UserRef, conv: ConversationId, userId: number): Promise<void> {
     if (userId === actor.id) return this.leave(actor, conv);
+    await this.sendRate.take(actor.id);
     const [user] = await this.users([userId]);
     this.done(await this.store.rooms.remove(conv, actor, user!, this.clock.now()), 'ROOM_ADMIN_REQUIRED');
   }
 
   async update(actor: UserRef, conv: ConversationId, body: UpdateRoomBody): Promise<RoomInfo> {
+    await this.sendRate.take(actor.id);
     const change: RoomDetailsChange = {};
     if (body.name !== undefined) change.name = checkRoomName(body.name);
     if (body.topic !== undefined) change.topic = checkTopic(body.topic);
@@ -94,6 +106,7 @@ export class Rooms {
   }
 
   async setRole(actor: UserRef, conv: ConversationId, userId: number, role: 'admin' | 'member'): Promise<void> {
+    await this.sendRate.take(actor.id);
     const [user] = await this.users([userId]);
     this.done(await this.store.rooms.setRole(conv, actor, user!, role, this.clock.now()), 'ROOM_OWNER_REQUIRED');
   }
