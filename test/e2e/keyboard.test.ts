@@ -248,7 +248,7 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       await context.close();
     }
   });
-  it('rooms: creates one, opens and closes the members panel, the invite, settings and directory dialogs, joins, leaves, and is removed from one', async () => {
+  it('rooms: creates one, opens and closes the members panel, the invite, settings and directory dialogs, invites, makes an admin and removes a member, joins, leaves, and is removed from one', async () => {
     const lee = await registerUser(server.url, 'lee', PASSWORD);
     const bobRooms = new RoomApi(bobApi);
     await bobRooms.create({ name: 'Gardening', topic: 'tomatoes', visibility: 'public' });
@@ -292,6 +292,39 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       expect(await ringContrast(page)).toBeGreaterThanOrEqual(3);
       await page.keyboard.press('Escape');
       expect(await focus(page)).toEqual(invite);
+
+      // Inviting bob: Enter picks him, Invite sends and gives the focus back to the button.
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('bob');
+      await until(async () => (await page.getByRole('option').count()) === 1, 'bob offered');
+      await page.keyboard.press('Enter');
+      await until(async () => (await page.locator('.chip').count()) === 1, 'bob picked');
+      await tabTo(page, (f) => f.testid === 'send-invites', 'the Invite button');
+      await page.keyboard.press('Enter');
+      await until(async () => (await page.getByRole('dialog').count()) === 0, 'the invite dialog to close');
+      expect(await focus(page)).toEqual(invite);
+      await page.locator('li.member[data-member="bob"]').waitFor();
+      // Making bob an admin: his options close, and the panel's heading takes the focus.
+      await tabTo(page, (f) => f.name === 'Options for bob', 'the options for bob');
+      await page.keyboard.press('Enter');
+      await tabTo(page, (f) => f.name === 'Make admin', 'Make admin');
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).id === 'members-title', 'the focus on the panel heading after Make admin');
+      // Removing him: a question with its answer focused; Cancel gives the focus back to the button that asked.
+      await tabTo(page, (f) => f.name === 'Options for bob', 'the options for bob');
+      await page.keyboard.press('Enter');
+      await tabTo(page, (f) => f.name === 'Remove from room', 'Remove from room');
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ name: 'Remove' });
+      await tabTo(page, (f) => f.name === 'Cancel', 'Cancel under the question');
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ name: 'Remove from room' });
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ name: 'Remove' });
+      await page.keyboard.press('Enter');
+      await until(async () => (await page.locator('li.member[data-member="bob"]').count()) === 0, 'bob removed');
+      expect(await focus(page)).toMatchObject({ id: 'members-title' });
+
       await page.keyboard.press('Escape');
       await until(async () => (await page.getByTestId('members-panel').count()) === 0, 'the panel to close');
       await until(async () => (await focus(page)).testid === membersButton.testid, 'the focus back on the Members button');

@@ -33,14 +33,20 @@ export function MemberRow({ store, room, myRole, member, online, expanded, onTog
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const confirmButton = useRef<HTMLButtonElement>(null);
+  const removeButton = useRef<HTMLButtonElement>(null);
+  const asked = useRef(false);
   const actionsId = `member-actions-${user.id}`;
   const mayRole = !isMe && canSetRoles(myRole) && role !== 'owner';
   const mayRemove = !isMe && canRemove(myRole, role);
   const hasActions = !isMe;
 
   useLayoutEffect(() => {
-    // "Remove" was replaced by the question: the focus goes to its answer, not to <body>.
+    // "Remove" was replaced by the question: the focus goes to its answer, not to <body>; and
+    // back to "Remove from room" when Cancel takes the question away (after a removal, or with
+    // the options closed, that button is gone and the panel has placed the focus).
     if (confirming) confirmButton.current?.focus();
+    else if (asked.current) removeButton.current?.focus();
+    asked.current = confirming;
   }, [confirming]);
 
   const act = async (work: () => Promise<void>, announcement: string) => {
@@ -133,7 +139,7 @@ export function MemberRow({ store, room, myRole, member, online, expanded, onTog
                 </button>
               )}
               {mayRemove && (
-                <button type="button" class="secondary-button small danger" onClick={() => setConfirming(true)}>
+                <button ref={removeButton} type="button" class="secondary-button small danger" onClick={() => setConfirming(true)}>
                   {t('members.remove')}
                 </button>
               )}
