@@ -41,8 +41,17 @@ export interface PrivateRedis {
 
 export async function startRedis(): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-redis-'));
-  const port = await freePort();
-  let child: ChildProcess | null = await run(dir, port);
+  // Another process may take the free port before redis-server binds it: then try another one (twice at most).
+  let port = 0;
+  let child: ChildProcess | null = null;
+  for (let attempt = 1; child === null; attempt++) {
+    port = await freePort();
+    try {
+      child = await run(dir, port);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
   const stop = async () => {
     const running = child;
     child = null;
