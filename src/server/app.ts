@@ -151,7 +151,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const people = new People(store, online);
   const fileStorage = fileStorageFor(opened.store, config.database.kind, config.dataDir);
   const blobs = options.blobs ?? fileStorage.blobs;
-  const uploads = new UploadSessions(fileStorage.leases);
+  const uploads = new UploadSessions(fileStorage.leases, clock);
   const files = new Files(store, chat, blobs, bus, config.files, log.child({ part: 'files' }), uploads, clock, fileStorage.sweeps);
   const transfers = new Transfers(files, uploads, metrics.events);
 

@@ -1,4 +1,5 @@
 import { randomUUID, type Hash } from 'node:crypto';
+import { systemClock, type Clock } from '../clock.ts';
 import { ParleyError } from '../errors.ts';
 import type { UploadLeases } from './upload-leases.ts';
 
@@ -62,8 +63,12 @@ export class UploadSessions implements UploadGuard {
    * With `leases` (a cluster), a request also holds the upload's lease in the database for as long
    * as it runs, so that one request at a time appends across every node, and a newer one on another
    * node takes over as it does on this one. See docs/ARCHITECTURE.md, "Files across nodes".
+   * `clock` times the wait for a running request to let go (tests move it by hand).
    */
-  constructor(private readonly leases: UploadLeases | null = null) {}
+  constructor(
+    private readonly leases: UploadLeases | null = null,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** Takes the lock of file `id`, stopping a running request of it first. */
   async begin(id: string): Promise<UploadSession> {
@@ -97,7 +102,7 @@ export class UploadSessions implements UploadGuard {
       const current = this.running.get(id);
       if (!current) return;
       current.abort.abort(takenOver());
-      if (!(await settlesWithin(current.done, TAKE_OVER_WAIT_MS))) throw new ParleyError('UPLOAD_IN_PROGRESS');
+      if (!(await settlesWithin(current.done, TAKE_OVER_WAIT_MS, this.clock))) throw new ParleyError('UPLOAD_IN_PROGRESS');
     }
   }
 
@@ -170,8 +175,8 @@ export class UploadSessions implements UploadGuard {
   }
 }
 
-function settlesWithin(done: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  return Promise.race([done.then(() => true), timeout]).finally(() => clearTimeout(timer));
+function settlesWithin(done: Promise<void>, ms: number, clock: Clock): Promise<boolean> {
+  let cancel = () => {};
+  const timeout = new Promise<boolean>((resolve) => (cancel = clock.after(ms, () => resolve(false))));
+  return Promise.race([done.then(() => true), timeout]).finally(() => cancel());
 }
