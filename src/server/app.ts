@@ -15,6 +15,7 @@ import { MessageReplay } from './chat/replay.ts';
 import { SendRate } from './chat/send-rate.ts';
 import type { Bus } from './events/bus.ts';
 import { InProcessBus } from './events/in-process-bus.ts';
+import { BusRecovery } from './events/bus-recovery.ts';
 import { OrderedDelivery } from './events/ordered-delivery.ts';
 import type { Config } from './config.ts';
 import type { Connection } from './gateway/connection.ts';
@@ -134,8 +135,15 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const hub = new Hub<Connection>(log.child({ part: 'gateway' }), online);
   const delivery = new OrderedDelivery(new MessageReplay(store), (event) => hub.route(event), clock, log.child({ part: 'delivery' }));
   const unsubscribe = bus.subscribe(delivery.accept);
-  // Back on Redis after losing it: the messages published meanwhile are read from storage at once.
-  const stopRecheck = cluster?.bus.onResumed(() => void delivery.recheck()) ?? (() => {});
+  // Events lost while Redis (or another node's link to it) was away are read from storage at once,
+  // for every conversation of every user connected here (docs/ARCHITECTURE.md, "Across nodes").
+  const recovery = new BusRecovery(delivery, { localUsers: () => hub.users(), conversationsOf: (user) => store.conversationsOf(user) }, log.child({ part: 'delivery' }));
+  const stopLost = cluster?.bus.onLost(() => recovery.lost()) ?? (() => {});
+  const stopResumed = cluster?.bus.onResumed((gap) => void recovery.resumed(gap)) ?? (() => {});
+  const stopRecheck = () => {
+    stopLost();
+    stopResumed();
+  };
   // Every node must verify the device tokens any node signed: on PostgreSQL the key is in the database.
   const devices = new DeviceTokens(
     opened.sharedSecret ? await opened.sharedSecret(DEVICE_KEY_SECRET, freshDeviceKey()) : await loadDeviceKey(config.dataDir),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FileCard, Message } from '../../protocol/index.ts';
-import { decodeEvent, encodeEvent } from './event-codec.ts';
+import { decodeEvent, encodeEvent, encodeResync } from './event-codec.ts';
 import { EVERYONE, usersAudience, type DomainEvent } from './events.ts';
 
 const alice = { id: 1, name: 'alice' };
@@ -70,6 +70,15 @@ describe('the event codec between nodes', () => {
     expect(plainJson({ users: new Set([1]) })).toBe(false);
     expect(plainJson({ bytes: Buffer.from('x') })).toBe(false);
     expect(plainJson({ at: new Date() })).toBe(false);
+  });
+
+  it('carries a resync notice (a node could not publish since a time), and nothing that only looks like one', () => {
+    for (const gap of [{ since: 1_700_000_000_123, rev: 42 }, { since: 1_700_000_000_123, rev: null }]) {
+      expect(decodeEvent(encodeResync('node-a', gap))).toStrictEqual({ node: 'node-a', resync: gap });
+    }
+    for (const text of ['{"v":1,"node":"a","resync":{}}', '{"v":1,"node":"a","resync":{"since":"1","rev":null}}', '{"v":1,"node":"a","resync":{"since":1}}', '{"v":1,"node":"a","resync":{"since":1,"rev":1.5}}', '{"v":2,"node":"a","resync":{"since":1,"rev":null}}', '{"v":1,"resync":{"since":1,"rev":null}}']) {
+      expect(decodeEvent(text)).toBeNull();
+    }
   });
 
   it('drops what is not an envelope of this version', () => {

@@ -63,6 +63,8 @@ export class OrderedDelivery {
   private readonly stopSweep: () => void;
   private readonly startedAt: number;
   private stopped = false;
+  /** The bus is away (see `lost`): idle positions are kept. */
+  private away = false;
 
   constructor(
     private readonly source: MessageSource,
@@ -101,14 +103,28 @@ export class OrderedDelivery {
   }
 
   /**
-   * Reads from storage, for every conversation this subscriber follows, the messages after the
-   * last one it delivered, and delivers them (repeats are dropped as ever). For a bus that knows it
-   * lost events for a while (Redis came back): a message lost then would otherwise wait for the
-   * next one of its conversation to show the hole.
+   * The bus has lost this subscriber's events for a while (its link to Redis is down): positions
+   * are kept, not forgotten for being idle, until `recheck`, so it knows what it delivered.
    */
-  async recheck(): Promise<void> {
-    await Promise.all(
-      [...this.positions].map(async ([conv, position]) => {
+  lost(): void {
+    this.away = true;
+  }
+
+  /**
+   * For a bus that knows it may have lost events committed from `since` on (Redis came back,
+   * another node could not publish): reads from storage and delivers what this subscriber has
+   * not, without waiting for a later message to show the hole (the last message of a quiet
+   * conversation shows none). For every conversation it follows, the messages after the last one
+   * it delivered; for each of `conversations` it does not follow (one it has seen nothing of,
+   * e.g. a DM begun during the outage, or one forgotten for being idle), the messages committed
+   * from `since` on, less the clock skew between nodes. Repeats are dropped as ever.
+   */
+  async recheck(since: number, conversations: Iterable<ConversationId> = []): Promise<void> {
+    this.away = false;
+    const from = Math.max(this.startedAt, since) - this.options.clockSkewMs;
+    const unfollowed = [...new Set(conversations)].filter((conv) => !this.positions.has(conv));
+    await Promise.all([
+      ...[...this.positions].map(async ([conv, position]) => {
         if (position.next === 0) return; // still starting: it reads storage itself
         try {
           const missing = await this.source.messagesAfter(conv, position.next - 1, FILL_BATCH);
@@ -118,7 +134,20 @@ export class OrderedDelivery {
           this.log.error({ err: error, conv }, 'could not read messages missed while the bus was away');
         }
       }),
-    );
+      ...unfollowed.map(async (conv) => {
+        try {
+          const missed = await this.source.messagesBefore(conv, Number.MAX_SAFE_INTEGER, from, FILL_BATCH);
+          if (this.stopped || missed.length === 0) return;
+          if (!this.positions.has(conv)) {
+            // Everything before the first of these was committed before the loss began: it starts here.
+            this.positions.set(conv, { next: missed[0]!.seq, held: new Map(), cancelFill: null, filling: false, touchedAt: this.clock.now() });
+          }
+          for (const event of missed) this.acceptMessage(event);
+        } catch (error) {
+          this.log.error({ err: error, conv }, 'could not read messages missed while the bus was away');
+        }
+      }),
+    ]);
   }
 
   stop(): void {
@@ -208,6 +237,7 @@ export class OrderedDelivery {
   }
 
   private forgetIdle(): void {
+    if (this.away) return;
     const before = this.clock.now() - this.options.idleForgetMs;
     for (const [conv, position] of this.positions) {
       if (position.held.size === 0 && !position.filling && position.touchedAt <= before) this.positions.delete(conv);

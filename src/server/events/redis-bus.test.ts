@@ -2,10 +2,13 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../test/support/manual-clock.ts';
 import { hasRedis, startRedis, type PrivateRedis } from '../../../test/support/redis.ts';
+import { dmId } from '../../protocol/index.ts';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts';
 import type { Bus } from './bus.ts';
 import { busContract, messageEvent, storeMessageSource } from './bus-contract.ts';
 import type { DomainEvent } from './events.ts';
+import { BusRecovery } from './bus-recovery.ts';
+import type { BusGap } from './event-codec.ts';
 import { OrderedDelivery } from './ordered-delivery.ts';
 import { DEFAULT_CHANNEL, RedisBus } from './redis-bus.ts';
 import { scratchDatabase } from '../../../test/support/scratch.ts';
@@ -73,9 +76,9 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
       const delivery = new OrderedDelivery(storeMessageSource(store), (event) => event.type === 'message' && delivered.push(event.seq), clock, quiet);
       const stop = b.subscribe(delivery.accept);
       let resumed = 0;
-      b.onResumed(() => {
+      b.onResumed((gap) => {
         resumed += 1;
-        void delivery.recheck();
+        void delivery.recheck(gap.since);
       });
       const send = async (count: number) => {
         for (let i = 0; i < count; i++) {
@@ -92,7 +95,87 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
       await redis.restart();
       await waitUntil(() => delivered.length === 4, 'the lost ones were read from storage');
       expect(delivered).toEqual([1, 2, 3, 4]);
-      expect(resumed).toBe(1);
+      // Its own reconnect, and A's word that it could not publish, if B was subscribed again by then.
+      expect(resumed).toBeGreaterThanOrEqual(1);
+      stop();
+      delivery.stop();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('tells the other nodes when it could not publish, and they read what it lost at once, though their own link to Redis never dropped', async () => {
+    const store = new SqliteStore(scratchDatabase('redis-bus'));
+    const admin = new Redis(redis.url, { lazyConnect: true });
+    try {
+      const created = await store.createUser({ name: 'alice', nameKey: 'alice', passwordHash: 'h', createdAt: 1 });
+      const alice = { id: created!.id, name: 'alice' };
+      const [a, b] = await Promise.all([connect(), connect()]);
+      const clock = new ManualClock();
+      const delivered: number[] = [];
+      const delivery = new OrderedDelivery(storeMessageSource(store), (event) => event.type === 'message' && delivered.push(event.seq), clock, quiet);
+      const stop = b.subscribe(delivery.accept);
+      const gaps: BusGap[] = [];
+      b.onResumed((gap) => {
+        gaps.push(gap);
+        void delivery.recheck(gap.since);
+      });
+      const send = async () => {
+        const [result] = await store.commit([{ conv: 'world', sender: alice, clientId: `m-${Math.random()}`, text: 'hi', ts: Date.now() }]);
+        if (!result?.ok) throw new Error('commit failed');
+        a.publish(messageEvent('world', result.message.seq, result.message));
+      };
+      await send();
+      await send();
+      await waitUntil(() => delivered.length === 2, 'the first two arrived');
+      // Only the publishing connections drop (the subscribers are of another type): A's next publish fails.
+      await admin.connect();
+      const beforeKill = Date.now();
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'normal');
+      await send(); // the last message of the conversation: no later one will show B the hole
+      await waitUntil(() => delivered.length === 3, 'B read the message A could not publish');
+      expect(delivered).toEqual([1, 2, 3]);
+      expect(b.connected).toBe(true);
+      expect(gaps).toHaveLength(1);
+      expect(gaps[0]!.since).toBeGreaterThanOrEqual(beforeKill);
+      expect(gaps[0]!.rev).toBeNull(); // no state change was lost
+      stop();
+      delivery.stop();
+    } finally {
+      admin.disconnect();
+      await store.close();
+    }
+  });
+
+  it('after Redis comes back, delivers a message of a conversation this node had never seen, for a user connected to it', async () => {
+    const store = new SqliteStore(scratchDatabase('redis-bus'));
+    try {
+      const [alice, bob] = await Promise.all(
+        ['alice', 'bob'].map(async (name) => {
+          const created = await store.createUser({ name, nameKey: name, passwordHash: 'h', createdAt: 1 });
+          return { id: created!.id, name };
+        }),
+      );
+      const [a, b] = await Promise.all([connect(), connect()]);
+      const clock = new ManualClock();
+      const delivered: string[] = [];
+      const delivery = new OrderedDelivery(storeMessageSource(store), (event) => event.type === 'message' && delivered.push(`${event.conv} ${event.seq}`), clock, quiet);
+      const stop = b.subscribe(delivery.accept);
+      // Alice is connected to B; Bob, on A, writes to her for the first time while Redis is away.
+      const recovery = new BusRecovery(delivery, { localUsers: () => [alice!], conversationsOf: (user) => store.conversationsOf(user) }, quiet);
+      const recovered: Promise<void>[] = [];
+      b.onLost(() => recovery.lost());
+      b.onResumed((gap) => recovered.push(recovery.resumed(gap)));
+      await redis.stop();
+      await waitUntil(() => !a.connected && !b.connected, 'both nodes noticed');
+      const dm = dmId(alice!.id, bob!.id);
+      const [result] = await store.commit([{ conv: dm, sender: bob!, clientId: 'first', text: 'hi alice', ts: Date.now(), direct: [bob!, alice!] }]);
+      if (!result?.ok) throw new Error('commit failed');
+      a.publish(messageEvent(dm, result.message.seq, result.message)); // into the void
+      await redis.restart();
+      await waitUntil(() => recovered.length > 0, 'B heard Redis again');
+      await Promise.all(recovered);
+      expect(delivered).toEqual([`${dm} 1`]);
       stop();
       delivery.stop();
     } finally {

@@ -68,6 +68,16 @@ export class Hub<R extends Recipient = Recipient> {
     return this.all;
   }
 
+  /** The users with a connection that said hello (each once). */
+  *users(): Iterable<{ id: number; name: string }> {
+    for (const mine of this.byUser.values()) {
+      for (const connection of mine) {
+        yield connection.user;
+        break;
+      }
+    }
+  }
+
   /** Routes one event to the connections of its audience (the Bus subscriber of this node). */
   route(event: DomainEvent): void {
     switch (event.type) {
