@@ -417,4 +417,27 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       await context.close();
     }
   });
+  it('the room directory: Show more, pressed from the keyboard, puts the focus on the first room it brought', async () => {
+    const bobRooms = new RoomApi(bobApi);
+    for (let n = 1; n <= 31; n++) await bobRooms.create({ name: `Club ${String(n).padStart(2, '0')}`, visibility: 'public' });
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    try {
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await authenticate(page, 'register', 'vic', PASSWORD);
+      await waitOnline(page);
+      await until(async () => (await focus(page)).testid === 'composer', 'the focus on the composer');
+      await tabTo(page, (f) => f.testid === 'browse-rooms', 'the "Browse rooms" button', true);
+      await page.keyboard.press('Enter');
+      const rooms = page.locator('.directory-item');
+      await until(async () => (await rooms.count()) === 30, 'the first page of the directory');
+      await tabTo(page, (f) => f.name === 'Show more', 'the "Show more" button');
+      await page.keyboard.press('Enter');
+      await until(async () => (await rooms.count()) > 30, 'the second page of the directory');
+      const firstBrought = await rooms.nth(30).getByRole('button').getAttribute('aria-label');
+      expect(await focus(page)).toMatchObject({ tag: 'button', name: firstBrought });
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ParleyClientError } from '../../client/errors.ts';
 import type { RoomListing } from '../../protocol/rooms.ts';
 import { t, tn } from '../i18n/i18n.ts';
@@ -45,16 +45,30 @@ export function RoomDirectoryDialog({ store, onClose, onCreate }: { store: ChatS
     };
   }, [q]);
 
+  // "Show more" stays in place while it loads, so it keeps the focus; then the focus goes to the
+  // first room it brought (the button itself may be gone, and the reader goes on from there).
+  const [loadingMore, setLoadingMore] = useState(false);
+  const list = useRef<HTMLUListElement>(null);
+  const focusFrom = useRef<number | null>(null);
   const more = async () => {
-    if (!listing.next) return;
-    setListing((before) => ({ ...before, status: 'loading' }));
+    if (!listing.next || loadingMore) return;
+    setLoadingMore(true);
     try {
       const reply = await store.roomApi.directory({ q: listing.q, after: listing.next, limit: PAGE });
+      focusFrom.current = listing.rooms.length;
       setListing((before) => ({ rooms: [...before.rooms, ...reply.rooms], next: reply.next, status: 'done', q: before.q }));
     } catch {
       setListing((before) => ({ ...before, status: 'error' }));
+    } finally {
+      setLoadingMore(false);
     }
   };
+  useLayoutEffect(() => {
+    const from = focusFrom.current;
+    if (from === null) return;
+    focusFrom.current = null;
+    list.current?.children[from]?.querySelector<HTMLElement>('button')?.focus();
+  }, [listing]);
 
   const join = async (room: RoomListing) => {
     setJoining(room.id);
@@ -94,7 +108,7 @@ export function RoomDirectoryDialog({ store, onClose, onCreate }: { store: ChatS
         <p class="form-error" role="alert">
           {error}
         </p>
-        <ul class="directory-list" aria-label={t('directory.title')} aria-busy={listing.status === 'loading'}>
+        <ul ref={list} class="directory-list" aria-label={t('directory.title')} aria-busy={listing.status === 'loading' || loadingMore}>
           {listing.rooms.map((room) => {
             const joined = store.summaries.value.has(room.id);
             return (
@@ -147,7 +161,8 @@ export function RoomDirectoryDialog({ store, onClose, onCreate }: { store: ChatS
           </p>
         )}
         {listing.next && listing.status !== 'loading' && (
-          <button type="button" class="text-button list-more" onClick={() => void more()}>
+          <button type="button" class="text-button list-more" aria-disabled={loadingMore} onClick={() => void more()}>
+            {loadingMore && <span class="spinner small" aria-hidden="true" />}
             {t('list.more')}
           </button>
         )}
