@@ -74,6 +74,17 @@ describe('the WebSocket edge', () => {
     expect(((await history.json()) as { messages: unknown[] }).messages).toHaveLength(0);
   });
 
+  it('tells the client the documented limits in welcome: 4,000 code points, 64 KiB frames, pages of 100, 2 GiB files', async () => {
+    const socket = await rawSocket(server.url, token);
+    socket.send(JSON.stringify({ type: 'hello', protocol: 2 }));
+    // As PROTOCOL.md writes the welcome frame (the defaults: no --max-file-bytes here).
+    expect(await socket.next('welcome')).toMatchObject({
+      protocol: 2,
+      limits: { maxTextCodePoints: 4000, maxFrameBytes: 65536, historyPageMax: 100, maxFileBytes: 2147483648 },
+    });
+    socket.ws.close();
+  });
+
   it('requires hello first and refuses a second one', async () => {
     const socket = await rawSocket(server.url, token);
     socket.send(JSON.stringify({ type: 'send', conv: WORLD, clientId: 'early', text: 'hi' }));
