@@ -3,12 +3,14 @@
  * `parley serve` process, with every process's peak memory measured; then an upload killed
  * half-way that resumes without sending the first half again.
  *
- * 64 MiB by default; PARLEY_FULL_TESTS=1 (CI, when its time allows) sends the full 1 GiB, and
+ * 128 MiB by default; PARLEY_FULL_TESTS=1 (CI, when its time allows) sends the full 1 GiB, and
  * PARLEY_RELAY_MIB any size. At 1 GiB (and above) every process stays under the documented
- * 150 MB. A smaller file checks what a bound can mean at its size: no process grows by as much
- * as the file above an idle `parley serve` (about 100 MB), so one that held the file fails.
- * (150 MB at 64 MiB failed on a starved machine, load 18 on 2 cores: 153 MB, as the collector
- * falls behind; holding the file is a different order.)
+ * 150 MB. A smaller file checks what a bound can mean at its size: no process grows by half the
+ * file (at least 64 MB) above an idle `parley serve` (about 100 MB), so one that held the file
+ * fails. Relaying measures 134-142 MB here (153 MB once on a starved machine, load 18 on 2
+ * cores, as the collector falls behind), whatever the size; a CLI that held the file measured
+ * 172 MB at 64 MiB, only 5 MB over a bound of idle + size: hence 128 MiB and half of it, which
+ * leaves room on both sides (a limit of 167 MB; a CLI that held the file measured 252 MB at 128 MiB).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -29,11 +31,11 @@ import { startTestServer } from './support/server.ts';
 const BIN = join(import.meta.dirname, '..', 'bin', 'parley.js');
 const REPORT_RSS = join(import.meta.dirname, 'support', 'report-peak-rss.mjs');
 const MIB = 1024 * 1024;
-const SIZE = Number(process.env.PARLEY_RELAY_MIB ?? (process.env.PARLEY_FULL_TESTS === '1' ? 1024 : 64)) * MIB;
+const SIZE = Number(process.env.PARLEY_RELAY_MIB ?? (process.env.PARLEY_FULL_TESTS === '1' ? 1024 : 128)) * MIB;
 const FULL_SIZE = SIZE >= 1024 * MIB;
 /** An idle `parley serve` or CLI process run from the sources (VmRSS, measured on this machine: 101 MB). */
 const IDLE_RSS = 100 * 1000 * 1000;
-const PEAK_RSS_LIMIT = FULL_SIZE ? 150 * 1000 * 1000 : IDLE_RSS + SIZE;
+const PEAK_RSS_LIMIT = FULL_SIZE ? 150 * 1000 * 1000 : IDLE_RSS + Math.max(SIZE / 2, 64 * 1000 * 1000);
 
 let dir: string;
 let server: { child: ChildProcess; url: string; pid: number };
@@ -170,7 +172,7 @@ afterAll(async () => {
 });
 
 describe(`a ${SIZE / MIB} MiB file from one CLI to another through a parley serve process`, () => {
-  it(`arrives with the same SHA-256, and no process (sender, receiver, server) holds the file: ${FULL_SIZE ? 'each under 150 MB' : 'none grows by its size'}`, async () => {
+  it(`arrives with the same SHA-256, and no process (sender, receiver, server) holds the file: ${FULL_SIZE ? 'each under 150 MB' : 'none grows by half its size'}`, async () => {
     const out = join(dir, 'out-1');
     const sender = parley(['send-file', '--user', 'alice', '--to', 'bob', '--json', source.path], 'alice');
     await waitFor(() => event(sender, 'offered') !== undefined || sender.child.exitCode !== null, 'the offer', 60_000);
