@@ -17,10 +17,10 @@ export function installEdgeGuards(app: FastifyInstance, policy: EdgePolicy): voi
   });
   // Bodies and queries are checked by their schemas (protocol/validate.ts); an address's own
   // parts are text too. A percent-encoded lone surrogate is already refused as bad UTF-8, but
-  // `%00` decodes to a NUL, which PostgreSQL cannot hold (a 500 instead of an answer).
+  // `%00` decodes to a NUL, which PostgreSQL cannot hold (a 500 instead of an answer). No stored
+  // name or id holds one, so such an address names nothing: 404, as a malformed id always was.
   app.addHook('preValidation', async (request) => {
-    const illFormed = findIllFormedText(request.params);
-    if (illFormed) throw new ParleyError('TEXT_ILL_FORMED', `${illFormed.join('.')}: not well-formed Unicode (an unpaired surrogate or NUL).`);
+    if (findIllFormedText(request.params)) throw new ParleyError('NOT_FOUND', 'Nothing has that address.');
   });
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
