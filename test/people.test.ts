@@ -46,6 +46,14 @@ describe('the people directory', () => {
     await expect(rooms.people('', { limit: 101 })).rejects.toMatchObject({ code: 'BAD_REQUEST', status: 400 });
   });
 
+  it('gives pages of 20 people unless asked otherwise, as PROTOCOL.md says', async () => {
+    const registered = [];
+    for (let i = 0; i < 21; i++) registered.push(await registerUser(server.url, `person${String(i).padStart(2, '0')}`));
+    const page = await new RoomApi(registered[0]!.api).people('');
+    expect(page.people.map((p) => p.name)).toEqual(registered.slice(0, 20).map((r) => r.user.name));
+    expect(page.next).toBeDefined();
+  });
+
   it('is for signed-in users only', async () => {
     const anonymous = new RoomApi(new (await import('../src/client/api.ts')).ParleyApi(server.url));
     await expect(anonymous.people('a')).rejects.toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });

@@ -182,6 +182,21 @@ describe('a public room', () => {
     await expect(alice.rooms.directory({ after: 'not-a-cursor' })).rejects.toMatchObject({ code: 'BAD_REQUEST', status: 400 });
   });
 
+  it('gives directory pages of 50 rooms unless asked, at most 100, and member pages of at most 1,000, as PROTOCOL.md says', async () => {
+    // 51 rooms from one user: more than the default send budget, which room changes take from.
+    await server.close();
+    server = await startTestServer({ flags: ['--send-rate', '100000', '--send-burst', '100000'] });
+    const alice = await person('alice', { online: false });
+    const created = [];
+    for (let i = 0; i < 51; i++) created.push(await alice.rooms.create({ name: `room ${String(i).padStart(2, '0')}`, visibility: 'public' }));
+    const page = await alice.rooms.directory();
+    expect([page.rooms.length, page.next === undefined]).toEqual([50, false]);
+    expect((await alice.rooms.directory({ limit: 100 })).rooms).toHaveLength(51);
+    await expect(alice.rooms.directory({ limit: 101 })).rejects.toMatchObject({ code: 'BAD_REQUEST', status: 400 });
+    expect((await alice.rooms.members(created[0]!.id, { limit: 1000 })).members).toHaveLength(1);
+    await expect(alice.rooms.members(created[0]!.id, { limit: 1001 })).rejects.toMatchObject({ code: 'BAD_REQUEST', status: 400 });
+  });
+
   it('disappears from the directory when made private, and its members are told of the change', async () => {
     const alice = await person('alice');
     const bob = await person('bob');
