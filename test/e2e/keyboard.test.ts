@@ -440,4 +440,29 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       await context.close();
     }
   });
+  it('the members panel: Try again after its list failed to load keeps the focus in the panel, on its heading', async () => {
+    const wes = await registerUser(server.url, 'wes', PASSWORD);
+    const room = await new RoomApi(bobApi).create({ name: 'Band practice', visibility: 'private', invite: [wes!.user.id] });
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    // The first request for the members fails, as on a bad network; the next one goes through.
+    let failures = 1;
+    await context.route(/\/api\/rooms\/[^/]+\/members/, (route) => (failures-- > 0 ? route.fulfill({ status: 503, body: '' }) : route.continue()));
+    try {
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await authenticate(page, 'sign-in', 'wes', PASSWORD);
+      await waitOnline(page);
+      await page.goto(`${server.url}/#/c/${room.id}`);
+      await until(async () => (await focus(page)).chat === 'Band practice', 'the room to open');
+      await tabTo(page, (f) => f.testid === 'members-toggle', 'the Members button', true);
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ id: 'members-title' });
+      await tabTo(page, (f) => f.name === 'Try again', 'Try again under "Could not load the members."');
+      await page.keyboard.press('Enter');
+      await until(async () => (await page.locator('li.member').count()) === 2, 'the two members');
+      expect(await focus(page)).toMatchObject({ id: 'members-title' });
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -74,6 +74,8 @@ export function MembersPanel({ store, conv }: { store: ChatStore; conv: Conversa
       class="members-panel"
       aria-labelledby="members-title"
       data-testid="members-panel"
+      // A button that goes away with its state (Try again, Show more) leaves the focus on the heading.
+      data-focus-rescue="#members-title"
       onKeyDown={(event) => {
         if (event.key === 'Escape' && !event.defaultPrevented) {
           event.preventDefault();
