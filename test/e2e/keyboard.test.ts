@@ -465,4 +465,34 @@ describe.skipIf(!hasChromium)('the web client from the keyboard alone: focus goe
       await context.close();
     }
   });
+  it('on a phone, a room: its heading when opened, the members panel’s heading, and after leaving it the world chat in the list', async () => {
+    const pia = await registerUser(server.url, 'pia', PASSWORD);
+    const room = await new RoomApi(bobApi).create({ name: 'Phone club', visibility: 'private', invite: [pia!.user.id] });
+    const context = await browser.newContext({ viewport: PHONE, locale: 'en-US', isMobile: true, hasTouch: true });
+    try {
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await authenticate(page, 'sign-in', 'pia', PASSWORD);
+      await waitOnline(page);
+      await page.goto(`${server.url}/#/`);
+      await waitOnline(page);
+
+      await tabTo(page, (f) => f.conv === room.id, 'Phone club in the list');
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).tag === 'h1', 'the focus on the heading of the room');
+      expect(await focus(page)).toMatchObject({ tag: 'h1', name: 'Phone club' });
+      await tabTo(page, (f) => f.testid === 'members-toggle', 'the Members button');
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ id: 'members-title' });
+      await tabTo(page, (f) => f.name === 'Leave room', 'the "Leave room" button');
+      await page.keyboard.press('Enter');
+      expect(await focus(page)).toMatchObject({ name: 'Leave' });
+      await page.keyboard.press('Enter');
+      await until(async () => (await focus(page)).conv === 'world', 'the focus on the world chat in the list');
+      expect(await page.locator('h1:visible').textContent()).toBe('Parley');
+      expect(await page.locator(`a.conv-item[data-conv="${room.id}"]`).count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
 });
