@@ -1,7 +1,8 @@
 /**
  * Where the server reads the time and schedules what depends on it: the file expiry sweep, send
- * rate limits, heartbeats, the hello timeout, upload progress. Tests pass a clock they move by
- * hand (test/support/manual-clock.ts), so none of these depends on how busy the machine is.
+ * rate limits, heartbeats, the hello timeout, upload progress, the 30 s a newer upload request
+ * waits for the running one to let go (on one node). Tests pass a clock they move by hand
+ * (test/support/manual-clock.ts), so none of these depends on how busy the machine is.
  */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
