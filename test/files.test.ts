@@ -107,6 +107,23 @@ describe('offering a file', () => {
   });
 });
 
+describe('offering files fast', () => {
+  it('takes from the send budget, like a message: past the burst RATE_LIMITED (429), nothing stored, until it refills', async () => {
+    const clock = new ManualClock();
+    server = await startTestServer({ clock, flags: ['--send-rate', '1', '--send-burst', '4'] });
+    const { alice, conv } = await threeUsers(server.url);
+    for (let i = 0; i < 4; i++) await offer(alice.files, conv, Buffer.from(`file ${i}`));
+    await expect(offer(alice.files, conv, Buffer.from('one too many'))).rejects.toMatchObject({ status: 429, code: 'RATE_LIMITED', retryAfterMs: 1000 });
+    // One budget with messages: a send is refused as well, and neither was stored.
+    await expect(alice.api.send(conv, 'hello')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect((await alice.api.history(conv)).messages).toHaveLength(4);
+    expect(await alice.files.list({ state: 'all' })).toHaveLength(4);
+    await clock.advance(1000);
+    await offer(alice.files, conv, Buffer.from('after a second'));
+    expect(await alice.files.list({ state: 'all' })).toHaveLength(5);
+  });
+});
+
 describe('deciding', () => {
   it('decline tells the sender and leaves nothing on disk', async () => {
     const { alice, bob, conv } = await start();
@@ -606,7 +623,8 @@ describe('catching up', () => {
   }
 
   it('replays every card changed while away, past 1,000 of them: each once, in rev order', async () => {
-    const { alice, bob, conv } = await start();
+    // 1,006 offers at once: far past the send budget an offer takes from.
+    const { alice, bob, conv } = await start(['--send-rate', '100000', '--send-burst', '100000']);
     const since = (await offer(alice.files, conv, Buffer.from('seen'))).rev;
     const offered: FileCard[] = [];
     while (offered.length < 1005) {
@@ -666,7 +684,7 @@ describe('the documented edges of the file API', () => {
   });
 
   it('lists at most 100 cards per request: 100 by default, limit 1 to 100, BAD_REQUEST beyond', async () => {
-    const { alice, conv } = await start();
+    const { alice, conv } = await start(['--send-rate', '100000', '--send-burst', '100000']);
     for (let made = 0; made < 101; made += 50) await Promise.all(Array.from({ length: Math.min(50, 101 - made) }, () => offer(alice.files, conv, Buffer.from('x'))));
     const list = (query: string) => get(alice.api, `/api/files${query}`);
     const cards = async (query: string) => (JSON.parse((await list(query)).body) as { files: unknown[] }).files.length;

@@ -55,6 +55,14 @@ export class Chat {
     return { clientId, conv: message.conv, seq: message.seq, ts: message.ts };
   }
 
+  /**
+   * Takes one send from the user's budget (or throws RATE_LIMITED), for what writes a message by
+   * another path than send(): a file offer is a message the other member receives, like a text.
+   */
+  async takeSend(userId: number): Promise<void> {
+    await this.sendRate.take(userId);
+  }
+
   /** Commits a message (a text, or a file offer that files/files.ts built and checked). */
   async commitMessage(pending: PendingMessage): Promise<Extract<CommitResult, { ok: true }>> {
     const direct = await this.directMembers(pending.sender, pending.conv);

@@ -64,6 +64,8 @@ export class Files {
   ) {}
 
   async offer(sender: UserRef, body: z.output<typeof fileOfferBody>): Promise<FileOfferReply> {
+    // An offer is a message in the DM: it takes from the sender's send budget first, as a text does.
+    await this.chat.takeSend(sender.id);
     // Files go in direct conversations only: one that exists says so by its kind; one that does
     // not exist yet can only be a DM, which this offer creates.
     const membership = await this.store.membership(sender.id, body.conv);
