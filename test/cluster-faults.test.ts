@@ -254,6 +254,9 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults',
     // A quiet conversation: talker 1 (node 1) writes to talker 3 (node 0) for the first and only
     // time while Redis is away. No later message will show node 0 the hole; it must find it itself.
     const quiet = { conv: dmId(senders[1]!.id, senders[3]!.id), text: 'only once, while Redis is away', sender: senders[1]!.id };
+    // That DM begins with this message: talker 3 must also be told of the conversation (a state change Redis lost).
+    const toldOf: string[] = [];
+    senders[3]!.client.session.on('conversation', (conversation) => toldOf.push(conversation.id));
     load.sent.set('quiet', quiet);
     const quietAck = await senders[1]!.client.session.send(quiet.conv, quiet.text, 'quiet');
     load.sent.set('quiet', { ...quiet, ack: { seq: quietAck.seq, conv: quietAck.conv } });
@@ -271,6 +274,7 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults',
     };
     const { byConv } = await expectStoredExactlyOnce(reader, load.sent);
     const lastOf = (conv: string) => byConv.get(conv)!.at(-1)!.seq;
+    await waitFor(() => toldOf.includes(quiet.conv), 'talker 3 to be told of the DM begun while Redis was away', 30_000);
     for (const [i, { client, id }] of senders.entries()) {
       const convs = [...byConv.keys()].filter((conv) => conv === WORLD || conv.split(':').slice(1).includes(String(id)));
       for (const conv of convs) await waitFor(() => client.messages.some((message) => message.conv === conv && message.seq === lastOf(conv)), `talker ${i} to reach the end of ${conv}`, 30_000);
@@ -281,6 +285,7 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults',
         expect({ who: `talker ${i}`, conv, twice: wire.filter((seq, n) => wire.indexOf(seq) !== n) }).toEqual({ who: `talker ${i}`, conv, twice: [] });
       }
     }
+    expect(toldOf.filter((conv) => conv === quiet.conv)).toEqual([quiet.conv]);
   }, 150_000);
 
   it('answers sends with STORE_UNAVAILABLE, never a false ack, while PostgreSQL is stopped for 10 s; retried with the same client id afterwards, each is stored once', async () => {

@@ -137,7 +137,17 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const unsubscribe = bus.subscribe(delivery.accept);
   // Events lost while Redis (or another node's link to it) was away are read from storage at once,
   // for every conversation of every user connected here (docs/ARCHITECTURE.md, "Across nodes").
-  const recovery = new BusRecovery(delivery, { localUsers: () => hub.users(), conversationsOf: (user) => store.conversationsOf(user) }, log.child({ part: 'delivery' }));
+  const recovery = new BusRecovery(
+    delivery,
+    {
+      localUsers: () => hub.users(),
+      conversationsOf: (user) => store.conversationsOf(user),
+      membershipsChangedSince: (userId, rev) => store.membershipsChangedSince(userId, rev),
+      filesChangedSince: (userId, rev, limit) => store.files.changedSince(userId, rev, limit),
+    },
+    log.child({ part: 'delivery' }),
+    await store.lastRev(),
+  );
   const stopLost = cluster?.bus.onLost(() => recovery.lost()) ?? (() => {});
   const stopResumed = cluster?.bus.onResumed((gap) => void recovery.resumed(gap)) ?? (() => {});
   const stopRecheck = () => {

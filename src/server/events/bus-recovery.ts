@@ -1,47 +1,80 @@
 import type { Logger } from 'pino';
-import type { ConversationId, ConversationSummary, UserRef } from '../../protocol/index.ts';
+import type { ConversationId, ConversationSummary, FileCard, RoomInfo, UserRef } from '../../protocol/index.ts';
 import type { BusGap } from './event-codec.ts';
+import { usersAudience, type RevEvent } from './events.ts';
 import type { OrderedDelivery } from './ordered-delivery.ts';
 
-/** What recovery reads: who is connected to this node, and what they belong to (storage). */
+/** What recovery reads: who is connected to this node, and what they belong to and hold (storage). */
 export interface RecoverySource {
   /** The users with a connection on this node now. */
   localUsers(): Iterable<UserRef>;
   /** The conversations `user` belongs to now. */
   conversationsOf(user: UserRef): Promise<ConversationSummary[]>;
+  /** The user's memberships made or changed after `afterRev`, ascending by rev. */
+  membershipsChangedSince(userId: number, afterRev: number): Promise<{ conv: ConversationId; rev: number }[]>;
+  /** The user's file cards changed after `afterRev`, ascending by rev, at most `limit`. */
+  filesChangedSince(userId: number, afterRev: number, limit: number): Promise<FileCard[]>;
 }
 
 /** Users whose conversations are read at once (a bounded load on the database after an outage). */
 const PARALLEL_READS = 4;
+/** File cards read per query. */
+const FILE_BATCH = 500;
+/**
+ * After this node's own link to Redis dropped, state changes this far below the highest rev it
+ * had delivered are checked again too: others' events in flight when the link dropped may carry
+ * lower revs. Below OrderedDelivery's rev window, so those it did deliver are known.
+ */
+export const REV_MARGIN = 1000;
 
 /**
  * What a node does when its bus says events may have been lost (docs/ARCHITECTURE.md, "Across
  * nodes"): Redis came back after this node lost it, or another node could not publish for a
  * while. A lost message shows itself only when a later one of its conversation arrives, and a
- * quiet conversation has none; so every conversation any user connected here belongs to is
- * checked now against storage (OrderedDelivery.recheck: after the last message delivered where
- * it follows the conversation, else everything committed since the loss began), and what is
- * missing is delivered, once, in order. Gaps that come while one recovery runs are merged into
- * one more pass after it.
+ * quiet conversation has none; a lost state change shows itself never. So, for every user
+ * connected here, it reads from storage and delivers, through OrderedDelivery (once per seq or
+ * rev, to the same connections live delivery would reach):
+ * - the conversations they joined meanwhile (a DM begun, a room joined: `conversation` frames)
+ *   and the current details of their rooms changed meanwhile (name, topic, visibility, member
+ *   count), first, as live delivery tells of them before the messages of the change;
+ * - every message of their conversations this node did not deliver (OrderedDelivery.recheck:
+ *   after the last one delivered where it follows the conversation, else everything committed
+ *   since the loss began);
+ * - their file cards changed meanwhile.
+ * Gaps that come while one recovery runs are merged into one more pass after it.
  */
 export class BusRecovery {
   private running: Promise<void> | null = null;
   private pending: BusGap | null = null;
+  /** The highest rev delivered when this node's own link dropped, until it is back. */
+  private lostAtRev: number | null = null;
 
+  /**
+   * `startRev`: the last rev in storage when this node subscribed (Store.lastRev); changes up to
+   * it are older than the node, and its clients got them at `hello`.
+   */
   constructor(
     private readonly delivery: OrderedDelivery,
     private readonly source: RecoverySource,
     private readonly log: Pick<Logger, 'error' | 'info'>,
+    private readonly startRev: number,
   ) {}
 
   /** The bus lost Redis: keep what was delivered until `resumed`. */
   lost(): void {
     this.delivery.lost();
+    this.lostAtRev ??= Math.max(this.startRev, this.delivery.lastRev);
   }
 
   /** Events from `gap` on may be missing here: read and deliver them. Resolves when every pass asked for so far is done. */
   resumed(gap: BusGap): Promise<void> {
-    this.pending = this.pending === null ? gap : { since: Math.min(this.pending.since, gap.since), rev: minRev(this.pending.rev, gap.rev) };
+    let rev = gap.rev;
+    if (this.lostAtRev !== null) {
+      // The first resume after this node's own loss is its own (no notice reaches a node without its subscriber).
+      rev = minRev(rev, Math.max(this.startRev + 1, this.lostAtRev - REV_MARGIN));
+      this.lostAtRev = null;
+    }
+    this.pending = this.pending === null ? { since: gap.since, rev } : { since: Math.min(this.pending.since, gap.since), rev: minRev(this.pending.rev, rev) };
     this.running ??= this.drain();
     return this.running;
   }
@@ -61,12 +94,74 @@ export class BusRecovery {
 
   private async recover(gap: BusGap): Promise<void> {
     const users = [...new Map([...this.source.localUsers()].map((user) => [user.id, user])).values()];
-    const conversations = new Set<ConversationId>();
+    const summaries = new Map<number, ConversationSummary[]>();
     await eachLimited(users, PARALLEL_READS, async (user) => {
-      for (const summary of await this.source.conversationsOf(user)) conversations.add(summary.id);
+      summaries.set(user.id, await this.source.conversationsOf(user));
     });
+    // Changes up to startRev are older than this node: its clients got them at hello.
+    const since = gap.rev === null ? null : Math.max(gap.rev - 1, this.startRev);
+    // As live: who joined, then the room's details, then the messages (publishRoomCommit's order).
+    // One refill: a join and the room's new member count share a rev.
+    if (since !== null) this.delivery.refill([...(await this.joined(users, summaries, since)), ...this.roomsChanged(summaries, since)]);
+    const conversations = new Set<ConversationId>();
+    for (const list of summaries.values()) for (const summary of list) conversations.add(summary.id);
     await this.delivery.recheck(gap.since, conversations);
-    this.log.info({ users: users.length, conversations: conversations.size }, 'read what the bus may have lost');
+    // A card's later changes after its offer message.
+    if (since !== null) this.delivery.refill(await this.filesChanged(users, since));
+    this.log.info({ users: users.length, conversations: conversations.size, rev: gap.rev }, 'read what the bus may have lost');
+  }
+
+  /** A `membership` event (with the conversation as the user sees it now) for each conversation a local user joined after `afterRev`. */
+  private async joined(users: UserRef[], summaries: Map<number, ConversationSummary[]>, afterRev: number): Promise<RevEvent[]> {
+    const events: RevEvent[] = [];
+    await eachLimited(users, PARALLEL_READS, async (user) => {
+      for (const { conv, rev } of await this.source.membershipsChangedSince(user.id, afterRev)) {
+        const summary = summaries.get(user.id)?.find((each) => each.id === conv);
+        if (!summary || summary.kind === 'world') continue;
+        // Told to this user only: other members learn of the room's new count from its `room` event.
+        events.push({
+          type: 'membership',
+          rev,
+          conv,
+          convKind: summary.kind,
+          audience: usersAudience([]),
+          user,
+          role: summary.role ?? 'member',
+          memberCount: summary.room?.memberCount ?? 2,
+          by: user,
+          summary,
+        });
+      }
+    });
+    return events;
+  }
+
+  /** A `room` event with its current details for each room of a local user changed after `afterRev`, to its local members. */
+  private roomsChanged(summaries: Map<number, ConversationSummary[]>, afterRev: number): RevEvent[] {
+    const rooms = new Map<ConversationId, { room: RoomInfo; members: number[] }>();
+    for (const [userId, list] of summaries) {
+      for (const { room } of list) {
+        if (!room || room.rev <= afterRev) continue;
+        const entry = rooms.get(room.id) ?? { room, members: [] };
+        entry.members.push(userId);
+        rooms.set(room.id, entry);
+      }
+    }
+    return [...rooms.values()].map(({ room, members }) => ({ type: 'room', rev: room.rev, audience: usersAudience(members), room }));
+  }
+
+  /** A `file` event for each card of a local user changed after `afterRev`, to both its members. */
+  private async filesChanged(users: UserRef[], afterRev: number): Promise<RevEvent[]> {
+    const cards = new Map<number, FileCard>();
+    await eachLimited(users, PARALLEL_READS, async (user) => {
+      for (let after = afterRev; ; ) {
+        const page = await this.source.filesChangedSince(user.id, after, FILE_BATCH);
+        for (const card of page) cards.set(card.rev, card);
+        if (page.length < FILE_BATCH) return;
+        after = page.at(-1)!.rev;
+      }
+    });
+    return [...cards.values()].map((file) => ({ type: 'file', rev: file.rev, audience: usersAudience([file.from.id, file.to.id]), file }));
   }
 }
 

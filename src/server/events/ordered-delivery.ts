@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ConversationId } from '../../protocol/index.ts';
 import type { Clock } from '../clock.ts';
 import type { EventHandler } from './bus.ts';
-import type { DomainEvent, MessageEvent } from './events.ts';
+import type { DomainEvent, MessageEvent, RevEvent } from './events.ts';
 
 /** Where a subscriber reads messages it did not receive: storage, through the domain (Chat.replay). */
 export interface MessageSource {
@@ -65,6 +65,7 @@ export class OrderedDelivery {
   private stopped = false;
   /** The bus is away (see `lost`): idle positions are kept. */
   private away = false;
+  private lastRevSeen = 0;
 
   constructor(
     private readonly source: MessageSource,
@@ -88,6 +89,7 @@ export class OrderedDelivery {
       case 'file':
         if (this.seenRevs.has(event.rev)) return;
         this.rememberRev(event.rev);
+        this.lastRevSeen = Math.max(this.lastRevSeen, event.rev);
         return this.deliver(event);
       default:
         // Presence, read positions, upload progress, session ends: neither stored nor ordered.
@@ -148,6 +150,27 @@ export class OrderedDelivery {
         }
       }),
     ]);
+  }
+
+  /** The highest state rev delivered so far (0 before any). */
+  get lastRev(): number {
+    return this.lastRevSeen;
+  }
+
+  /**
+   * State changes read back from storage after the bus lost some (events/bus-recovery.ts): each
+   * whose rev was not delivered yet is delivered, in the order given. Several may share a rev (a
+   * join and the room's new member count come from one change), so all are checked before any
+   * is remembered.
+   */
+  refill(events: readonly RevEvent[]): void {
+    if (this.stopped) return;
+    const fresh = events.filter((event) => !this.seenRevs.has(event.rev));
+    for (const event of fresh) this.deliver(event);
+    for (const event of fresh) {
+      this.rememberRev(event.rev);
+      this.lastRevSeen = Math.max(this.lastRevSeen, event.rev);
+    }
   }
 
   stop(): void {

@@ -162,7 +162,17 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
       const delivery = new OrderedDelivery(storeMessageSource(store), (event) => event.type === 'message' && delivered.push(`${event.conv} ${event.seq}`), clock, quiet);
       const stop = b.subscribe(delivery.accept);
       // Alice is connected to B; Bob, on A, writes to her for the first time while Redis is away.
-      const recovery = new BusRecovery(delivery, { localUsers: () => [alice!], conversationsOf: (user) => store.conversationsOf(user) }, quiet);
+      const recovery = new BusRecovery(
+        delivery,
+        {
+          localUsers: () => [alice!],
+          conversationsOf: (user) => store.conversationsOf(user),
+          membershipsChangedSince: (userId, rev) => store.membershipsChangedSince(userId, rev),
+          filesChangedSince: (userId, rev, limit) => store.files.changedSince(userId, rev, limit),
+        },
+        quiet,
+        await store.lastRev(),
+      );
       const recovered: Promise<void>[] = [];
       b.onLost(() => recovery.lost());
       b.onResumed((gap) => recovered.push(recovery.resumed(gap)));

@@ -135,6 +135,10 @@ export interface Store {
   conversationsOf(user: UserRef): Promise<ConversationSummary[]>;
   /** One conversation as `user` sees it, or null when they are not a member. */
   conversationOf(user: UserRef, conv: ConversationId): Promise<ConversationSummary | null>;
+  /** The user's memberships made or changed (joined, role) after `afterRev`, ascending by rev. */
+  membershipsChangedSince(userId: number, afterRev: number): Promise<{ conv: ConversationId; rev: number }[]>;
+  /** The last state rev handed out (memberships, rooms, file cards share one counter). */
+  lastRev(): Promise<number>;
   /** Moves the read position forward (never back); returns the position and the unread count left. */
   markRead(userId: number, conv: ConversationId, seq: number): Promise<{ readSeq: number; unread: number }>;
 

@@ -46,6 +46,21 @@ export function roomsContract(open: OpenStore): void {
       await store.close();
     });
 
+    it('lists a user’s memberships changed after a rev, and tells the last rev handed out', async () => {
+      const { store } = await open();
+      const [alice, bob] = await withUsers(store, 'alice', 'bob');
+      const before = await store.lastRev();
+      const created = await room(store, alice!, [bob!]);
+      const bobs = created.members.find((m) => m.user.id === bob!.id)!.rev;
+      expect(await store.lastRev()).toBe(created.room.rev);
+      expect(await store.membershipsChangedSince(bob!.id, before)).toEqual([{ conv: CONV, rev: bobs }]);
+      expect(await store.membershipsChangedSince(bob!.id, bobs)).toEqual([]);
+      const promoted = done(await store.rooms.setRole(CONV, alice!, bob!, 'admin', 20));
+      expect(await store.membershipsChangedSince(bob!.id, bobs)).toEqual([{ conv: CONV, rev: promoted.members[0]!.rev }]);
+      expect(await store.lastRev()).toBe(promoted.members[0]!.rev);
+      await store.close();
+    });
+
     it('lets anyone join a public room once, and no one join a private one', async () => {
       const { store } = await open();
       const [alice, bob] = await withUsers(store, 'alice', 'bob');

@@ -189,6 +189,19 @@ export class PostgresStore implements Store {
     return row ? { conv, kind: row.kind, role: row.role, readSeq: row.read_seq } : null;
   }
 
+  async membershipsChangedSince(userId: number, afterRev: number): Promise<{ conv: ConversationId; rev: number }[]> {
+    const { rows } = await this.db.query<{ conv: ConversationId; rev: string | number }>(
+      'SELECT conv_id AS conv, rev FROM memberships WHERE user_id = $1 AND rev > $2 ORDER BY rev',
+      [userId, afterRev],
+    );
+    return rows.map((row) => ({ conv: row.conv, rev: Number(row.rev) }));
+  }
+
+  async lastRev(): Promise<number> {
+    const { rows } = await this.db.query<{ value: string | number }>("SELECT value FROM counters WHERE name = 'rev'");
+    return Number(rows[0]!.value);
+  }
+
   memberIds(conv: ConversationId): Promise<number[]> {
     return memberIds(this.db, conv);
   }

@@ -124,6 +124,8 @@ export class SqliteStore implements Store {
         `UPDATE memberships SET read_seq = max(read_seq, min(?, (SELECT last_seq FROM conversations WHERE id = ?)))
          WHERE user_id = ? AND conv_id = ? RETURNING read_seq`,
       ),
+      membershipsSince: db.prepare('SELECT conv_id AS conv, rev FROM memberships WHERE user_id = ? AND rev > ? ORDER BY rev'),
+      lastRev: db.prepare("SELECT value FROM counters WHERE name = 'rev'"),
       membership: db.prepare(
         `SELECT c.kind, ms.role, ms.read_seq FROM memberships ms JOIN conversations c ON c.id = ms.conv_id
          WHERE ms.user_id = ? AND ms.conv_id = ?`,
@@ -278,6 +280,14 @@ export class SqliteStore implements Store {
   async membership(userId: number, conv: ConversationId): Promise<MembershipRecord | null> {
     const row = this.sql.membership.get(userId, conv) as { kind: ConversationKind; role: RoomRole; read_seq: number } | undefined;
     return row ? { conv, kind: row.kind, role: row.role, readSeq: row.read_seq } : null;
+  }
+
+  async membershipsChangedSince(userId: number, afterRev: number): Promise<{ conv: ConversationId; rev: number }[]> {
+    return this.sql.membershipsSince.all(userId, afterRev) as { conv: ConversationId; rev: number }[];
+  }
+
+  async lastRev(): Promise<number> {
+    return (this.sql.lastRev.get() as { value: number }).value;
   }
 
   async memberIds(conv: ConversationId): Promise<number[]> {
