@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ParleyClientError } from '../client/index.ts';
-import { DEFAULT_SERVER } from './command.ts';
-import { COMMANDS } from './commands/index.ts';
+import { ParleyClientError } from '../client/errors.ts';
+import type { Command } from './command.ts';
 import { CliError, UsageError } from './errors.ts';
 
 /** `parley <command> [options]`; sets process.exitCode: 0 done, 1 refused or failed, 2 bad usage. */
@@ -29,9 +28,9 @@ async function dispatch(argv: string[]): Promise<void> {
   if (name === undefined || name === '--help' || name === '-h') {
     // Asked for: stdout and success. Not asked for (no command): stderr and a usage error.
     if (name === undefined) {
-      process.stderr.write(overview());
+      process.stderr.write(await overview());
       process.exitCode = 2;
-    } else process.stdout.write(overview());
+    } else process.stdout.write(await overview());
     return;
   }
   if (name === '--version' || name === '-V') {
@@ -39,9 +38,19 @@ async function dispatch(argv: string[]): Promise<void> {
     return;
   }
   if (name === 'help') return dispatch(rest.length > 0 ? [rest[0]!, '--help'] : ['--help']);
-  const command = COMMANDS.find((c) => c.name === name);
+  const command = await findCommand(name);
   if (!command) throw new UsageError(name.startsWith('-') ? `unknown option '${name}'; options go after the command` : `unknown command '${name}'`);
   await command.run(rest);
+}
+
+/**
+ * `serve` is loaded alone: the server neither needs the client commands nor should hold them in
+ * memory or spend its start-up compiling them (docs/PERFORMANCE.md, "Start-up and idle memory").
+ */
+async function findCommand(name: string): Promise<Command | undefined> {
+  if (name === 'serve') return (await import('./commands/serve.ts')).serve;
+  const { COMMANDS } = await import('./commands/index.ts');
+  return COMMANDS.find((c) => c.name === name);
 }
 
 /**
@@ -97,7 +106,8 @@ function waitText(ms: number): string {
   return m % 60 === 0 ? `${Math.floor(m / 60)} h` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-function overview(): string {
+async function overview(): Promise<string> {
+  const [{ COMMANDS }, { DEFAULT_SERVER }] = await Promise.all([import('./commands/index.ts'), import('./command.ts')]);
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
   return `Usage: parley <command> [options]
 

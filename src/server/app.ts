@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { Server as SecureServer } from 'node:https';
 import { join } from 'node:path';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { FRAME_BURST, FRAME_RATE_PER_SECOND, MAX_HTTP_BODY_BYTES } from '../protocol/index.ts';
 import { Accounts, DEFAULT_ACCOUNT_LIMITS, type AccountLimits } from './accounts/accounts.ts';
@@ -82,6 +83,29 @@ export interface StartOptions {
   clock?: Clock;
   /** The machine's addresses and host name, for the self-signed certificate; tests pass their own. */
   machine?: Machine;
+}
+
+type SchemaCompilers = Required<NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>>;
+// Resolved from fastify's own folder: the packages it depends on, wherever npm placed them.
+const fastifyRequire = createRequire(createRequire(import.meta.url).resolve('fastify'));
+
+/**
+ * Fastify's JSON-schema compilers (ajv and fast-json-stringify), the very ones it would build,
+ * loaded when a route with a schema first needs one. Parley validates with zod and declares no
+ * fastify schemas, so a server never loads them: about 35 ms of start-up CPU and 2.4 MB less held
+ * (docs/PERFORMANCE.md, "Start-up and idle memory").
+ */
+function onDemandSchemaCompilers(): SchemaCompilers {
+  let loaded: SchemaCompilers | null = null;
+  const load = (): SchemaCompilers =>
+    (loaded ??= {
+      buildValidator: (fastifyRequire('@fastify/ajv-compiler') as () => SchemaCompilers['buildValidator'])(),
+      buildSerializer: (fastifyRequire('@fastify/fast-json-stringify-compiler') as () => SchemaCompilers['buildSerializer'])(),
+    });
+  return {
+    buildValidator: (...args) => load().buildValidator(...args),
+    buildSerializer: (...args) => load().buildSerializer(...args),
+  };
 }
 
 /** Wires the parts together and starts listening. */
@@ -182,6 +206,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     // heartbeat watches them).
     connectionTimeout: config.httpIdleTimeoutMs,
     frameworkErrors,
+    schemaController: { compilersFactory: onDemandSchemaCompilers() },
     trustProxy: edge.trust,
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
   });
