@@ -1,4 +1,4 @@
-import unhomoglyph from 'unhomoglyph';
+import { createRequire } from 'node:module';
 import { USERNAME_MAX_CODE_POINTS } from '../../protocol/index.ts';
 import { ParleyError } from '../errors.ts';
 import { checkScripts } from './name-scripts.ts';
@@ -36,7 +36,7 @@ export function checkName(raw: string): CheckedName {
   if (scripts === 'unusual-script') throw new ParleyError('NAME_INVALID', 'A name is written in a script in common use today.');
   const nameKey = nameKeyOf(name);
   const skeleton = skeletonOf(name);
-  if (RESERVED_KEYS.has(nameKey) || RESERVED_SKELETONS.has(skeleton)) throw new ParleyError('NAME_TAKEN', 'That name is reserved; choose another.');
+  if (RESERVED_KEYS.has(nameKey) || reservedSkeletons().has(skeleton)) throw new ParleyError('NAME_TAKEN', 'That name is reserved; choose another.');
   return { name, nameKey, skeleton };
 }
 
@@ -59,15 +59,29 @@ export function skeletonOf(name: string): string {
 
 /** UTS #39 skeleton: NFD, invisible characters dropped, each character mapped to its prototype in confusables.txt, NFD again. */
 function skeleton(text: string): string {
-  return unhomoglyph(text.normalize('NFD').replace(INVISIBLE_ALL, '')).normalize('NFD');
+  return confusables()(text.normalize('NFD').replace(INVISIBLE_ALL, '')).normalize('NFD');
+}
+
+/**
+ * The confusables table and the regular expression built from it (about 3 MB, 14 ms to load) are
+ * loaded by the first name that needs a skeleton (a registration, or renamed name rules at
+ * start-up), not by every start: an idle server has no use for them (docs/PERFORMANCE.md,
+ * "Start-up and idle memory"). Synchronous, so name checks stay synchronous.
+ */
+let unhomoglyph: ((text: string) => string) | null = null;
+function confusables(): (text: string) => string {
+  return (unhomoglyph ??= createRequire(import.meta.url)('unhomoglyph') as (text: string) => string);
 }
 
 const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
 const RESERVED_KEYS = new Set(RESERVED_NAMES);
 // As written in lower case, upper case and capitalised: look-alikes of each ("wor1d", "ADMlN", "Adrnin").
-const RESERVED_SKELETONS = new Set(
-  RESERVED_NAMES.flatMap((name) => [name, name.toUpperCase(), name[0]!.toUpperCase() + name.slice(1)]).map(skeletonOf),
-);
+let reservedSkeletonSet: ReadonlySet<string> | null = null;
+function reservedSkeletons(): ReadonlySet<string> {
+  return (reservedSkeletonSet ??= new Set(
+    RESERVED_NAMES.flatMap((name) => [name, name.toUpperCase(), name[0]!.toUpperCase() + name.slice(1)]).map(skeletonOf),
+  ));
+}
 
 /** UTS #39 5.4: no run of more than 4 combining marks, and no mark repeated in a run (Zalgo text, hidden doubles). */
 function stackedMarks(name: string): boolean {
