@@ -48,7 +48,10 @@ export class Chat {
    * costs no validation or storage work.
    */
   async send(sender: UserRef, conv: ConversationId, clientId: string, text: string): Promise<Ack> {
-    await this.sendRate.take(sender.id);
+    // In this process the limiter answers at once: awaiting only a shared (Redis) limiter's answer
+    // spares every send a turn of the microtask queue.
+    const taken = this.sendRate.take(sender.id);
+    if (taken) await taken;
     checkText(text);
     const result = await this.commitMessage({ conv, sender, clientId, text, ts: this.clock.now() });
     const { message } = result;

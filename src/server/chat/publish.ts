@@ -31,7 +31,9 @@ export function publishCommitted(events: EventPublisher, result: CommitResult): 
     conv: message.conv,
     seq: message.seq,
     convKind: result.convKind,
-    audience: result.members === null ? EVERYONE : usersAudience(result.members),
+    // The members come from the memberships table, one row per user: already distinct, so they
+    // are the audience as they are (usersAudience would copy them through a Set per message).
+    audience: result.members === null ? EVERYONE : { users: result.members },
     message,
   });
 }

@@ -188,6 +188,13 @@ export class OrderedDelivery {
       if (position.next === 0) void this.start(event.conv, position, event.seq);
     }
     position.touchedAt = this.clock.now();
+    if (event.seq === position.next && position.held.size === 0) {
+      // The common case, nearly every message: the next one of its conversation, nothing held
+      // (so nothing to release and no fill armed).
+      this.deliver(event);
+      position.next += 1;
+      return;
+    }
     if (event.seq < position.next || position.held.has(event.seq)) return; // a repeat
     if (position.next === 0 || event.seq > position.next) {
       position.held.set(event.seq, event);

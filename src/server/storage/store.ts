@@ -65,7 +65,7 @@ export type CommitResult =
       /** The sender already stored a message with this clientId; `message` is that original. */
       duplicate: boolean;
       convKind: ConversationKind;
-      /** Who may read the conversation, read in the commit's transaction; null for the world (everyone). */
+      /** Who may read the conversation (each once), read in the commit's transaction; null for the world (everyone). */
       members: readonly number[] | null;
       /** Memberships this message created (the first message of a DM creates both). */
       created: readonly CreatedMembership[];

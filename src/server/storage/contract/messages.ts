@@ -10,12 +10,15 @@ export function messagesContract(open: OpenStore): void {
       const dm = `dm:${alice!.id}:${bob!.id}`;
       expect(await store.commit([pending(dm, alice!, 'no-members-given')])).toEqual([{ ok: false, reason: 'not-member' }]);
       expect(await store.conversationState(dm)).toBeNull();
-      committed((await store.commit([{ ...pending(dm, alice!, 'first'), direct: [alice!, bob!] }]))[0]);
+      const first = committed((await store.commit([{ ...pending(dm, alice!, 'first'), direct: [alice!, bob!] }]))[0]);
       expect(await store.commit([pending(dm, carol!, 'intruder')])).toEqual([{ ok: false, reason: 'not-member' }]);
       expect(await store.memberIds(dm)).toEqual([alice!.id, bob!.id].sort((a, b) => a - b));
       expect(await store.conversationState(dm)).toEqual({ kind: 'dm', lastSeq: 1, members: expect.arrayContaining([alice!.id, bob!.id]) });
       expect(await store.lastSeq(dm)).toBe(1);
       expect(await store.membership(carol!.id, dm)).toBeNull();
+      // A commit's members are its message's audience as they are (chat/publish.ts): each member once.
+      const second = committed((await store.commit([pending(dm, bob!, 'second')]))[0]);
+      for (const result of [first, second]) expect([...result.members!].sort((a, b) => a - b)).toEqual([alice!.id, bob!.id].sort((a, b) => a - b));
       await store.close();
     });
 
