@@ -103,7 +103,7 @@ describe('the parley serve process', () => {
     expect(stderr).toMatch(/--tls self-signed/);
   });
 
-  it('serves HTTPS and WSS with a self-signed certificate it keeps, and prints its fingerprint', async () => {
+  it('serves HTTPS and WSS with a self-signed certificate it keeps, prints its fingerprint, and sends no HSTS', async () => {
     const dir = await dataDir();
     const first = await serve(['--data', dir, '--tls', 'self-signed']);
     expect(first.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
@@ -113,6 +113,8 @@ describe('the parley serve process', () => {
     const { readFile } = await import('node:fs/promises');
     const ca = await readFile(join(dir, 'tls', 'self-signed.crt'), 'utf8');
     const response = await postJson(`${first.url}/api/register`, { name: 'alice', password: PASSWORD }, ca);
+    // No HSTS with a certificate browsers do not trust: it would turn their warning page into a dead end.
+    expect(response.hsts).toBeUndefined();
     const ws = new WebSocket(first.url.replace('https', 'wss') + '/ws', { ca, headers: { authorization: `Bearer ${response.token}` } });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
@@ -128,7 +130,7 @@ describe('the parley serve process', () => {
     expect(second.logs.find((entry) => typeof entry.fingerprint === 'string')?.fingerprint).toBe(fingerprint);
   });
 
-  it('serves HTTPS and WSS with the certificate and key given by --tls-cert and --tls-key, prints their fingerprint, and marks the session cookie Secure', async () => {
+  it('serves HTTPS and WSS with the certificate and key given by --tls-cert and --tls-key, prints their fingerprint, marks the session cookie Secure and sends HSTS', async () => {
     const dir = await dataDir();
     // A certificate made here, not by Parley, for the address the test connects to.
     const pems = await generate([{ name: 'commonName', value: 'parley-test' }], {
@@ -143,6 +145,8 @@ describe('the parley serve process', () => {
     expect(run.logs.find((entry) => typeof entry.fingerprint === 'string')?.fingerprint).toBe(new X509Certificate(pems.cert).fingerprint256);
     const registered = await postJson(`${run.url}/api/register`, { name: 'alice', password: PASSWORD }, pems.cert);
     expect(registered.cookies.find((cookie) => cookie.startsWith('parley_session='))).toMatch(/; Max-Age=2592000; Secure$/);
+    // A certificate browsers trust: they are told to use HTTPS only, for a year (docs/SECURITY.md).
+    expect(registered.hsts).toBe('max-age=31536000');
     const ws = new WebSocket(run.url.replace('https', 'wss') + '/ws', { ca: pems.cert, headers: { authorization: `Bearer ${registered.token}` } });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
@@ -155,12 +159,12 @@ describe('the parley serve process', () => {
   });
 });
 
-function postJson(url: string, body: unknown, ca: string): Promise<{ token: string; cookies: string[] }> {
+function postJson(url: string, body: unknown, ca: string): Promise<{ token: string; cookies: string[]; hsts: string | undefined }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (res) => {
       let text = '';
       res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve({ ...(JSON.parse(text) as { token: string }), cookies: res.headers['set-cookie'] ?? [] }));
+      res.on('end', () => resolve({ ...(JSON.parse(text) as { token: string }), cookies: res.headers['set-cookie'] ?? [], hsts: res.headers['strict-transport-security'] }));
     });
     req.on('error', reject);
     req.end(JSON.stringify(body));

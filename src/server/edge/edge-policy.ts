@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Config } from '../config.ts';
+import { responseHeaders } from './security-headers.ts';
 import { ServedHosts } from './served-hosts.ts';
 import { proxyTrust, type ProxyTrust } from './trusted-proxies.ts';
 
@@ -9,6 +10,8 @@ export interface EdgePolicy {
   /** Web origins other than the server's own that may use it (`--allow-origin`, `--public-url`). */
   allowedOrigins: readonly string[];
   trust: ProxyTrust;
+  /** The security headers of every HTTP answer (with HSTS when the certificate is one browsers trust). */
+  responseHeaders: Readonly<Record<string, string>>;
 }
 
 /** The names and origins this server answers to, from its configuration and its certificate. */
@@ -17,6 +20,7 @@ export function edgePolicy(config: Config, tls: { cert: string } | null): EdgePo
     hosts: new ServedHosts(servedNames(config, tls?.cert ?? null)),
     allowedOrigins: [...new Set([...config.allowedOrigins, ...config.publicUrls])],
     trust: proxyTrust(config.trustProxy),
+    responseHeaders: responseHeaders(config.tls),
   };
 }
 

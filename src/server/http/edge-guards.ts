@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { EdgePolicy } from '../edge/edge-policy.ts';
 import { guardRequest } from '../edge/request-guard.ts';
-import { SECURITY_HEADERS } from '../edge/security-headers.ts';
 import { ParleyError } from '../errors.ts';
 import { findIllFormedText } from '../../protocol/index.ts';
 
@@ -23,7 +22,7 @@ export function installEdgeGuards(app: FastifyInstance, policy: EdgePolicy): voi
     if (findIllFormedText(request.params)) throw new ParleyError('NOT_FOUND', 'Nothing has that address.');
   });
   app.addHook('onSend', async (_request, reply) => {
-    reply.headers(SECURITY_HEADERS);
+    reply.headers(policy.responseHeaders);
   });
   // fastify parses text/plain by default. A browser sends text/plain across origins without a
   // preflight, so JSON sent as text must never be taken for JSON: 415, like any other type.
