@@ -129,9 +129,14 @@ export class OrderedDelivery {
       ...[...this.positions].map(async ([conv, position]) => {
         if (position.next === 0) return; // still starting: it reads storage itself
         try {
-          const missing = await this.source.messagesAfter(conv, position.next - 1, FILL_BATCH);
-          if (this.stopped) return;
-          for (const event of missing) this.acceptMessage(event);
+          // To the end, page by page: what is held may stop short of it (the last messages came from other nodes).
+          for (let after = position.next - 1; ; ) {
+            const missing = await this.source.messagesAfter(conv, after, FILL_BATCH);
+            if (this.stopped) return;
+            for (const event of missing) this.acceptMessage(event);
+            if (missing.length < FILL_BATCH) return;
+            after = missing.at(-1)!.seq;
+          }
         } catch (error) {
           this.log.error({ err: error, conv }, 'could not read messages missed while the bus was away');
         }
@@ -246,10 +251,14 @@ export class OrderedDelivery {
     if (this.stopped || position.held.size === 0) return;
     position.filling = true;
     try {
-      const firstHeld = Math.min(...position.held.keys());
-      const missing = await this.source.messagesAfter(conv, position.next - 1, Math.min(FILL_BATCH, firstHeld - position.next));
+      // Every hole up to the last message held, in one read: while the bus is away this node's own
+      // messages keep arriving between others' lost ones, and a read per hole (with its wait)
+      // fell further behind with every message.
+      let lastHeld = 0;
+      for (const seq of position.held.keys()) lastHeld = Math.max(lastHeld, seq);
+      const missing = await this.source.messagesAfter(conv, position.next - 1, Math.min(FILL_BATCH, lastHeld - position.next));
       if (this.stopped) return;
-      for (const event of missing) if (event.seq < firstHeld) this.acceptMessage(event);
+      for (const event of missing) this.acceptMessage(event);
     } catch (error) {
       this.log.error({ err: error, conv }, 'could not read missing messages; will try again');
     } finally {
