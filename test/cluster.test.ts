@@ -101,6 +101,24 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     expect((await socket.closed).code).toBe(4001);
   });
 
+  it('ends the other sessions on every node when a password changes on one, and keeps the one that changed it', async () => {
+    const [a, b] = await cluster();
+    const here = await registerUser(a.url, 'alice');
+    const elsewhere = await new ParleyApi(b.url).login({ name: 'alice', password: PASSWORD });
+    const [hereOnB, elsewhereOnB] = await Promise.all([here.token, elsewhere.token].map((token) => rawSocket(b.url, token)));
+    for (const socket of [hereOnB!, elsewhereOnB!]) {
+      socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION }));
+      await socket.next('welcome');
+    }
+    await here.api.changePassword({ currentPassword: PASSWORD, newPassword: 'a brand new passphrase' });
+    expect(await elsewhereOnB!.closed).toEqual({ code: 4001, reason: 'password changed' });
+    await expect(new ParleyApi(b.url, { token: elsewhere.token }).me()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    hereOnB!.send(JSON.stringify({ type: 'ping', ref: 'still' }));
+    expect(await hereOnB!.next('pong')).toEqual({ type: 'pong', ref: 'still' });
+    hereOnB!.ws.close();
+    expect((await new ParleyApi(b.url).login({ name: 'alice', password: 'a brand new passphrase' })).user.name).toBe('alice');
+  });
+
   it('grants a user one send budget across the nodes, not one per node', async () => {
     const [a, b] = await cluster(['--send-rate', '1', '--send-burst', '4']);
     const alice = await registerUser(a.url, 'alice');

@@ -5,6 +5,7 @@ import {
   clientFrame,
   createRoomBody,
   credentialsBody,
+  passwordChangeBody,
   fileOfferBody,
   filesQuery,
   historyQuery,
@@ -105,6 +106,7 @@ describe('the WebSocket frame parser (property-based)', () => {
 const userId = fc.integer({ min: 1, max: 2 ** 40 });
 const BODIES: { name: string; schema: z.ZodType; valid: fc.Arbitrary<Record<string, unknown>> }[] = [
   { name: 'credentials', schema: credentialsBody, valid: fc.record({ name: wellFormedText, password: wellFormedText }) },
+  { name: 'password change', schema: passwordChangeBody, valid: fc.record({ currentPassword: wellFormedText, newPassword: wellFormedText }) },
   { name: 'send', schema: sendBody, valid: fc.record({ clientId, text: wellFormedText }, { requiredKeys: ['text'] }) },
   { name: 'history query', schema: historyQuery, valid: fc.record({ before: fc.integer({ min: 1 }).map(String), limit: fc.integer({ min: 1, max: 100 }).map(String) }, { requiredKeys: [] }) },
   {

@@ -7,6 +7,7 @@ import type {
   ErrorReply,
   HistoryReply,
   MeReply,
+  PasswordChange,
   SessionReply,
   SessionStateReply,
   UserRef,
@@ -63,6 +64,11 @@ export class ParleyApi {
   async logoutEverywhere(): Promise<void> {
     await this.request<void>('POST', '/api/logout/everywhere');
     this.token = null;
+  }
+
+  /** Changes the password; every other session of the user ends, this one goes on. */
+  async changePassword(change: PasswordChange): Promise<void> {
+    await this.request<void>('POST', '/api/password', change);
   }
 
   me(): Promise<MeReply> {

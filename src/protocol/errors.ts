@@ -20,6 +20,8 @@ export const ERRORS = {
   PASSWORD_TOO_COMMON: { status: 400, message: 'That password is one of the most common ones (or your name); choose another.' },
   NAME_TAKEN: { status: 409, message: 'That name is already taken; choose another.' },
   WRONG_CREDENTIALS: { status: 401, message: 'Wrong name or password.' },
+  // 403, not 401: the session is fine, and a client must not take this for being signed out.
+  WRONG_CURRENT_PASSWORD: { status: 403, message: 'The current password is wrong.' },
   UNAUTHENTICATED: { status: 401, message: 'Log in first.' },
   FORBIDDEN_ORIGIN: { status: 403, message: 'Requests from this web origin are not allowed here.' },
   HOST_NOT_ALLOWED: { status: 421, message: 'This server does not answer to that host name; its operator can add it with --public-url.' },

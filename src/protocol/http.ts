@@ -5,13 +5,22 @@ import { CLIENT_ID_PATTERN, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, PASSWORD_MAX
 
 const utf8 = new TextEncoder();
 
+const password = z.string().refine((p) => utf8.encode(p).length <= PASSWORD_MAX_BYTES, {
+  message: `at most ${PASSWORD_MAX_BYTES} bytes`,
+});
+
 export const credentialsBody = z.strictObject({
   name: z.string().max(256),
-  password: z.string().refine((p) => utf8.encode(p).length <= PASSWORD_MAX_BYTES, {
-    message: `at most ${PASSWORD_MAX_BYTES} bytes`,
-  }),
+  password,
 });
 export type Credentials = z.infer<typeof credentialsBody>;
+
+/** `POST /api/password`: the current password proves it is the owner, not just their session. */
+export const passwordChangeBody = z.strictObject({
+  currentPassword: password,
+  newPassword: password,
+});
+export type PasswordChange = z.infer<typeof passwordChangeBody>;
 
 export interface SessionReply {
   user: UserRef;

@@ -1,4 +1,4 @@
-import type { Credentials, UserRef } from '../../protocol/index.ts';
+import type { Credentials, PasswordChange, UserRef } from '../../protocol/index.ts';
 import { ParleyError } from '../errors.ts';
 import type { EventPublisher } from '../events/events.ts';
 import type { Store, UserRecord } from '../storage/store.ts';
@@ -113,6 +113,37 @@ export class Accounts {
     // A new session for a new login (session fixation): the one the client held ends here.
     if (context.sessionToken) await this.logout(context.sessionToken, 'replaced by a new login');
     return this.openSession({ id: user.id, name: user.name });
+  }
+
+  /**
+   * Changes the password of the session's user (ASVS V2.1.5, V2.1.6, V3.3.3). The current
+   * password is checked under the login throttle, as a login of this account from this client
+   * would be, so a stolen session cannot be used to guess it faster than a login could; the new
+   * one follows the registration rules. Every other session ends (their connections close with
+   * 4001 on every node); the one that asked goes on.
+   */
+  async changePassword(signedIn: UserRef, change: PasswordChange, context: { token: string; address: string }): Promise<void> {
+    const user = await this.store.userByName(signedIn.name);
+    if (!user || user.id !== signedIn.id) throw new ParleyError('UNAUTHENTICATED');
+    // Refused before any hashing, and before the current password is looked at.
+    await checkNewPassword(change.newPassword, user.name);
+    const attempt: LoginAttempt = {
+      account: user.nameKey,
+      address: context.address,
+      device: await this.knownDevice(user.id, { address: context.address, deviceToken: null, sessionToken: context.token }),
+    };
+    const wait = await this.throttle.retryAfterMs(attempt);
+    if (wait > 0) {
+      throw new ParleyError('LOGIN_RATE_LIMITED', `Too many failed logins; try again in ${Math.ceil(wait / 1000)} s.`, { retryAfterMs: wait });
+    }
+    if (!(await verifyPassword(user.passwordHash, change.currentPassword))) {
+      await this.throttle.recordFailure(attempt);
+      throw new ParleyError('WRONG_CURRENT_PASSWORD');
+    }
+    await this.throttle.recordSuccess(attempt);
+    const keep = hashToken(context.token);
+    if (!(await this.store.changePassword(user.id, await hashPassword(change.newPassword), keep))) throw new ParleyError('UNAUTHENTICATED');
+    this.events.publish({ type: 'allSessionsEnded', userId: user.id, reason: 'password changed', except: keep.toString('hex') });
   }
 
   /** A user by name as a person types it: the exact name of an account first, else any name with the same key. */

@@ -45,7 +45,7 @@ const samples: { [K in DomainEvent['type']]: Extract<DomainEvent, { type: K }> }
   read: { type: 'read', audience: usersAudience([2]), conv: 'world', seq: 100, unread: 0 },
   presence: { type: 'presence', audience: EVERYONE, changes: [{ user: alice, online: true }, { user: bob, online: false }] },
   sessionEnded: { type: 'sessionEnded', sessionKey: 'k'.repeat(43), reason: 'logged out' },
-  allSessionsEnded: { type: 'allSessionsEnded', userId: 2, reason: 'logged out everywhere' },
+  allSessionsEnded: { type: 'allSessionsEnded', userId: 2, reason: 'password changed', except: 'k'.repeat(64) },
 };
 
 /** Whether `value` is made only of what JSON carries unchanged. */

@@ -103,11 +103,15 @@ export interface SessionEndedEvent {
   reason: string;
 }
 
-/** Every session of a user ended (logout everywhere): every connection of theirs closes. */
+/**
+ * Every session of a user ended (logout everywhere), or every one but the session that changed
+ * the password (`except`, its key): every other connection of theirs closes.
+ */
 export interface AllSessionsEndedEvent {
   type: 'allSessionsEnded';
   userId: number;
   reason: string;
+  except?: string;
 }
 
 export type DomainEvent =

@@ -130,7 +130,9 @@ export class Hub<R extends Recipient = Recipient> {
         return;
       case 'allSessionsEnded':
         for (const connection of this.all) {
-          if (connection.user.id === event.userId) connection.close(CLOSE_CODES.SESSION_ENDED, event.reason);
+          if (connection.user.id === event.userId && connection.sessionKey !== event.except) {
+            connection.close(CLOSE_CODES.SESSION_ENDED, event.reason);
+          }
         }
         return;
     }

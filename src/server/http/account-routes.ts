@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { credentialsBody, type MeReply, type SessionReply, type SessionStateReply } from '../../protocol/index.ts';
+import { credentialsBody, passwordChangeBody, type MeReply, type SessionReply, type SessionStateReply } from '../../protocol/index.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import { requireUser } from './authenticate.ts';
 import { clearedSessionCookie, deviceCookie, deviceTokenOf, sessionCookie, sessionCookieOf, sessionTokenOf } from '../edge/credentials.ts';
@@ -41,6 +41,13 @@ export function accountRoutes(app: FastifyInstance, deps: { accounts: Accounts; 
     const { user } = await requireUser(accounts, request);
     await accounts.logoutEverywhere(user.id);
     reply.header('Set-Cookie', clearedSessionCookie(secureCookies)).status(204);
+  });
+
+  // Every other session of the user ends; this one, and its cookie, go on.
+  app.post('/api/password', async (request, reply) => {
+    const { user, token } = await requireUser(accounts, request);
+    await accounts.changePassword(user, parseBody(passwordChangeBody, request.body), { token, address: request.ip });
+    reply.status(204);
   });
 
   app.get('/api/me', async (request) => {

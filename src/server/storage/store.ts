@@ -110,6 +110,12 @@ export interface Store {
   deleteSession(tokenHash: Buffer): Promise<void>;
   /** Ends every session of a user ("log out everywhere"). */
   deleteSessionsOf(userId: number): Promise<void>;
+  /**
+   * Replaces the user's password hash and ends every other session of theirs, in one
+   * transaction: no session opened with the old password survives the change, but `keep`
+   * (the session that made it) does. False when the user does not exist.
+   */
+  changePassword(userId: number, passwordHash: string, keep: Buffer): Promise<boolean>;
 
   /**
    * Commits a batch in one transaction, in order: each message gets the next sequence number

@@ -20,6 +20,7 @@ export const en = {
   'auth.modeTabs': 'Sign in or create an account',
 
   'error.WRONG_CREDENTIALS': 'Wrong name or password.',
+  'error.WRONG_CURRENT_PASSWORD': 'Your current password is not right.',
   'error.NAME_TAKEN': 'That name is already taken.',
   'error.LOGIN_RATE_LIMITED': 'Too many attempts. Try again in {s} s.',
   'error.RATE_LIMITED': 'Slow down a little. Try again in {s} s.',

@@ -22,6 +22,7 @@ export const zhCN: Messages = {
   'auth.modeTabs': '登录或注册',
 
   'error.WRONG_CREDENTIALS': '账号或密码错误',
+  'error.WRONG_CURRENT_PASSWORD': '当前密码不正确',
   'error.NAME_TAKEN': '账号已存在',
   'error.LOGIN_RATE_LIMITED': '尝试次数过多，请 {s} 秒后再试',
   'error.RATE_LIMITED': '操作太频繁，请 {s} 秒后再试',

@@ -42,5 +42,26 @@ export function usersContract(open: OpenStore): void {
       expect(await store.sessionByTokenHash(b)).toBeNull();
       await store.close();
     });
+
+    it('changes a password and ends every other session of the user in one step, keeping the one that asked', async () => {
+      const { store, reopen } = await open();
+      const [alice, bob] = await withUsers(store, 'alice', 'bob');
+      const [kept, other, third, bobs] = [1, 2, 3, 4].map((n) => Buffer.alloc(32, n));
+      for (const [hash, user] of [[kept!, alice!], [other!, alice!], [third!, alice!], [bobs!, bob!]] as const) {
+        await store.createSession(hash, { userId: user.id, createdAt: 1, expiresAt: 100 });
+      }
+      expect(await store.changePassword(alice!.id, 'new-hash', kept!)).toBe(true);
+      expect(await store.sessionByTokenHash(kept!)).toEqual({ userId: alice!.id, expiresAt: 100 });
+      expect(await store.sessionByTokenHash(other!)).toBeNull();
+      expect(await store.sessionByTokenHash(third!)).toBeNull();
+      expect(await store.sessionByTokenHash(bobs!)).toEqual({ userId: bob!.id, expiresAt: 100 });
+      expect(await store.userByNameKey('alice')).toMatchObject({ passwordHash: 'new-hash' });
+      expect(await store.userByNameKey('bob')).toMatchObject({ passwordHash: 'h' });
+      expect(await store.changePassword(99_999, 'x', kept!)).toBe(false);
+      await store.close();
+      const again = await reopen();
+      expect(await again.userByNameKey('alice')).toMatchObject({ passwordHash: 'new-hash' });
+      await again.close();
+    });
   });
 }

@@ -148,6 +148,15 @@ export class PostgresStore implements Store {
     await this.db.query('DELETE FROM sessions WHERE user_id = $1', [userId]);
   }
 
+  async changePassword(userId: number, passwordHash: string, keep: Buffer): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const updated = await tx.query('UPDATE users SET password_hash = $1 WHERE id = $2', [passwordHash, userId]);
+      if (updated.rowCount === 0) return false;
+      await tx.query('DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2', [userId, keep]);
+      return true;
+    });
+  }
+
   async commit(batch: readonly PendingMessage[]) {
     try {
       return await this.db.transaction((tx) => commitBatch(tx, this.files, batch));

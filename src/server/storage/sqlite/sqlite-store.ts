@@ -107,6 +107,8 @@ export class SqliteStore implements Store {
       sessionByHash: db.prepare('SELECT user_id, expires_at FROM sessions WHERE token_hash = ?'),
       deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
       deleteSessionsOf: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
+      setPasswordHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
+      deleteOtherSessionsOf: db.prepare('DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?'),
       byClientId: db.prepare(`SELECT ${MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ?`),
       insertDirect: db.prepare("INSERT INTO conversations (id, kind, last_seq, created_at, member_count) VALUES (?, 'dm', 0, ?, 2)"),
       insertDirectMember: db.prepare('INSERT INTO memberships (user_id, conv_id, read_seq, joined_at, rev) VALUES (?, ?, 0, ?, ?)'),
@@ -195,6 +197,14 @@ export class SqliteStore implements Store {
 
   async deleteSessionsOf(userId: number): Promise<void> {
     this.sql.deleteSessionsOf.run(userId);
+  }
+
+  async changePassword(userId: number, passwordHash: string, keep: Buffer): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (this.sql.setPasswordHash.run(passwordHash, userId).changes === 0) return false;
+      this.sql.deleteOtherSessionsOf.run(userId, keep);
+      return true;
+    })();
   }
 
   async commit(batch: readonly PendingMessage[]): Promise<CommitResult[]> {
