@@ -223,3 +223,46 @@ export async function waitForQuiet(maxWaitMs: number, threshold = 0.15): Promise
   }
   return { busy, waitedMs: Date.now() - started };
 }
+
+/** Pids of the processes whose command line (arguments joined by spaces) contains `text`. */
+export function processesMatching(text: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').includes(text)) found.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/**
+ * CPU seconds used so far, by pid, by `roots` and their direct children (PostgreSQL's backends
+ * are children of its postmaster). Subtract two of these with `cpuSince`.
+ */
+export function treeCpuSeconds(roots: readonly number[]): Map<number, number> {
+  const wanted = new Set(roots);
+  const used = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (wanted.has(pid) || wanted.has(Number(fields[1]))) used.set(pid, (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return used;
+}
+
+/** CPU seconds used between two readings of treeCpuSeconds (a process started in between counts from zero). */
+export function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  return total;
+}
