@@ -56,11 +56,24 @@ export async function commitBatch(
     );
     if (inserted.rowCount !== rows.length) throw new ConcurrentDuplicate();
   }
-  for (const [conv, { seq, dirty }] of conversations) {
-    if (dirty) await tx.query('UPDATE conversations SET last_seq = $1 WHERE id = $2', [seq, conv]);
+  // One statement each for the conversations' last seqs and the senders' read positions, however
+  // many conversations the batch touched: a batch of DMs touches one per message, and a round
+  // trip per row cost more than the rest of the commit (the conversations' rows are locked above).
+  const advanced = [...conversations].filter(([, c]) => c.dirty);
+  if (advanced.length > 0) {
+    await tx.query(
+      'UPDATE conversations c SET last_seq = v.seq FROM unnest($1::text[], $2::bigint[]) AS v(id, seq) WHERE c.id = v.id',
+      [advanced.map(([conv]) => conv), advanced.map(([, c]) => c.seq)],
+    );
   }
-  for (const { userId, conv, seq } of readUpTo.values()) {
-    await tx.query('UPDATE memberships SET read_seq = GREATEST(read_seq, $1) WHERE user_id = $2 AND conv_id = $3', [seq, userId, conv]);
+  if (readUpTo.size > 0) {
+    const reads = [...readUpTo.values()];
+    await tx.query(
+      `UPDATE memberships m SET read_seq = GREATEST(m.read_seq, v.seq)
+       FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS v(user_id, conv_id, seq)
+       WHERE m.user_id = v.user_id AND m.conv_id = v.conv_id`,
+      [reads.map((r) => r.userId), reads.map((r) => r.conv), reads.map((r) => r.seq)],
+    );
   }
   return results;
 
