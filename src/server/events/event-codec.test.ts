@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FileCard, Message } from '../../protocol/index.ts';
-import { decodeEvent, encodeEvent, encodeResync } from './event-codec.ts';
+import { decodeEvents, encodeEvents, encodeResync } from './event-codec.ts';
 import { EVERYONE, usersAudience, type DomainEvent } from './events.ts';
 
 const alice = { id: 1, name: 'alice' };
@@ -61,10 +61,21 @@ describe('the event codec between nodes', () => {
   for (const [type, event] of Object.entries(samples)) {
     it(`carries a ${type} event unchanged, with the node that published it`, () => {
       expect(plainJson(event)).toBe(true);
-      const decoded = decodeEvent(encodeEvent('node-a', event));
-      expect(decoded).toStrictEqual({ node: 'node-a', event });
+      const decoded = decodeEvents(encodeEvents('node-a', [event]));
+      expect(decoded).toStrictEqual({ node: 'node-a', events: [event] });
     });
   }
+
+  it('carries the events of one turn in one envelope, in the order they were published', () => {
+    const all = Object.values(samples);
+    expect(decodeEvents(encodeEvents('node-b', all))).toStrictEqual({ node: 'node-b', events: all });
+  });
+
+  it('reads the one-event envelope and the resync notice of the version before (nodes of both versions run side by side during an upgrade)', () => {
+    const read = samples.read;
+    expect(decodeEvents(JSON.stringify({ v: 1, node: 'old', event: read }))).toStrictEqual({ node: 'old', events: [read] });
+    expect(decodeEvents(JSON.stringify({ v: 1, node: 'old', resync: { since: 5, rev: null } }))).toStrictEqual({ node: 'old', resync: { since: 5, rev: null } });
+  });
 
   it('finds a Set, a Buffer or a Date in an event not plain (they would not survive the trip)', () => {
     expect(plainJson({ users: new Set([1]) })).toBe(false);
@@ -74,16 +85,20 @@ describe('the event codec between nodes', () => {
 
   it('carries a resync notice (a node could not publish since a time), and nothing that only looks like one', () => {
     for (const gap of [{ since: 1_700_000_000_123, rev: 42 }, { since: 1_700_000_000_123, rev: null }]) {
-      expect(decodeEvent(encodeResync('node-a', gap))).toStrictEqual({ node: 'node-a', resync: gap });
+      expect(decodeEvents(encodeResync('node-a', gap))).toStrictEqual({ node: 'node-a', resync: gap });
     }
-    for (const text of ['{"v":1,"node":"a","resync":{}}', '{"v":1,"node":"a","resync":{"since":"1","rev":null}}', '{"v":1,"node":"a","resync":{"since":1}}', '{"v":1,"node":"a","resync":{"since":1,"rev":1.5}}', '{"v":2,"node":"a","resync":{"since":1,"rev":null}}', '{"v":1,"resync":{"since":1,"rev":null}}']) {
-      expect(decodeEvent(text)).toBeNull();
+    for (const text of ['{"v":2,"node":"a","resync":{}}', '{"v":2,"node":"a","resync":{"since":"1","rev":null}}', '{"v":2,"node":"a","resync":{"since":1}}', '{"v":2,"node":"a","resync":{"since":1,"rev":1.5}}', '{"v":3,"node":"a","resync":{"since":1,"rev":null}}', '{"v":2,"resync":{"since":1,"rev":null}}']) {
+      expect(decodeEvents(text)).toBeNull();
     }
   });
 
   it('drops what is not an envelope of this version', () => {
-    for (const text of ['', 'not json', 'null', '[]', '{"v":2,"node":"a","event":{"type":"read"}}', '{"v":1,"node":"a"}', '{"v":1,"node":1,"event":{"type":"read"}}', '{"v":1,"node":"a","event":{}}']) {
-      expect(decodeEvent(text)).toBeNull();
+    for (const text of [
+      '', 'not json', 'null', '[]',
+      '{"v":3,"node":"a","events":[{"type":"read"}]}', '{"v":2,"node":"a","event":{"type":"read"}}', '{"v":2,"node":"a","events":[{"type":"read"},{}]}',
+      '{"v":1,"node":"a"}', '{"v":1,"node":1,"event":{"type":"read"}}', '{"v":1,"node":"a","event":{}}',
+    ]) {
+      expect(decodeEvents(text)).toBeNull();
     }
   });
 });

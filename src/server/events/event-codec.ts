@@ -1,15 +1,18 @@
 import type { DomainEvent } from './events.ts';
 
 /**
- * How a domain event travels between nodes: JSON, with the id of the node that published it
- * (so a node skips its own events, which it delivered on the publisher's turn). Every field of
- * every DomainEvent is plain JSON (numbers, strings, booleans, arrays, objects: no Set, Map,
- * Buffer, Date or bigint), so it round-trips unchanged; event-codec.test.ts checks every kind.
- * An optional field that is absent stays absent (JSON drops `undefined`).
+ * How domain events travel between nodes: JSON, with the id of the node that published them
+ * (so a node skips its own events, which it delivered on the publisher's turn). A node sends the
+ * events of one turn (a commit batch's messages, say) as one envelope: one Redis publish and one
+ * parse on every other node per batch, not per event. Every field of every DomainEvent is plain
+ * JSON (numbers, strings, booleans, arrays, objects: no Set, Map, Buffer, Date or bigint), so it
+ * round-trips unchanged; event-codec.test.ts checks every kind. An optional field that is absent
+ * stays absent (JSON drops `undefined`).
  */
 export interface Envelope {
   node: string;
-  event: DomainEvent;
+  /** In the order they were published. */
+  events: DomainEvent[];
 }
 
 /**
@@ -29,10 +32,15 @@ export interface BusGap {
 }
 
 /** The version of the envelope, so a node of another version drops what it cannot read rather than misreading it. */
-const VERSION = 1;
+const VERSION = 2;
+/**
+ * The version before, whose envelope carried one event; read during a rolling upgrade, when
+ * nodes of both versions share the channel. Its resync notice is the same as this version's.
+ */
+const SINGLE = 1;
 
-export function encodeEvent(node: string, event: DomainEvent): string {
-  return JSON.stringify({ v: VERSION, node, event });
+export function encodeEvents(node: string, events: readonly DomainEvent[]): string {
+  return JSON.stringify({ v: VERSION, node, events });
 }
 
 export function encodeResync(node: string, gap: BusGap): string {
@@ -40,7 +48,7 @@ export function encodeResync(node: string, gap: BusGap): string {
 }
 
 /** The envelope or notice, or null when `text` is not one this version reads. */
-export function decodeEvent(text: string): Envelope | ResyncNotice | null {
+export function decodeEvents(text: string): Envelope | ResyncNotice | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -48,14 +56,18 @@ export function decodeEvent(text: string): Envelope | ResyncNotice | null {
     return null;
   }
   if (typeof parsed !== 'object' || parsed === null) return null;
-  const { v, node, event, resync } = parsed as { v?: unknown; node?: unknown; event?: unknown; resync?: unknown };
-  if (v !== VERSION || typeof node !== 'string') return null;
+  const { v, node, event, events, resync } = parsed as { v?: unknown; node?: unknown; event?: unknown; events?: unknown; resync?: unknown };
+  if ((v !== VERSION && v !== SINGLE) || typeof node !== 'string') return null;
   if (typeof resync === 'object' && resync !== null) {
     const { since, rev } = resync as { since?: unknown; rev?: unknown };
     if (typeof since !== 'number' || !Number.isFinite(since) || !(rev === null || Number.isSafeInteger(rev))) return null;
     return { node, resync: { since, rev: rev as number | null } };
   }
-  if (typeof event !== 'object' || event === null) return null;
-  if (typeof (event as { type?: unknown }).type !== 'string') return null;
-  return { node, event: event as DomainEvent };
+  const list = v === VERSION ? events : [event];
+  if (!Array.isArray(list) || !list.every(isEvent)) return null;
+  return { node, events: list };
+}
+
+function isEvent(value: unknown): value is DomainEvent {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
 }

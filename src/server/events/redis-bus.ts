@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { connectRedis } from '../redis/connect.ts';
 import type { Bus, EventHandler } from './bus.ts';
-import { decodeEvent, encodeEvent, encodeResync, type BusGap } from './event-codec.ts';
+import { decodeEvents, encodeEvents, encodeResync, type BusGap } from './event-codec.ts';
 import type { DomainEvent } from './events.ts';
 import { InProcessBus } from './in-process-bus.ts';
 
@@ -36,6 +36,9 @@ export class RedisBus implements Bus {
   private subscriberLostSince: number | null = null;
   /** What this node could not publish (its earliest commit time and state rev), until the other nodes have been told. */
   private failed: BusGap | null = null;
+  /** Published on this turn, not yet sent to Redis, and their earliest commit time and state rev. */
+  private outgoing: DomainEvent[] = [];
+  private outgoingGap: BusGap | null = null;
 
   private constructor(
     private readonly publisher: Redis,
@@ -48,11 +51,11 @@ export class RedisBus implements Bus {
     subscriber.on('ready', () => void this.resubscribed());
     subscriber.on('message', (from: string, text: string) => {
       if (from !== this.channel) return;
-      const envelope = decodeEvent(text);
-      if (!envelope) return this.log.warn({ channel: from }, 'dropped an event this version cannot read');
+      const envelope = decodeEvents(text);
+      if (!envelope) return this.log.warn({ channel: from }, 'dropped events this version cannot read');
       if (envelope.node === this.node) return;
       if ('resync' in envelope) return this.resumed(envelope.resync);
-      this.local.publish(envelope.event);
+      for (const event of envelope.events) this.local.publish(event);
     });
     publisher.on('ready', () => this.announceResync());
   }
@@ -70,13 +73,23 @@ export class RedisBus implements Bus {
   }
 
   publish(event: DomainEvent): void {
-    const failedAt = Date.now();
+    const at = Date.now();
     this.local.publish(event);
+    // The events of this turn (a commit batch publishes all of its messages in one loop) leave in
+    // one envelope, at the end of the turn: one publish per batch, not per message.
+    this.outgoingGap = earliest(this.outgoingGap, { since: at, rev: 'rev' in event ? event.rev : null });
+    if (this.outgoing.push(event) === 1) queueMicrotask(this.sendOutgoing);
+  }
+
+  private readonly sendOutgoing = (): void => {
+    const events = this.outgoing;
+    const gap = this.outgoingGap!;
+    this.outgoing = [];
+    this.outgoingGap = null;
     // Lost while Redis is away (see the class comment); connectRedis logs the outage once. The
     // other nodes are told to look in storage once this connection is back (announceResync).
-    const rev = 'rev' in event ? event.rev : null;
-    this.publisher.publish(this.channel, encodeEvent(this.node, event)).catch(() => this.publishFailed({ since: failedAt, rev }));
-  }
+    this.publisher.publish(this.channel, encodeEvents(this.node, events)).catch(() => this.publishFailed(gap));
+  };
 
   subscribe(handler: EventHandler): () => void {
     return this.local.subscribe(handler);
