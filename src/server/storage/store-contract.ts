@@ -66,6 +66,32 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
       await store.close();
     });
 
+    it('moves every conversation of a batch to its last seq, and every sender to their last message of it', async () => {
+      const { store } = await open();
+      const [alice, bob, carol] = await withUsers(store, 'alice', 'bob', 'carol');
+      const dm = (a: UserRef, b: UserRef): PendingMessage['direct'] => [a, b];
+      const ab = `dm:${alice!.id}:${bob!.id}`;
+      const ac = `dm:${alice!.id}:${carol!.id}`;
+      const bc = `dm:${bob!.id}:${carol!.id}`;
+      await store.commit([
+        { ...pending(ab, alice!, 'ab1'), direct: dm(alice!, bob!) },
+        { ...pending(ac, carol!, 'ac1'), direct: dm(alice!, carol!) },
+        { ...pending(bc, bob!, 'bc1'), direct: dm(bob!, carol!) },
+        { ...pending(ab, bob!, 'ab2'), direct: dm(alice!, bob!) },
+        pending('world', carol!, 'w1'),
+        { ...pending(ac, carol!, 'ac2'), direct: dm(alice!, carol!) },
+      ]);
+      // The next batch numbers on from where the first left each conversation.
+      const next = (await store.commit([pending(ab, alice!, 'ab3'), pending(ac, alice!, 'ac3'), pending(bc, carol!, 'bc2'), pending('world', bob!, 'w2')])).map(committed);
+      expect(next.map((r) => [r.message.conv, r.message.seq])).toEqual([[ab, 3], [ac, 3], [bc, 2], ['world', 2]]);
+      const positions = async (user: UserRef) =>
+        Object.fromEntries((await store.conversationsOf(user)).map((c) => [c.id, [c.lastSeq, c.readSeq]]));
+      expect(await positions(alice!)).toMatchObject({ [ab]: [3, 3], [ac]: [3, 3] });
+      expect(await positions(bob!)).toMatchObject({ [ab]: [3, 2], [bc]: [2, 1], world: [2, 2] });
+      expect(await positions(carol!)).toMatchObject({ [ac]: [3, 2], [bc]: [2, 2], world: [2, 1] });
+      await store.close();
+    });
+
     it('keeps messages, sequence numbers and read positions across a reopen', async () => {
       const { store, reopen } = await open();
       const [alice, bob] = await withUsers(store, 'alice', 'bob');
