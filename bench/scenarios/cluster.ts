@@ -171,6 +171,7 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
   if (backing.redis.length === 0 || backing.postgres.length === 0) ctx.log('  (could not find the Redis or PostgreSQL process: their CPU reads as 0)');
   const results: Record<string, Sample> = {};
   const peak: Record<Kind, number> = { world: 0, dm: 0 };
+  const idle: Record<number, number> = {};
   try {
     // The peaks, on one node.
     await ctx.settle('cluster peak');
@@ -187,6 +188,8 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
       nodes = await startLayout(ctx, postgres, redis, count);
       try {
         const clients = await connectClients(nodes, users);
+        idle[count] = await idleCores(nodes, backing);
+        ctx.log(`  ${count} node(s) idle: ${idle[count]!.toFixed(3)} cores (nodes + Redis)`);
         for (const kind of KINDS) {
           const rate = halfOf(peak[kind]);
           await measure(nodes, clients, backing, kind, rate, 1); // warm-up, not counted
@@ -230,7 +233,7 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
   return {
     ...base,
     status: 'done',
-    settings: { users, seconds, peakWorldRate: peak.world, peakDmRate: peak.dm, worldRate: halfOf(peak.world), dmRate: halfOf(peak.dm) },
+    settings: { users, seconds, peakWorldRate: peak.world, peakDmRate: peak.dm, worldRate: halfOf(peak.world), dmRate: halfOf(peak.dm), idleCores: idle },
     parley: results,
     peers: {},
     ratios: {},
@@ -240,6 +243,7 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
       'PostgreSQL, Redis, every node and the load generator share this machine; the nodes are pinned to the server core, PostgreSQL and Redis are not',
       'one node runs on PostgreSQL without Redis; three nodes add --redis; both layouts run at half of the one-node peak of each kind',
       'per CPU-s: deliveries ÷ CPU seconds of the nodes alone, of the nodes + Redis (the targets), and of the nodes + Redis + PostgreSQL',
+      `idle, with every client connected (heartbeats, presence, pools), nodes + Redis used ${Object.entries(idle).map(([n, c]) => `${c.toFixed(3)} cores with ${n} node(s)`).join(', ')}: counted in the figures like any other work`,
     ],
     tables: [
       { title: `at half of the one-node peak (world ${halfOf(peak.world)} msg/s of a ${peak.world} peak, DMs ${halfOf(peak.dm)} msg/s of a ${peak.dm} peak); CPU in seconds, load generator in cores`,
@@ -248,6 +252,16 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
       { title: 'the Redis hop (3 nodes)', columns: ['kind', 'cross − same p50 (ms)', 'cross p99 / same p99', 'extra CPU per message, nodes + Redis (µs)', 'Redis CPU per message (µs)'], rows: hop },
     ],
   };
+}
+
+/** Cores the nodes and Redis use over 3 s with every client connected and nobody sending. */
+async function idleCores(nodes: Node[], backing: Backing): Promise<number> {
+  const nodesCpu = () => nodes.reduce((sum, node) => sum + cpuSeconds(node.server.pid), 0);
+  const before = nodesCpu();
+  const redisBefore = treeCpuSeconds(backing.redis);
+  const started = performance.now();
+  await sleep(3000);
+  return (nodesCpu() - before + cpuSince(redisBefore, treeCpuSeconds(backing.redis))) / ((performance.now() - started) / 1000);
 }
 
 const halfOf = (peak: number) => Math.max(5, Math.floor(peak / 2));
