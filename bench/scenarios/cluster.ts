@@ -71,7 +71,8 @@ async function startLayout(ctx: BenchContext, postgres: TestPostgres, redis: Pri
   const flags = ['--database', database, '--trust-proxy', '127.0.0.1', ...(count > 1 ? ['--redis', redis.url] : [])];
   const nodes: Node[] = [];
   for (let index = 0; index < count; index++) {
-    const server = await startServer('parley', ctx.pinning, { dataDir: benchTempDir(`cluster-${count}-${index}`), flags });
+    const cpuProfDir = ctx.profileDir ? `${ctx.profileDir}/cluster-${count}-node${index}` : undefined;
+    const server = await startServer('parley', ctx.pinning, { dataDir: benchTempDir(`cluster-${count}-${index}`), flags, ...(cpuProfDir ? { cpuProfDir } : {}) });
     nodes.push({ server, index });
   }
   return nodes;
