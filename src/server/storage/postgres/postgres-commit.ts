@@ -43,37 +43,35 @@ export async function commitBatch(
   /** Messages of this batch by sender and client id: a repeat within the batch returns the first. */
   const committed = new Map<string, { message: Message; conversation: Conversation }>();
   const rows: [ConversationId, number, number, string, string, number][] = [];
-  // Each sender's read position moves to their last message of the batch: one UPDATE per (sender, conversation).
+  // Each sender's read position moves to their last message of the batch.
   const readUpTo = new Map<string, { userId: number; conv: ConversationId; seq: number }>();
   const results: CommitResult[] = [];
   for (const pending of batch) results.push(await commitOne(pending));
-  if (rows.length > 0 && !oneByOne) {
-    const inserted = await tx.query(
-      `INSERT INTO messages (conv_id, seq, sender_id, client_id, text, ts)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[])
-       ON CONFLICT (sender_id, client_id) DO NOTHING`,
-      [0, 1, 2, 3, 4, 5].map((column) => rows.map((row) => row[column])),
-    );
-    if (inserted.rowCount !== rows.length) throw new ConcurrentDuplicate();
-  }
-  // One statement each for the conversations' last seqs and the senders' read positions, however
-  // many conversations the batch touched: a batch of DMs touches one per message, and a round
-  // trip per row cost more than the rest of the commit (the conversations' rows are locked above).
+  // The conversations' last seqs and the senders' read positions move in one statement each,
+  // however many conversations the batch touched (a batch of DMs touches one per message; a
+  // round trip per row cost more than the rest of the commit). With the batch's INSERT they are
+  // one round trip: data-modifying WITH clauses all run, once, whether or not the query reads them.
   const advanced = [...conversations].filter(([, c]) => c.dirty);
-  if (advanced.length > 0) {
-    await tx.query(
-      'UPDATE conversations c SET last_seq = v.seq FROM unnest($1::text[], $2::bigint[]) AS v(id, seq) WHERE c.id = v.id',
-      [advanced.map(([conv]) => conv), advanced.map(([, c]) => c.seq)],
+  const reads = [...readUpTo.values()];
+  const positions = [
+    advanced.map(([conv]) => conv), advanced.map(([, c]) => c.seq),
+    reads.map((r) => r.userId), reads.map((r) => r.conv), reads.map((r) => r.seq),
+  ];
+  if (rows.length > 0 && !oneByOne) {
+    const { rows: [count] } = await tx.query<{ inserted: number }>(
+      `WITH inserted AS (
+         INSERT INTO messages (conv_id, seq, sender_id, client_id, text, ts)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[])
+         ON CONFLICT (sender_id, client_id) DO NOTHING
+         RETURNING 1
+       ), ${advanceClause(7)}, ${readUpToClause(9)}
+       SELECT count(*)::int AS inserted FROM inserted`,
+      [...[0, 1, 2, 3, 4, 5].map((column) => rows.map((row) => row[column])), ...positions],
     );
-  }
-  if (readUpTo.size > 0) {
-    const reads = [...readUpTo.values()];
-    await tx.query(
-      `UPDATE memberships m SET read_seq = GREATEST(m.read_seq, v.seq)
-       FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS v(user_id, conv_id, seq)
-       WHERE m.user_id = v.user_id AND m.conv_id = v.conv_id`,
-      [reads.map((r) => r.userId), reads.map((r) => r.conv), reads.map((r) => r.seq)],
-    );
+    // Another node stored one of these (sender, clientId) pairs meanwhile: everything above rolls back with the transaction.
+    if (count!.inserted !== rows.length) throw new ConcurrentDuplicate();
+  } else if (advanced.length > 0 || reads.length > 0) {
+    await tx.query(`WITH ${advanceClause(1)}, ${readUpToClause(3)} SELECT 1`, positions);
   }
   return results;
 
@@ -122,6 +120,15 @@ export async function commitBatch(
     return { ok: true, message, duplicate: false, convKind: conversation.kind, members: conversation.members, created };
   }
 }
+
+/** A WITH clause setting conversations' last seqs (parameters `first`: ids, `first + 1`: seqs); their rows are locked by then. */
+const advanceClause = (first: number) =>
+  `advanced AS (UPDATE conversations c SET last_seq = v.seq FROM unnest($${first}::text[], $${first + 1}::bigint[]) AS v(id, seq) WHERE c.id = v.id)`;
+/** A WITH clause moving senders' read positions forward (parameters `first` .. `first + 2`: user ids, conversations, seqs). */
+const readUpToClause = (first: number) =>
+  `read_up_to AS (UPDATE memberships m SET read_seq = GREATEST(m.read_seq, v.seq)
+   FROM unnest($${first}::bigint[], $${first + 1}::text[], $${first + 2}::bigint[]) AS v(user_id, conv_id, seq)
+   WHERE m.user_id = v.user_id AND m.conv_id = v.conv_id)`;
 
 /** The messages already stored under the batch's (sender, clientId) pairs, by `sender:clientId`. */
 async function originalsOf(tx: Queryable, batch: readonly PendingMessage[]): Promise<Map<string, MessageRow>> {
