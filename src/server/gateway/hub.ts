@@ -83,16 +83,19 @@ export class Hub<R extends Recipient = Recipient> {
     switch (event.type) {
       case 'message': {
         const { message } = event;
-        const frame = prepareFrame({ type: 'message', message });
         // The hot path of a world broadcast: a plain loop over the joined connections.
         if ('everyone' in event.audience) {
+          const frame = prepareFrame({ type: 'message', message });
           for (const connection of this.joined) connection.deliver(message, frame);
           return;
         }
         const rooms = event.convKind === 'room';
+        // Framed on meeting its first recipient: in a cluster every node hears every DM, and all
+        // but two nodes (often all but one) hold none of its members.
+        let frame: PreparedFrame | null = null;
         for (const userId of event.audience.users) {
           for (const connection of this.byUser.get(userId) ?? []) {
-            if (!rooms || connection.speaksRooms) connection.deliver(message, frame);
+            if (!rooms || connection.speaksRooms) connection.deliver(message, (frame ??= prepareFrame({ type: 'message', message })));
           }
         }
         return;
