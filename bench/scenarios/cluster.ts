@@ -168,6 +168,9 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
       notes: ['needs PostgreSQL and Redis binaries (the Debian packages .ci/run installs)'] };
   }
   const users = ctx.quick ? 60 : 150;
+  // PARLEY_BENCH_CLUSTER_PEAKS=world:1280,dm:160 takes these as the one-node peaks instead of
+  // searching: to compare two builds at the same rates when the machine's load moves the peak.
+  const fixedPeaks = parsePeaks(process.env.PARLEY_BENCH_CLUSTER_PEAKS);
   const seconds = ctx.quick ? 4 : 10;
   const [postgres, redis] = await Promise.all([TestPostgres.start(), startRedis()]);
   const backing: Backing = { redis: processesMatching(`redis-server 127.0.0.1:${redis.port}`), postgres: processesMatching(`-D ${postgres.dir}/data`) };
@@ -176,15 +179,20 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
   const peak: Record<Kind, number> = { world: 0, dm: 0 };
   const idle: Record<number, number> = {};
   try {
-    // The peaks, on one node.
-    await ctx.settle('cluster peak');
-    const probe = await startLayout(ctx, postgres, redis, 1);
-    try {
-      const clients = await connectClients(probe, users);
-      for (const kind of KINDS) peak[kind] = await findPeak(ctx, probe, clients, backing, kind);
-      for (const client of clients) client.socket.close();
-    } finally {
-      await Promise.all(probe.map((node) => node.server.stop()));
+    if (fixedPeaks) {
+      Object.assign(peak, fixedPeaks);
+      ctx.log(`  no peak search: PARLEY_BENCH_CLUSTER_PEAKS gives world ${peak.world}, dm ${peak.dm} msg/s`);
+    } else {
+      // The peaks, on one node.
+      await ctx.settle('cluster peak');
+      const probe = await startLayout(ctx, postgres, redis, 1);
+      try {
+        const clients = await connectClients(probe, users);
+        for (const kind of KINDS) peak[kind] = await findPeak(ctx, probe, clients, backing, kind);
+        for (const client of clients) client.socket.close();
+      } finally {
+        await Promise.all(probe.map((node) => node.server.stop()));
+      }
     }
     // Both layouts run side by side (each on its own database) and are measured in turn, round
     // after round, the order alternating: on a shared machine whose load drifts, a 1-node and a
@@ -268,6 +276,7 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
     targets,
     rounds,
     notes: [
+      ...(fixedPeaks ? ['the peaks were given (PARLEY_BENCH_CLUSTER_PEAKS), not searched in this run'] : []),
       'PostgreSQL, Redis, every node and the load generator share this machine; the nodes are pinned to the server core, PostgreSQL and Redis are not',
       'one node runs on PostgreSQL without Redis; three nodes add --redis; both layouts run at half of the one-node peak of each kind',
       `both layouts run side by side (own databases) and are measured in turn, ${rounds.length} rounds, order alternating; the tables add the rounds up, the targets take the median of the rounds' ratios`,
@@ -291,6 +300,13 @@ async function idleCores(nodes: Node[], backing: Backing): Promise<number> {
   const started = performance.now();
   await sleep(3000);
   return (nodesCpu() - before + cpuSince(redisBefore, treeCpuSeconds(backing.redis))) / ((performance.now() - started) / 1000);
+}
+
+function parsePeaks(text: string | undefined): Record<Kind, number> | null {
+  if (!text) return null;
+  const given = Object.fromEntries(text.split(',').map((pair) => pair.split(':')).map(([kind, rate]) => [kind?.trim(), Number(rate)]));
+  if (!KINDS.every((kind) => Number.isFinite(given[kind]) && given[kind] > 0)) throw new Error(`PARLEY_BENCH_CLUSTER_PEAKS: expected world:<msg/s>,dm:<msg/s>, got ${text}`);
+  return { world: given.world, dm: given.dm };
 }
 
 const median = (values: number[]) => {
