@@ -313,6 +313,62 @@ describe('parley, the command-line client', () => {
     expect(await cachedToken(home, 'bob')).toBeUndefined();
   });
 
+  it('password changes the password with the current one, ends every other session and keeps the saved one', async () => {
+    const home = await tempDir();
+    await registerAndSave(home, 'petra');
+    const elsewhere = await new ParleyApi(server.url).login({ name: 'petra', password: PASSWORD });
+    const saved = await cachedToken(home, 'petra');
+    const stdout = await succeeds(['password', '--user', 'petra'], { home, env: { PARLEY_NEW_PASSWORD: 'petra has a new passphrase' } });
+    expect(stdout).toBe(`Changed the password of petra on ${server.url}; every other session of the account has ended.\n`);
+    await expect(new ParleyApi(server.url, { token: elsewhere.token }).me()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect((await new ParleyApi(server.url, { token: saved! }).me()).user.name).toBe('petra');
+    await expect(new ParleyApi(server.url).login({ name: 'petra', password: PASSWORD })).rejects.toMatchObject({ code: 'WRONG_CREDENTIALS' });
+    expect((await new ParleyApi(server.url).login({ name: 'petra', password: 'petra has a new passphrase' })).user.name).toBe('petra');
+  });
+
+  it('password asks for the current and the new password (twice) on a terminal, echoing none of them', async () => {
+    const home = await tempDir();
+    await registerAndSave(home, 'rita');
+    // util-linux `script` runs the CLI on a pseudo-terminal and relays what is typed into it.
+    const env = environment(home, { PARLEY_PASSWORD: undefined, PARLEY_NEW_PASSWORD: undefined });
+    const child = spawn('script', ['-qfec', `'${process.execPath}' '${BIN}' password --user rita`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    children.push(child);
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const answer = async (prompt: string, typed: string) => {
+      await waitFor(() => screen.includes(prompt), `the prompt "${prompt}"`);
+      screen = screen.slice(screen.indexOf(prompt) + prompt.length);
+      child.stdin.write(`${typed}\r`);
+    };
+    const seen: string[] = [];
+    child.stdout.on('data', (chunk: Buffer) => seen.push(chunk.toString('utf8')));
+    await answer('Current password for rita: ', PASSWORD);
+    await answer('New password: ', 'rita has a new passphrase');
+    await answer('Repeat the password: ', 'rita has a new passphrase');
+    expect(await exited).toBe(0);
+    const transcript = seen.join('');
+    expect(transcript).toContain('Changed the password of rita');
+    expect(transcript).not.toContain(PASSWORD);
+    expect(transcript).not.toContain('rita has a new passphrase');
+    expect((await new ParleyApi(server.url).login({ name: 'rita', password: 'rita has a new passphrase' })).user.name).toBe('rita');
+  });
+
+  it('password --json: success is one JSON line; a wrong current password, a weak new one or none at all is a JSON error', async () => {
+    const home = await tempDir();
+    await registerAndSave(home, 'quinn');
+    const change = (env: Record<string, string | undefined>) => parley(['password', '--user', 'quinn', '--json'], { home, env });
+    const errorOf = (run: Run) => [run.code, (JSON.parse(run.stderr) as { error: { code: string } }).error.code, run.stdout];
+    expect(errorOf(await change({ PARLEY_PASSWORD: 'not the password', PARLEY_NEW_PASSWORD: 'quinn has a new passphrase' }))).toEqual([1, 'WRONG_CURRENT_PASSWORD', '']);
+    expect(errorOf(await change({ PARLEY_NEW_PASSWORD: 'password1' }))).toEqual([1, 'PASSWORD_TOO_COMMON', '']);
+    const none = await change({ PARLEY_NEW_PASSWORD: undefined });
+    expect(errorOf(none)).toEqual([1, 'PASSWORD_NEEDED', '']);
+    expect(none.stderr).toContain('PARLEY_NEW_PASSWORD');
+    expect(jsonLines(await succeeds(['password', '--user', 'quinn', '--json'], { home, env: { PARLEY_NEW_PASSWORD: 'quinn has a new passphrase' } }))).toEqual([
+      { changed: true, user: { id: expect.any(Number), name: 'quinn' } },
+    ]);
+  });
+
   it('without PARLEY_PASSWORD and without a terminal, a login fails with a message that says what to do', async () => {
     const run = await parley(['who', '--user', 'alice'], { home: await tempDir(), env: { PARLEY_PASSWORD: undefined } });
     expect(run.code).toBe(1);
@@ -336,7 +392,7 @@ describe('parley, the command-line client', () => {
 
   it('--help lists the commands, and each command explains its usage, options and examples', async () => {
     // The commands the README documents, pinned here rather than read from the code.
-    const documented = ['serve', 'register', 'login', 'logout', 'send', 'send-file', 'receive', 'history', 'tail', 'who', 'rooms', 'room', 'people', 'backup', 'restore', 'export', 'migrate'];
+    const documented = ['serve', 'register', 'login', 'logout', 'password', 'send', 'send-file', 'receive', 'history', 'tail', 'who', 'rooms', 'room', 'people', 'backup', 'restore', 'export', 'migrate'];
     const [overview, send] = await Promise.all([parley(['--help']), parley(['send', '--help'])]);
     expect(overview.code).toBe(0);
     expect([...overview.stdout.matchAll(/^ {2}([a-z-]+) {2,}\S/gm)].map((match) => match[1])).toEqual(documented);

@@ -4,10 +4,15 @@ import { CliError } from './errors.ts';
  * The password from PARLEY_PASSWORD, else asked on the terminal without echo. It is never a
  * flag: command lines end up in shell history and in `ps` output for every local user to read.
  */
-export async function obtainPassword(env: NodeJS.ProcessEnv, prompt: string, options: { confirm?: boolean } = {}): Promise<string> {
-  if (env.PARLEY_PASSWORD) return env.PARLEY_PASSWORD;
+export async function obtainPassword(
+  env: NodeJS.ProcessEnv,
+  prompt: string,
+  options: { confirm?: boolean; variable?: 'PARLEY_PASSWORD' | 'PARLEY_NEW_PASSWORD' } = {},
+): Promise<string> {
+  const variable = options.variable ?? 'PARLEY_PASSWORD';
+  if (env[variable]) return env[variable];
   if (!process.stdin.isTTY) {
-    throw new CliError('A password is needed: set PARLEY_PASSWORD, or run this in a terminal to be asked for it.', 1, 'PASSWORD_NEEDED');
+    throw new CliError(`A password is needed: set ${variable}, or run this in a terminal to be asked for it.`, 1, 'PASSWORD_NEEDED');
   }
   const password = await readHidden(prompt);
   if (options.confirm && (await readHidden('Repeat the password: ')) !== password) {

@@ -5,6 +5,7 @@ import { migrateCommand } from './migrate.ts';
 import { history } from './history.ts';
 import { login } from './login.ts';
 import { logout } from './logout.ts';
+import { password } from './password.ts';
 import { register } from './register.ts';
 import { send } from './send.ts';
 import { sendFile } from './send-file.ts';
@@ -18,4 +19,4 @@ import { tail } from './tail.ts';
 import { who } from './who.ts';
 
 /** In the order `parley --help` lists them. */
-export const COMMANDS: readonly Command[] = [serve, register, login, logout, send, sendFile, receive, history, tail, who, rooms, room, people, backup, restore, exportCommand, migrateCommand];
+export const COMMANDS: readonly Command[] = [serve, register, login, logout, password, send, sendFile, receive, history, tail, who, rooms, room, people, backup, restore, exportCommand, migrateCommand];
