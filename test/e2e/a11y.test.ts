@@ -69,6 +69,18 @@ const newChatDialog = async (page: Page, scene: Scene) => {
   await until(async () => ((await dialog.locator('.picker-empty').textContent()) ?? '') !== '', 'the "no one found" line');
 };
 
+/** The change-password dialog after a wrong current password: its error and the invalid field. */
+const changePasswordDialog = async (page: Page, scene: Scene) => {
+  await worldChat(page, scene);
+  await page.getByTestId('change-password').click();
+  const dialog = page.getByRole('dialog');
+  await dialog.locator('input[name="current-password"]').fill('not the password');
+  await dialog.locator('input[name="new-password"]').fill('a brand new passphrase');
+  await dialog.locator('input[name="repeat-password"]').fill('a brand new passphrase');
+  await dialog.getByTestId('change-password-submit').click();
+  await until(async () => ((await dialog.getByTestId('password-error').textContent()) ?? '') !== '', 'the "wrong current password" error');
+};
+
 const ROOM_LAST = 'See you all on Thursday 👋';
 const room = conversation((scene) => scene.room, () => ROOM_LAST);
 /** The room with its members panel open, and bob's options (message, make admin, remove) shown. */
@@ -152,6 +164,8 @@ const VIEWS: View[] = [
   { name: 'DM with file cards, dark', signedIn: true, scheme: 'dark', show: dmWithFiles },
   { name: 'new-chat dialog, with an error', signedIn: true, show: newChatDialog },
   { name: 'new-chat dialog, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: newChatDialog },
+  { name: 'change-password dialog, with an error', signedIn: true, show: changePasswordDialog },
+  { name: 'change-password dialog, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: changePasswordDialog },
   {
     name: 'phone: conversation list, zh-CN',
     signedIn: true,

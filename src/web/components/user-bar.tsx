@@ -1,17 +1,20 @@
+import { useState } from 'preact/hooks';
 import { t } from '../i18n/i18n.ts';
 import { signOut } from '../state/auth.ts';
 import type { ChatStore } from '../state/chat-store.ts';
 import { notifyState, toggleNotifications } from '../state/notifications.ts';
 import { Avatar } from './avatar.tsx';
-import { BellIcon, BellOffIcon, DownloadIcon, LogOutIcon } from './icons.tsx';
+import { ChangePasswordDialog } from './change-password.tsx';
+import { BellIcon, BellOffIcon, DownloadIcon, KeyIcon, LogOutIcon } from './icons.tsx';
 import { LanguageSwitch } from './language-switch.tsx';
 
-/** You, your connection, and one-click language, notifications, your data and sign out. */
+/** You, your connection, and one-click language, notifications, your data, your password and sign out. */
 export function UserBar({ store }: { store: ChatStore }) {
   const notify = notifyState.value;
   const notifyLabel =
     notify === 'denied' ? t('menu.notificationsDenied') : notify === 'unsupported' ? t('menu.notificationsUnsupported') : t('menu.notifications');
   const connected = store.connection.value === 'online';
+  const [changingPassword, setChangingPassword] = useState(false);
   return (
     <footer class="user-bar">
       <Avatar user={store.me} size="sm" online={connected} />
@@ -37,9 +40,21 @@ export function UserBar({ store }: { store: ChatStore }) {
       <a class="icon-button" href="/api/me/export" download aria-label={t('menu.downloadData')} title={t('menu.downloadData')} data-testid="download-data">
         <DownloadIcon size={18} />
       </a>
+      <button
+        type="button"
+        class="icon-button"
+        aria-label={t('menu.changePassword')}
+        title={t('menu.changePassword')}
+        aria-haspopup="dialog"
+        data-testid="change-password"
+        onClick={() => setChangingPassword(true)}
+      >
+        <KeyIcon size={18} />
+      </button>
       <button type="button" class="icon-button" aria-label={t('menu.signOut')} title={t('menu.signOut')} data-testid="sign-out" onClick={() => void signOut()}>
         <LogOutIcon size={18} />
       </button>
+      {changingPassword && <ChangePasswordDialog onClose={() => setChangingPassword(false)} />}
     </footer>
   );
 }

@@ -87,6 +87,16 @@ export const en = {
   'menu.notificationsUnsupported': 'This browser cannot show notifications.',
   'menu.downloadData': 'Download my data (account, conversations, messages, file details)',
   'menu.signOut': 'Sign out',
+  'menu.changePassword': 'Change password',
+
+  'password.title': 'Change password',
+  'password.current': 'Current password',
+  'password.new': 'New password',
+  'password.repeat': 'Repeat the new password',
+  'password.hint': 'At least 8 characters, not a common one. You stay signed in here; your other devices and tabs are signed out.',
+  'password.mismatch': 'The two new passwords differ.',
+  'password.submit': 'Change password',
+  'password.done': 'Your password is changed. Everywhere else you were signed in, you are signed out now.',
 
   'chat.messages': 'Messages in {name}',
   'chat.messageBy': '{who}, {time}',

@@ -89,6 +89,16 @@ export const zhCN: Messages = {
   'menu.notificationsUnsupported': '此浏览器不支持通知',
   'menu.downloadData': '下载我的数据（账号、会话、消息、文件信息）',
   'menu.signOut': '退出登录',
+  'menu.changePassword': '修改密码',
+
+  'password.title': '修改密码',
+  'password.current': '当前密码',
+  'password.new': '新密码',
+  'password.repeat': '再次输入新密码',
+  'password.hint': '至少 8 个字符，不能是常见密码。本设备保持登录，其他设备和标签页将退出登录。',
+  'password.mismatch': '两次输入的新密码不一致',
+  'password.submit': '修改密码',
+  'password.done': '密码已修改。其他登录的地方都已退出登录。',
 
   'chat.messages': '{name} 中的消息',
   'chat.messageBy': '{who}，{time}',
