@@ -227,7 +227,8 @@ describe.skipIf(!hasChromium)('rooms in the web client', () => {
       }
       // The tab that showed the room shows the world chat now, and its address says so.
       await until(async () => (await title(reading!.page)) === 'World chat', 'the world chat');
-      expect(await reading.page.evaluate(() => location.hash)).toBe('#/');
+      // The address follows in an effect after that render, so it is waited for too (a fixed check raced it).
+      await until(async () => (await reading!.page.evaluate(() => location.hash)) === '#/', 'the address #/');
       expect(await reading.page.content()).not.toContain('Only for us two');
       await reading.page.getByRole('button', { name: 'Dismiss' }).click();
       expect(await reading.page.getByTestId('removal-notice').textContent()).toBe('');
@@ -367,6 +368,8 @@ describe.skipIf(!hasChromium)('rooms in the web client', () => {
 
       // Away to the world chat and back: the panel is open again, and the focus is on writing, not on it.
       await conversationLink(page, 'world').click();
+      // The click resolves before the world chat renders: wait for it (its title), then the panel must be gone.
+      await until(async () => (await title(page)) === 'World chat', 'the world chat');
       expect(await page.getByTestId('members-panel').count()).toBe(0);
       await conversationLink(page, room.id).click();
       await until(async () => (await focusedTestId(page)) === 'composer', 'the focus on the composer');
@@ -388,7 +391,7 @@ describe.skipIf(!hasChromium)('rooms in the web client', () => {
       expect(await member.page.evaluate(() => document.activeElement?.textContent)).toBe('Leave');
       await member.page.keyboard.press('Enter');
       await until(async () => (await conversationLink(member!.page, room.id).count()) === 0, 'the room to leave her list');
-      expect(await member.page.evaluate(() => location.hash)).toBe('#/');
+      await until(async () => (await member!.page.evaluate(() => location.hash)) === '#/', 'the address #/');
       expect(await member.page.getByTestId('removal-notice').textContent()).toBe('');
       await until(async () => (await page.locator('li.member[data-member="mona"]').count()) === 0, 'mona gone from the owner’s panel');
       await waitForSystemText(page, 'mona left');
