@@ -125,7 +125,7 @@ describe('the npm package', () => {
     expect(await bare.exited).toBe(0);
   }, 60_000);
 
-  it('packs the compiled server and CLI and the built web client, and neither sources nor tests', async () => {
+  it('packs the bundled server and CLI and the built web client, and neither sources nor tests', async () => {
     const packed = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: copy, timeoutMs: 300_000 });
     expect(packed.code, packed.stderr).toBe(0);
     const [report] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as [{ filename: string; files: { path: string }[] }];
@@ -133,7 +133,10 @@ describe('the npm package', () => {
     const files = report.files.map((file) => file.path);
     expect(files).toContain('bin/parley.js');
     expect(files).toContain('dist/cli/run.js');
-    expect(files).toContain('dist/server/main.js');
+    // The server is bundled into dist/cli (the entry and the chunks it imports on demand), with no
+    // file-for-file copy of the sources beside it.
+    expect(files.filter((file) => file.startsWith('dist/cli/') && file.endsWith('.js')).length).toBeGreaterThan(1);
+    expect(files.filter((file) => /^dist\/(server|client|protocol|lib)\//.test(file))).toEqual([]);
     expect(files).toContain('dist/web/index.html');
     expect(files.some((file) => file.startsWith('dist/web/assets/') && file.endsWith('.js'))).toBe(true);
     expect(files.filter((file) => file.startsWith('src/') || file.startsWith('test/') || file.endsWith('.ts'))).toEqual([]);

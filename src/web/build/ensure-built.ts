@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 export const WEB_ROOT = join(repo, 'dist', 'web');
 /** Everything the bundle is made from: the web sources, the client library, the protocol, the build config. */
-const SOURCES = ['src/web', 'src/client', 'src/protocol', 'vite.config.ts', 'package.json'].map((p) => join(repo, p));
+const SOURCES = ['src/web', 'src/client', 'src/protocol', 'src/lib', 'vite.config.ts', 'package.json'].map((p) => join(repo, p));
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
