@@ -74,6 +74,11 @@ describe.skipIf(!hasChromium)('changing the password in the web client', () => {
       // The other browser is signed out at once (its socket was closed with 4001); this one stays.
       await elsewhere.page.locator('#auth-form').waitFor();
       expect(await elsewhere.page.getByTestId('auth-error').textContent()).toBe('You were signed out.');
+      // The focus moves to Close in an effect after the confirmation renders: waited for, not assumed.
+      let lastFocused: string | undefined;
+      await until(async () => (lastFocused = await focused(page)) === 'password-changed-close', 'the focus on Close after the change', 10_000).catch((error: Error) => {
+        throw new Error(`${error.message}; the focus is on ${lastFocused}`);
+      });
       await page.keyboard.press('Enter'); // the focused Close button
       await page.locator('dialog[open]').waitFor({ state: 'detached' });
       expect(await focused(page)).toBe('change-password');

@@ -80,7 +80,7 @@ export function ChangePasswordDialog({ onClose }: { onClose: () => void }) {
             {t('password.done')}
           </p>
           <div class="dialog-actions">
-            <button ref={doneButton} type="button" class="primary-button" onClick={onClose}>
+            <button ref={doneButton} type="button" class="primary-button" onClick={onClose} data-testid="password-changed-close">
               {t('dialog.close')}
             </button>
           </div>
