@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
-import { ParleyClientError } from '../src/client/errors.ts';
 import { PROTOCOL_VERSION } from '../src/protocol/index.ts';
 import { DEFAULT_ACCOUNT_LIMITS } from '../src/server/accounts/accounts.ts';
-import { PASSWORD, rawSocket, registerUser } from './support/clients.ts';
+import { codeOf, PASSWORD, rawSocket, registerUser } from './support/clients.ts';
 import { rawRequest } from './support/http.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -15,16 +14,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await server.close();
 });
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (error) {
-    if (error instanceof ParleyClientError) return error.code;
-    throw error;
-  }
-}
 
 const login = (password: string, name = 'alice') => codeOf(new ParleyApi(server.url).login({ name, password }));
 

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
-import { ParleyClientError } from '../src/client/errors.ts';
 import { hashPassword } from '../src/server/accounts/passwords.ts';
 import { MIGRATIONS } from '../src/server/storage/sqlite/migrations.ts';
-import { PASSWORD } from './support/clients.ts';
+import { codeOf, PASSWORD } from './support/clients.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer | undefined;
@@ -15,16 +14,6 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (error) {
-    if (error instanceof ParleyClientError) return error.code;
-    throw error;
-  }
-}
 
 const register = (name: string) => codeOf(new ParleyApi(server!.url).register({ name, password: PASSWORD }));
 

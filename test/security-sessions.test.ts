@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
-import { ParleyClientError } from '../src/client/errors.ts';
 import { PROTOCOL_VERSION } from '../src/protocol/index.ts';
-import { PASSWORD, rawSocket, registerUser } from './support/clients.ts';
+import { codeOf, PASSWORD, rawSocket, registerUser } from './support/clients.ts';
 import { rawRequest } from './support/http.ts';
 import { ManualClock } from './support/manual-clock.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -20,16 +19,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await server.close();
 });
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (error) {
-    if (error instanceof ParleyClientError) return error.code;
-    throw error;
-  }
-}
 
 describe('passwords', () => {
   it('refuses the most common passwords and the name itself, ignoring case, with PASSWORD_TOO_COMMON', async () => {

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import type { Message, PresenceChange, ServerFrame } from '../../src/protocol/index.ts';
 import { ParleyApi } from '../../src/client/api.ts';
+import { ParleyClientError } from '../../src/client/errors.ts';
 import { nodeSession } from '../../src/client/node.ts';
 import type { ChatSession, SessionOptions } from '../../src/client/session.ts';
 
@@ -41,6 +42,17 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 10
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The error code a client call was refused with, or 'OK' if it succeeded; any other failure is thrown. */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'OK';
+  } catch (error) {
+    if (error instanceof ParleyClientError) return error.code;
+    throw error;
   }
 }
 
