@@ -14,6 +14,7 @@ import { PROTOCOL_VERSION } from '../protocol/limits.ts';
 import { Emitter } from './emitter.ts';
 import { ParleyClientError } from './errors.ts';
 import { MessageOrder } from './message-order.ts';
+import { storeRetryDelay } from './store-retry.ts';
 
 /** The part of the WebSocket API the session needs: the browser's WebSocket and `ws` both fit. */
 export interface SocketLike {
@@ -51,6 +52,20 @@ export interface SessionEvents extends Record<string, unknown> {
   file: FileCard;
   /** Upload progress of a file (not stored; the next `file` frame has the settled count). */
   fileProgress: ServerFrameOf<'fileProgress'>;
+  /**
+   * The server could not store a send (its database is away): the pending sends stay pending and
+   * go again, in order and with their client ids, in `retryInMs`. Emitted at each new wait.
+   */
+  sendsDelayed: SendsDelayed;
+  /** After `sendsDelayed`: the server stored (or answered for good) a send written after the refusal. */
+  sendsFlowing: undefined;
+}
+
+export interface SendsDelayed {
+  reason: 'STORE_UNAVAILABLE';
+  retryInMs: number;
+  /** Sends waiting for their acknowledgement, the refused ones included. */
+  pending: number;
 }
 
 export interface SessionOptions {
@@ -78,9 +93,9 @@ type Pending = { resolve: (frame: ServerFrame) => void; reject: (error: ParleyCl
 
 /**
  * At most this many sends wait for their acknowledgement at once; the rest wait their turn, in
- * order. After RATE_LIMITED the window is one, until acknowledgements open it again: the client
- * follows the server's pace instead of re-sending every refused message at once, which would
- * pass the server's frame limit and be closed with 4029 (docs/PROTOCOL.md, "Limits").
+ * order. After RATE_LIMITED (or STORE_UNAVAILABLE) the window is one, until acknowledgements open
+ * it again: the client follows the server's pace instead of re-sending every refused message at
+ * once, which would pass the server's frame limit and be closed with 4029 (docs/PROTOCOL.md, "Limits").
  */
 const SEND_WINDOW = 32;
 
@@ -97,11 +112,18 @@ export class ChatSession extends Emitter<SessionEvents> {
   /** Per conversation, the last seq held; messages pass through it in order, holes filled from history. */
   private readonly order: MessageOrder;
   private readonly sends = new Map<string, PendingSend>();
-  /** Client ids of sends on the wire, not yet acknowledged or refused. */
-  private readonly inFlight = new Set<string>();
+  /** Sends on the wire, not yet acknowledged or refused: client id to the number of the write that sent it. */
+  private readonly inFlight = new Map<string, number>();
+  /** Counts sends put on the wire, so an answer can be told from one to a send written before a refusal. */
+  private sendWrites = 0;
   private sendWindow = SEND_WINDOW;
-  /** Set while the server asked to wait (RATE_LIMITED): nothing is sent before it fires. */
+  /** Set while the server asked to wait (RATE_LIMITED, STORE_UNAVAILABLE): nothing is sent before it fires. */
   private sendPause: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * While the server cannot store sends: the write number of the last refused send, and how many
+   * waits in a row there were (the backoff grows with them). Null once a later send got through.
+   */
+  private storeDown: { refusedWrite: number; waits: number } | null = null;
   private readonly requests = new Map<string, Pending>();
   private nextRef = 1;
   /** The highest file-card rev seen, sent in hello so changes made while away are replayed. */
@@ -133,6 +155,8 @@ export class ChatSession extends Emitter<SessionEvents> {
   close(): void {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    // The sends waiting for the store are rejected below with the rest; a closed session delays nothing.
+    this.storeDown = null;
     this.resetSends();
     this.socket?.close(1000, 'bye');
     this.socket = null;
@@ -264,6 +288,7 @@ export class ChatSession extends Emitter<SessionEvents> {
       case 'ack': {
         const pending = this.sends.get(frame.clientId);
         this.sends.delete(frame.clientId);
+        this.noteStoreAnswered(this.inFlight.get(frame.clientId));
         this.inFlight.delete(frame.clientId);
         this.sendWindow = Math.min(SEND_WINDOW, this.sendWindow * 2);
         pending?.resolve(frame);
@@ -312,17 +337,21 @@ export class ChatSession extends Emitter<SessionEvents> {
     const error = new ParleyClientError(frame.code, frame.message, undefined, frame.retryAfterMs);
     if (frame.clientId !== undefined && this.sends.has(frame.clientId)) {
       const pending = this.sends.get(frame.clientId)!;
+      const write = this.inFlight.get(frame.clientId);
       this.inFlight.delete(frame.clientId);
       if (frame.code === 'RATE_LIMITED' && frame.retryAfterMs !== undefined) {
         this.sendWindow = 1;
-        this.sendPause ??= setTimeout(() => {
-          this.sendPause = null;
-          this.pumpSends();
-        }, frame.retryAfterMs);
+        this.pauseSends(frame.retryAfterMs);
+        return;
+      }
+      if (frame.code === 'STORE_UNAVAILABLE') {
+        this.storeUnavailable(write, frame.retryAfterMs);
         return;
       }
       // Not stored: the server is stopping and closes with 1001 next; the send goes again after the reconnect.
       if (frame.code === 'SHUTTING_DOWN') return;
+      // Refused for a reason of its own (a room left meanwhile, say): the store answered.
+      if (frame.code !== 'RATE_LIMITED') this.noteStoreAnswered(write);
       this.sends.delete(frame.clientId);
       pending.reject(error);
       this.pumpSends();
@@ -351,21 +380,64 @@ export class ChatSession extends Emitter<SessionEvents> {
     pending?.resolve(frame);
   }
 
+  /** Nothing is sent before `ms` have passed (a wait already running is kept). True when this call started the wait. */
+  private pauseSends(ms: number): boolean {
+    if (this.sendPause) return false;
+    this.sendPause = setTimeout(() => {
+      this.sendPause = null;
+      this.pumpSends();
+    }, ms);
+    return true;
+  }
+
+  /**
+   * The server could not store this send (nothing was stored). It stays pending, in its place,
+   * with its client id. One send at a time goes out after the wait, the oldest first, so the
+   * user's messages are stored in the order written once the database is back, and a long outage
+   * costs the server one refused send per wait, not the whole queue. The waits grow while the
+   * database stays away (store-retry.ts). There is no limit: like a message written offline, it
+   * waits until it is stored or the session is closed.
+   */
+  private storeUnavailable(write: number | undefined, retryAfterMs: number | undefined): void {
+    this.sendWindow = 1;
+    const down = (this.storeDown ??= { refusedWrite: 0, waits: 0 });
+    down.refusedWrite = Math.max(down.refusedWrite, write ?? 0);
+    const wait = storeRetryDelay(retryAfterMs, down.waits, this.options.random);
+    // Sends refused together (those that were on the wire at once) share one wait.
+    if (!this.pauseSends(wait)) return;
+    down.waits += 1;
+    this.emit('sendsDelayed', { reason: 'STORE_UNAVAILABLE', retryInMs: wait, pending: this.sends.size });
+  }
+
+  /**
+   * A send was answered by the store (acknowledged, or refused for a reason of its own). If it
+   * was written after the last STORE_UNAVAILABLE refusal, the database is back: say so once.
+   * An answer to a send written earlier proves nothing (it may have been committed before the outage).
+   */
+  private noteStoreAnswered(write: number | undefined): void {
+    if (!this.storeDown || write === undefined || write <= this.storeDown.refusedWrite) return;
+    this.storeDown = null;
+    this.emit('sendsFlowing', undefined);
+  }
+
   /** Puts waiting sends on the wire, oldest first, as far as the window allows. */
   private pumpSends(): void {
     if (this.state !== 'online' || this.sendPause) return;
     for (const pending of this.sends.values()) {
       if (this.inFlight.size >= this.sendWindow) return;
       if (this.inFlight.has(pending.clientId)) continue;
-      this.inFlight.add(pending.clientId);
+      this.inFlight.set(pending.clientId, ++this.sendWrites);
       this.write({ type: 'send', conv: pending.conv, clientId: pending.clientId, text: pending.text });
     }
   }
 
-  /** A new connection (or none): nothing is on the wire, the window is whole again. */
+  /**
+   * A new connection (or none): nothing is on the wire, the window is whole again, unless the
+   * store was away when the last one ended: then the oldest send goes alone first, to find out.
+   */
   private resetSends(): void {
     this.inFlight.clear();
-    this.sendWindow = SEND_WINDOW;
+    this.sendWindow = this.storeDown ? 1 : SEND_WINDOW;
     if (this.sendPause) clearTimeout(this.sendPause);
     this.sendPause = null;
   }

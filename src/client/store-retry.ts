@@ -1,0 +1,48 @@
+import type { AckReply } from '../protocol/http.ts';
+import type { ParleyApi } from './api.ts';
+import { ParleyClientError } from './errors.ts';
+
+/** The wait when a STORE_UNAVAILABLE answer carries no `retryAfterMs` (the server sends 1000: docs/PROTOCOL.md). */
+export const STORE_RETRY_DEFAULT_MS = 1_000;
+/** The longest wait between two tries while the database stays away: long outages are retried at this pace. */
+export const STORE_RETRY_MAX_MS = 15_000;
+
+/**
+ * How long to wait before try `attempt + 1` (0 = the first retry) of a send the server could not
+ * store. Never sooner than the server asked; doubling while the database stays away, up to
+ * STORE_RETRY_MAX_MS. The wait is drawn between half the bound and the bound ("equal jitter"),
+ * so the clients of a whole cluster do not all come back in the same instant.
+ */
+export function storeRetryDelay(retryAfterMs: number | undefined, attempt: number, random: () => number = Math.random): number {
+  const hint = retryAfterMs ?? STORE_RETRY_DEFAULT_MS;
+  const bound = Math.min(STORE_RETRY_MAX_MS, hint * 2 ** attempt);
+  return Math.max(hint, Math.round(bound / 2 + (random() * bound) / 2));
+}
+
+export interface StoreWaitHooks {
+  /** The database is away: nothing was stored, the next try is in `retryInMs`. Called before each wait. */
+  delayed?(retryInMs: number): void;
+  /** A try after a delay got through (called once, before the result is returned). */
+  flowing?(): void;
+  random?: () => number;
+}
+
+/**
+ * Sends one message over HTTP and waits until it is stored: a STORE_UNAVAILABLE answer is tried
+ * again with the same client id (so it is stored once, whichever try reached the database) after
+ * `storeRetryDelay`, for as long as it takes; any other error is thrown as it came.
+ */
+export async function sendUntilStored(api: ParleyApi, conv: string, text: string, clientId: string, hooks: StoreWaitHooks = {}): Promise<AckReply> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const ack = await api.send(conv, text, clientId);
+      if (attempt > 0) hooks.flowing?.();
+      return ack;
+    } catch (error) {
+      if (!(error instanceof ParleyClientError) || error.code !== 'STORE_UNAVAILABLE') throw error;
+      const wait = storeRetryDelay(error.retryAfterMs, attempt, hooks.random);
+      hooks.delayed?.(wait);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
