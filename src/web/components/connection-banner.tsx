@@ -1,9 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../i18n/i18n.ts';
 import type { ChatStore } from '../state/chat-store.ts';
-import { WifiOffIcon } from './icons.tsx';
+import { ClockIcon, WifiOffIcon } from './icons.tsx';
 
-/** Says when the live connection is not up. The first connect only shows if it is slow. */
+/**
+ * Says when the live connection is not up (the first connect only shows if it is slow), or, while
+ * it is, when the server cannot store messages (its database is away): they stay "sending" and go
+ * out by themselves once it is back. Both are polite status lines, read out once, not alerts.
+ */
 export function ConnectionBanner({ store }: { store: ChatStore }) {
   const state = store.connection.value;
   const [slow, setSlow] = useState(false);
@@ -27,8 +31,17 @@ export function ConnectionBanner({ store }: { store: ChatStore }) {
     );
   }
   const show = state === 'reconnecting' || ((state === 'connecting' || state === 'syncing') && slow);
+  // Losing the connection says more (and its hint covers unsent messages), so it goes first.
+  const storeDelayed = !show && store.sendsDelayed.value !== null;
+  const shown = show ? state : storeDelayed ? 'store-delayed' : 'online';
   return (
-    <div class={show ? `connection-banner visible ${state}` : 'connection-banner'} role="status" aria-live="polite" data-testid="connection-banner" data-state={show ? state : 'online'}>
+    <div class={shown === 'online' ? 'connection-banner' : `connection-banner visible ${shown}`} role="status" aria-live="polite" data-testid="connection-banner" data-state={shown}>
+      {storeDelayed && (
+        <>
+          <ClockIcon size={16} />
+          <span class="connection-text">{t('connection.storeDelayed')}</span>
+        </>
+      )}
       {show && (
         <>
           {state === 'reconnecting' ? <WifiOffIcon size={16} /> : <span class="spinner small" aria-hidden="true" />}

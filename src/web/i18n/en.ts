@@ -132,6 +132,7 @@ export const en = {
   'connection.reconnecting': 'Connection lost. Reconnecting…',
   'connection.retryNow': 'Retry now',
   'connection.queued': 'Messages you write now are sent when the connection is back.',
+  'connection.storeDelayed': 'The server cannot reach its database. Your messages will be sent when it is back.',
 
   'connection.closed': 'Disconnected from the server.',
   'connection.reload': 'Reload',

@@ -133,6 +133,7 @@ export const zhCN: Messages = {
   'connection.reconnecting': '连接已断开，正在重新连接…',
   'connection.retryNow': '立即重试',
   'connection.queued': '现在写的消息会在连接恢复后发送',
+  'connection.storeDelayed': '服务器暂时无法连接数据库，您的消息会在数据库恢复后自动发送',
 
   'connection.closed': '已与服务器断开连接',
   'connection.reload': '重新加载',

@@ -1,5 +1,5 @@
 import { batch, computed, signal } from '@preact/signals';
-import { ChatSession, newClientId, type ConnectionState, type SocketLike } from '../../client/session.ts';
+import { ChatSession, newClientId, type ConnectionState, type SendsDelayed, type SocketLike } from '../../client/session.ts';
 import type { ParleyApi } from '../../client/api.ts';
 import { ParleyClientError } from '../../client/errors.ts';
 // Values from the zod-free protocol modules: the browser bundle does not carry the schemas.
@@ -36,6 +36,11 @@ export interface StoreHooks {
  */
 export class ChatStore {
   readonly connection = signal<ConnectionState>('connecting');
+  /**
+   * Set while the server cannot store sends (its database is away): the messages stay "sending"
+   * and the session sends them again by itself; cleared once one gets through.
+   */
+  readonly sendsDelayed = signal<SendsDelayed | null>(null);
   /** True once the first welcome arrived (the sidebar has real data). */
   readonly ready = signal(false);
   readonly summaries = signal<ReadonlyMap<ConversationId, ConversationSummary>>(new Map());
@@ -232,6 +237,8 @@ export class ChatStore {
     session.on('message', (message) => this.arrivals.add(message));
     on('state', ({ state, closeCode }) => {
       this.connection.value = state;
+      // A closed session delays nothing: what it held was rejected.
+      if (state === 'closed') this.sendsDelayed.value = null;
       if (state === 'closed' && closeCode === CLOSE_CODES.SESSION_ENDED) this.hooks.onSessionEnded();
       if (state === 'reconnecting') void this.checkStillSignedIn();
     });
@@ -249,6 +256,8 @@ export class ChatStore {
         this.ready.value = true;
       });
     });
+    on('sendsDelayed', (delayed) => (this.sendsDelayed.value = delayed));
+    on('sendsFlowing', () => (this.sendsDelayed.value = null));
     on('synced', () => {
       this.reconnectChecks = 0;
       const viewing = this.hooks.viewing();
