@@ -1,0 +1,183 @@
+/**
+ * The clients while the server cannot reach its database: one `parley` on a private PostgreSQL,
+ * which the test stops and starts again. The server refuses each send with STORE_UNAVAILABLE
+ * (nothing stored); the client library keeps it pending with its client id and sends it again by
+ * itself once the database is back, so each message is stored once and in the order written.
+ */
+import WebSocket from 'ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ParleyApi } from '../src/client/api.ts';
+import { ParleyClientError } from '../src/client/errors.ts';
+import { nodeSession } from '../src/client/node.ts';
+import type { SendsDelayed, SocketLike } from '../src/client/session.ts';
+import { sendUntilStored } from '../src/client/store-retry.ts';
+import { WORLD, type Message } from '../src/protocol/index.ts';
+import { ChatStore } from '../src/web/state/chat-store.ts';
+import { registerUser, sleep, waitFor } from './support/clients.ts';
+import { hasPostgres, TestPostgres } from './support/postgres.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+async function allMessages(api: ParleyApi, conv: string): Promise<Message[]> {
+  const messages: Message[] = [];
+  for (let before: number | undefined; ; ) {
+    const page = await api.history(conv, { limit: 100, ...(before ? { before } : {}) });
+    messages.unshift(...page.messages);
+    if (!page.hasMore) return messages;
+    before = page.messages[0]!.seq;
+  }
+}
+
+/** A `ws` socket with the bearer token whose every outgoing `send` frame is noted, so a test sees each try. */
+function recordingSocket(token: string, sent: { clientId: string; text: string }[]) {
+  return (url: string): SocketLike => {
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+    const write = ws.send.bind(ws);
+    ws.send = ((data: string) => {
+      const frame = JSON.parse(data) as { type: string; clientId?: string; text?: string };
+      if (frame.type === 'send') sent.push({ clientId: frame.clientId!, text: frame.text! });
+      write(data);
+    }) as typeof ws.send;
+    return ws as unknown as SocketLike;
+  };
+}
+
+/** Whether a promise has settled yet, without waiting for it. */
+function settledFlag(promise: Promise<unknown>): { settled: boolean } {
+  const flag = { settled: false };
+  promise.then(() => (flag.settled = true), () => (flag.settled = true));
+  return flag;
+}
+
+describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
+  let postgres: TestPostgres;
+  let server: TestServer | null = null;
+  const cleanups: (() => unknown)[] = [];
+  beforeAll(async () => {
+    postgres = await TestPostgres.start();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await server?.close();
+    server = null;
+    await postgres.restart();
+  });
+  afterAll(async () => {
+    await postgres?.destroy();
+  });
+
+  async function start() {
+    server = await startTestServer({ flags: ['--database', await postgres.createDatabase()] });
+    return registerUser(server.url, 'alice');
+  }
+
+  it('keep a refused send pending, send it again with the same client id once PostgreSQL is back, and store it once, in the order written', async () => {
+    const alice = await start();
+    const wire: { clientId: string; text: string }[] = [];
+    const session = nodeSession(alice.api, { backoffMs: { initial: 50, max: 300 }, createSocket: recordingSocket(alice.token, wire) });
+    cleanups.push(() => session.close());
+    const delays: SendsDelayed[] = [];
+    let flowing = 0;
+    session.on('sendsDelayed', (delayed) => delays.push(delayed));
+    session.on('sendsFlowing', () => flowing++);
+    const synced = new Promise<void>((resolve) => session.on('synced', () => resolve()));
+    session.connect();
+    await synced;
+    const before = await session.send(WORLD, 'before the outage', 'c0');
+
+    await postgres.stop('fast');
+    const texts = ['first while away', 'second while away', 'third while away'];
+    const acks = texts.map((text, i) => session.send(WORLD, text, `c${i + 1}`));
+    const flags = acks.map(settledFlag);
+    await waitFor(() => delays.length >= 1, 'the session to say its sends are delayed', 10_000);
+    // Refused, not acknowledged: nothing was stored. The first wait is the server's hint (1000 ms).
+    expect(delays[0]).toEqual({ reason: 'STORE_UNAVAILABLE', retryInMs: 1000, pending: 3 });
+    await waitFor(() => delays.length >= 2, 'a second try while PostgreSQL is still away', 10_000);
+    expect(delays[1]!.retryInMs).toBeGreaterThanOrEqual(1000);
+    expect(delays[1]!.retryInMs).toBeLessThanOrEqual(2000);
+    expect(flags.map((flag) => flag.settled)).toEqual([false, false, false]);
+    expect(flowing).toBe(0);
+    // After the first refusal only the oldest goes again, alone.
+    const retried = wire.slice(wire.findIndex((frame) => frame.clientId === 'c3') + 1);
+    expect(new Set(retried.map((frame) => frame.clientId))).toEqual(new Set(['c1']));
+
+    await postgres.restart();
+    const acked = await Promise.all(acks);
+    expect(flowing).toBe(1);
+    expect(acked.map((ack) => ack.clientId)).toEqual(['c1', 'c2', 'c3']);
+    expect(acked.map((ack) => ack.seq)).toEqual([before.seq + 1, before.seq + 2, before.seq + 3]);
+    // Every try carried the message's own client id and text.
+    for (const [i, text] of texts.entries()) {
+      const tries = wire.filter((frame) => frame.clientId === `c${i + 1}`);
+      expect(tries.length).toBeGreaterThanOrEqual(i === 0 ? 3 : 2);
+      expect(new Set(tries.map((frame) => frame.text))).toEqual(new Set([text]));
+    }
+    const stored = await allMessages(alice.api, WORLD);
+    expect(stored.map((message) => [message.seq, message.clientId, message.text])).toEqual([
+      [before.seq, 'c0', 'before the outage'],
+      ...texts.map((text, i) => [before.seq + i + 1, `c${i + 1}`, text]),
+    ]);
+  }, 60_000);
+
+  it('reject a send still waiting for PostgreSQL when the session is closed (nothing stored)', async () => {
+    const alice = await start();
+    const session = nodeSession(alice.api, { backoffMs: { initial: 50, max: 300 } });
+    const delays: SendsDelayed[] = [];
+    session.on('sendsDelayed', (delayed) => delays.push(delayed));
+    const synced = new Promise<void>((resolve) => session.on('synced', () => resolve()));
+    session.connect();
+    await synced;
+    await postgres.stop('fast');
+    const ack = session.send(WORLD, 'given up', 'g1');
+    const outcome = ack.then(() => 'acked', (error: unknown) => (error instanceof ParleyClientError ? error.code : String(error)));
+    await waitFor(() => delays.length >= 1, 'the send to be delayed', 10_000);
+    session.close();
+    expect(await outcome).toBe('DISCONNECTED');
+    await postgres.restart();
+    expect((await allMessages(alice.api, WORLD)).map((message) => message.clientId)).not.toContain('g1');
+  }, 60_000);
+
+  it('sendUntilStored (the CLI\'s send over HTTP) tries again with the same client id until PostgreSQL is back, and the message is stored once', async () => {
+    const alice = await start();
+    await postgres.stop('fast');
+    const delays: number[] = [];
+    let flowing = 0;
+    const ack = sendUntilStored(alice.api, WORLD, 'over HTTP while away', 'h1', {
+      delayed: (retryInMs) => delays.push(retryInMs),
+      flowing: () => flowing++,
+    });
+    const flag = settledFlag(ack);
+    await waitFor(() => delays.length >= 2, 'two delayed tries over HTTP', 10_000);
+    expect(delays[0]).toBe(1000);
+    expect(flag.settled).toBe(false);
+    await postgres.restart();
+    const { clientId, seq } = await ack;
+    expect({ clientId, flowing }).toEqual({ clientId: 'h1', flowing: 1 });
+    const stored = await allMessages(alice.api, WORLD);
+    expect(stored.filter((message) => message.clientId === 'h1').map((message) => [message.seq, message.text])).toEqual([[seq, 'over HTTP while away']]);
+  }, 60_000);
+
+  it('the web client keeps the message "sending" and says the sends are delayed while PostgreSQL is away, then shows it sent and clears the notice', async () => {
+    const alice = await start();
+    const store = new ChatStore(
+      alice.api,
+      alice.user,
+      { viewing: () => WORLD, onDirectMessage: () => {}, onSessionEnded: () => {} },
+      recordingSocket(alice.token, []),
+    );
+    cleanups.push(() => store.stop());
+    store.start();
+    await waitFor(() => store.connection.value === 'online', 'the web store to be online');
+    await postgres.stop('fast');
+    store.send(WORLD, 'typed in the browser', 'web1');
+    const timeline = store.timeline(WORLD);
+    await waitFor(() => store.sendsDelayed.value !== null, 'the store to note the delayed sends', 10_000);
+    expect(store.sendsDelayed.value).toMatchObject({ reason: 'STORE_UNAVAILABLE', pending: 1 });
+    await sleep(1500); // at least one retry refused meanwhile
+    expect(timeline.echo('web1')?.status).toBe('sending');
+    await postgres.restart();
+    await waitFor(() => timeline.messages.value.some((message) => message.clientId === 'web1'), 'the message to be confirmed', 20_000);
+    expect(store.sendsDelayed.value).toBeNull();
+    expect(timeline.echo('web1')).toBeUndefined();
+    expect((await allMessages(alice.api, WORLD)).filter((message) => message.clientId === 'web1').length).toBe(1);
+  }, 60_000);
+});
