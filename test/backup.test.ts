@@ -1,7 +1,8 @@
 /**
  * Backups, restores and exports as an operator runs them: `parley backup` as its own process
  * against the data folder of a server that is busy, `parley restore` into an empty folder,
- * `parley export`; and a user's download of their own data over HTTP.
+ * `parley export`. Exports on PostgreSQL, and a user's download of their own data over HTTP, on
+ * either database: export.test.ts.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
-import { WORLD, dmId } from '../src/protocol/index.ts';
+import { WORLD } from '../src/protocol/index.ts';
 import { PASSWORD, connect, registerUser, type Client } from './support/clients.ts';
 import { offer, patchUpload, sha256, threeUsers } from './support/files.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -34,9 +35,10 @@ interface Run {
   stderr: string;
 }
 
-function parley(args: string[]): Promise<Run> {
-  const env = { ...process.env };
+function parley(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
+  const env = { ...process.env, ...extraEnv };
   delete env.PARLEY_DATA_DIR;
+  if (!('PARLEY_DATABASE_URL' in extraEnv)) delete env.PARLEY_DATABASE_URL;
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { env, timeout: 120_000, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
@@ -178,46 +180,26 @@ describe('parley backup, restore and export, against a server that is busy', () 
   }, 60_000);
 });
 
-describe('a user downloading their own data', () => {
-  let server: TestServer;
+describe('parley backup of a server on PostgreSQL', () => {
+  const url = 'postgres://parley:secret@db.internal:5432/parley';
 
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  it('is refused, pointing at pg_dump, whether the database is given as --database or in the environment', async () => {
+    const dir = await tempDir('pg-backup');
+    const file = join(dir, 'parley-backup.tar.gz');
+    for (const run of [await parley(['backup', '--database', url, file]), await parley(['backup', '--data', dir, file], { PARLEY_DATABASE_URL: url })]) {
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(
+        'parley: parley backup copies a SQLite data folder; it cannot back up the PostgreSQL database postgres://parley:***@db.internal:5432/parley. ' +
+          `Use pg_dump: pg_dump --format=custom --file=parley.dump '<url>' (docs/DEPLOYMENT.md, "Backups of PostgreSQL").\n`,
+      );
+    }
+    expect(await readdir(dir)).toEqual([]);
+  }, 60_000);
 
-  it('gets their account, their conversations, their DMs whole and only their own world messages', async () => {
-    const { alice, bob, carol, conv } = await threeUsers(server.url);
-    await alice.api.send(WORLD, 'hello world, alice here', 'a1');
-    await carol.api.send(WORLD, 'carol in the world chat', 'c1');
-    await alice.api.send(conv, 'bob, a secret for you', 'a2');
-    await bob.api.send(conv, 'thanks alice', 'b1');
-    await bob.api.send(dmId(bob.user.id, carol.user.id), 'bob to carol only', 'b2');
-
-    const response = await fetch(`${server.url}/api/me/export`, { headers: { authorization: `Bearer ${alice.token}` } });
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
-    expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="parley-export-\d{4}-\d{2}-\d{2}\.ndjson"; filename\*=UTF-8''parley-alice-/);
-    const text = await response.text();
-    const lines = records(text);
-    expect(lines[0]).toMatchObject({ type: 'export', scope: 'user' });
-    expect(lines.filter((record) => record.type === 'user').map((user) => user.name).sort()).toEqual(['alice', 'bob']);
-    expect(lines.filter((record) => record.type === 'conversation').map((c) => c.id).sort()).toEqual([conv, WORLD].sort());
-    expect(lines.filter((record) => record.type === 'message').map((message) => message.text)).toEqual(
-      expect.arrayContaining(['hello world, alice here', 'bob, a secret for you', 'thanks alice']),
-    );
-    expect(text).not.toContain('carol in the world chat');
-    expect(text).not.toContain('bob to carol only');
-    expect(text).not.toMatch(/password|\$argon2/);
-    const world = lines.find((record) => record.type === 'conversation' && record.id === WORLD)!;
-    expect(world.members).toEqual([{ user: alice.user.id, role: 'member', joinedAt: expect.any(Number), readSeq: expect.any(Number) }]);
-  });
-
-  it('is refused without a session', async () => {
-    const response = await fetch(`${server.url}/api/me/export`);
-    expect(response.status).toBe(401);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED');
-  });
+  it("points at pg_dump when the data folder holds no SQLite database (a PostgreSQL node's)", async () => {
+    const dir = await tempDir('pg-node');
+    const run = await parley(['backup', '--data', dir, join(dir, 'parley-backup.tar.gz')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`${dir} holds no Parley database (parley.sqlite); is --data right? A server on PostgreSQL (--database) is backed up with pg_dump.`);
+  }, 60_000);
 });

@@ -38,6 +38,7 @@ import { createMetrics } from './metrics/metrics.ts';
 import { createLogger } from './logging/logger.ts';
 import { meteredStore } from './metrics/metered-store.ts';
 import { exportLines } from './backup/export.ts';
+import { sqliteExportSnapshots } from './backup/sqlite-export.ts';
 import { DATABASE_FILE } from './backup/data-folder.ts';
 import type { BlobStore } from './files/blob-store.ts';
 import { Files } from './files/files.ts';
@@ -106,6 +107,12 @@ function onDemandSchemaCompilers(): SchemaCompilers {
     buildValidator: (...args) => load().buildValidator(...args),
     buildSerializer: (...args) => load().buildSerializer(...args),
   };
+}
+
+/** The PostgreSQL connections of this node's exports (none is made until an export runs). */
+async function openExportPool(url: string) {
+  const [{ Database }, { EXPORT_CONNECTIONS }] = await Promise.all([import('./storage/postgres/database.ts'), import('./backup/postgres-export.ts')]);
+  return new Database(url, EXPORT_CONNECTIONS);
 }
 
 /** Wires the parts together and starts listening. */
@@ -196,6 +203,10 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const uploads = new UploadSessions(fileStorage.leases, clock);
   const files = new Files(store, chat, blobs, bus, config.files, log.child({ part: 'files' }), uploads, clock, fileStorage.sweeps);
   const transfers = new Transfers(files, uploads, metrics.events);
+  // An export reads a snapshot of its own: of the SQLite file, or of PostgreSQL through a small pool of
+  // its own, so that downloads, which last as long as their readers, never hold the connections commits need.
+  const exportPool = config.database.kind === 'postgres' ? await openExportPool(config.database.url) : null;
+  const openExport = exportPool ? (await import('./backup/postgres-export.ts')).postgresExportSnapshots(exportPool) : sqliteExportSnapshots(databaseFile);
 
   const app: FastifyInstance = Fastify({
     loggerInstance: log.child({ part: 'http' }) as FastifyBaseLogger,
@@ -227,8 +238,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   conversationRoutes(app, { accounts, chat, presence: online });
   fileRoutes(app, { accounts, files, transfers, maxFileBytes: config.files.maxFileBytes });
   metricsRoute(app, { registry: metrics.registry, token: config.metricsToken });
-  // The export reads the SQLite file; on PostgreSQL the route is not offered yet (404).
-  if (config.database.kind === 'sqlite') exportRoutes(app, { accounts, exportUser: (userId) => exportLines(databaseFile, { kind: 'user', userId }) });
+  exportRoutes(app, { accounts, exportUser: (userId) => exportLines(openExport, { kind: 'user', userId }) });
   if (config.webRoot) webRoutes(app, config.webRoot);
   else webClientMissing(app);
 
@@ -309,6 +319,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         await transfers.close();
         await chat.drain();
         await app.close();
+        await exportPool?.close();
         online.stop();
         unsubscribe();
         stopRecheck();

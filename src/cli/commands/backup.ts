@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { operatorCommand } from '../operator-command.ts';
+import { DATABASE_OPTION, postgresUrl } from '../database-option.ts';
 import { CliError } from '../errors.ts';
 import { printLine } from '../output.ts';
 import { formatBytes, formatSecondsFigure } from '../../lib/units.ts';
@@ -13,10 +14,19 @@ export const backup = operatorCommand({
     'data folder into one archive (.tar.gz). Safe while the server runs: never copy parley.sqlite',
     'of a running server yourself, the newest messages are still in its write-ahead log.',
   ].join('\n'),
-  options: {},
+  options: { database: [DATABASE_OPTION[0], 'refused: a server on PostgreSQL is backed up with pg_dump (docs/DEPLOYMENT.md)'] },
   argumentCount: 1,
   examples: ['parley backup --data /var/lib/parley /backups/parley-$(date +%F).tar.gz'],
-  async run({ dataDir, args }) {
+  async run({ dataDir, values, args }) {
+    // Accepted only to be refused clearly: a copy of the data folder would miss every user and message.
+    const url = postgresUrl(values, 'backup');
+    if (url !== null) {
+      const { redactedUrl } = await import('../../server/storage/open-store.ts');
+      throw new CliError(
+        `parley backup copies a SQLite data folder; it cannot back up the PostgreSQL database ${redactedUrl(url)}. ` +
+          `Use pg_dump: pg_dump --format=custom --file=parley.dump '<url>' (docs/DEPLOYMENT.md, "Backups of PostgreSQL").`,
+      );
+    }
     const { BackupError, createBackup } = await import('../../server/backup/backup.ts');
     const file = resolve(args[0]!);
     const started = Date.now();

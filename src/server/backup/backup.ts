@@ -87,7 +87,9 @@ async function keptSources(dataDir: string): Promise<Source[]> {
 
 export async function createBackup(dataDir: string, outFile: string): Promise<BackupResult> {
   const databaseFile = join(dataDir, DATABASE_FILE);
-  if (!existsSync(databaseFile)) throw new BackupError(`${dataDir} holds no Parley database (${DATABASE_FILE}); is --data right?`);
+  if (!existsSync(databaseFile)) {
+    throw new BackupError(`${dataDir} holds no Parley database (${DATABASE_FILE}); is --data right? A server on PostgreSQL (--database) is backed up with pg_dump.`);
+  }
   // The snapshot is staged beside the archive (same disk, no /tmp size limits) and removed after.
   const staging = await mkdtemp(join(dirname(outFile), `.${basename(outFile)}.`));
   const partial = `${outFile}.partial`;

@@ -6,8 +6,8 @@ import { requireUser } from './authenticate.ts';
 
 export interface ExportRouteDeps {
   accounts: Accounts;
-  /** The user's own data as NDJSON lines (backup/export.ts), read lazily from a snapshot. */
-  exportUser(userId: number): Iterable<string>;
+  /** The user's own data as NDJSON lines (backup/export.ts), read lazily from a snapshot of either database. */
+  exportUser(userId: number): AsyncIterable<string>;
 }
 
 /** `GET /api/me/export`: a signed-in user downloads their own data (docs/PROTOCOL.md). */
