@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { RoomApi } from '../src/client/rooms.ts';
 import { WORLD, dmId } from '../src/protocol/index.ts';
-import { PASSWORD } from './support/clients.ts';
+import { PASSWORD, rawSocket, waitFor } from './support/clients.ts';
 import { serveProcess, type ParleyProcess } from './support/parley-process.ts';
 import { hasPostgres, TestPostgres } from './support/postgres.ts';
 
@@ -67,6 +67,32 @@ describe.runIf(hasPostgres)('parley serve --database', () => {
     expect(conversations.find((c) => c.id === dm)).toMatchObject({ unread: 1, lastSeq: 1 });
     expect(conversations.find((c) => c.id === WORLD)).toMatchObject({ unread: 1, lastSeq: 1 });
     await stop();
+  });
+
+  it("stores a sender's messages in the order they were sent, the first ones of new DMs too (while their peer is looked up)", async () => {
+    const url = await postgres.createDatabase();
+    server = await serveProcess(['--port', '0', '--data', await dataDir(), '--database', url, '--send-rate', '1000', '--send-burst', '1000']);
+    const alice = await new ParleyApi(server.url).register({ name: 'alice', password: PASSWORD });
+    const peers = [];
+    for (let i = 0; i < 6; i++) peers.push((await new ParleyApi(server.url).register({ name: `peer${i}`, password: PASSWORD })).user);
+    // The server has not looked any peer up yet: each first send into a DM waits for its peer from
+    // the pool, whose connections answer in any order, while the sends behind it are already read.
+    const raw = await rawSocket(server.url, alice.token);
+    raw.send(JSON.stringify({ type: 'hello', protocol: 1 }));
+    await raw.next('synced');
+    const perDm = 10;
+    const sent = new Map(peers.map((peer) => [peer.id, Array.from({ length: perDm }, (_, i) => `${peer.name}-${i}`)]));
+    for (let i = 0; i < perDm; i++) {
+      for (const peer of peers) raw.send(JSON.stringify({ type: 'send', conv: dmId(alice.user.id, peer.id), clientId: sent.get(peer.id)![i], text: `${i}` }));
+    }
+    await waitFor(() => raw.frames.filter((frame) => frame.type === 'ack').length === peers.length * perDm, 'every ack');
+    expect(raw.frames.filter((frame) => frame.type === 'error')).toEqual([]);
+    const api = new ParleyApi(server.url, { token: alice.token });
+    for (const peer of peers) {
+      const { messages } = await api.history(dmId(alice.user.id, peer.id), { limit: 100 });
+      expect(messages.map((message) => message.clientId), `the DM with ${peer.name}`).toEqual(sent.get(peer.id));
+    }
+    raw.ws.close();
   });
 
   it('answers a NUL in an address (404) or a forged directory cursor (400), never a 500 (PostgreSQL text cannot hold a NUL)', async () => {

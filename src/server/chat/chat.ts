@@ -32,6 +32,8 @@ export class Chat {
   private readonly queue: CommitQueue;
   /** Users never go away, so a user seen once can be taken as existing (no single-writer assumption). */
   private readonly knownUsers = new Map<number, UserRef>();
+  /** Per sender with a send on its way to the commit queue, when that send is queued (or refused). */
+  private readonly lastEnqueued = new Map<number, Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -48,12 +50,15 @@ export class Chat {
    * costs no validation or storage work.
    */
   async send(sender: UserRef, conv: ConversationId, clientId: string, text: string): Promise<Ack> {
-    // In this process the limiter answers at once: awaiting only a shared (Redis) limiter's answer
-    // spares every send a turn of the microtask queue.
-    const taken = this.sendRate.take(sender.id);
-    if (taken) await taken;
-    checkText(text);
-    const result = await this.commitMessage({ conv, sender, clientId, text, ts: this.clock.now() });
+    const result = await this.inSendOrder(sender.id, async () => {
+      // In this process the limiter answers at once: awaiting only a shared (Redis) limiter's
+      // answer spares every send a turn of the microtask queue.
+      const taken = this.sendRate.take(sender.id);
+      if (taken) await taken;
+      checkText(text);
+      return this.withDirect({ conv, sender, clientId, text, ts: this.clock.now() });
+    });
+    if (!result.ok) throw notFound();
     const { message } = result;
     return { clientId, conv: message.conv, seq: message.seq, ts: message.ts };
   }
@@ -68,10 +73,37 @@ export class Chat {
 
   /** Commits a message (a text, or a file offer that files/files.ts built and checked). */
   async commitMessage(pending: PendingMessage): Promise<Extract<CommitResult, { ok: true }>> {
-    const direct = await this.directMembers(pending.sender, pending.conv);
-    const result = await this.queue.enqueue(direct ? { ...pending, direct } : pending);
+    const result = await this.inSendOrder(pending.sender.id, () => this.withDirect(pending));
     if (!result.ok) throw notFound();
     return result;
+  }
+
+  /**
+   * Runs `prepare` (what a send awaits before it is queued: the shared send limit, a DM peer's
+   * lookup) and queues its message once the sender's previous send was queued or refused. Those
+   * answers come back in any order on PostgreSQL and Redis (a pool's connections race), and a
+   * sender's messages must be stored in the order they were sent. The chain waits for the
+   * previous enqueue only, never its commit: one sender's messages still share batches.
+   */
+  private inSendOrder(senderId: number, prepare: () => Promise<PendingMessage>): Promise<CommitResult> {
+    const previous = this.lastEnqueued.get(senderId);
+    // Wrapped, so that the commit's promise is handed on, not awaited, by the chain.
+    const queued = (previous ? previous.then(prepare) : prepare()).then((pending) => ({ commit: this.queue.enqueue(pending) }));
+    const settled = queued.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.lastEnqueued.set(senderId, settled);
+    void settled.then(() => {
+      if (this.lastEnqueued.get(senderId) === settled) this.lastEnqueued.delete(senderId);
+    });
+    return queued.then(({ commit }) => commit);
+  }
+
+  /** For the first message of a DM, the two members it is created with. */
+  private async withDirect(pending: PendingMessage): Promise<PendingMessage> {
+    const direct = await this.directMembers(pending.sender, pending.conv);
+    return direct ? { ...pending, direct } : pending;
   }
 
   /**
