@@ -105,6 +105,38 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** CPU seconds the process has spent in the kernel (system time), a part of cpuSeconds. */
+export function systemSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[12]) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds (user + system) of the process's main thread alone: JavaScript and the event loop, without V8's and libuv's helper threads. */
+export function mainThreadSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Times the process's main thread has blocked and been woken again (voluntary context switches): its event loop's wake-ups. */
+export function mainThreadWakeups(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'latin1');
+    return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /**
  * Nanoseconds the process's main thread has spent runnable but waiting for a CPU
  * (/proc/<pid>/schedstat): how much other work on the machine got in its way.

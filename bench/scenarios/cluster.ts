@@ -4,7 +4,7 @@ import { hasPostgres, TestPostgres } from '../../test/support/postgres.ts';
 import { hasRedis, startRedis, type PrivateRedis } from '../../test/support/redis.ts';
 import { DIALECTS } from '../load/dialects.ts';
 import type { RawClient } from '../load/raw-ws.ts';
-import { cpuSeconds, cpuSince, processesMatching, sleep, treeCpuSeconds } from '../lib/processes.ts';
+import { cpuSeconds, cpuSince, mainThreadSeconds, mainThreadWakeups, systemSeconds, processesMatching, sleep, treeCpuSeconds } from '../lib/processes.ts';
 import type { BenchContext, ScenarioReport, TargetCheck } from '../lib/report.ts';
 import { benchTempDir } from '../lib/seed.ts';
 import { startServer, type ServerUnderTest } from '../lib/servers.ts';
@@ -28,7 +28,11 @@ const percentile = (values: number[], p: number) => percentileOfSorted(Float64Ar
  * - latency is from the send to the delivery, both read on this process's clock, split into
  *   same-node and cross-node deliveries; this process's own CPU is reported, so a reading where
  *   the load generator (not the nodes) was the limit shows as such;
- * - each layout warms up on each kind (JIT, pools, the DMs' conversations created) before it is measured.
+ * - each layout warms up on each kind (JIT, pools, the DMs' conversations created) before it is measured;
+ * - world messages are measured at two widths: to the base clients, and (`wide`) to several
+ *   times as many at as many deliveries a second; the bus costs per message, a node per delivery;
+ * - the nodes' CPU is split into kernel time, main threads (the event loops) and helper threads,
+ *   and their wake-ups counted: where a cluster's extra cost lies.
  */
 const PASSWORD = 'bench-cluster-password-1';
 
@@ -48,6 +52,12 @@ interface Sample {
   delivered: number;
   /** CPU seconds of the nodes, Redis and PostgreSQL, and of this process (the load generator). */
   cpu: number;
+  /** Of `cpu`, the part spent in the kernel (socket writes and reads, wake-ups). */
+  systemCpu: number;
+  /** Of `cpu`, the nodes' main threads (the event loop); the rest is V8's and libuv's helper threads (GC, compiling, hashing). */
+  mainCpu: number;
+  /** The nodes' event loops' wake-ups (voluntary context switches of their main threads). */
+  wakeups: number;
   redisCpu: number;
   postgresCpu: number;
   generatorCpu: number;
@@ -80,12 +90,13 @@ async function startLayout(ctx: BenchContext, postgres: TestPostgres, redis: Pri
   return nodes;
 }
 
-async function connectClients(nodes: Node[], users: number): Promise<Client[]> {
+/** Registers users `from` .. `to` - 1 and connects each to node i mod n. */
+async function connectClients(nodes: Node[], to: number, from = 0): Promise<Client[]> {
   const registered: BenchUser[] = [];
-  for (let i = 0; i < users; i++) registered.push(await register(nodes[0]!.server.port, i));
+  for (let i = from; i < to; i++) registered.push(await register(nodes[0]!.server.port, i));
   return Promise.all(
-    registered.map(async (user, i) => {
-      const node = i % nodes.length;
+    registered.map(async (user, k) => {
+      const node = (from + k) % nodes.length;
       return { user, node, socket: await DIALECTS.parley.open(nodes[node]!.server.port, user, true) };
     }),
   );
@@ -99,7 +110,7 @@ interface Backing {
 }
 
 async function measure(nodes: Node[], clients: Client[], backing: Backing, kind: 'world' | 'dm', rate: number, seconds: number): Promise<Sample> {
-  const sample: Sample = { sent: 0, expected: 0, delivered: 0, cpu: 0, redisCpu: 0, postgresCpu: 0, generatorCpu: 0, seconds, local: [], cross: [] };
+  const sample: Sample = { sent: 0, expected: 0, delivered: 0, cpu: 0, systemCpu: 0, mainCpu: 0, wakeups: 0, redisCpu: 0, postgresCpu: 0, generatorCpu: 0, seconds, local: [], cross: [] };
   for (const client of clients) {
     client.socket.onFrame = (frameKind, payload) => {
       if (frameKind !== 'message' || !payload) return;
@@ -112,6 +123,9 @@ async function measure(nodes: Node[], clients: Client[], backing: Backing, kind:
   }
   const senders = kind === 'world' ? clients.slice(0, Math.min(4, clients.length)) : clients;
   const cpuBefore = nodes.reduce((sum, node) => sum + cpuSeconds(node.server.pid), 0);
+  const systemBefore = nodes.reduce((sum, node) => sum + systemSeconds(node.server.pid), 0);
+  const mainBefore = nodes.reduce((sum, node) => sum + mainThreadSeconds(node.server.pid), 0);
+  const wakeupsBefore = nodes.reduce((sum, node) => sum + mainThreadWakeups(node.server.pid), 0);
   const redisBefore = treeCpuSeconds(backing.redis);
   const postgresBefore = treeCpuSeconds(backing.postgres);
   const generatorBefore = process.cpuUsage();
@@ -132,6 +146,9 @@ async function measure(nodes: Node[], clients: Client[], backing: Backing, kind:
   const deadline = performance.now() + 10_000;
   while (sample.delivered < sample.expected && performance.now() < deadline) await sleep(20);
   sample.cpu = nodes.reduce((sum, node) => sum + cpuSeconds(node.server.pid), 0) - cpuBefore;
+  sample.systemCpu = nodes.reduce((sum, node) => sum + systemSeconds(node.server.pid), 0) - systemBefore;
+  sample.mainCpu = nodes.reduce((sum, node) => sum + mainThreadSeconds(node.server.pid), 0) - mainBefore;
+  sample.wakeups = nodes.reduce((sum, node) => sum + mainThreadWakeups(node.server.pid), 0) - wakeupsBefore;
   sample.redisCpu = cpuSince(redisBefore, treeCpuSeconds(backing.redis));
   sample.postgresCpu = cpuSince(postgresBefore, treeCpuSeconds(backing.postgres));
   const generator = process.cpuUsage(generatorBefore);
@@ -141,8 +158,18 @@ async function measure(nodes: Node[], clients: Client[], backing: Backing, kind:
 }
 
 const ms = (values: number[], p: number) => (values.length ? `${percentile(values, p).toFixed(1)}` : '–');
+/** The kinds whose one-node peak is searched. */
 const KINDS = ['world', 'dm'] as const;
 type Kind = (typeof KINDS)[number];
+/**
+ * What is measured in both layouts: world and DMs with the base clients, and `wide`: world
+ * messages to every client of a larger set, at a rate giving the same deliveries a second as
+ * `world` (fewer messages, each to more clients). A message costs the bus the same whatever its
+ * audience; a delivery costs each node the same whatever the layout. The wider the fan-out, the
+ * smaller the bus's share: `world` and `wide` show the ratio at two widths.
+ */
+const READINGS = ['world', 'dm', 'wide'] as const;
+type Reading = (typeof READINGS)[number];
 
 /** Climbs the message rate of `kind` on `nodes` until fewer than 95% are delivered in time or p99 passes 1 s; the last rate that held. */
 async function findPeak(ctx: BenchContext, nodes: Node[], clients: Client[], backing: Backing, kind: Kind): Promise<number> {
@@ -168,6 +195,7 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
       notes: ['needs PostgreSQL and Redis binaries (the Debian packages .ci/run installs)'] };
   }
   const users = ctx.quick ? 60 : 150;
+  const wideUsers = ctx.quick ? 300 : 1000;
   // PARLEY_BENCH_CLUSTER_PEAKS=world:1280,dm:160 takes these as the one-node peaks instead of
   // searching: to compare two builds at the same rates when the machine's load moves the peak.
   const fixedPeaks = parsePeaks(process.env.PARLEY_BENCH_CLUSTER_PEAKS);
@@ -178,6 +206,9 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
   const rounds: Record<string, Sample>[] = [];
   const peak: Record<Kind, number> = { world: 0, dm: 0 };
   const idle: Record<number, number> = {};
+  /** Messages a second for a reading: half of the one-node peak; `wide` as many deliveries a second as `world`. */
+  const rateOf = (reading: Reading) =>
+    reading === 'wide' ? Math.max(1, Math.round((halfOf(peak.world) * users) / wideUsers)) : halfOf(peak[reading]);
   try {
     if (fixedPeaks) {
       Object.assign(peak, fixedPeaks);
@@ -198,32 +229,40 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
     // after round, the order alternating: on a shared machine whose load drifts, a 1-node and a
     // 3-node reading taken seconds apart are compared, not two taken minutes apart.
     await ctx.settle('cluster layouts');
-    const layouts = new Map<number, { nodes: Node[]; clients: Client[] }>();
+    const layouts = new Map<number, { nodes: Node[]; clients: Client[]; wide: Client[] }>();
+    /** One round of `readings` in both layouts, the layouts' order alternating from round to round. */
+    const measureRound = async (round: number, readings: readonly Reading[]): Promise<Record<string, Sample>> => {
+      const results: Record<string, Sample> = {};
+      for (const reading of readings) {
+        const kind = reading === 'dm' ? 'dm' : 'world';
+        const rate = rateOf(reading);
+        for (const count of round % 2 === 0 ? [1, 3] : [3, 1]) {
+          const layout = layouts.get(count)!;
+          const clients = reading === 'wide' ? layout.wide : layout.clients;
+          if (round === 0) await measure(layout.nodes, clients, backing, kind, rate, 1); // warm-up, not counted
+          const sample = await measure(layout.nodes, clients, backing, kind, rate, seconds);
+          results[`${reading}-${count}`] = sample;
+          ctx.log(`  round ${round + 1}, ${count} node(s), ${reading} at ${rate} msg/s: ${sample.delivered}/${sample.expected} delivered, ${perCpu(sample).toFixed(0)} per CPU-s of nodes + Redis, load generator ${(sample.generatorCpu / sample.seconds).toFixed(2)} cores`);
+        }
+      }
+      return results;
+    };
     try {
       for (const count of [1, 3]) {
         const nodes = await startLayout(ctx, postgres, redis, count);
-        layouts.set(count, { nodes, clients: [] });
-        layouts.get(count)!.clients = await connectClients(nodes, users);
+        const layout = { nodes, clients: [] as Client[], wide: [] as Client[] };
+        layouts.set(count, layout);
+        layout.clients = await connectClients(nodes, users);
       }
       for (const [count, { nodes }] of layouts) {
         idle[count] = await idleCores(nodes, backing);
         ctx.log(`  ${count} node(s) idle: ${idle[count]!.toFixed(3)} cores (nodes + Redis)`);
       }
-      for (let round = 0; round < ctx.rounds; round++) {
-        const results: Record<string, Sample> = {};
-        for (const kind of KINDS) {
-          const rate = halfOf(peak[kind]);
-          for (const count of round % 2 === 0 ? [1, 3] : [3, 1]) {
-            const { nodes, clients } = layouts.get(count)!;
-            if (round === 0) await measure(nodes, clients, backing, kind, rate, 1); // warm-up, not counted
-            const sample = await measure(nodes, clients, backing, kind, rate, seconds);
-            results[`${kind}-${count}`] = sample;
-            ctx.log(`  round ${round + 1}, ${count} node(s), ${kind} at ${rate} msg/s: ${sample.delivered}/${sample.expected} delivered, ${perCpu(sample).toFixed(0)} per CPU-s of nodes + Redis, load generator ${(sample.generatorCpu / sample.seconds).toFixed(2)} cores`);
-          }
-        }
-        rounds.push(results);
-      }
-      for (const { clients } of layouts.values()) for (const client of clients) client.socket.close();
+      for (let round = 0; round < ctx.rounds; round++) rounds.push(await measureRound(round, ['world', 'dm']));
+      // Every connected client hears the world: the wide set joins only now, after the base readings.
+      for (const layout of layouts.values()) layout.wide = [...layout.clients, ...(await connectClients(layout.nodes, wideUsers, users))];
+      for (let round = 0; round < ctx.rounds; round++) Object.assign(rounds[round]!, await measureRound(round, ['wide']));
+      for (const { wide } of layouts.values()) for (const client of wide) client.socket.close();
     } finally {
       await Promise.all([...layouts.values()].flatMap(({ nodes }) => nodes.map((node) => node.server.stop())));
     }
@@ -237,7 +276,7 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
     const sum = (pick: (s: Sample) => number) => all.reduce((total, s) => total + pick(s), 0);
     results[key] = {
       sent: sum((s) => s.sent), expected: sum((s) => s.expected), delivered: sum((s) => s.delivered),
-      cpu: sum((s) => s.cpu), redisCpu: sum((s) => s.redisCpu), postgresCpu: sum((s) => s.postgresCpu), generatorCpu: sum((s) => s.generatorCpu),
+      cpu: sum((s) => s.cpu), systemCpu: sum((s) => s.systemCpu), mainCpu: sum((s) => s.mainCpu), wakeups: sum((s) => s.wakeups), redisCpu: sum((s) => s.redisCpu), postgresCpu: sum((s) => s.postgresCpu), generatorCpu: sum((s) => s.generatorCpu),
       seconds: sum((s) => s.seconds), local: all.flatMap((s) => s.local), cross: all.flatMap((s) => s.cross),
     };
   }
@@ -245,12 +284,12 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
   const rows = Object.entries(results).map(([key, s]) => [
     key, `${s.sent}`, `${s.delivered}/${s.expected}`,
     (s.delivered / s.cpu).toFixed(0), perCpu(s).toFixed(0), (s.delivered / (s.cpu + s.redisCpu + s.postgresCpu)).toFixed(0),
-    s.cpu.toFixed(2), s.redisCpu.toFixed(2), s.postgresCpu.toFixed(2), (s.generatorCpu / s.seconds).toFixed(2),
+    s.cpu.toFixed(2), s.systemCpu.toFixed(2), s.mainCpu.toFixed(2), `${s.wakeups}`, s.redisCpu.toFixed(2), s.postgresCpu.toFixed(2), (s.generatorCpu / s.seconds).toFixed(2),
   ]);
   const latencyRows = Object.entries(results).map(([key, s]) => [key, ms(s.local, 50), ms(s.local, 99), ms(s.cross, 50), ms(s.cross, 99)]);
   const targets: TargetCheck[] = [];
   const hop: string[][] = [];
-  for (const kind of KINDS) {
+  for (const kind of READINGS) {
     const one = results[`${kind}-1`];
     const three = results[`${kind}-3`];
     if (!one || !three) continue;
@@ -269,7 +308,7 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
   return {
     ...base,
     status: 'done',
-    settings: { users, seconds, peakWorldRate: peak.world, peakDmRate: peak.dm, worldRate: halfOf(peak.world), dmRate: halfOf(peak.dm), idleCores: idle },
+    settings: { users, wideUsers, seconds, peakWorldRate: peak.world, peakDmRate: peak.dm, worldRate: rateOf('world'), dmRate: rateOf('dm'), wideRate: rateOf('wide'), idleCores: idle },
     parley: results,
     peers: {},
     ratios: {},
@@ -281,11 +320,13 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
       'one node runs on PostgreSQL without Redis; three nodes add --redis; both layouts run at half of the one-node peak of each kind',
       `both layouts run side by side (own databases) and are measured in turn, ${rounds.length} rounds, order alternating; the tables add the rounds up, the targets take the median of the rounds' ratios`,
       'per CPU-s: deliveries ÷ CPU seconds of the nodes alone, of the nodes + Redis (the targets), and of the nodes + Redis + PostgreSQL',
+      `wide: world messages to ${wideUsers} clients instead of ${users}, at a rate giving as many deliveries a second; measured after the other readings (every connected client hears the world)`,
+      'nodes CPU is split: of it system = kernel time (socket reads and writes, wake-ups); main threads = the event loops, kernel time included; the rest is V8 and libuv helper threads (GC, compiling, hashing); wake-ups = times the nodes\' main threads blocked and were woken',
       `idle, with every client connected (heartbeats, presence, pools), nodes + Redis used ${Object.entries(idle).map(([n, c]) => `${c.toFixed(3)} cores with ${n} node(s)`).join(', ')}: counted in the figures like any other work`,
     ],
     tables: [
-      { title: `at half of the one-node peak (world ${halfOf(peak.world)} msg/s of a ${peak.world} peak, DMs ${halfOf(peak.dm)} msg/s of a ${peak.dm} peak); CPU in seconds, load generator in cores`,
-        columns: ['layout', 'sent', 'delivered', 'per CPU-s nodes', 'nodes + Redis', 'all', 'nodes CPU', 'Redis CPU', 'PG CPU', 'generator'], rows },
+      { title: `at half of the one-node peak (world ${rateOf('world')} msg/s of a ${peak.world} peak to ${users} clients, DMs ${rateOf('dm')} msg/s of a ${peak.dm} peak; wide: world ${rateOf('wide')} msg/s to ${wideUsers} clients, as many deliveries); CPU in seconds, load generator in cores`,
+        columns: ['layout', 'sent', 'delivered', 'per CPU-s nodes', 'nodes + Redis', 'all', 'nodes CPU', 'of it system', 'main threads', 'wake-ups', 'Redis CPU', 'PG CPU', 'generator'], rows },
       { title: 'latency from send to delivery, ms', columns: ['layout', 'same p50', 'same p99', 'cross p50', 'cross p99'], rows: latencyRows },
       { title: 'the Redis hop (3 nodes)', columns: ['kind', 'cross − same p50 (ms)', 'cross p99 / same p99', 'extra CPU per message, nodes + Redis (µs)', 'Redis CPU per message (µs)'], rows: hop },
     ],
