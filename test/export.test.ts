@@ -5,13 +5,14 @@
  * one of each, must export to the same records in the same order.
  */
 import { execFile } from 'node:child_process';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParleyApi } from '../src/client/api.ts';
 import { RoomApi } from '../src/client/rooms.ts';
-import { exportLines, type OpenExportSnapshot } from '../src/server/backup/export.ts';
+import { EXPORTS_AT_ONCE, exportLines, type OpenExportSnapshot } from '../src/server/backup/export.ts';
 import { postgresExportSnapshots } from '../src/server/backup/postgres-export.ts';
 import { sqliteExportSnapshots } from '../src/server/backup/sqlite-export.ts';
 import { Database as PostgresDatabase } from '../src/server/storage/postgres/database.ts';
@@ -19,6 +20,7 @@ import { WORLD, dmId } from '../src/protocol/index.ts';
 import { connect, registerUser, sleep, type Client } from './support/clients.ts';
 import { sha256, threeUsers } from './support/files.ts';
 import { hasPostgres, TestPostgres } from './support/postgres.ts';
+import { scratchDir } from './support/scratch.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'parley.js');
@@ -265,6 +267,66 @@ function exportCases(start: StartTarget): void {
 describe('export on SQLite', () => {
   exportCases(sqliteTarget);
 });
+
+describe('downloads held open by their readers', () => {
+  it(`streams ${EXPORTS_AT_ONCE} at once per node: one more is 503 EXPORTS_BUSY (Retry-After 60), a second of one user 429, and a slot that frees lets the next one through`, async () => {
+    const dataDir = scratchDir('parley-exports-held-');
+    let server = await startTestServer({ dataDir });
+    const people: Awaited<ReturnType<typeof registerUser>>[] = [];
+    for (let i = 0; i <= EXPORTS_AT_ONCE; i++) people.push(await registerUser(server.url, `reader${i}`));
+    await server.close();
+    // Each export must outgrow what the kernel's socket buffers take from a reader that reads
+    // nothing (a few megabytes): 8 MB of world messages per person, written straight into the file.
+    const db = new Database(join(dataDir, 'parley.sqlite'));
+    const text = 'x'.repeat(4000);
+    db.transaction(() => {
+      let seq = (db.prepare("SELECT last_seq AS seq FROM conversations WHERE id = 'world'").get() as { seq: number }).seq;
+      const insert = db.prepare("INSERT INTO messages (conv_id, seq, sender_id, client_id, text, ts) VALUES ('world', ?, ?, ?, ?, ?)");
+      for (const person of people) for (let i = 0; i < 2000; i++) insert.run(++seq, person.user.id, `bulk-${i}`, text, Date.now());
+      db.prepare("UPDATE conversations SET last_seq = ? WHERE id = 'world'").run(seq);
+    })();
+    db.close();
+    server = await startTestServer({ dataDir });
+    const held: Socket[] = [];
+    try {
+      // Each reader reads the status line, then stops reading: its export waits, snapshot open.
+      for (const person of people.slice(0, EXPORTS_AT_ONCE)) held.push(await holdExport(server.port, person.token));
+      const refused = await fetch(`${server.url}/api/me/export`, { headers: { authorization: `Bearer ${people[EXPORTS_AT_ONCE]!.token}` } });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('60');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('EXPORTS_BUSY');
+      const again = await fetch(`${server.url}/api/me/export`, { headers: { authorization: `Bearer ${people[0]!.token}` } });
+      expect(again.status).toBe(429);
+      expect(((await again.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+
+      held.shift()!.destroy();
+      let response: Response | undefined;
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
+        response = await fetch(`${server.url}/api/me/export`, { headers: { authorization: `Bearer ${people[EXPORTS_AT_ONCE]!.token}` } });
+        if (response.status !== 503) break;
+        await response.body?.cancel();
+      }
+      expect(response!.status).toBe(200);
+      const lines = records(await response!.text());
+      expect(lines.at(-1)).toMatchObject({ type: 'end' });
+      expect(ofType(lines, 'message')).toHaveLength(2000);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await server.close();
+    }
+  }, 120_000);
+});
+
+/** Asks for an export over a plain socket, reads up to the status line, and stops reading. */
+async function holdExport(port: number, token: string): Promise<Socket> {
+  const socket = tcpConnect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.write(`GET /api/me/export HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+  const head = await new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1', 0, 12))));
+  socket.pause();
+  expect(head).toBe('HTTP/1.1 200');
+  return socket;
+}
 
 describe.runIf(hasPostgres)('export on PostgreSQL', () => {
   let postgres: TestPostgres;

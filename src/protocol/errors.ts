@@ -49,6 +49,7 @@ export const ERRORS = {
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested byte range is outside the file.' },
   TUS_VERSION_UNSUPPORTED: { status: 412, message: 'This server speaks tus 1.0.0 (Tus-Resumable: 1.0.0).' },
   STORAGE_FULL: { status: 507, message: 'The server is out of disk space; try again later.' },
+  EXPORTS_BUSY: { status: 503, message: 'This server is already streaming as many data exports as it allows at once; try again in a minute.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; reconnect shortly.' },
   STORE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached; nothing was stored. Retry shortly with the same client id.' },
   INTERNAL: { status: 500, message: 'Something went wrong on the server.' },

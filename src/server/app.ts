@@ -37,7 +37,7 @@ import { metricsRoute } from './http/metrics-route.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { createLogger } from './logging/logger.ts';
 import { meteredStore } from './metrics/metered-store.ts';
-import { exportLines } from './backup/export.ts';
+import { EXPORTS_AT_ONCE, exportLines } from './backup/export.ts';
 import { sqliteExportSnapshots } from './backup/sqlite-export.ts';
 import { DATABASE_FILE } from './backup/data-folder.ts';
 import type { BlobStore } from './files/blob-store.ts';
@@ -238,7 +238,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   conversationRoutes(app, { accounts, chat, presence: online });
   fileRoutes(app, { accounts, files, transfers, maxFileBytes: config.files.maxFileBytes });
   metricsRoute(app, { registry: metrics.registry, token: config.metricsToken });
-  exportRoutes(app, { accounts, exportUser: (userId) => exportLines(openExport, { kind: 'user', userId }) });
+  exportRoutes(app, { accounts, maxRunning: EXPORTS_AT_ONCE, exportUser: (userId) => exportLines(openExport, { kind: 'user', userId }) });
   if (config.webRoot) webRoutes(app, config.webRoot);
   else webClientMissing(app);
 

@@ -18,6 +18,14 @@ export type ExportScope = { kind: 'server' } | { kind: 'user'; userId: number };
 
 export const EXPORT_FORMAT = 1;
 
+/**
+ * Users' exports (`GET /api/me/export`) streaming at once on one node; one more is refused with
+ * EXPORTS_BUSY. Each holds a snapshot open for as long as its reader reads (on SQLite the
+ * write-ahead log cannot be checkpointed past it; on PostgreSQL it holds a connection of the
+ * export pool and vacuum waits for it).
+ */
+export const EXPORTS_AT_ONCE = 4;
+
 export interface ExportCounts {
   users: number;
   conversations: number;

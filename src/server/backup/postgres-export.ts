@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Database } from '../storage/postgres/database.ts';
 import { MIGRATIONS } from '../storage/postgres/migrations.ts';
 import { asUnavailable } from '../storage/postgres/unavailable.ts';
-import type { ConversationRow, ExportSnapshot, FileRow, MessageRow, OpenExportSnapshot, UserRow } from './export.ts';
+import { EXPORTS_AT_ONCE, type ConversationRow, type ExportSnapshot, type FileRow, type MessageRow, type OpenExportSnapshot, type UserRow } from './export.ts';
 import { exportQueries, type ExportDialect } from './export-queries.ts';
 
 const POSTGRES: ExportDialect = {
@@ -12,11 +12,8 @@ const POSTGRES: ExportDialect = {
       FROM memberships m WHERE ${where})`,
 };
 
-/**
- * Exports running at once on one node (a further one waits for a connection, 10 s at most, then is
- * refused as STORE_UNAVAILABLE): each holds a connection for as long as its reader takes.
- */
-export const EXPORT_CONNECTIONS = 4;
+/** The export pool's connections: one per export the route lets run at once (each holds one for as long as its reader takes). */
+export const EXPORT_CONNECTIONS = EXPORTS_AT_ONCE;
 
 /** Rows per FETCH: a page is what an export holds in memory at a time. */
 export const EXPORT_PAGE_ROWS = 500;

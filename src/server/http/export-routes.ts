@@ -6,9 +6,14 @@ import { requireUser } from './authenticate.ts';
 
 export interface ExportRouteDeps {
   accounts: Accounts;
+  /** Exports streaming at once on this node; one more is refused with EXPORTS_BUSY (backup/export.ts, EXPORTS_AT_ONCE). */
+  maxRunning: number;
   /** The user's own data as NDJSON lines (backup/export.ts), read lazily from a snapshot of either database. */
   exportUser(userId: number): AsyncIterable<string>;
 }
+
+/** What a refused export is told to wait: exports last as long as a download. */
+const EXPORTS_BUSY_RETRY_MS = 60_000;
 
 /** `GET /api/me/export`: a signed-in user downloads their own data (docs/PROTOCOL.md). */
 export function exportRoutes(app: FastifyInstance, deps: ExportRouteDeps): void {
@@ -18,6 +23,7 @@ export function exportRoutes(app: FastifyInstance, deps: ExportRouteDeps): void 
   app.get('/api/me/export', async (request, reply) => {
     const { user } = await requireUser(deps.accounts, request);
     if (running.has(user.id)) throw new ParleyError('RATE_LIMITED', 'Your previous export is still being downloaded.');
+    if (running.size >= deps.maxRunning) throw new ParleyError('EXPORTS_BUSY', undefined, { retryAfterMs: EXPORTS_BUSY_RETRY_MS });
     running.add(user.id);
     const body = Readable.from(deps.exportUser(user.id));
     body.once('close', () => running.delete(user.id));

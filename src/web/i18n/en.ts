@@ -33,6 +33,7 @@ export const en = {
   'error.TEXT_ILL_FORMED': 'The message holds characters that are not valid text (a broken emoji or a NUL); remove them and send again.',
   'error.PAYLOAD_TOO_LARGE': 'That is more than the server accepts at once.',
   'error.TOO_MANY_CONNECTIONS': 'Too many tabs and devices are connected to this account. Close some and try again.',
+  'error.EXPORTS_BUSY': 'Too many people are downloading their data right now. Try again in a minute.',
   'error.SHUTTING_DOWN': 'The server is restarting. Try again in a moment.',
   'error.STORE_UNAVAILABLE': 'The server cannot reach its database. Try again in a moment.',
   'error.PROTOCOL_UNSUPPORTED': 'This page is older than the server. Reload it.',

@@ -35,6 +35,7 @@ export const zhCN: Messages = {
   'error.TEXT_ILL_FORMED': '消息中有无效的字符（残缺的表情符号或 NUL），请删除后再发送',
   'error.PAYLOAD_TOO_LARGE': '内容超过了服务器一次能接收的大小',
   'error.TOO_MANY_CONNECTIONS': '此账号同时连接的标签页和设备过多，请关闭一些后再试',
+  'error.EXPORTS_BUSY': '正在导出数据的人太多，请一分钟后再试',
   'error.SHUTTING_DOWN': '服务器正在重启，请稍后再试',
   'error.STORE_UNAVAILABLE': '服务器暂时无法连接数据库，请稍后再试',
   'error.PROTOCOL_UNSUPPORTED': '此页面版本比服务器旧，请刷新页面',
