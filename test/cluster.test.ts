@@ -1,14 +1,20 @@
 /**
  * Cluster mode, wired: two real servers on one private PostgreSQL and one private Redis
  * (`--database` and `--redis`), clients on each. Messages, presence, logout and the send limit
- * cross from one node to the other.
+ * cross from one node to the other; room member lists changed while Redis was away are brought
+ * up to date on the other node once it is back.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
+import WebSocket from 'ws';
+import { RoomApi } from '../src/client/rooms.ts';
+import type { SocketLike } from '../src/client/session.ts';
 import { PROTOCOL_VERSION, WORLD, dmId } from '../src/protocol/index.ts';
+import { ChatStore } from '../src/web/state/chat-store.ts';
+import { RoomMembers } from '../src/web/state/room-members.ts';
 import { connect, PASSWORD, rawSocket, registerUser, waitFor, type Client } from './support/clients.ts';
 import { serveProcess } from './support/parley-process.ts';
 import { hasPostgres, TestPostgres } from './support/postgres.ts';
@@ -118,6 +124,64 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     hereOnB!.ws.close();
     expect((await new ParleyApi(b.url).login({ name: 'alice', password: 'a brand new passphrase' })).user.name).toBe('alice');
   });
+
+  it('brings a room’s member list up to date on the other node after a Redis outage (joins, a leave, removals, a role), and tells a removed member there', async () => {
+    const [a, b] = await cluster(['--send-rate', '100', '--send-burst', '100']);
+    const names = ['olga', 'alice', 'dave', 'bob', 'carol', 'gina', 'erin', 'frank'] as const;
+    const people = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await registerUser(a.url, name)] as const))) as Record<
+      (typeof names)[number],
+      Awaited<ReturnType<typeof registerUser>>
+    >;
+    const { olga, alice, dave, bob, carol, gina, erin, frank } = people;
+    const rooms = new RoomApi(olga.api);
+    const room = await rooms.create({ name: 'Outage club', visibility: 'public', invite: [alice, dave, bob, carol, gina].map((p) => p.user.id) });
+    const listed = async () => (await rooms.members(room.id)).members.map((m) => `${m.user.name} ${m.role}`).sort();
+    // Alice and Dave are connected to B in the web client, Alice with the room's members panel
+    // open (state/room-members.ts); a recording client of Alice's on B counts the frames.
+    const webClient = async (who: typeof alice) => {
+      const store = new ChatStore(new ParleyApi(b.url, { token: who.token }), who.user, { viewing: () => null, onDirectMessage: () => {}, onSessionEnded: () => {} }, (url) =>
+        new WebSocket(url, { headers: { authorization: `Bearer ${who.token}` } }) as unknown as SocketLike,
+      );
+      cleanups.push(() => store.stop());
+      store.start();
+      await waitFor(() => store.ready.value && store.summary(room.id) !== undefined, `${who.user.name}'s web client to hold the room`);
+      return store;
+    };
+    const [aliceWeb, daveWeb] = await Promise.all([webClient(alice), webClient(dave)]);
+    const panel = new RoomMembers(aliceWeb, room.id);
+    cleanups.push(() => panel.close());
+    const shown = () => [...panel.members.value.values()].map((m) => `${m.user.name} ${m.role}`).sort();
+    await waitFor(() => panel.status.value === 'done', 'alice’s members panel to load');
+    expect(shown()).toHaveLength(6);
+    const aliceOnB = await client(new ParleyApi(b.url, { token: alice.token }));
+
+    await redis.stop();
+    try {
+      // Every change goes through node A while Redis is away: B hears none of them live.
+      await new RoomApi(erin.api).join(room.id);
+      await rooms.invite(room.id, [frank.user.id]);
+      await new RoomApi(bob.api).leave(room.id);
+      await rooms.remove(room.id, carol.user.id);
+      await rooms.setRole(room.id, gina.user.id, 'admin');
+      await rooms.remove(room.id, dave.user.id);
+    } finally {
+      await redis.restart();
+    }
+    const now = await listed();
+    expect(now).toEqual(['alice member', 'erin member', 'frank member', 'gina admin', 'olga owner']);
+
+    await waitFor(() => JSON.stringify(shown()) === JSON.stringify(now), 'alice’s members panel on B to show the room’s members as they are now', 30_000);
+    expect(shown()).toEqual(now);
+    await waitFor(() => aliceWeb.summary(room.id)?.room?.memberCount === 5, 'alice’s web client on B to count 5 members', 30_000);
+    await waitFor(() => daveWeb.removal.value !== null, 'dave’s web client on B to be told he was removed', 30_000);
+    expect(daveWeb.removal.value).toEqual({ conv: room.id, room: 'Outage club', by: olga.user });
+    expect(daveWeb.summary(room.id)).toBeUndefined();
+    // Off the wire: each change reached alice once, at its rev.
+    await waitFor(() => aliceOnB.frames.filter((frame) => frame.type === 'member').length >= 6, 'alice’s recording client to get every change');
+    const revs = aliceOnB.frames.filter((frame) => frame.type === 'member' && frame.conv === room.id).map((frame) => `${(frame.user as { name: string }).name} ${frame.rev}`);
+    expect(revs.filter((key, i) => revs.indexOf(key) !== i)).toEqual([]);
+    expect(new Set(revs.map((key) => key.split(' ')[0])).size).toBe(revs.length);
+  }, 60_000);
 
   it('grants a user one send budget across the nodes, not one per node', async () => {
     const [a, b] = await cluster(['--send-rate', '1', '--send-burst', '4']);

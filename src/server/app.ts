@@ -174,6 +174,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       localUsers: () => hub.users(),
       conversationsOf: (user) => store.conversationsOf(user),
       membershipsChangedSince: (userId, rev) => store.membershipsChangedSince(userId, rev),
+      roomMembersChangedSince: (convs, rev) => store.rooms.membersChangedSince(convs, rev),
+      departuresOf: (userId, rev) => store.rooms.departuresOf(userId, rev),
       filesChangedSince: (userId, rev, limit) => store.files.changedSince(userId, rev, limit),
     },
     log.child({ part: 'delivery' }),

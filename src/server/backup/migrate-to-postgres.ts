@@ -18,7 +18,11 @@ import { DEVICE_KEY_FILE, DEVICE_KEY_SECRET } from '../accounts/device-tokens.ts
 
 export class MigrateError extends Error {}
 
-/** Every table Parley stores, in an order that satisfies the foreign keys, with its columns. */
+/**
+ * Every table Parley stores, in an order that satisfies the foreign keys, with its columns. Not
+ * `departures`: it is read only to refill what a node's clients missed while Redis was away, from
+ * revs after that node started, so a fresh cluster needs none of a single node's.
+ */
 const TABLES = {
   users: ['id', 'name', 'name_key', 'name_skeleton', 'password_hash', 'created_at'],
   conversations: ['id', 'kind', 'last_seq', 'created_at', 'name', 'name_key', 'topic', 'visibility', 'member_count', 'rev'],

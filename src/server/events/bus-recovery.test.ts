@@ -47,6 +47,8 @@ describe('BusRecovery', () => {
         localUsers: () => local,
         conversationsOf: (user) => store.conversationsOf(user),
         membershipsChangedSince: (userId, rev) => store.membershipsChangedSince(userId, rev),
+        roomMembersChangedSince: (convs, rev) => store.rooms.membersChangedSince(convs, rev),
+        departuresOf: (userId, rev) => store.rooms.departuresOf(userId, rev),
         filesChangedSince: (userId, rev, limit) => store.files.changedSince(userId, rev, limit),
       },
       quiet,
@@ -124,6 +126,47 @@ describe('BusRecovery', () => {
     // A second pass (another node's notice) finds nothing new.
     delivered.length = 0;
     await recovery.resumed({ since: clock.now() - 5000, rev: 1 });
+    expect(delivered).toEqual([]);
+  });
+
+  it('after its own link came back: where every member of Alice’s rooms changed meanwhile stands now, and her own removal; nothing delivered live again', async () => {
+    const { store, clock, delivered, delivery, recovery, alice, bob, carol } = await node();
+    const created = await store.createUser({ name: 'dave', nameKey: 'dave', passwordHash: 'h', createdAt: 1 });
+    const dave: UserRef = { id: created!.id, name: 'dave' };
+    const done = <T,>(result: T | string): T => {
+      if (typeof result === 'string') throw new Error(result);
+      return result;
+    };
+    recovery.lost();
+    await clock.advance(1000);
+    // In her room: Dave joins and is made an admin (that one reached this node live), Bob joins and leaves.
+    done(await store.rooms.join(ROOM, dave, clock.now()));
+    const promoted = done(await store.rooms.setRole(ROOM, carol, dave, 'admin', clock.now()));
+    const live = promoted.members[0]!;
+    delivery.accept({ type: 'membership', rev: live.rev, conv: ROOM, convKind: 'room', audience: { users: [alice.id] }, user: dave, role: 'admin', memberCount: promoted.room.memberCount, by: carol });
+    done(await store.rooms.join(ROOM, bob, clock.now()));
+    const left = done(await store.rooms.leave(ROOM, bob, clock.now()));
+    // Alice joins the other room, and Carol removes her from it: all she must hear is that she is out.
+    done(await store.rooms.join(OTHER_ROOM, alice, clock.now()));
+    const removed = done(await store.rooms.remove(OTHER_ROOM, carol, alice, clock.now()));
+    delivered.length = 0;
+
+    await recovery.resumed({ since: clock.now() - 1000, rev: null });
+    const members = delivered.flatMap((event) =>
+      event.type === 'membership' ? [[event.conv, event.user.name, event.role, event.by.name, event.rev, event.memberCount, 'users' in event.audience ? event.audience.users : 'everyone', !!event.summary]] : [],
+    );
+    expect(members).toEqual([
+      [ROOM, 'bob', null, 'bob', left.members[0]!.rev, 3, [alice.id], false],
+      [OTHER_ROOM, 'alice', null, 'carol', removed.members[0]!.rev, 2, [alice.id], false],
+    ]);
+    // As live, who joined or left before the room's details, and those before its messages.
+    const kinds = delivered.map((event) => event.type);
+    expect(kinds.slice(0, 3)).toEqual(['membership', 'membership', 'room']);
+    expect(delivered.find((event) => event.type === 'room')).toMatchObject({ room: { id: ROOM, memberCount: 3, rev: left.room.rev } });
+    expect(kinds.slice(3).every((kind) => kind === 'message')).toBe(true);
+
+    delivered.length = 0;
+    await recovery.resumed({ since: clock.now() - 1000, rev: 1 });
     expect(delivered).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ConversationId, ConversationSummary, FileCard, RoomInfo, UserRef } from '../../protocol/index.ts';
+import type { MemberState } from '../storage/room-records.ts';
 import type { BusGap } from './event-codec.ts';
 import { usersAudience, type RevEvent } from './events.ts';
 import type { OrderedDelivery } from './ordered-delivery.ts';
@@ -12,6 +13,10 @@ export interface RecoverySource {
   conversationsOf(user: UserRef): Promise<ConversationSummary[]>;
   /** The user's memberships made or changed after `afterRev`, ascending by rev. */
   membershipsChangedSince(userId: number, afterRev: number): Promise<{ conv: ConversationId; rev: number }[]>;
+  /** Where the members of these rooms changed after `afterRev` stand now (joined, new role, left, removed), ascending by rev. */
+  roomMembersChangedSince(convs: readonly ConversationId[], afterRev: number): Promise<MemberState[]>;
+  /** The rooms the user left or was removed from after `afterRev` (and is still out of), ascending by rev. */
+  departuresOf(userId: number, afterRev: number): Promise<MemberState[]>;
   /** The user's file cards changed after `afterRev`, ascending by rev, at most `limit`. */
   filesChangedSince(userId: number, afterRev: number, limit: number): Promise<FileCard[]>;
 }
@@ -34,9 +39,13 @@ export const REV_MARGIN = 1000;
  * quiet conversation has none; a lost state change shows itself never. So, for every user
  * connected here, it reads from storage and delivers, through OrderedDelivery (once per seq or
  * rev, to the same connections live delivery would reach):
- * - the conversations they joined meanwhile (a DM begun, a room joined: `conversation` frames)
- *   and the current details of their rooms changed meanwhile (name, topic, visibility, member
- *   count), first, as live delivery tells of them before the messages of the change;
+ * - the conversations they joined meanwhile (a DM begun, a room joined: `conversation` frames),
+ *   where every member of their rooms changed meanwhile stands now (joined, a new role, left or
+ *   removed: `member` frames, each at the rev of the member's last change, so that the member
+ *   lists their clients hold come out as the room's), the rooms they left or were removed from
+ *   meanwhile (a `member` frame about themselves, as live), and the current details of their
+ *   rooms changed meanwhile (name, topic, visibility, member count), first, as live delivery
+ *   tells of them before the messages of the change;
  * - every message of their conversations this node did not deliver (OrderedDelivery.recheck:
  *   after the last one delivered where it follows the conversation, else everything committed
  *   since the loss began);
@@ -100,9 +109,15 @@ export class BusRecovery {
     });
     // Changes up to startRev are older than this node: its clients got them at hello.
     const since = gap.rev === null ? null : Math.max(gap.rev - 1, this.startRev);
-    // As live: who joined, then the room's details, then the messages (publishRoomCommit's order).
-    // One refill: a join and the room's new member count share a rev.
-    if (since !== null) this.delivery.refill([...(await this.joined(users, summaries, since)), ...this.roomsChanged(summaries, since)]);
+    // As live: who joined or left, then the room's details, then the messages (publishRoomCommit's order).
+    // One refill: a member's change and the room's new member count share a rev.
+    if (since !== null) {
+      this.delivery.refill([
+        ...(await this.joined(users, summaries, since)),
+        ...(await this.membersChanged(users, summaries, since)),
+        ...this.roomsChanged(summaries, since),
+      ]);
+    }
     const conversations = new Set<ConversationId>();
     for (const list of summaries.values()) for (const summary of list) conversations.add(summary.id);
     await this.delivery.recheck(gap.since, conversations);
@@ -111,13 +126,13 @@ export class BusRecovery {
     this.log.info({ users: users.length, conversations: conversations.size, rev: gap.rev }, 'read what the bus may have lost');
   }
 
-  /** A `membership` event (with the conversation as the user sees it now) for each conversation a local user joined after `afterRev`. */
+  /** A `membership` event (with the conversation as the user sees it now) for each DM a local user joined after `afterRev` (rooms: membersChanged). */
   private async joined(users: UserRef[], summaries: Map<number, ConversationSummary[]>, afterRev: number): Promise<RevEvent[]> {
     const events: RevEvent[] = [];
     await eachLimited(users, PARALLEL_READS, async (user) => {
       for (const { conv, rev } of await this.source.membershipsChangedSince(user.id, afterRev)) {
         const summary = summaries.get(user.id)?.find((each) => each.id === conv);
-        if (!summary || summary.kind === 'world') continue;
+        if (!summary || summary.kind !== 'dm') continue;
         // Told to this user only: other members learn of the room's new count from its `room` event.
         events.push({
           type: 'membership',
@@ -134,6 +149,52 @@ export class BusRecovery {
       }
     });
     return events;
+  }
+
+  /**
+   * A `membership` event for every member of a local user's room whose membership changed after
+   * `afterRev`, as they stand now: their role at the rev of their row (a join or a new role), or
+   * `role: null` at the rev of their last departure, by whoever removed them. To the room's local
+   * members, and to a local user who is out (live, the departed hear of their own departure); a
+   * local user who is in, and joined meanwhile, first learns of the room itself (`summary`).
+   */
+  private async membersChanged(users: UserRef[], summaries: Map<number, ConversationSummary[]>, afterRev: number): Promise<RevEvent[]> {
+    const local = new Set(users.map((user) => user.id));
+    const rooms = new Map<ConversationId, number[]>();
+    for (const [userId, list] of summaries) {
+      for (const { room } of list) {
+        // Any change of a room's members moves its rev: a room not moved since has none to tell.
+        if (!room || room.rev <= afterRev) continue;
+        const members = rooms.get(room.id) ?? [];
+        members.push(userId);
+        rooms.set(room.id, members);
+      }
+    }
+    const states = new Map<string, MemberState>();
+    const key = (state: MemberState) => `${state.conv} ${state.user.id} ${state.rev}`;
+    for (const state of await this.source.roomMembersChangedSince([...rooms.keys()], afterRev)) states.set(key(state), state);
+    await eachLimited(users, PARALLEL_READS, async (user) => {
+      for (const state of await this.source.departuresOf(user.id, afterRev)) states.set(key(state), state);
+    });
+    return [...states.values()]
+      .sort((x, y) => x.rev - y.rev)
+      .map((state): RevEvent => {
+        const audience = [...(rooms.get(state.conv) ?? [])];
+        if (state.role === null && local.has(state.user.id)) audience.push(state.user.id);
+        const summary = state.role === null ? undefined : summaries.get(state.user.id)?.find((each) => each.id === state.conv);
+        return {
+          type: 'membership',
+          rev: state.rev,
+          conv: state.conv,
+          convKind: 'room',
+          audience: usersAudience(audience),
+          user: state.user,
+          role: state.role,
+          memberCount: state.memberCount,
+          by: state.by,
+          ...(summary ? { summary } : {}),
+        };
+      });
   }
 
   /** A `room` event with its current details for each room of a local user changed after `afterRev`, to its local members. */

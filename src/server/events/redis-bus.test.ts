@@ -168,6 +168,8 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
           localUsers: () => [alice!],
           conversationsOf: (user) => store.conversationsOf(user),
           membershipsChangedSince: (userId, rev) => store.membershipsChangedSince(userId, rev),
+          roomMembersChangedSince: (convs, rev) => store.rooms.membersChangedSince(convs, rev),
+          departuresOf: (userId, rev) => store.rooms.departuresOf(userId, rev),
           filesChangedSince: (userId, rev, limit) => store.files.changedSince(userId, rev, limit),
         },
         quiet,

@@ -47,6 +47,22 @@ export interface RoomCommit {
   memberIds: number[];
 }
 
+/**
+ * Where one member of a room stands now, for a node that lost the events of the changes (a Redis
+ * outage, events/bus-recovery.ts): their role and the rev of their membership row (a join or a new
+ * role), or `role` null and the rev of their last departure (left or removed) with who made it.
+ */
+export interface MemberState {
+  conv: ConversationId;
+  user: UserRef;
+  role: RoomRole | null;
+  rev: number;
+  /** Who removed them, or the member themselves (a leave, and any join or role: rows keep no actor). */
+  by: UserRef;
+  /** The room's member count now. */
+  memberCount: number;
+}
+
 /** Why a change was not made: no such room for this user, or their role does not allow it. */
 export type RoomRefusal = 'not-found' | 'forbidden';
 
@@ -77,6 +93,13 @@ export interface RoomRecords {
   setRole(conv: ConversationId, actor: UserRef, user: UserRef, role: 'admin' | 'member', ts: number): Promise<RoomResult>;
   /** Public rooms whose name key starts with `prefix`, by name key then id, after the cursor `after`. */
   directory(userId: number, options: { prefix: string; after?: { nameKey: string; id: string }; limit: number }): Promise<(RoomListing & { nameKey: string })[]>;
+  /**
+   * The members of these rooms who joined, got a new role, left or were removed after `afterRev`
+   * (each once, as they stand now), ascending by rev.
+   */
+  membersChangedSince(convs: readonly ConversationId[], afterRev: number): Promise<MemberState[]>;
+  /** The rooms `userId` left or was removed from after `afterRev` and is still out of, ascending by rev. */
+  departuresOf(userId: number, afterRev: number): Promise<MemberState[]>;
   /** A page of members by name key, after the name key `after`. */
   members(conv: ConversationId, options: { after?: string; limit: number }): Promise<{ user: UserRef; role: RoomRole; nameKey: string }[]>;
 }

@@ -352,14 +352,14 @@ export class ChatStore {
   /** Someone's membership of a room changed: the member count, this user's role, or this user is out. */
   private applyMember({ conv, user, role, memberCount, rev, by }: ServerFrameOf<'member'>): void {
     const summary = this.summary(conv);
-    if (!summary?.room) return;
+    // Older than what is held (a change refilled after a Redis outage, overtaken by a newer live one).
+    if (!summary?.room || summary.room.rev > rev) return;
     if (user.id === this.me.id && role === null) {
       // Left on another device, or removed: nothing more of the room will come.
       this.forget(conv);
       if (by.id !== this.me.id) this.removal.value = { conv, room: summary.room.name, by };
       return;
     }
-    if (summary.room.rev > rev) return;
     const mine = user.id === this.me.id && role !== null ? { role } : {};
     this.setSummary({ ...summary, ...mine, room: { ...summary.room, memberCount, rev } });
   }

@@ -8,8 +8,10 @@ export type Member = Omit<RoomMember, 'online'>;
 
 /**
  * The member list of one room, as the members panel shows it: loaded a page at a time over HTTP,
- * then kept current by `member` frames (joins, departures, new roles). Who is online comes from
- * the store's live presence, not from the page, which is only a snapshot.
+ * then kept current by `member` frames (joins, departures, new roles). Each member keeps the
+ * newest `rev` it was told of: a frame older than that one changes nothing (after a Redis outage
+ * the server refills what was missed, and a newer live change may have come first). Who is online
+ * comes from the store's live presence, not from the page, which is only a snapshot.
  */
 export class RoomMembers {
   readonly members = signal<ReadonlyMap<number, Member>>(new Map());
@@ -19,6 +21,8 @@ export class RoomMembers {
   private readonly stop: () => void;
   /** Frames that came while a page was on its way: applied again on top of it, in order. */
   private inFlight: ServerFrameOf<'member'>[] | null = null;
+  /** The newest rev told of each member (departed ones included). */
+  private readonly revs = new Map<number, number>();
 
   constructor(
     private readonly store: ChatStore,
@@ -55,7 +59,9 @@ export class RoomMembers {
     this.stop();
   }
 
-  private apply({ user, role }: ServerFrameOf<'member'>): void {
+  private apply({ user, role, rev }: ServerFrameOf<'member'>): void {
+    if ((this.revs.get(user.id) ?? 0) > rev) return;
+    this.revs.set(user.id, rev);
     const next = new Map(this.members.value);
     if (role === null) next.delete(user.id);
     else next.set(user.id, { user, role });

@@ -121,6 +121,39 @@ export function roomsContract(open: OpenStore): void {
       await store.close();
     });
 
+    it('tells where every member of a room changed after a rev stands now, departures (with who removed them) included, and a user’s own departures', async () => {
+      const { store } = await open();
+      const [alice, bob, carol, dave] = await withUsers(store, 'alice', 'bob', 'carol', 'dave');
+      await room(store, alice!, [bob!, carol!], 'public');
+      const OTHER = 'room:BBBBBBBBBBBB';
+      await store.rooms.create({ conv: OTHER, name: 'Other', nameKey: 'other', topic: '', visibility: 'public', owner: dave!, ts: 10 }, [bob!]);
+      const since = await store.lastRev();
+      expect(await store.rooms.membersChangedSince([CONV, OTHER], since)).toEqual([]);
+      const joined = done(await store.rooms.join(CONV, dave!, 20)).members[0]!.rev;
+      const promoted = done(await store.rooms.setRole(CONV, alice!, bob!, 'admin', 21)).members[0]!.rev;
+      const removed = done(await store.rooms.remove(CONV, bob!, carol!, 22)).members[0]!.rev;
+      const left = done(await store.rooms.leave(OTHER, bob!, 23)).members[0]!.rev;
+      const count = (await store.rooms.info(CONV))!.memberCount;
+      expect(count).toBe(3);
+      expect(await store.rooms.membersChangedSince([CONV], since)).toEqual([
+        { conv: CONV, user: dave, role: 'member', rev: joined, by: dave, memberCount: count },
+        { conv: CONV, user: bob, role: 'admin', rev: promoted, by: bob, memberCount: count },
+        { conv: CONV, user: carol, role: null, rev: removed, by: bob, memberCount: count },
+      ]);
+      expect((await store.rooms.membersChangedSince([CONV, OTHER], promoted)).map((m) => [m.user.name, m.role, m.by.name, m.memberCount])).toEqual([
+        ['carol', null, 'bob', 3],
+        ['bob', null, 'bob', 1],
+      ]);
+      expect(await store.rooms.membersChangedSince([], since)).toEqual([]);
+      expect(await store.rooms.departuresOf(carol!.id, since)).toEqual([{ conv: CONV, user: carol, role: null, rev: removed, by: bob, memberCount: count }]);
+      expect(await store.rooms.departuresOf(carol!.id, removed)).toEqual([]);
+      // Back in: the departure is gone, the membership row tells where she stands.
+      const back = done(await store.rooms.join(CONV, carol!, 24)).members[0]!.rev;
+      expect(await store.rooms.departuresOf(carol!.id, since)).toEqual([]);
+      expect((await store.rooms.membersChangedSince([CONV], removed)).map((m) => [m.user.name, m.role, m.rev])).toEqual([['carol', 'member', back]]);
+      await store.close();
+    });
+
     it('changes details only for the owner and admins, one rev and system message per field that really changed', async () => {
       const { store } = await open();
       const [alice, bob] = await withUsers(store, 'alice', 'bob');

@@ -137,4 +137,18 @@ export const MIGRATIONS: readonly string[] = [
     wanted     boolean     NOT NULL DEFAULT false
   );
   `,
+  // Version 4: who left or was removed from a room, at which rev and by whom. A departure deletes
+  // the membership row, so without it nothing would tell a node that lost the event (a Redis
+  // outage) which members to take out of its clients' lists (events/bus-recovery.ts). One row per
+  // member and room, the last departure; deleted when they come back.
+  `
+  CREATE TABLE departures (
+    conv_id text COLLATE "C" NOT NULL REFERENCES conversations(id),
+    user_id bigint NOT NULL REFERENCES users(id),
+    by_id   bigint NOT NULL REFERENCES users(id),
+    rev     bigint NOT NULL,
+    PRIMARY KEY (conv_id, user_id)
+  );
+  CREATE INDEX departures_by_user ON departures(user_id, rev);
+  `,
 ];

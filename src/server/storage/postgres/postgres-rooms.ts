@@ -11,7 +11,7 @@ import {
   type SystemEvent,
   type UserRef,
 } from '../../../protocol/index.ts';
-import type { MemberChange, NewRoom, RoomCommit, RoomDetailsChange, RoomRecords, RoomResult } from '../room-records.ts';
+import type { MemberChange, MemberState, NewRoom, RoomCommit, RoomDetailsChange, RoomRecords, RoomResult } from '../room-records.ts';
 import { toRoomInfo } from '../sqlite/sqlite-rooms.ts';
 import type { Database, Queryable } from './database.ts';
 import { appendSystem, lastSeq, memberIds, nextRev } from './postgres-log.ts';
@@ -26,6 +26,28 @@ interface RoomRow {
 }
 
 const ROOM_COLUMNS = 'c.id, c.name, c.topic, c.visibility, c.member_count, c.rev';
+
+interface MemberStateRow {
+  conv: ConversationId;
+  id: number;
+  name: string;
+  role: RoomRole | null;
+  rev: number | string;
+  by_id: number;
+  by_name: string;
+  member_count: number;
+}
+
+function toMemberState(row: MemberStateRow): MemberState {
+  return {
+    conv: row.conv,
+    user: { id: Number(row.id), name: row.name },
+    role: row.role,
+    rev: Number(row.rev),
+    by: { id: Number(row.by_id), name: row.by_name },
+    memberCount: Number(row.member_count),
+  };
+}
 
 /** Collects what one room transaction did, and finishes it (member count, the room's rev). */
 class Change {
@@ -105,7 +127,7 @@ export class PostgresRooms implements RoomRecords {
       const role = await this.roleOf(tx, user.id, conv);
       if (role === null) return 'not-found';
       const change = new Change(tx, conv, ts);
-      await this.drop(change, user);
+      await this.drop(change, user, user);
       await change.say(user, { kind: 'left' });
       if (role === 'owner') {
         const { rows } = await tx.query<UserRef>(
@@ -144,7 +166,7 @@ export class PostgresRooms implements RoomRecords {
       if (role === null) return 'not-found';
       if (!canRemove(actorRole, role)) return 'forbidden';
       const change = new Change(tx, conv, ts);
-      await this.drop(change, user);
+      await this.drop(change, user, actor);
       await change.say(actor, { kind: 'removed', user });
       return this.finish(change);
     });
@@ -214,6 +236,33 @@ export class PostgresRooms implements RoomRecords {
     return rows.map((row) => ({ user: { id: row.id, name: row.name }, role: row.role, nameKey: row.name_key }));
   }
 
+  async membersChangedSince(convs: readonly ConversationId[], afterRev: number): Promise<MemberState[]> {
+    if (convs.length === 0) return [];
+    // One statement, one snapshot: a member is either in the room (their row) or out (a departure), never both.
+    const { rows } = await this.db.query<MemberStateRow>(
+      `SELECT m.conv_id AS conv, u.id AS id, u.name AS name, m.role AS role, m.rev AS rev, u.id AS by_id, u.name AS by_name, c.member_count
+       FROM memberships m JOIN users u ON u.id = m.user_id JOIN conversations c ON c.id = m.conv_id
+       WHERE m.conv_id = ANY($1::text[]) AND m.rev > $2
+       UNION ALL
+       SELECT d.conv_id, u.id, u.name, NULL, d.rev, b.id, b.name, c.member_count
+       FROM departures d JOIN users u ON u.id = d.user_id JOIN users b ON b.id = d.by_id JOIN conversations c ON c.id = d.conv_id
+       WHERE d.conv_id = ANY($1::text[]) AND d.rev > $2
+       ORDER BY rev`,
+      [convs, afterRev],
+    );
+    return rows.map(toMemberState);
+  }
+
+  async departuresOf(userId: number, afterRev: number): Promise<MemberState[]> {
+    const { rows } = await this.db.query<MemberStateRow>(
+      `SELECT d.conv_id AS conv, u.id, u.name, NULL AS role, d.rev, b.id AS by_id, b.name AS by_name, c.member_count
+       FROM departures d JOIN users u ON u.id = d.user_id JOIN users b ON b.id = d.by_id JOIN conversations c ON c.id = d.conv_id
+       WHERE d.user_id = $1 AND d.rev > $2 ORDER BY d.rev`,
+      [userId, afterRev],
+    );
+    return rows.map(toMemberState);
+  }
+
   /** The room's row; with `lock`, locked to the end of the transaction (every change takes it first). */
   private async room(db: Queryable, conv: ConversationId, lock = false): Promise<RoomRow | null> {
     const { rows } = await db.query<RoomRow>(
@@ -240,13 +289,21 @@ export class PostgresRooms implements RoomRecords {
       'INSERT INTO memberships (user_id, conv_id, read_seq, role, joined_at, rev) VALUES ($1, $2, $3, $4, $5, $6)',
       [user.id, change.conv, await lastSeq(change.tx, change.conv), role, change.ts, rev],
     );
+    await change.tx.query('DELETE FROM departures WHERE conv_id = $1 AND user_id = $2', [change.conv, user.id]);
     change.members.push({ user, change: 'joined', role, rev });
     return true;
   }
 
-  private async drop(change: Change, user: UserRef): Promise<void> {
+  /** Takes `user` out of the room (`by`: themselves, or who removed them), and records the departure. */
+  private async drop(change: Change, user: UserRef, by: UserRef): Promise<void> {
     await change.tx.query('DELETE FROM memberships WHERE user_id = $1 AND conv_id = $2', [user.id, change.conv]);
-    change.members.push({ user, change: 'left', role: null, rev: await change.rev() });
+    const rev = await change.rev();
+    await change.tx.query(
+      `INSERT INTO departures (conv_id, user_id, by_id, rev) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (conv_id, user_id) DO UPDATE SET by_id = EXCLUDED.by_id, rev = EXCLUDED.rev`,
+      [change.conv, user.id, by.id, rev],
+    );
+    change.members.push({ user, change: 'left', role: null, rev });
   }
 
   private async finish(change: Change): Promise<RoomCommit> {

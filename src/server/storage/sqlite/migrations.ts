@@ -133,4 +133,18 @@ export const MIGRATIONS: readonly (string | Migration)[] = [
   INSERT INTO counters (name, value) VALUES ('rev', (SELECT coalesce(max(rev), 0) FROM files));
   `,
   },
+  // 5: who left or was removed from a room, at which rev and by whom. A departure deletes the
+  // membership row, so without it nothing would tell a node that lost the event (a Redis outage)
+  // which members to take out of its clients' lists (events/bus-recovery.ts). One row per member
+  // and room, the last departure; deleted when they come back.
+  `
+  CREATE TABLE departures (
+    conv_id TEXT    NOT NULL REFERENCES conversations(id),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    by_id   INTEGER NOT NULL REFERENCES users(id),
+    rev     INTEGER NOT NULL,
+    PRIMARY KEY (conv_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX departures_by_user ON departures(user_id, rev);
+  `,
 ];

@@ -12,7 +12,7 @@ import {
   type SystemEvent,
   type UserRef,
 } from '../../../protocol/index.ts';
-import type { MemberChange, NewRoom, RoomCommit, RoomDetailsChange, RoomRecords, RoomResult } from '../room-records.ts';
+import type { MemberChange, MemberState, NewRoom, RoomCommit, RoomDetailsChange, RoomRecords, RoomResult } from '../room-records.ts';
 import type { SqliteLog } from './sqlite-log.ts';
 
 interface RoomRow {
@@ -28,6 +28,28 @@ const ROOM_COLUMNS = 'c.id, c.name, c.topic, c.visibility, c.member_count, c.rev
 
 export function toRoomInfo(row: RoomRow): RoomInfo {
   return { id: row.id, name: row.name, topic: row.topic, visibility: row.visibility, memberCount: row.member_count, rev: row.rev };
+}
+
+interface MemberStateRow {
+  conv: ConversationId;
+  id: number;
+  name: string;
+  role: RoomRole | null;
+  rev: number;
+  by_id: number;
+  by_name: string;
+  member_count: number;
+}
+
+function toMemberState(row: MemberStateRow): MemberState {
+  return {
+    conv: row.conv,
+    user: { id: row.id, name: row.name },
+    role: row.role,
+    rev: row.rev,
+    by: { id: row.by_id, name: row.by_name },
+    memberCount: row.member_count,
+  };
 }
 
 /** Collects what one room transaction did, and finishes it (member count, the room's rev). */
@@ -82,6 +104,27 @@ export class SqliteRooms implements RoomRecords {
         'INSERT INTO memberships (user_id, conv_id, read_seq, role, joined_at, rev) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       dropMember: db.prepare('DELETE FROM memberships WHERE user_id = ? AND conv_id = ?'),
+      addDeparture: db.prepare(
+        `INSERT INTO departures (conv_id, user_id, by_id, rev) VALUES (?, ?, ?, ?)
+         ON CONFLICT (conv_id, user_id) DO UPDATE SET by_id = excluded.by_id, rev = excluded.rev`,
+      ),
+      dropDeparture: db.prepare('DELETE FROM departures WHERE conv_id = ? AND user_id = ?'),
+      // Read in one statement: a member is either in the room (their row) or out (a departure), never both.
+      membersChanged: db.prepare(
+        `SELECT m.conv_id AS conv, u.id AS id, u.name AS name, m.role AS role, m.rev AS rev, u.id AS by_id, u.name AS by_name, c.member_count
+         FROM memberships m JOIN users u ON u.id = m.user_id JOIN conversations c ON c.id = m.conv_id
+         WHERE m.conv_id IN (SELECT value FROM json_each(@convs)) AND m.rev > @after
+         UNION ALL
+         SELECT d.conv_id, u.id, u.name, NULL, d.rev, b.id, b.name, c.member_count
+         FROM departures d JOIN users u ON u.id = d.user_id JOIN users b ON b.id = d.by_id JOIN conversations c ON c.id = d.conv_id
+         WHERE d.conv_id IN (SELECT value FROM json_each(@convs)) AND d.rev > @after
+         ORDER BY rev`,
+      ),
+      departuresOf: db.prepare(
+        `SELECT d.conv_id AS conv, u.id, u.name, NULL AS role, d.rev, b.id AS by_id, b.name AS by_name, c.member_count
+         FROM departures d JOIN users u ON u.id = d.user_id JOIN users b ON b.id = d.by_id JOIN conversations c ON c.id = d.conv_id
+         WHERE d.user_id = ? AND d.rev > ? ORDER BY d.rev`,
+      ),
       setRole: db.prepare('UPDATE memberships SET role = ?, rev = ? WHERE user_id = ? AND conv_id = ?'),
       successor: db.prepare(
         `SELECT u.id, u.name FROM memberships m JOIN users u ON u.id = m.user_id
@@ -139,7 +182,7 @@ export class SqliteRooms implements RoomRecords {
       const role = this.roleOf(user.id, conv);
       if (role === null || !this.sql.room.get(conv)) return 'not-found';
       const change = new Change(this.log, conv, ts);
-      this.drop(change, user);
+      this.drop(change, user, user);
       change.say(user, { kind: 'left' });
       if (role === 'owner') {
         const heir = this.sql.successor.get(conv) as UserRef | undefined;
@@ -172,7 +215,7 @@ export class SqliteRooms implements RoomRecords {
       if (role === null) return 'not-found';
       if (!canRemove(actorRole, role)) return 'forbidden';
       const change = new Change(this.log, conv, ts);
-      this.drop(change, user);
+      this.drop(change, user, actor);
       change.say(actor, { kind: 'removed', user });
       return this.finish(change);
     }).immediate();
@@ -238,6 +281,15 @@ export class SqliteRooms implements RoomRecords {
     return rows.map((row) => ({ user: { id: row.id, name: row.name }, role: row.role, nameKey: row.name_key }));
   }
 
+  async membersChangedSince(convs: readonly ConversationId[], afterRev: number): Promise<MemberState[]> {
+    if (convs.length === 0) return [];
+    return (this.sql.membersChanged.all({ convs: JSON.stringify(convs), after: afterRev }) as MemberStateRow[]).map(toMemberState);
+  }
+
+  async departuresOf(userId: number, afterRev: number): Promise<MemberState[]> {
+    return (this.sql.departuresOf.all(userId, afterRev) as MemberStateRow[]).map(toMemberState);
+  }
+
   private roleOf(userId: number, conv: ConversationId): RoomRole | null {
     return (this.sql.role.get(userId, conv) as RoomRole | undefined) ?? null;
   }
@@ -247,13 +299,17 @@ export class SqliteRooms implements RoomRecords {
     if (this.roleOf(user.id, change.conv) !== null) return false;
     const rev = change.rev();
     this.sql.addMember.run(user.id, change.conv, this.log.lastSeq(change.conv), role, change.ts, rev);
+    this.sql.dropDeparture.run(change.conv, user.id);
     change.members.push({ user, change: 'joined', role, rev });
     return true;
   }
 
-  private drop(change: Change, user: UserRef): void {
+  /** Takes `user` out of the room (`by`: themselves, or who removed them), and records the departure. */
+  private drop(change: Change, user: UserRef, by: UserRef): void {
     this.sql.dropMember.run(user.id, change.conv);
-    change.members.push({ user, change: 'left', role: null, rev: change.rev() });
+    const rev = change.rev();
+    this.sql.addDeparture.run(change.conv, user.id, by.id, rev);
+    change.members.push({ user, change: 'left', role: null, rev });
   }
 
   private finish(change: Change): RoomCommit {
