@@ -28,10 +28,6 @@ const SERVER_SOURCES = ['src/cli', 'src/server', 'src/client', 'src/protocol', '
  */
 const NATIVE = ['better-sqlite3', 'argon2'];
 /**
- * The bundle is ES modules, but the CommonJS dependencies inside it (fastify, ws, pino…) call
- * `require` for Node's built-in modules and the native addons; this gives every chunk one.
- */
-/**
  * A package Parley imports only on demand (`await import('selfsigned')`, the password dictionary)
  * stays a package, loaded by Node from node_modules when the feature is first used: bundled
  * behind a split point, a CommonJS package would lose its named exports (esbuild hands such a
@@ -43,7 +39,26 @@ const onDemandPackagesStayPackages: Plugin = {
     build.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined));
   },
 };
-const REQUIRE_SHIM = "import { createRequire as parleyCreateRequire } from 'node:module'; const require = parleyCreateRequire(import.meta.url);";
+/**
+ * The bundle is ES modules, but the CommonJS dependencies inside it (fastify, ws, pino…) call
+ * `require` for Node's built-in modules and the native addons: this gives every chunk one. Some
+ * also read `__dirname` or `__filename` (pino's transports, thread-stream's worker, ioredis's
+ * showFriendlyErrorStack), which an ES module does not have: reaching one of those lines would
+ * throw a ReferenceError. Every chunk gets its own, from its own `import.meta.url` (the banner is
+ * repeated at the top of each chunk), under names no bundled module uses; COMMONJS_GLOBALS makes
+ * esbuild rewrite the free `__dirname`/`__filename` of bundled code to those names, and leaves alone
+ * a module that declares a `__dirname` of its own (as ES modules often do), which a `const
+ * __dirname` in the banner would collide with.
+ */
+const SHIM = [
+  "import { createRequire as __parleyCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __parleyFileURLToPath } from 'node:url';",
+  "import { dirname as __parleyDirnameOf } from 'node:path';",
+  'const require = __parleyCreateRequire(import.meta.url);',
+  'const __parley_filename = __parleyFileURLToPath(import.meta.url);',
+  'const __parley_dirname = __parleyDirnameOf(__parley_filename);',
+].join(' ');
+const COMMONJS_GLOBALS = { __dirname: '__parley_dirname', __filename: '__parley_filename' };
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
@@ -86,7 +101,8 @@ export async function buildServer(): Promise<void> {
     target: 'node20.19',
     external: NATIVE,
     plugins: [onDemandPackagesStayPackages],
-    banner: { js: REQUIRE_SHIM },
+    banner: { js: SHIM },
+    define: COMMONJS_GLOBALS,
     minifyWhitespace: true,
     minifySyntax: true,
     sourcemap: 'linked',

@@ -8,7 +8,7 @@
  * that other test files serve the web client from.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -140,6 +140,50 @@ describe('the npm package', () => {
     expect(files).toContain('dist/web/index.html');
     expect(files.some((file) => file.startsWith('dist/web/assets/') && file.endsWith('.js'))).toBe(true);
     expect(files.filter((file) => file.startsWith('src/') || file.startsWith('test/') || file.endsWith('.ts'))).toEqual([]);
+  }, 300_000);
+
+  it("gives every bundled chunk CommonJS's __dirname: ioredis's showFriendlyErrorStack, which reads it, works in the bundle", async () => {
+    // Built by the packing above; built here when this test runs alone.
+    if (!existsSync(join(copy, 'dist', 'cli', 'run.js'))) {
+      const built = await run(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], { cwd: copy, timeoutMs: 300_000 });
+      expect(built.code, built.stderr).toBe(0);
+    }
+    const dir = join(copy, 'dist', 'cli');
+    const chunks = (await readdir(dir)).filter((file) => file.endsWith('.js'));
+    // The chunk that holds ioredis, copied beside itself (so its imports of other chunks resolve)
+    // with an export appended that runs a command through the bundled ioredis with
+    // showFriendlyErrorStack on: a refused command is rejected through
+    // optimizeErrorStack(error, stack, __dirname). Without the banner's __dirname that line throws
+    // "ReferenceError: __dirname is not defined" instead.
+    const chunk = chunks.find((file) => readFileSync(join(dir, file), 'utf8').includes('optimizeErrorStack'));
+    expect(chunk, 'a chunk that bundles ioredis').toBeDefined();
+    const probe = join(dir, 'probe-dirname.js');
+    await writeFile(
+      probe,
+      `${readFileSync(join(dir, chunk!), 'utf8')}\n` +
+        'export async function probe() {\n' +
+        "  const redis = new import_ioredis.Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, showFriendlyErrorStack: true, enableOfflineQueue: false, retryStrategy: () => null });\n" +
+        '  try { await redis.get("x"); return null; } catch (error) { return { name: error.name, message: error.message, stack: error.stack }; } finally { redis.disconnect(); }\n' +
+        '}\n',
+    );
+    // Every chunk is loaded too: a clash of the banner's names with bundled code would fail here.
+    // In a plain node process: vitest's module runner would lend the module a __dirname of its own.
+    const driver = join(work, 'probe-dirname.mjs');
+    await writeFile(
+      driver,
+      `for (const chunk of ${JSON.stringify(chunks.filter((file) => file !== 'run.js'))}) await import(${JSON.stringify(dir + '/')} + chunk);\n` +
+        `const { probe } = await import(${JSON.stringify(probe)});\n` +
+        'console.log(JSON.stringify(await probe()));\n',
+    );
+    const probed = await run(process.execPath, [driver]);
+    expect(probed.code, probed.stderr).toBe(0);
+    const error = JSON.parse(probed.stdout.trim().split('\n').at(-1)!) as { name: string; message: string; stack: string };
+    expect(error.name, error.stack).toBe('Error');
+    expect(error.message).toContain("Stream isn't writeable");
+    // optimizeErrorStack cut the frames under __dirname: the chunk's own folder, dist/cli.
+    expect(error.stack).not.toContain(dir);
+    expect(error.stack).toContain(driver);
+    await rm(probe);
   }, 300_000);
 
   it('installs with --omit=dev into an empty prefix, without engine warnings and without the build tools', async () => {

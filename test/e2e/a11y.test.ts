@@ -1,11 +1,13 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, registerUser, type Client } from '../support/clients.ts';
-import { offer } from '../support/files.ts';
+import { offer, patchUpload } from '../support/files.ts';
 import type { TestServer } from '../support/server.ts';
 import { FileApi } from '../../src/client/files.ts';
 import { RoomApi } from '../../src/client/rooms.ts';
 import { dmId } from '../../src/protocol/conversations.ts';
+import type { FileCard } from '../../src/protocol/files.ts';
+import type { ParleyApi } from '../../src/client/api.ts';
 import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
 import { axeAudit, describeFindings, seriousOrCritical } from './support/axe.ts';
 import { DESKTOP, PHONE, authenticate, conversationLink, hasChromium, send, until, waitForMessage, waitOnline } from './support/browser.ts';
@@ -24,6 +26,14 @@ interface Scene {
   aliceId: number;
   /** bob's rooms, to put alice in a room and take her out of it while a view is on screen. */
   bobRooms: RoomApi;
+  /** A long DM with emma (online), to scroll up in while she writes more. */
+  dmWithEmma: string;
+  emma: Awaited<ReturnType<typeof registerUser>>;
+  /** The DM with 陈静, where alice offers files that 陈静 accepts through `chenFiles`. */
+  dmWithChen: string;
+  chenFiles: FileApi;
+  /** alice's API, to move part of her held upload to the server as her tab would. */
+  aliceApi: ParleyApi;
 }
 
 interface View {
@@ -142,6 +152,63 @@ const removalNotice = async (page: Page, scene: Scene) => {
   await until(async () => ((await page.getByTestId('removal-notice').textContent()) ?? '') !== '', 'the removal notice');
 };
 
+const EMMA_LAST = 'Long thread, message 40';
+/** The long DM with emma scrolled up with the wheel, a new message arrived below: "Jump to latest" shows. */
+const jumpToLatest = async (page: Page, scene: Scene) => {
+  await conversation((scene) => scene.dmWithEmma, () => EMMA_LAST)(page, scene);
+  const box = (await page.locator('.vlist').boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, -1200);
+  await page.locator('.jump-latest').waitFor();
+  const text = `A new one while you read up (${Math.random().toString(36).slice(2, 8)})`;
+  await scene.emma.api.send(scene.dmWithEmma, text);
+  await until(async () => ((await conversationLink(page, scene.dmWithEmma).locator('.conv-preview').textContent()) ?? '').includes(text), 'the new message taken in');
+  expect(await page.locator('.jump-latest').count()).toBe(1);
+};
+
+let uploads = 0;
+/**
+ * alice offers 陈静 a file, 陈静 accepts, and alice's upload starts and is held on its way (her
+ * tab's PATCH never answered) after the first 96 KiB of 256 KiB have reached the server: her card
+ * shows "Sending…" with its progress bar part-way.
+ */
+const uploadInProgress = async (page: Page, scene: Scene) => {
+  await page.route(/\/api\/files\/[^/]+\/upload$/, (route) => {
+    if (route.request().method() !== 'PATCH') return route.continue();
+    // Held: the upload stays in progress for as long as the view is audited.
+  });
+  await conversation((scene) => scene.dmWithChen, () => '你好 alice，周六见！')(page, scene);
+  const name = `slides-week-${++uploads}.pdf`;
+  await page.getByTestId('file-input').setInputFiles({ name, mimeType: 'application/pdf', buffer: Buffer.alloc(256 * 1024, 7) });
+  const card = page.getByTestId('file-card').filter({ has: page.getByTestId('file-name').getByText(name, { exact: true }) });
+  await until(async () => (await card.count()) === 1 && (await card.getAttribute('data-state')) === 'offered', 'the offer');
+  await scene.chenFiles.decide((await card.getAttribute('data-file'))!, 'accept');
+  await until(async () => (await card.getAttribute('data-state')) === 'accepted', 'the offer accepted');
+  const progress = card.getByTestId('file-progress');
+  await progress.waitFor();
+  await patchUpload(scene.aliceApi, { id: (await card.getAttribute('data-file'))! } as FileCard, 0, Buffer.alloc(96 * 1024, 7));
+  await until(async () => (await progress.getAttribute('aria-valuenow')) === '37', 'the progress bar at 37%');
+  await until(async () => (await card.locator('.file-actions button').count()) === 1, 'the Cancel button');
+  expect(await card.getAttribute('data-state')).toBe('accepted');
+};
+
+/**
+ * The notice that the server cannot reach its database, over a message kept "sending". The
+ * server's refusal (STORE_UNAVAILABLE, as a server on PostgreSQL sends it while its database is
+ * away) is put between the page and this SQLite test server: the client's handling and the notice
+ * are the real ones (store-outage.test.ts stops a real PostgreSQL for the same notice), at no
+ * database's cost.
+ */
+const storeDelayed = async (page: Page, scene: Scene) => {
+  await unreliableSends(page.context());
+  await page.reload();
+  await worldChat(page, scene);
+  await send(page, 'unstored: waiting for the database');
+  const banner = page.getByTestId('connection-banner');
+  await until(async () => (await banner.getAttribute('data-state')) === 'store-delayed', 'the notice that the database is away');
+  await until(async () => (await page.locator('[data-testid="message"][data-status="sending"]').count()) === 1, 'the message kept "sending"');
+};
+
 /** Every view the accessibility audit covers. A new screen or state is one more line here. */
 const VIEWS: View[] = [
   { name: 'sign-in', signedIn: false, show: signInPage },
@@ -195,6 +262,13 @@ const VIEWS: View[] = [
   { name: 'phone: new-room dialog, zh-CN', signedIn: true, phone: true, locale: 'zh-CN', show: newRoomDialog },
   { name: 'phone: a room, zh-CN', signedIn: true, phone: true, locale: 'zh-CN', show: room },
   { name: 'phone: a room’s members, dark', signedIn: true, phone: true, scheme: 'dark', show: roomWithMembers },
+  { name: 'a DM scrolled up while a message arrives: "Jump to latest"', signedIn: true, show: jumpToLatest },
+  { name: 'a DM scrolled up while a message arrives: "Jump to latest", dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: jumpToLatest },
+  { name: 'a DM with a file upload in progress', signedIn: true, show: uploadInProgress },
+  { name: 'a DM with a file upload in progress, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: uploadInProgress },
+  { name: 'world chat with the notice that the server cannot reach its database', signedIn: true, show: storeDelayed },
+  { name: 'world chat with the notice that the server cannot reach its database, dark, zh-CN', signedIn: true, scheme: 'dark', locale: 'zh-CN', show: storeDelayed },
+  { name: 'phone: the notice that the server cannot reach its database', signedIn: true, phone: true, show: storeDelayed },
 ];
 
 describe.skipIf(!hasChromium)('accessibility of the web client (axe-core, WCAG 2.1 A and AA)', () => {
@@ -213,7 +287,11 @@ describe.skipIf(!hasChromium)('accessibility of the web client (axe-core, WCAG 2
     await alice!.api.send('world', 'Yes, 10:00–14:00. I’ll be there the whole time.');
     await alice!.api.send('world', 'Bring your laptops 💻');
     await bob!.api.send('world', WORLD_LAST);
-    await chen!.api.send(dmId(alice!.user.id, chen!.user.id), '你好 alice，周六见！');
+    const dmWithChen = dmId(alice!.user.id, chen!.user.id);
+    await chen!.api.send(dmWithChen, '你好 alice，周六见！');
+    // A DM long enough to scroll, its newest message emma's.
+    const dmWithEmma = dmId(alice!.user.id, emma!.user.id);
+    for (let n = 1; n <= 40; n++) await (n % 3 === 0 ? alice! : emma!).api.send(dmWithEmma, n === 40 ? EMMA_LAST : `Long thread, message ${n}: notes on chapter ${n}, with a line long enough to wrap once or twice on a phone.`);
 
     await bob!.api.send(dmWithBob, 'Can you look at the report tonight?');
     const bobFiles = new FileApi(bob!.api);
@@ -241,7 +319,19 @@ describe.skipIf(!hasChromium)('accessibility of the web client (axe-core, WCAG 2
     await page.goto(server.url);
     await authenticate(page, 'sign-in', 'alice', PASSWORD);
     await waitOnline(page);
-    scene = { url: server.url, alice: await context.storageState(), dmWithBob, room: club.id, aliceId: alice!.user.id, bobRooms: new RoomApi(bob!.api) };
+    scene = {
+      url: server.url,
+      alice: await context.storageState(),
+      dmWithBob,
+      room: club.id,
+      aliceId: alice!.user.id,
+      bobRooms: new RoomApi(bob!.api),
+      dmWithEmma,
+      emma: emma!,
+      dmWithChen,
+      chenFiles: new FileApi(chen!.api),
+      aliceApi: alice!.api,
+    };
     await context.close();
   }, 240_000);
 

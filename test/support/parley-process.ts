@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { spawnTied } from './tied.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'parley.js');
 
@@ -11,9 +12,10 @@ export interface ParleyProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs `parley serve` as its own process (as an operator would) and waits for the line that says where it listens. */
+/** Runs `parley serve` as its own process (as an operator would) and waits for the line that says where it listens. It is killed when this process ends. */
 export async function serveProcess(args: string[]): Promise<ParleyProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Tied to this process: a crashed or killed test worker does not leave it serving (tied.ts).
+  const child = spawnTied(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }, 'SIGKILL');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -8,12 +8,13 @@
  * Debian package creates), else `nobody` (spawned with that uid and gid, so signals reach
  * postgres itself), and its folder belongs to that user.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { spawnTied } from './tied.ts';
 
 const ROOT = '/usr/lib/postgresql';
 
@@ -123,6 +124,11 @@ export class TestPostgres {
     return this.url(name);
   }
 
+  /** The postmaster's pid (undefined while stopped). */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
   get running(): boolean {
     return this.process !== null;
   }
@@ -131,11 +137,14 @@ export class TestPostgres {
   async restart(): Promise<void> {
     if (this.process) return;
     // fsync off: tests survive a crash of PostgreSQL (the OS keeps its writes), not of the machine.
-    const child = spawn(
+    // Tied to this process (SIGQUIT, an immediate shutdown, when it ends): a crashed or killed
+    // test worker does not leave it running (tied.ts).
+    const child = spawnTied(
       join(BIN!, 'postgres'),
       ['-D', join(this.dir, 'data'), '-p', String(this.port), '-h', '127.0.0.1', '-k', this.dir,
         '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
       { stdio: ['ignore', 'ignore', 'pipe'], ...as(this.user, this.dir) },
+      'SIGQUIT',
     );
     let output = '';
     child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));

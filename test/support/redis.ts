@@ -4,11 +4,12 @@
  * machine's shared Redis. The binary comes from the Debian package `redis-server` (.ci/run
  * installs it): missing, the Redis tests are skipped with a loud warning, and fail under CI.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnTied } from './tied.ts';
 
 const BINARY = 'redis-server';
 
@@ -31,6 +32,10 @@ if (!hasRedis) {
 export interface PrivateRedis {
   readonly url: string;
   readonly port: number;
+  /** Its folder (removed by close). */
+  readonly dir: string;
+  /** The running redis-server's pid (undefined while stopped). */
+  readonly pid: number | undefined;
   /** Stops the server (SIGTERM, nothing saved) and waits for it to exit. */
   stop(): Promise<void>;
   /** Starts it again on the same port, empty. */
@@ -63,6 +68,10 @@ export async function startRedis(): Promise<PrivateRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    dir,
+    get pid() {
+      return child?.pid;
+    },
     stop,
     async restart() {
       await stop();
@@ -78,7 +87,8 @@ export async function startRedis(): Promise<PrivateRedis> {
 /** Starts redis-server and resolves once it accepts connections. */
 function run(dir: string, port: number): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice'];
-  const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Tied to this process: a crashed or killed test worker does not leave it running (tied.ts).
+  const child = spawnTied(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] }, 'SIGTERM');
   return new Promise((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
