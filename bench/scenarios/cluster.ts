@@ -309,11 +309,12 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
     ...base,
     status: 'done',
     settings: { users, wideUsers, seconds, peakWorldRate: peak.world, peakDmRate: peak.dm, worldRate: rateOf('world'), dmRate: rateOf('dm'), wideRate: rateOf('wide'), idleCores: idle },
-    parley: results,
+    // Latencies as percentiles: a full run delivers millions of messages, too many to keep each.
+    parley: summarised(results),
     peers: {},
     ratios: {},
     targets,
-    rounds,
+    rounds: rounds.map(summarised),
     notes: [
       ...(fixedPeaks ? ['the peaks were given (PARLEY_BENCH_CLUSTER_PEAKS), not searched in this run'] : []),
       'PostgreSQL, Redis, every node and the load generator share this machine; the nodes are pinned to the server core, PostgreSQL and Redis are not',
@@ -331,6 +332,12 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
       { title: 'the Redis hop (3 nodes)', columns: ['kind', 'cross − same p50 (ms)', 'cross p99 / same p99', 'extra CPU per message, nodes + Redis (µs)', 'Redis CPU per message (µs)'], rows: hop },
     ],
   };
+}
+
+/** A reading for the JSON report: its latencies as counts and percentiles instead of one number per delivery. */
+function summarised(samples: Record<string, Sample>) {
+  const latency = (values: number[]) => ({ count: values.length, p50: values.length ? percentile(values, 50) : null, p99: values.length ? percentile(values, 99) : null });
+  return Object.fromEntries(Object.entries(samples).map(([key, { local, cross, ...rest }]) => [key, { ...rest, local: latency(local), cross: latency(cross) }]));
 }
 
 /** Cores the nodes and Redis use over 3 s with every client connected and nobody sending. */

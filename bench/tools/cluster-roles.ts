@@ -1,0 +1,102 @@
+/**
+ * Where a cluster's CPU goes, node by node: one layout (1 or 3 nodes on a private PostgreSQL,
+ * with Redis for 3), `users` clients spread round-robin (user i on node i mod n), one kind of
+ * traffic at one rate, and each node's CPU and event-loop wake-ups over the run. The layout of
+ * the senders can be chosen, which separates what a node spends on the messages it commits from
+ * what it spends on the messages it only hears. docs/PERFORMANCE.md ("Where a cluster's CPU
+ * goes") quotes it. Usage:
+ *   npx tsx bench/tools/cluster-roles.ts --nodes 3 --kind dm --rate 160 --users 600 [--seconds 8]
+ *       [--senders spread|first-node]
+ * `--senders first-node`: world messages come from users on node 0 only; DMs go from users on
+ * node 0 to their neighbours on node 1, so node 2 holds no member of any of them.
+ */
+import { parseArgs } from 'node:util';
+import { dmId, WORLD, type ConversationId } from '../../src/protocol/index.ts';
+import { TestPostgres } from '../../test/support/postgres.ts';
+import { startRedis } from '../../test/support/redis.ts';
+import { DIALECTS } from '../load/dialects.ts';
+import { cpuSeconds, cpuSince, detectPinning, mainThreadWakeups, processesMatching, sleep, treeCpuSeconds } from '../lib/processes.ts';
+import { benchTempDir } from '../lib/seed.ts';
+import { startServer, type ServerUnderTest } from '../lib/servers.ts';
+import type { BenchUser } from '../lib/targets.ts';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '3' },
+    kind: { type: 'string', default: 'dm' },
+    rate: { type: 'string', default: '160' },
+    users: { type: 'string', default: '60' },
+    seconds: { type: 'string', default: '8' },
+    senders: { type: 'string', default: 'spread' },
+  },
+});
+const count = Number(values.nodes);
+const kind = values.kind === 'world' ? 'world' : 'dm';
+const rate = Number(values.rate);
+const users = Number(values.users);
+const seconds = Number(values.seconds);
+const firstNode = values.senders === 'first-node';
+if (![1, 3].includes(count) || !(rate > 0) || users < 6 || users % 3 !== 0) throw new Error('--nodes 1|3, --rate > 0, --users a multiple of 3 (at least 6)');
+
+const [postgres, redis] = await Promise.all([TestPostgres.start(), startRedis()]);
+const nodes: ServerUnderTest[] = [];
+try {
+  const database = await postgres.createDatabase();
+  const flags = ['--database', database, '--trust-proxy', '127.0.0.1', ...(count > 1 ? ['--redis', redis.url] : [])];
+  for (let i = 0; i < count; i++) nodes.push(await startServer('parley', detectPinning(), { dataDir: benchTempDir(`roles-${count}-${i}`), flags }));
+  const people: BenchUser[] = [];
+  for (let i = 0; i < users; i++) {
+    const reply = await fetch(`http://127.0.0.1:${nodes[0]!.port}/api/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.78.${i >> 8}.${i & 255}` },
+      body: JSON.stringify({ name: `roles${i}`, password: 'bench-cluster-password-1' }),
+    });
+    if (!reply.ok) throw new Error(`register roles${i}: ${reply.status} ${await reply.text()}`);
+    const body = (await reply.json()) as { token: string; user: { id: number; name: string } };
+    people.push({ id: body.user.id, name: body.user.name, token: body.token });
+  }
+  const clients = await Promise.all(people.map((user, i) => DIALECTS.parley.open(nodes[i % count]!.port, user, true)));
+  let delivered = 0;
+  for (const client of clients) client.onFrame = (frameKind) => void (frameKind === 'message' && delivered++);
+
+  /** The n-th send: who sends it where. With 3 nodes, user i sits on node i mod 3. */
+  const nth = (n: number): { from: number; conv: ConversationId } => {
+    if (kind === 'world') return { from: firstNode ? (n % 4) * count : n % 4, conv: WORLD };
+    const from = firstNode ? (3 * n) % users : n % users;
+    return { from, conv: dmId(people[from]!.id, people[(from + 1) % users]!.id) };
+  };
+  const run = async (runSeconds: number) => {
+    const started = performance.now();
+    const total = Math.round(rate * runSeconds);
+    for (let sent = 0; sent < total; await sleep(5)) {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+      for (; sent < due; sent++) {
+        const { from, conv } = nth(sent);
+        clients[from]!.sendText(DIALECTS.parley.encodeSend(conv, `r${sent}-${Date.now()}`, 'where does the time go'));
+      }
+    }
+  };
+  await run(2); // warm-up: JIT, pools, the DMs' conversations created
+  await sleep(1000);
+  const redisPids = processesMatching(`redis-server 127.0.0.1:${redis.port}`);
+  const cpuBefore = nodes.map((node) => cpuSeconds(node.pid));
+  const wakeupsBefore = nodes.map((node) => mainThreadWakeups(node.pid));
+  const redisBefore = treeCpuSeconds(redisPids);
+  delivered = 0;
+  await run(seconds);
+  const expected = Math.round(rate * seconds) * (kind === 'world' ? users : 2);
+  for (const deadline = performance.now() + 10_000; delivered < expected && performance.now() < deadline; ) await sleep(20);
+  const cpu = nodes.map((node, i) => cpuSeconds(node.pid) - cpuBefore[i]!);
+  const redisCpu = cpuSince(redisBefore, treeCpuSeconds(redisPids));
+  const messages = Math.round(rate * seconds);
+  console.log(JSON.stringify({
+    nodes: count, kind, rate, users, seconds, senders: firstNode ? 'first-node' : 'spread', delivered, expected,
+    cpuSeconds: cpu.map((c) => +c.toFixed(2)), redisCpuSeconds: +redisCpu.toFixed(2),
+    wakeups: nodes.map((node, i) => mainThreadWakeups(node.pid) - wakeupsBefore[i]!),
+    perMessageUs: { nodes: cpu.map((c) => Math.round((c / messages) * 1e6)), all: Math.round(((cpu.reduce((a, b) => a + b, 0) + redisCpu) / messages) * 1e6) },
+  }));
+  for (const client of clients) client.close();
+} finally {
+  await Promise.all(nodes.map((node) => node.stop()));
+  await Promise.all([postgres.destroy(), redis.close()]);
+}
