@@ -13,19 +13,10 @@ import type { SendsDelayed, SocketLike } from '../src/client/session.ts';
 import { sendUntilStored } from '../src/client/store-retry.ts';
 import { WORLD, type Message } from '../src/protocol/index.ts';
 import { ChatStore } from '../src/web/state/chat-store.ts';
-import { registerUser, sleep, waitFor } from './support/clients.ts';
+import { allMessages, registerUser, sleep, waitFor } from './support/clients.ts';
 import { hasPostgres, TestPostgres } from './support/postgres.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
-async function allMessages(api: ParleyApi, conv: string): Promise<Message[]> {
-  const messages: Message[] = [];
-  for (let before: number | undefined; ; ) {
-    const page = await api.history(conv, { limit: 100, ...(before ? { before } : {}) });
-    messages.unshift(...page.messages);
-    if (!page.hasMore) return messages;
-    before = page.messages[0]!.seq;
-  }
-}
 
 /** A `ws` socket with the bearer token whose every outgoing `send` frame is noted, so a test sees each try. */
 function recordingSocket(token: string, sent: { clientId: string; text: string }[]) {

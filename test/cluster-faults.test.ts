@@ -13,7 +13,7 @@ import { ParleyApi } from '../src/client/api.ts';
 import type { SendsDelayed } from '../src/client/session.ts';
 import { STORE_RETRY_MAX_MS } from '../src/client/store-retry.ts';
 import { WORLD, dmId, type Message } from '../src/protocol/index.ts';
-import { registerUser, waitFor } from './support/clients.ts';
+import { allMessages, registerUser, waitFor } from './support/clients.ts';
 import { digestOf, startNode, wireClient, type WireClient } from './support/cluster-nodes.ts';
 import { startFrontDoor } from './support/front-door.ts';
 import { hasPostgres, TestPostgres } from './support/postgres.ts';
@@ -28,15 +28,6 @@ const BATCH = 8;
 const OFFLINE_WITHIN_MS = 20_000;
 const FLAGS = ['--send-rate', '100000', '--send-burst', '100000'];
 
-async function allMessages(api: ParleyApi, conv: string): Promise<Message[]> {
-  const messages: Message[] = [];
-  for (let before: number | undefined; ; ) {
-    const page = await api.history(conv, { limit: 100, ...(before ? { before } : {}) });
-    messages.unshift(...page.messages);
-    if (!page.hasMore) return messages;
-    before = page.messages[0]!.seq;
-  }
-}
 
 type Node = Awaited<ReturnType<typeof startNode>>;
 

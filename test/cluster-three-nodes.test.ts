@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { RoomApi } from '../src/client/rooms.ts';
 import { WORLD, dmId, type Message } from '../src/protocol/index.ts';
-import { registerUser, waitFor } from './support/clients.ts';
+import { allMessages, registerUser, waitFor } from './support/clients.ts';
 import { startNode, wireClient, type WireClient } from './support/cluster-nodes.ts';
 import { hasPostgres, TestPostgres } from './support/postgres.ts';
 import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
@@ -16,15 +16,6 @@ import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
 const USERS = 6;
 const PER_CONV = 5;
 
-async function allMessages(api: ParleyApi, conv: string): Promise<Message[]> {
-  const messages: Message[] = [];
-  for (let before: number | undefined; ; ) {
-    const page = await api.history(conv, { limit: 100, ...(before ? { before } : {}) });
-    messages.unshift(...page.messages);
-    if (!page.hasMore) return messages;
-    before = page.messages[0]!.seq;
-  }
-}
 
 describe.runIf(hasPostgres && hasRedis)('three nodes on PostgreSQL and Redis', () => {
   let postgres: TestPostgres;

@@ -6,7 +6,7 @@ import { ParleyApi } from '../src/client/api.ts';
 import { nodeSession } from '../src/client/node.ts';
 import type { ChatSession } from '../src/client/session.ts';
 import { WORLD, dmId, type Message } from '../src/protocol/index.ts';
-import { PASSWORD, waitFor } from './support/clients.ts';
+import { allMessages, PASSWORD, waitFor } from './support/clients.ts';
 import { startFrontDoor } from './support/front-door.ts';
 import { serveProcess, type ParleyProcess } from './support/parley-process.ts';
 
@@ -46,15 +46,6 @@ function random(seed: number): () => number {
   };
 }
 
-async function allMessages(api: ParleyApi, conv: string): Promise<Message[]> {
-  const messages: Message[] = [];
-  for (let before: number | undefined; ; ) {
-    const page = await api.history(conv, { limit: 100, ...(before ? { before } : {}) });
-    messages.unshift(...page.messages);
-    if (!page.hasMore) return messages;
-    before = page.messages[0]!.seq;
-  }
-}
 
 describe('durability under kill -9', () => {
   it(

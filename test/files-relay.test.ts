@@ -12,7 +12,7 @@
  * 172 MB at 64 MiB, only 5 MB over a bound of idle + size: hence 128 MiB and half of it, which
  * leaves room on both sides (a limit of 167 MB; a CLI that held the file measured 252 MB at 128 MiB).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -27,6 +27,7 @@ import { TokenCache, sessionCachePath } from '../src/cli/token-cache.ts';
 import { PASSWORD, waitFor } from './support/clients.ts';
 import { startHoldingProxy } from './support/proxy.ts';
 import { startTestServer } from './support/server.ts';
+import { spawnTied } from './support/tied.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'parley.js');
 const REPORT_RSS = join(import.meta.dirname, 'support', 'report-peak-rss.mjs');
@@ -66,7 +67,7 @@ async function sha256Of(path: string): Promise<string> {
 
 /** A `parley` process whose peak RSS (VmHWM) it reports itself at exit, and we also sample from /proc while it runs. */
 function parley(args: string[], user?: string) {
-  const child = spawn(process.execPath, ['--import', REPORT_RSS, BIN, ...args], {
+  const child = spawnTied(process.execPath, ['--import', REPORT_RSS, BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
@@ -75,7 +76,7 @@ function parley(args: string[], user?: string) {
       PARLEY_PEAK_RSS_FILE: join(dir, 'peak-rss'),
       ...(server ? { PARLEY_SERVER: server.url } : {}),
     },
-  });
+  }, 'SIGKILL');
   children.add(child);
   const lines: Record<string, unknown>[] = [];
   let stderr = '';

@@ -15,6 +15,7 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, waitFor } from './support/clients.ts';
+import { descendants } from './support/process-tree.ts';
 
 const REPO = join(import.meta.dirname, '..');
 /** Not copied: what a fresh clone does not have, and what the copy links to instead. */
@@ -77,17 +78,6 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** Every process a process started, and those they started (Linux: from /proc). */
-function descendants(pid: number): number[] {
-  let direct: number[] = [];
-  try {
-    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    direct = text ? text.split(/\s+/).map(Number) : [];
-  } catch {
-    // gone meanwhile
-  }
-  return direct.flatMap((child) => [child, ...descendants(child)]);
-}
 
 /** Processes found by a test, killed at the end should an assertion fail before they stop. */
 const strays: number[] = [];

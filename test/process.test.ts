@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { generate } from 'selfsigned';
@@ -12,6 +12,7 @@ import { ParleyApi } from '../src/client/api.ts';
 import { WORLD } from '../src/protocol/index.ts';
 import type { Message } from '../src/protocol/index.ts';
 import { PASSWORD, rawSocket, waitFor } from './support/clients.ts';
+import { spawnTied } from './support/tied.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'parley.js');
 const children: ChildProcess[] = [];
@@ -29,7 +30,7 @@ async function dataDir() {
 
 /** Runs `parley serve` as its own process and waits for the line that says where it listens. */
 async function serve(args: string[]) {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTied(process.execPath, [BIN, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }, 'SIGKILL');
   children.push(child);
   const logs: Record<string, unknown>[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -93,7 +94,7 @@ describe('the parley serve process', () => {
   });
 
   it('refuses to serve plain HTTP beyond loopback and says how to fix it', async () => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--host', '0.0.0.0', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTied(process.execPath, [BIN, 'serve', '--host', '0.0.0.0', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] }, 'SIGKILL');
     children.push(child);
     let stderr = '';
     child.stderr!.on('data', (chunk) => (stderr += chunk));

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import type { Machine } from '../src/server/tls/machine-names.ts';
 import { PASSWORD } from './support/clients.ts';
 import { rawRequest } from './support/http.ts';
 import { ManualClock } from './support/manual-clock.ts';
+import { spawnTied } from './support/tied.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'parley.js');
 const children: ChildProcess[] = [];
@@ -33,7 +34,7 @@ async function tempDir(): Promise<string> {
 
 /** `parley serve` in its own process, as the README starts it; resolves with its port. */
 async function serve(dataDir: string, flags: string[]): Promise<number> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', dataDir, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTied(process.execPath, [BIN, 'serve', '--port', '0', '--data', dataDir, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] }, 'SIGKILL');
   children.push(child);
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from './support/clients.ts';
 import { hasRedis } from './support/redis.ts';
 import type { TiedChildren } from './support/tied-children.ts';
+import { descendants } from './support/process-tree.ts';
 
 const STARTER = join(import.meta.dirname, 'support', 'tied-children.ts');
 
@@ -30,17 +31,6 @@ function running(pid: number): boolean {
   }
 }
 
-/** Every process `pid` started, and those they started (Linux: from /proc). */
-function descendants(pid: number): number[] {
-  let direct: number[] = [];
-  try {
-    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    direct = text ? text.split(/\s+/).map(Number) : [];
-  } catch {
-    // gone meanwhile
-  }
-  return direct.flatMap((child) => [child, ...descendants(child)]);
-}
 
 describe.skipIf(!hasRedis)('processes a test starts privately', () => {
   it('die within seconds when the test process that started them is SIGKILLed', async () => {

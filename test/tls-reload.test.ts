@@ -2,7 +2,7 @@
  * Certificate files renewed by another tool (certbot, say) are read again on SIGHUP: new
  * connections get the new certificate, and the connections already open stay open.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WORLD } from '../src/protocol/index.ts';
 import { PASSWORD, waitFor } from './support/clients.ts';
+import { spawnTied } from './support/tied.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'parley.js');
 const children: ChildProcess[] = [];
@@ -54,9 +55,9 @@ describe('SIGHUP with certificate files', () => {
     await writeFile(keyFile, first.key);
     const ca = [first.cert, second.cert];
 
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', join(dir, 'data'), '--tls-cert', certFile, '--tls-key', keyFile], {
+    const child = spawnTied(process.execPath, [BIN, 'serve', '--port', '0', '--data', join(dir, 'data'), '--tls-cert', certFile, '--tls-key', keyFile], {
       stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    }, 'SIGKILL');
     children.push(child);
     const logs: Record<string, unknown>[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => logs.push(JSON.parse(line) as Record<string, unknown>));

@@ -93,38 +93,36 @@ export function runTool<T>(pinning: Pinning, script: string, params: unknown): P
 
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
+/**
+ * The fields of a /proc stat file after the command name (which may contain spaces, so they
+ * start after the last ')'): [11] user and [12] system time in clock ticks. Null when it is gone.
+ */
+function statFields(path: string): string[] | null {
+  try {
+    const stat = readFileSync(path, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds from a stat file's fields (user + system, or system alone); NaN when it is gone. */
+const ticksToSeconds = (fields: string[] | null, which: 'user+system' | 'system') =>
+  fields ? ((which === 'system' ? 0 : Number(fields[11])) + Number(fields[12])) / CLOCK_TICKS : Number.NaN;
+
 /** CPU seconds (user + system, all threads) a process has used so far; NaN when it is gone. */
 export function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
+  return ticksToSeconds(statFields(`/proc/${pid}/stat`), 'user+system');
 }
 
 /** CPU seconds the process has spent in the kernel (system time), a part of cpuSeconds. */
 export function systemSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[12]) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
+  return ticksToSeconds(statFields(`/proc/${pid}/stat`), 'system');
 }
 
 /** CPU seconds (user + system) of the process's main thread alone: JavaScript and the event loop, without V8's and libuv's helper threads. */
 export function mainThreadSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
+  return ticksToSeconds(statFields(`/proc/${pid}/task/${pid}/stat`), 'user+system');
 }
 
 /** Times the process's main thread has blocked and been woken again (voluntary context switches): its event loop's wake-ups. */

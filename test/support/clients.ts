@@ -114,3 +114,14 @@ export function handshakeStatus(url: string, headers: Record<string, string>): P
     ws.on('error', () => {});
   });
 }
+
+/** Every message of a conversation, oldest first, read page by page through the history API. */
+export async function allMessages(api: ParleyApi, conv: string): Promise<Message[]> {
+  const messages: Message[] = [];
+  for (let before: number | undefined; ; ) {
+    const page = await api.history(conv, { limit: 100, ...(before ? { before } : {}) });
+    messages.unshift(...page.messages);
+    if (!page.hasMore) return messages;
+    before = page.messages[0]!.seq;
+  }
+}

@@ -12,7 +12,7 @@ import {
   type UserRef,
 } from '../../../protocol/index.ts';
 import type { MemberChange, MemberState, NewRoom, RoomCommit, RoomDetailsChange, RoomRecords, RoomResult } from '../room-records.ts';
-import { toRoomInfo } from '../sqlite/sqlite-rooms.ts';
+import { toMemberState, toRoomInfo, type MemberStateRow } from '../sqlite/sqlite-rooms.ts';
 import type { Database, Queryable } from './database.ts';
 import { appendSystem, lastSeq, memberIds, nextRev } from './postgres-log.ts';
 
@@ -27,27 +27,6 @@ interface RoomRow {
 
 const ROOM_COLUMNS = 'c.id, c.name, c.topic, c.visibility, c.member_count, c.rev';
 
-interface MemberStateRow {
-  conv: ConversationId;
-  id: number;
-  name: string;
-  role: RoomRole | null;
-  rev: number | string;
-  by_id: number;
-  by_name: string;
-  member_count: number;
-}
-
-function toMemberState(row: MemberStateRow): MemberState {
-  return {
-    conv: row.conv,
-    user: { id: Number(row.id), name: row.name },
-    role: row.role,
-    rev: Number(row.rev),
-    by: { id: Number(row.by_id), name: row.by_name },
-    memberCount: Number(row.member_count),
-  };
-}
 
 /** Collects what one room transaction did, and finishes it (member count, the room's rev). */
 class Change {

@@ -30,25 +30,26 @@ export function toRoomInfo(row: RoomRow): RoomInfo {
   return { id: row.id, name: row.name, topic: row.topic, visibility: row.visibility, memberCount: row.member_count, rev: row.rev };
 }
 
-interface MemberStateRow {
+/** A member's state as the stores' queries read it (PostgreSQL gives bigints as numbers or strings). */
+export interface MemberStateRow {
   conv: ConversationId;
   id: number;
   name: string;
   role: RoomRole | null;
-  rev: number;
+  rev: number | string;
   by_id: number;
   by_name: string;
   member_count: number;
 }
 
-function toMemberState(row: MemberStateRow): MemberState {
+export function toMemberState(row: MemberStateRow): MemberState {
   return {
     conv: row.conv,
-    user: { id: row.id, name: row.name },
+    user: { id: Number(row.id), name: row.name },
     role: row.role,
-    rev: row.rev,
-    by: { id: row.by_id, name: row.by_name },
-    memberCount: row.member_count,
+    rev: Number(row.rev),
+    by: { id: Number(row.by_id), name: row.by_name },
+    memberCount: Number(row.member_count),
   };
 }
 
