@@ -95,6 +95,24 @@ describe.runIf(hasPostgres)('parley serve --database', () => {
     raw.ws.close();
   });
 
+  it('refuses a send over the limit while the one before it still waits for the database, and goes on serving', async () => {
+    const url = await postgres.createDatabase();
+    server = await serveProcess(['--port', '0', '--data', await dataDir(), '--database', url, '--send-rate', '1', '--send-burst', '1']);
+    const alice = await new ParleyApi(server.url).register({ name: 'alice', password: PASSWORD });
+    const bob = await new ParleyApi(server.url).register({ name: 'bob', password: PASSWORD });
+    const raw = await rawSocket(server.url, alice.token);
+    raw.send(JSON.stringify({ type: 'hello', protocol: 1 }));
+    await raw.next('synced');
+    // The first send into a new DM waits for its peer from PostgreSQL; the second is refused at
+    // once, before the chain of the sender's sends reaches it.
+    raw.send(JSON.stringify({ type: 'send', conv: dmId(alice.user.id, bob.user.id), clientId: 'first', text: 'hello bob' }));
+    raw.send(JSON.stringify({ type: 'send', conv: WORLD, clientId: 'second', text: 'too soon' }));
+    expect(await raw.next('ack')).toMatchObject({ clientId: 'first', seq: 1 });
+    expect(await raw.next('error')).toMatchObject({ code: 'RATE_LIMITED', clientId: 'second' });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    raw.ws.close();
+  });
+
   it('answers a NUL in an address (404) or a forged directory cursor (400), never a 500 (PostgreSQL text cannot hold a NUL)', async () => {
     server = await serveProcess(['--port', '0', '--data', await dataDir(), '--database', await postgres.createDatabase()]);
     const alice = await new ParleyApi(server.url).register({ name: 'alice', password: PASSWORD });

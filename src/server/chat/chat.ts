@@ -50,14 +50,16 @@ export class Chat {
    * costs no validation or storage work.
    */
   async send(sender: UserRef, conv: ConversationId, clientId: string, text: string): Promise<Ack> {
-    const result = await this.inSendOrder(sender.id, async () => {
+    const prepared = (async () => {
       // In this process the limiter answers at once: awaiting only a shared (Redis) limiter's
       // answer spares every send a turn of the microtask queue.
       const taken = this.sendRate.take(sender.id);
       if (taken) await taken;
       checkText(text);
-      return this.withDirect({ conv, sender, clientId, text, ts: this.clock.now() });
-    });
+      return this.withDirect({ conv, sender, clientId, text, ts: 0 });
+    })();
+    // Stamped when it is queued: a sender's messages carry times in the order they are stored.
+    const result = await this.inSendOrder(sender.id, prepared, (pending) => ({ ...pending, ts: this.clock.now() }));
     if (!result.ok) throw notFound();
     const { message } = result;
     return { clientId, conv: message.conv, seq: message.seq, ts: message.ts };
@@ -73,22 +75,31 @@ export class Chat {
 
   /** Commits a message (a text, or a file offer that files/files.ts built and checked). */
   async commitMessage(pending: PendingMessage): Promise<Extract<CommitResult, { ok: true }>> {
-    const result = await this.inSendOrder(pending.sender.id, () => this.withDirect(pending));
+    const result = await this.inSendOrder(pending.sender.id, this.withDirect(pending));
     if (!result.ok) throw notFound();
     return result;
   }
 
   /**
-   * Runs `prepare` (what a send awaits before it is queued: the shared send limit, a DM peer's
-   * lookup) and queues its message once the sender's previous send was queued or refused. Those
-   * answers come back in any order on PostgreSQL and Redis (a pool's connections race), and a
-   * sender's messages must be stored in the order they were sent. The chain waits for the
-   * previous enqueue only, never its commit: one sender's messages still share batches.
+   * Queues a send once what it awaited before (`prepared`: the shared send limit, a DM peer's
+   * lookup, started at once for every send) is done AND the sender's previous send was queued or
+   * refused. Those answers come back in any order on PostgreSQL and Redis (a pool's connections
+   * race), and a sender's messages must be stored in the order they were sent. The chain orders
+   * the enqueues only: the round trips of a sender's sends still overlap, and the chain never
+   * waits for a commit, so one sender's messages still share batches.
    */
-  private inSendOrder(senderId: number, prepare: () => Promise<PendingMessage>): Promise<CommitResult> {
+  private inSendOrder(
+    senderId: number,
+    prepared: Promise<PendingMessage>,
+    finish: (pending: PendingMessage) => PendingMessage = (pending) => pending,
+  ): Promise<CommitResult> {
+    // A refusal (RATE_LIMITED, say) may come before the chain reaches this send: marked as
+    // handled now, or the process would see an unhandled rejection; the chain still passes it on.
+    prepared.catch(() => undefined);
     const previous = this.lastEnqueued.get(senderId);
+    const ready = previous ? previous.then(() => prepared) : prepared;
     // Wrapped, so that the commit's promise is handed on, not awaited, by the chain.
-    const queued = (previous ? previous.then(prepare) : prepare()).then((pending) => ({ commit: this.queue.enqueue(pending) }));
+    const queued = ready.then((pending) => ({ commit: this.queue.enqueue(finish(pending)) }));
     const settled = queued.then(
       () => undefined,
       () => undefined,
