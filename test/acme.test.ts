@@ -4,7 +4,7 @@
  * and renewed when it comes due, without dropping a connection. pebble-challtestsrv answers
  * Pebble's DNS queries with 127.0.0.1, so the test domain leads back to this machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -20,6 +20,7 @@ import { startParley, type RunningParley } from '../src/server/app.ts';
 import { parseConfig } from '../src/server/config.ts';
 import { waitFor } from './support/clients.ts';
 import { ManualClock } from './support/manual-clock.ts';
+import { spawnTied } from './support/tied.ts';
 
 const hasPebble = existsSync('/usr/bin/pebble') && existsSync('/usr/bin/pebble-challtestsrv');
 /** CI installs Pebble (.ci/run): there a missing one is a failure, elsewhere a skip with a warning. */
@@ -96,17 +97,18 @@ describe.skipIf(!hasPebble && !required)('automatic TLS with ACME, against Pebbl
         },
       }),
     );
-    const dns = spawn(
+    const dns = spawnTied(
       '/usr/bin/pebble-challtestsrv',
       ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${challtestManagement}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', ''],
       { stdio: 'ignore' },
+      'SIGTERM',
     );
     children.push(dns);
     // No random nonce rejections and no validation delays: the test checks Parley, not retries.
-    const pebble = spawn('/usr/bin/pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
+    const pebble = spawnTied('/usr/bin/pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
       env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
       stdio: 'ignore',
-    });
+    }, 'SIGTERM');
     children.push(pebble);
     directory = `https://127.0.0.1:${acmePort}/dir`;
     let up = false;

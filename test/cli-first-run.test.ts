@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { connect as tcpConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { dmId, type FileCard } from '../src/protocol/index.ts';
 import { PASSWORD, connect, waitFor } from './support/clients.ts';
 import { DEFAULT_ACCOUNT_LIMITS } from '../src/server/accounts/accounts.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
+import { spawnTied } from './support/tied.ts';
 
 /** The rough edges a new user met in the CLI (issue 12, "First-run rough edges"), each kept fixed. */
 
@@ -222,7 +223,7 @@ describe('the CLI on first run', () => {
     const door = await startSwitchableDoor(server.port);
     const caller = await newUser('caller');
     const tailer = await newUser('tailer');
-    const child = spawn(process.execPath, [BIN, 'tail'], { env: environment('tailer', { PARLEY_SERVER: door.url }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTied(process.execPath, [BIN, 'tail'], { env: environment('tailer', { PARLEY_SERVER: door.url }), stdio: ['ignore', 'pipe', 'pipe'] }, 'SIGKILL');
     children.push(child);
     const out: string[] = [];
     const err: string[] = [];

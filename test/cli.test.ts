@@ -12,6 +12,7 @@ import { TokenCache } from '../src/cli/token-cache.ts';
 import { WORLD, type FileCard, type Message } from '../src/protocol/index.ts';
 import { PASSWORD, connect, waitFor } from './support/clients.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
+import { spawnTied } from './support/tied.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'parley.js');
 
@@ -178,7 +179,7 @@ describe('parley, the command-line client', () => {
   });
 
   it('tail --json streams, one JSON object per line, a message sent after it started, and stops on Ctrl-C', async () => {
-    const child = spawn(process.execPath, [BIN, 'tail', '--user', 'bob', '--json'], { env: environment(configHome, {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTied(process.execPath, [BIN, 'tail', '--user', 'bob', '--json'], { env: environment(configHome, {}), stdio: ['ignore', 'pipe', 'pipe'] }, 'SIGKILL');
     children.push(child);
     const events: Record<string, unknown>[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => events.push(JSON.parse(line) as Record<string, unknown>));
@@ -256,7 +257,7 @@ describe('parley, the command-line client', () => {
     await registerAndSave(home, 'lia');
     await registerAndSave(home, 'max');
     const out = await tempDir();
-    const child = spawn(process.execPath, [BIN, 'receive', '--user', 'max', '--accept-all', '--wait', '--out', out, '--json'], { env: environment(home, {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTied(process.execPath, [BIN, 'receive', '--user', 'max', '--accept-all', '--wait', '--out', out, '--json'], { env: environment(home, {}), stdio: ['ignore', 'pipe', 'pipe'] }, 'SIGKILL');
     children.push(child);
     const events: Record<string, unknown>[] = [];
     createInterface({ input: child.stdout! }).on('line', (line) => events.push(JSON.parse(line) as Record<string, unknown>));

@@ -7,7 +7,7 @@
  * Everything happens in a copy of the working tree, so building here never touches the dist/
  * that other test files serve the web client from.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, waitFor } from './support/clients.ts';
 import { descendants } from './support/process-tree.ts';
+import { spawnTied } from './support/tied.ts';
 
 const REPO = join(import.meta.dirname, '..');
 /** Not copied: what a fresh clone does not have, and what the copy links to instead. */
@@ -53,7 +54,7 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Nod
 
 /** Starts a server process and resolves with the URL from its "listening" log line. */
 function startServing(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const child = spawn(command, args, { cwd: options.cwd ?? work, env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTied(command, args, { cwd: options.cwd ?? work, env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }, 'SIGKILL');
   children.push(child);
   const lines: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
