@@ -99,6 +99,9 @@ type Pending = { resolve: (frame: ServerFrame) => void; reject: (error: ParleyCl
  */
 const SEND_WINDOW = 32;
 
+/** The longest the session waits before sending again, whatever wait a server's refusal names. */
+const MAX_SEND_PAUSE_MS = 60_000;
+
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CLOSE_CODES = new Set<number>([CLOSE_CODES.SESSION_ENDED, CLOSE_CODES.PROTOCOL_UNSUPPORTED]);
 
@@ -383,10 +386,12 @@ export class ChatSession extends Emitter<SessionEvents> {
   /** Nothing is sent before `ms` have passed (a wait already running is kept). True when this call started the wait. */
   private pauseSends(ms: number): boolean {
     if (this.sendPause) return false;
+    // The server's word, bounded: timers past 2^31 ms fire at once, and no limit of Parley asks for more than a minute.
+    const wait = Number.isFinite(ms) ? Math.min(MAX_SEND_PAUSE_MS, Math.max(0, ms)) : MAX_SEND_PAUSE_MS;
     this.sendPause = setTimeout(() => {
       this.sendPause = null;
       this.pumpSends();
-    }, ms);
+    }, wait);
     return true;
   }
 

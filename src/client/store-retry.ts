@@ -14,7 +14,9 @@ export const STORE_RETRY_MAX_MS = 15_000;
  * so the clients of a whole cluster do not all come back in the same instant.
  */
 export function storeRetryDelay(retryAfterMs: number | undefined, attempt: number, random: () => number = Math.random): number {
-  const hint = retryAfterMs ?? STORE_RETRY_DEFAULT_MS;
+  // A server's hint is taken within reason: a missing, negative or absurd one (not a number, or
+  // past the cap) would make the client hammer the server or stall for good.
+  const hint = Number.isFinite(retryAfterMs) && retryAfterMs! >= 0 ? Math.min(STORE_RETRY_MAX_MS, retryAfterMs!) : STORE_RETRY_DEFAULT_MS;
   const bound = Math.min(STORE_RETRY_MAX_MS, hint * 2 ** attempt);
   return Math.max(hint, Math.round(bound / 2 + (random() * bound) / 2));
 }
