@@ -175,7 +175,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       conversationsOf: (user) => store.conversationsOf(user),
       membershipsChangedSince: (userId, rev) => store.membershipsChangedSince(userId, rev),
       roomMembersChangedSince: (convs, rev) => store.rooms.membersChangedSince(convs, rev),
-      departuresOf: (userId, rev) => store.rooms.departuresOf(userId, rev),
+      departuresOf: (userIds, rev) => store.rooms.departuresOf(userIds, rev),
       filesChangedSince: (userId, rev, limit) => store.files.changedSince(userId, rev, limit),
     },
     log.child({ part: 'delivery' }),

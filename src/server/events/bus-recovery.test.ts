@@ -48,7 +48,7 @@ describe('BusRecovery', () => {
         conversationsOf: (user) => store.conversationsOf(user),
         membershipsChangedSince: (userId, rev) => store.membershipsChangedSince(userId, rev),
         roomMembersChangedSince: (convs, rev) => store.rooms.membersChangedSince(convs, rev),
-        departuresOf: (userId, rev) => store.rooms.departuresOf(userId, rev),
+        departuresOf: (userIds, rev) => store.rooms.departuresOf(userIds, rev),
         filesChangedSince: (userId, rev, limit) => store.files.changedSince(userId, rev, limit),
       },
       quiet,

@@ -15,8 +15,8 @@ export interface RecoverySource {
   membershipsChangedSince(userId: number, afterRev: number): Promise<{ conv: ConversationId; rev: number }[]>;
   /** Where the members of these rooms changed after `afterRev` stand now (joined, new role, left, removed), ascending by rev. */
   roomMembersChangedSince(convs: readonly ConversationId[], afterRev: number): Promise<MemberState[]>;
-  /** The rooms the user left or was removed from after `afterRev` (and is still out of), ascending by rev. */
-  departuresOf(userId: number, afterRev: number): Promise<MemberState[]>;
+  /** The rooms these users left or were removed from after `afterRev` (and are still out of), ascending by rev. */
+  departuresOf(userIds: readonly number[], afterRev: number): Promise<MemberState[]>;
   /** The user's file cards changed after `afterRev`, ascending by rev, at most `limit`. */
   filesChangedSince(userId: number, afterRev: number, limit: number): Promise<FileCard[]>;
 }
@@ -173,9 +173,7 @@ export class BusRecovery {
     const states = new Map<string, MemberState>();
     const key = (state: MemberState) => `${state.conv} ${state.user.id} ${state.rev}`;
     for (const state of await this.source.roomMembersChangedSince([...rooms.keys()], afterRev)) states.set(key(state), state);
-    await eachLimited(users, PARALLEL_READS, async (user) => {
-      for (const state of await this.source.departuresOf(user.id, afterRev)) states.set(key(state), state);
-    });
+    for (const state of await this.source.departuresOf([...local], afterRev)) states.set(key(state), state);
     return [...states.values()]
       .sort((x, y) => x.rev - y.rev)
       .map((state): RevEvent => {

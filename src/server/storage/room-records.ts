@@ -98,8 +98,8 @@ export interface RoomRecords {
    * (each once, as they stand now), ascending by rev.
    */
   membersChangedSince(convs: readonly ConversationId[], afterRev: number): Promise<MemberState[]>;
-  /** The rooms `userId` left or was removed from after `afterRev` and is still out of, ascending by rev. */
-  departuresOf(userId: number, afterRev: number): Promise<MemberState[]>;
+  /** The rooms these users left or were removed from after `afterRev` and are still out of, ascending by rev (one read for them all). */
+  departuresOf(userIds: readonly number[], afterRev: number): Promise<MemberState[]>;
   /** A page of members by name key, after the name key `after`. */
   members(conv: ConversationId, options: { after?: string; limit: number }): Promise<{ user: UserRef; role: RoomRole; nameKey: string }[]>;
 }

@@ -145,11 +145,14 @@ export function roomsContract(open: OpenStore): void {
         ['bob', null, 'bob', 1],
       ]);
       expect(await store.rooms.membersChangedSince([], since)).toEqual([]);
-      expect(await store.rooms.departuresOf(carol!.id, since)).toEqual([{ conv: CONV, user: carol, role: null, rev: removed, by: bob, memberCount: count }]);
-      expect(await store.rooms.departuresOf(carol!.id, removed)).toEqual([]);
+      expect(await store.rooms.departuresOf([carol!.id], since)).toEqual([{ conv: CONV, user: carol, role: null, rev: removed, by: bob, memberCount: count }]);
+      expect(await store.rooms.departuresOf([carol!.id], removed)).toEqual([]);
+      // Several users in one read, ascending by rev; none, nothing.
+      expect((await store.rooms.departuresOf([bob!.id, carol!.id], since)).map((m) => [m.user.name, m.conv])).toEqual([['carol', CONV], ['bob', OTHER]]);
+      expect(await store.rooms.departuresOf([], since)).toEqual([]);
       // Back in: the departure is gone, the membership row tells where she stands.
       const back = done(await store.rooms.join(CONV, carol!, 24)).members[0]!.rev;
-      expect(await store.rooms.departuresOf(carol!.id, since)).toEqual([]);
+      expect(await store.rooms.departuresOf([carol!.id], since)).toEqual([]);
       expect((await store.rooms.membersChangedSince([CONV], removed)).map((m) => [m.user.name, m.role, m.rev])).toEqual([['carol', 'member', back]]);
       await store.close();
     });

@@ -232,12 +232,12 @@ export class PostgresRooms implements RoomRecords {
     return rows.map(toMemberState);
   }
 
-  async departuresOf(userId: number, afterRev: number): Promise<MemberState[]> {
+  async departuresOf(userIds: readonly number[], afterRev: number): Promise<MemberState[]> {
     const { rows } = await this.db.query<MemberStateRow>(
       `SELECT d.conv_id AS conv, u.id, u.name, NULL AS role, d.rev, b.id AS by_id, b.name AS by_name, c.member_count
        FROM departures d JOIN users u ON u.id = d.user_id JOIN users b ON b.id = d.by_id JOIN conversations c ON c.id = d.conv_id
-       WHERE d.user_id = $1 AND d.rev > $2 ORDER BY d.rev`,
-      [userId, afterRev],
+       WHERE d.user_id = ANY($1::bigint[]) AND d.rev > $2 ORDER BY d.rev`,
+      [userIds, afterRev],
     );
     return rows.map(toMemberState);
   }

@@ -124,7 +124,7 @@ export class SqliteRooms implements RoomRecords {
       departuresOf: db.prepare(
         `SELECT d.conv_id AS conv, u.id, u.name, NULL AS role, d.rev, b.id AS by_id, b.name AS by_name, c.member_count
          FROM departures d JOIN users u ON u.id = d.user_id JOIN users b ON b.id = d.by_id JOIN conversations c ON c.id = d.conv_id
-         WHERE d.user_id = ? AND d.rev > ? ORDER BY d.rev`,
+         WHERE d.user_id IN (SELECT value FROM json_each(@users)) AND d.rev > @after ORDER BY d.rev`,
       ),
       setRole: db.prepare('UPDATE memberships SET role = ?, rev = ? WHERE user_id = ? AND conv_id = ?'),
       successor: db.prepare(
@@ -287,8 +287,8 @@ export class SqliteRooms implements RoomRecords {
     return (this.sql.membersChanged.all({ convs: JSON.stringify(convs), after: afterRev }) as MemberStateRow[]).map(toMemberState);
   }
 
-  async departuresOf(userId: number, afterRev: number): Promise<MemberState[]> {
-    return (this.sql.departuresOf.all(userId, afterRev) as MemberStateRow[]).map(toMemberState);
+  async departuresOf(userIds: readonly number[], afterRev: number): Promise<MemberState[]> {
+    return (this.sql.departuresOf.all({ users: JSON.stringify(userIds), after: afterRev }) as MemberStateRow[]).map(toMemberState);
   }
 
   private roleOf(userId: number, conv: ConversationId): RoomRole | null {
