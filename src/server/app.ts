@@ -161,10 +161,14 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       })
     : null;
   const bus: Bus = cluster?.bus ?? new InProcessBus(log.child({ part: 'bus' }));
+  // Events for a few users go only to the nodes that hold them, once every node running can hear them so.
+  if (cluster && nodes) await nodes.watchRouting((everyNodeRoutes) => cluster.bus.routeWhen(everyNodeRoutes));
   // Presence corrections go to this node's clients only, through its own delivery (made just below).
   const online: OnlineDirectory = cluster ? await cluster.online({ publish: (event) => delivery.accept(event) }, clock) : new Online(bus);
-  const hub = new Hub<Connection>(log.child({ part: 'gateway' }), online);
-  const delivery = new OrderedDelivery(new MessageReplay(store), (event) => hub.route(event), clock, log.child({ part: 'delivery' }));
+  const hub = new Hub<Connection>(log.child({ part: 'gateway' }), online, cluster?.bus, () => clock.now());
+  const delivery = new OrderedDelivery(new MessageReplay(store), (event) => hub.route(event), clock, log.child({ part: 'delivery' }), undefined, (event) =>
+    hub.heardSince(event),
+  );
   const unsubscribe = bus.subscribe(delivery.accept);
   // Events lost while Redis (or another node's link to it) was away are read from storage at once,
   // for every conversation of every user connected here (docs/ARCHITECTURE.md, "Across nodes").

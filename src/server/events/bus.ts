@@ -20,3 +20,21 @@ export interface Bus extends EventPublisher {
   /** Starts delivering events published from now on; returns the function that stops it. */
   subscribe(handler: EventHandler): () => void;
 }
+
+/**
+ * Which users' events this node needs. A cluster bus sends an event meant for a few users only
+ * to the nodes that hear one of them (redis-bus.ts); the gateway hears a user from their first
+ * connection's hello to their last connection's close. `hear` resolves once every event
+ * published from then on reaches this node, so a catch-up read after it misses nothing: what was
+ * committed before is in the read, what comes after arrives live.
+ */
+export interface Hearing {
+  hear(userId: number): Promise<void>;
+  stopHearing(userId: number): void;
+}
+
+/** One node hears everything: there is nothing to ask for. */
+export const HEARS_EVERYONE: Hearing = {
+  hear: () => Promise.resolve(),
+  stopHearing: () => {},
+};

@@ -13,6 +13,17 @@ export interface Envelope {
   node: string;
   /** In the order they were published. */
   events: DomainEvent[];
+  /**
+   * Set on an envelope sent to a user's channel (redis-bus.ts, "routed"): the publisher's turn
+   * and each event's place in it. An event meant for several users travels once per user, so a
+   * node holding two of them receives it twice and delivers it once, by (node, turn, place).
+   */
+  routed?: RoutedPlaces;
+}
+
+export interface RoutedPlaces {
+  turn: number;
+  places: number[];
 }
 
 /**
@@ -39,8 +50,13 @@ const VERSION = 2;
  */
 const SINGLE = 1;
 
-export function encodeEvents(node: string, events: readonly DomainEvent[]): string {
-  return JSON.stringify({ v: VERSION, node, events });
+/** Starts every envelope and notice of `node`: a node skips its own coming back without parsing them. */
+export function envelopePrefix(node: string): string {
+  return `{"v":${VERSION},"node":${JSON.stringify(node)}`;
+}
+
+export function encodeEvents(node: string, events: readonly DomainEvent[], routed?: RoutedPlaces): string {
+  return JSON.stringify(routed ? { v: VERSION, node, events, turn: routed.turn, places: routed.places } : { v: VERSION, node, events });
 }
 
 export function encodeResync(node: string, gap: BusGap): string {
@@ -56,7 +72,15 @@ export function decodeEvents(text: string): Envelope | ResyncNotice | null {
     return null;
   }
   if (typeof parsed !== 'object' || parsed === null) return null;
-  const { v, node, event, events, resync } = parsed as { v?: unknown; node?: unknown; event?: unknown; events?: unknown; resync?: unknown };
+  const { v, node, event, events, resync, turn, places } = parsed as {
+    v?: unknown;
+    node?: unknown;
+    event?: unknown;
+    events?: unknown;
+    resync?: unknown;
+    turn?: unknown;
+    places?: unknown;
+  };
   if ((v !== VERSION && v !== SINGLE) || typeof node !== 'string') return null;
   if (typeof resync === 'object' && resync !== null) {
     const { since, rev } = resync as { since?: unknown; rev?: unknown };
@@ -65,7 +89,9 @@ export function decodeEvents(text: string): Envelope | ResyncNotice | null {
   }
   const list = v === VERSION ? events : [event];
   if (!Array.isArray(list) || !list.every(isEvent)) return null;
-  return { node, events: list };
+  if (turn === undefined && places === undefined) return { node, events: list };
+  if (!Number.isSafeInteger(turn) || !Array.isArray(places) || places.length !== list.length || !places.every(Number.isSafeInteger)) return null;
+  return { node, events: list, routed: { turn: turn as number, places: places as number[] } };
 }
 
 function isEvent(value: unknown): value is DomainEvent {

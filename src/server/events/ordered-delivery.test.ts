@@ -47,3 +47,69 @@ describe('OrderedDelivery after many lost messages', () => {
     await store.close();
   });
 });
+
+/**
+ * A node whose bus routes by audience hears a conversation only while it holds one of its members
+ * (redis-bus.ts): when the last leaves and one comes back later, the conversation has moved on,
+ * and the member read everything before their hello when they said it.
+ */
+describe('OrderedDelivery hearing a conversation again', () => {
+  async function world() {
+    const store = new SqliteStore(scratchDatabase('ordered-delivery'));
+    const created = await store.createUser({ name: 'alice', nameKey: 'alice', passwordHash: 'h', createdAt: 1 });
+    const alice = { id: created!.id, name: 'alice' };
+    const clock = new ManualClock(10_000);
+    const messages = [];
+    const commit = async (ts: number) => {
+      const [result] = await store.commit([{ conv: 'world', sender: alice, clientId: `m${messages.length}`, text: 'hi', ts }]);
+      if (!result?.ok) throw new Error('commit failed');
+      messages.push(messageEvent('world', result.message.seq, result.message));
+    };
+    const delivered: number[] = [];
+    let heardSince = -Infinity;
+    let reads = 0;
+    const source = storeMessageSource(store);
+    const counted = {
+      messagesAfter: (...args: Parameters<typeof source.messagesAfter>) => (reads++, source.messagesAfter(...args)),
+      messagesBefore: (...args: Parameters<typeof source.messagesBefore>) => (reads++, source.messagesBefore(...args)),
+    };
+    const delivery = new OrderedDelivery(counted, (event) => event.type === 'message' && delivered.push(event.seq), clock, quiet, undefined, () => heardSince);
+    return { store, clock, commit, messages, delivered, delivery, hear: (since: number) => (heardSince = since), reads: () => reads };
+  }
+
+  it('starts afresh, with no hole to wait for, when every recipient here began hearing it after it was last heard', async () => {
+    const { store, clock, commit, messages, delivered, delivery, hear, reads } = await world();
+    for (let i = 0; i < 3; i++) await commit(clock.now());
+    for (const message of messages) delivery.accept(message);
+    expect(delivered).toEqual([1, 2, 3]);
+    // The last member here leaves; 20 messages go by unheard; a member says hello a minute later.
+    await clock.advance(5_000);
+    for (let i = 0; i < 20; i++) await commit(clock.now());
+    await clock.advance(60_000);
+    hear(clock.now());
+    await commit(clock.now() + 10);
+    delivery.accept(messages.at(-1)!);
+    // Delivered at once (no hole wait), and none of the 20 it read before saying hello.
+    await expect.poll(() => delivered).toEqual([1, 2, 3, 24]);
+    expect(reads()).toBe(1); // one look for messages that overtook it since the hello: none
+    delivery.stop();
+    await store.close();
+  });
+
+  it('fills the hole as ever when a recipient here has heard it all along', async () => {
+    const { store, clock, commit, messages, delivered, delivery, hear } = await world();
+    hear(clock.now());
+    for (let i = 0; i < 3; i++) await commit(clock.now());
+    for (const message of messages) delivery.accept(message);
+    await clock.advance(5_000);
+    for (let i = 0; i < 20; i++) await commit(clock.now());
+    delivery.accept(messages.at(-1)!); // 4 to 22 lost on the way
+    expect(delivered).toEqual([1, 2, 3]);
+    await clock.advance(100);
+    await expect.poll(() => delivered.length).toBe(23);
+    expect(delivered).toEqual(messages.map((message) => message.seq));
+    delivery.stop();
+    await store.close();
+  });
+});
+

@@ -73,6 +73,7 @@ export class OrderedDelivery {
     private readonly clock: Clock,
     private readonly log: Pick<Logger, 'error'>,
     private readonly options: OrderedDeliveryOptions = DEFAULT_ORDERED_DELIVERY,
+    private readonly heardSince: (event: MessageEvent) => number | null = () => -Infinity,
   ) {
     this.startedAt = clock.now();
     this.stopSweep = clock.every(options.idleForgetMs, () => this.forgetIdle());
@@ -187,10 +188,24 @@ export class OrderedDelivery {
 
   private acceptMessage(event: MessageEvent): void {
     let position = this.positions.get(event.conv);
+    let heardFrom: number | undefined;
+    if (position && event.seq > position.next && position.next !== 0 && position.held.size === 0 && !position.filling) {
+      // A hole after a quiet spell. With a bus that routes by audience (redis-bus.ts), this node
+      // stops hearing a conversation when its last member here leaves, and hears it again when
+      // one comes back: that member read everything committed before their hello, so the hole
+      // is theirs already. Reading it from storage would delay this message by the hole's wait
+      // and hand them up to the whole gap again: start afresh from their hello instead.
+      const since = this.heardSince(event);
+      if (since !== null && since > position.touchedAt) {
+        this.positions.delete(event.conv);
+        position = undefined;
+        heardFrom = since;
+      }
+    }
     if (!position) {
       position = { next: event.seq === 1 ? 1 : 0, held: new Map(), cancelFill: null, filling: false, touchedAt: 0 };
       this.positions.set(event.conv, position);
-      if (position.next === 0) void this.start(event.conv, position, event.seq);
+      if (position.next === 0) void this.start(event.conv, position, event.seq, heardFrom);
     }
     position.touchedAt = this.clock.now();
     if (event.seq === position.next && position.held.size === 0) {
@@ -224,9 +239,16 @@ export class OrderedDelivery {
     }
   }
 
-  /** Finds where a newly seen conversation's order starts (see the class comment), then delivers from there. */
-  private async start(conv: ConversationId, position: Position, firstSeen: number): Promise<void> {
-    const since = Math.max(this.startedAt - this.options.clockSkewMs, this.clock.now() - this.options.idleForgetMs);
+  /**
+   * Finds where a newly seen conversation's order starts (see the class comment), then delivers
+   * from there. `heardFrom`: the conversation is heard again from then on (see acceptMessage),
+   * and what was committed before is not this node's to deliver.
+   */
+  private async start(conv: ConversationId, position: Position, firstSeen: number, heardFrom?: number): Promise<void> {
+    const since =
+      heardFrom === undefined
+        ? Math.max(this.startedAt - this.options.clockSkewMs, this.clock.now() - this.options.idleForgetMs)
+        : Math.max(this.startedAt, heardFrom) - this.options.clockSkewMs;
     let earlier: MessageEvent[] = [];
     try {
       earlier = await this.source.messagesBefore(conv, firstSeen, since, FILL_BATCH);

@@ -2,12 +2,28 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { connectRedis } from '../redis/connect.ts';
-import type { Bus, EventHandler } from './bus.ts';
-import { decodeEvents, encodeEvents, encodeResync, type BusGap } from './event-codec.ts';
+import type { Bus, EventHandler, Hearing } from './bus.ts';
+import { decodeEvents, encodeEvents, encodeResync, envelopePrefix, type BusGap, type Envelope } from './event-codec.ts';
 import type { DomainEvent } from './events.ts';
 import { InProcessBus } from './in-process-bus.ts';
 
 export const DEFAULT_CHANNEL = 'parley:events';
+
+/**
+ * An event meant for at most this many users (a DM, a read position, a small room's message)
+ * goes to those users' channels, so only the nodes holding one of them hear it; a wider one, and
+ * one for everyone, goes on the channel every node hears. Parsing an envelope costs a node about
+ * as much as delivering it (docs/PERFORMANCE.md), so a small audience should not wake every node,
+ * while a wide one would cost a publish per member.
+ */
+export const ROUTED_AUDIENCE_MAX = 16;
+
+/** Channels per SUBSCRIBE when subscribing again after a reconnect (a node may hear thousands of users). */
+const SUBSCRIBE_CHUNK = 1000;
+/** How many other nodes' last routed turn is remembered, to drop the second copy of an event meant for two of this node's users. */
+const ROUTED_NODES_REMEMBERED = 64;
+/** After routing stops (a node that does not route joined), what the others may have missed is read back from this far. */
+const ROUTING_LOOK_BACK_MS = 30_000;
 
 /**
  * The Bus across nodes, on Redis pub/sub (docs/ARCHITECTURE.md, "Events and the Bus", says why
@@ -27,7 +43,7 @@ export const DEFAULT_CHANNEL = 'parley:events';
  *   its publisher is ready again; a node whose subscriber was away then reads storage when its
  *   own subscriber comes back, which is later, so nothing falls between the two.
  */
-export class RedisBus implements Bus {
+export class RedisBus implements Bus, Hearing {
   private readonly local: InProcessBus;
   private readonly node = randomUUID();
   private readonly resumeHandlers = new Set<(gap: BusGap) => void>();
@@ -39,6 +55,25 @@ export class RedisBus implements Bus {
   /** Published on this turn, not yet sent to Redis, and their earliest commit time and state rev. */
   private outgoing: DomainEvent[] = [];
   private outgoingGap: BusGap | null = null;
+  /** Every envelope and notice of this node starts so: its own, coming back, are skipped unparsed. */
+  private readonly ownPrefix: string;
+  /** Users' channels are this plus the user id. */
+  private readonly userPrefix: string;
+  /** Whether small-audience events go to their users' channels (every node routes; see `routeWhen`). */
+  private routing = false;
+  private turn = 0;
+  /** The lowest state rev routed lately, two windows of ROUTING_LOOK_BACK_MS (for the notice when routing stops). */
+  private routedRevs: [number | null, number | null] = [null, null];
+  private routedRevsWindowAt = Date.now();
+  /** Users this node hears (their channels are subscribed, or will be once Redis is back). */
+  private readonly heard = new Set<number>();
+  private toHear = new Set<number>();
+  private toStop = new Set<number>();
+  /** Users whose UNSUBSCRIBE failed: ioredis subscribes them again after a reconnect, so they are dropped then. */
+  private readonly staleHeard = new Set<number>();
+  private hearingSent: Promise<void> | null = null;
+  /** Per other node, the places of its current routed turn already delivered. */
+  private readonly routedSeen = new Map<string, { turn: number; places: Set<number> }>();
 
   private constructor(
     private readonly publisher: Redis,
@@ -47,14 +82,18 @@ export class RedisBus implements Bus {
     private readonly log: Pick<Logger, 'error' | 'warn'>,
   ) {
     this.local = new InProcessBus(log);
+    this.ownPrefix = envelopePrefix(this.node);
+    this.userPrefix = `${channel}:user:`;
     subscriber.on('close', () => this.subscriberLost());
     subscriber.on('ready', () => void this.resubscribed());
     subscriber.on('message', (from: string, text: string) => {
-      if (from !== this.channel) return;
+      if (text.startsWith(this.ownPrefix)) return;
+      if (from !== this.channel && !from.startsWith(this.userPrefix)) return;
       const envelope = decodeEvents(text);
       if (!envelope) return this.log.warn({ channel: from }, 'dropped events this version cannot read');
       if (envelope.node === this.node) return;
       if ('resync' in envelope) return this.resumed(envelope.resync);
+      if (envelope.routed) return this.acceptRouted(envelope, envelope.routed);
       for (const event of envelope.events) this.local.publish(event);
     });
     publisher.on('ready', () => this.announceResync());
@@ -88,8 +127,127 @@ export class RedisBus implements Bus {
     this.outgoingGap = null;
     // Lost while Redis is away (see the class comment); connectRedis logs the outage once. The
     // other nodes are told to look in storage once this connection is back (announceResync).
-    this.publisher.publish(this.channel, encodeEvents(this.node, events)).catch(() => this.publishFailed(gap));
+    const failed = () => this.publishFailed(gap);
+    if (!this.routing) {
+      this.publisher.publish(this.channel, encodeEvents(this.node, events)).catch(failed);
+      return;
+    }
+    const everyNode: DomainEvent[] = [];
+    const byUser = new Map<number, { events: DomainEvent[]; places: number[] }>();
+    events.forEach((event, place) => {
+      const users = routedUsers(event);
+      if (users === null) return void everyNode.push(event);
+      if (users.length > 0 && 'rev' in event) this.noteRoutedRev(event.rev);
+      for (const user of users) {
+        let mine = byUser.get(user);
+        if (!mine) byUser.set(user, (mine = { events: [], places: [] }));
+        mine.events.push(event);
+        mine.places.push(place);
+      }
+    });
+    if (byUser.size === 0) {
+      if (everyNode.length > 0) this.publisher.publish(this.channel, encodeEvents(this.node, everyNode)).catch(failed);
+      return;
+    }
+    // One write for the turn: the every-node envelope and one per user the turn's events are for.
+    const turn = ++this.turn;
+    const pipeline = this.publisher.pipeline();
+    if (everyNode.length > 0) pipeline.publish(this.channel, encodeEvents(this.node, everyNode));
+    for (const [user, mine] of byUser) pipeline.publish(this.userPrefix + user, encodeEvents(this.node, mine.events, { turn, places: mine.places }));
+    pipeline.exec().then((replies) => {
+      if (!replies || replies.some(([error]) => error)) failed();
+    }, failed);
   };
+
+  /** A routed envelope: each event once, though it may come again on another user's channel. */
+  private acceptRouted(envelope: Envelope, routed: NonNullable<Envelope['routed']>): void {
+    let seen = this.routedSeen.get(envelope.node);
+    if (!seen || seen.turn !== routed.turn) {
+      this.routedSeen.delete(envelope.node);
+      if (this.routedSeen.size >= ROUTED_NODES_REMEMBERED) this.routedSeen.delete(this.routedSeen.keys().next().value!);
+      this.routedSeen.set(envelope.node, (seen = { turn: routed.turn, places: new Set() }));
+    }
+    envelope.events.forEach((event, i) => {
+      const place = routed.places[i]!;
+      if (seen.places.has(place)) return;
+      seen.places.add(place);
+      this.local.publish(event);
+    });
+  }
+
+  /**
+   * From now on this node hears `userId`'s events: resolves once Redis has confirmed the
+   * subscription (or at once while Redis is away: when it is back, every user heard is
+   * subscribed again and bus recovery reads what they may have missed). The subscriptions of
+   * one turn go in one SUBSCRIBE.
+   */
+  hear(userId: number): Promise<void> {
+    this.heard.add(userId);
+    this.toStop.delete(userId);
+    this.staleHeard.delete(userId);
+    this.toHear.add(userId);
+    return this.sendHearing();
+  }
+
+  stopHearing(userId: number): void {
+    this.heard.delete(userId);
+    this.toHear.delete(userId);
+    this.toStop.add(userId);
+    void this.sendHearing();
+  }
+
+  private sendHearing(): Promise<void> {
+    this.hearingSent ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.hearingSent = null;
+        const stop = [...this.toStop];
+        const hear = [...this.toHear];
+        this.toStop.clear();
+        this.toHear.clear();
+        if (stop.length > 0) {
+          this.subscriber.unsubscribe(...stop.map((user) => this.userPrefix + user)).catch(() => {
+            for (const user of stop) if (!this.heard.has(user)) this.staleHeard.add(user);
+          });
+        }
+        if (hear.length === 0) return resolve();
+        this.subscriber.subscribe(...hear.map((user) => this.userPrefix + user)).then(
+          () => resolve(),
+          () => resolve(),
+        );
+      }),
+    );
+    return this.hearingSent;
+  }
+
+  /**
+   * Routes small-audience events to their users' channels only while every node hears those
+   * channels (the app asks the node registry at each heartbeat): a node of an earlier version
+   * listens to the every-node channel alone. When routing stops, the nodes that may have missed
+   * routed events are told to read them back (a resync notice reaching back ROUTING_LOOK_BACK_MS).
+   */
+  routeWhen(everyNodeRoutes: boolean): void {
+    if (everyNodeRoutes === this.routing) return;
+    this.routing = everyNodeRoutes;
+    if (everyNodeRoutes) return;
+    this.rollRoutedRevs();
+    const [older, newer] = this.routedRevs;
+    const rev = older === null ? newer : newer === null ? older : Math.min(older, newer);
+    this.failed = earliest(this.failed, { since: Date.now() - 2 * ROUTING_LOOK_BACK_MS, rev });
+    if (this.publisher.status === 'ready') this.announceResync();
+  }
+
+  private noteRoutedRev(rev: number): void {
+    this.rollRoutedRevs();
+    const newer = this.routedRevs[1];
+    this.routedRevs[1] = newer === null ? rev : Math.min(newer, rev);
+  }
+
+  private rollRoutedRevs(): void {
+    const now = Date.now();
+    if (now - this.routedRevsWindowAt < ROUTING_LOOK_BACK_MS) return;
+    this.routedRevs = now - this.routedRevsWindowAt < 2 * ROUTING_LOOK_BACK_MS ? [this.routedRevs[1], null] : [null, null];
+    this.routedRevsWindowAt = now;
+  }
 
   subscribe(handler: EventHandler): () => void {
     return this.local.subscribe(handler);
@@ -129,8 +287,16 @@ export class RedisBus implements Bus {
   /** After a reconnect: once Redis has confirmed the subscription, everything later arrives here, so look back now. */
   private async resubscribed(): Promise<void> {
     try {
-      // ioredis subscribes again by itself; this one answers after it, on the same connection.
-      await this.subscriber.subscribe(this.channel);
+      // ioredis subscribes again by itself to what Redis had confirmed; this answers after it, on
+      // the same connection, and adds the users whose SUBSCRIBE failed while Redis was away.
+      const users = [...this.heard].map((user) => this.userPrefix + user);
+      await this.subscriber.subscribe(this.channel, ...users.slice(0, SUBSCRIBE_CHUNK));
+      for (let from = SUBSCRIBE_CHUNK; from < users.length; from += SUBSCRIBE_CHUNK) {
+        await this.subscriber.subscribe(...users.slice(from, from + SUBSCRIBE_CHUNK));
+      }
+      const stale = [...this.staleHeard].filter((user) => !this.heard.has(user));
+      this.staleHeard.clear();
+      if (stale.length > 0) void this.subscriber.unsubscribe(...stale.map((user) => this.userPrefix + user)).catch(() => {});
     } catch {
       return; // lost again: the next 'ready' tries again
     }
@@ -174,6 +340,12 @@ export class RedisBus implements Bus {
   async close(): Promise<void> {
     await Promise.all([this.publisher, this.subscriber].map((client) => (client.status === 'ready' ? client.quit().catch(() => client.disconnect()) : client.disconnect())));
   }
+}
+
+/** The users whose channels an event goes to, or null when it goes to every node. */
+function routedUsers(event: DomainEvent): readonly number[] | null {
+  if (!('audience' in event) || 'everyone' in event.audience) return null;
+  return event.audience.users.length <= ROUTED_AUDIENCE_MAX ? event.audience.users : null;
 }
 
 /** The union of two gaps: the earlier time, the lower rev. */

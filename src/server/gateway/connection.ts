@@ -229,10 +229,12 @@ export class Connection implements Recipient {
       return;
     }
     // Join the fan-out before reading what was missed: anything committed from here on is
-    // either in the catch-up read or held back, and the two are de-duplicated by seq below.
+    // either in the catch-up read or held back, and the two are de-duplicated by seq below. In a
+    // cluster the join resolves once this node hears the user's events (bus.ts, Hearing).
     this.speaksRooms = frame.protocol >= 2;
     this.state = 'syncing';
-    this.hub.join(this);
+    await this.hub.join(this);
+    if (this.state !== 'syncing') return;
     const all = await this.chat.conversationsOf(this.user);
     if (this.state !== 'syncing') return;
     const conversations = this.speaksRooms ? all : all.filter((summary) => summary.kind !== 'room');

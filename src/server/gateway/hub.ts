@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { CLOSE_CODES, type Message, type ServerFrame } from '../../protocol/index.ts';
 import type { OnlineDirectory } from '../chat/online-directory.ts';
-import type { Audience, DomainEvent } from '../events/events.ts';
+import { HEARS_EVERYONE, type Hearing } from '../events/bus.ts';
+import type { Audience, DomainEvent, MessageEvent } from '../events/events.ts';
 import { prepareFrame, type PreparedFrame } from './outbox.ts';
 
 /** What the hub needs of a connection (gateway/connection.ts implements it). */
@@ -27,10 +28,14 @@ export class Hub<R extends Recipient = Recipient> {
   private readonly all = new Set<R>();
   private readonly joined = new Set<R>();
   private readonly byUser = new Map<number, Set<R>>();
+  /** Per user with a connection here: since when this node hears their events, and the wait for it. */
+  private readonly heard = new Map<number, { since: number; ready: Promise<void> }>();
 
   constructor(
     readonly log: Logger,
     private readonly online: OnlineDirectory,
+    private readonly hearing: Hearing = HEARS_EVERYONE,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** A connection opened (before hello). */
@@ -38,21 +43,49 @@ export class Hub<R extends Recipient = Recipient> {
     this.all.add(connection);
   }
 
-  /** The connection said hello: it receives events and counts towards presence. */
-  join(connection: R): void {
+  /**
+   * The connection said hello: it receives events and counts towards presence. Resolves once
+   * this node hears every event of the user (Hearing.hear): read what was missed only then.
+   */
+  join(connection: R): Promise<void> {
+    const { id } = connection.user;
     this.joined.add(connection);
-    let mine = this.byUser.get(connection.user.id);
-    if (!mine) this.byUser.set(connection.user.id, (mine = new Set()));
+    let mine = this.byUser.get(id);
+    if (!mine) this.byUser.set(id, (mine = new Set()));
     mine.add(connection);
     this.online.connected(connection.user);
+    let heard = this.heard.get(id);
+    if (!heard) this.heard.set(id, (heard = { since: this.now(), ready: this.hearing.hear(id) }));
+    return heard.ready;
   }
 
   leave(connection: R): void {
+    const { id } = connection.user;
     this.joined.delete(connection);
-    const mine = this.byUser.get(connection.user.id);
+    const mine = this.byUser.get(id);
     mine?.delete(connection);
-    if (mine?.size === 0) this.byUser.delete(connection.user.id);
+    if (mine?.size === 0) {
+      this.byUser.delete(id);
+      this.heard.delete(id);
+      this.hearing.stopHearing(id);
+    }
     this.online.disconnected(connection.user);
+  }
+
+  /**
+   * Since when this node has heard, without a break, the messages of `event`'s conversation
+   * that its recipients here need: the earliest first hello among them (each read everything
+   * committed before theirs when they said it), or null when none is here. A message for
+   * everyone is heard from the node's start.
+   */
+  heardSince(event: MessageEvent): number | null {
+    if ('everyone' in event.audience) return -Infinity;
+    let since: number | null = null;
+    for (const userId of event.audience.users) {
+      const heard = this.heard.get(userId);
+      if (heard && (since === null || heard.since < since)) since = heard.since;
+    }
+    return since;
   }
 
   forget(connection: R): void {
@@ -90,8 +123,8 @@ export class Hub<R extends Recipient = Recipient> {
           return;
         }
         const rooms = event.convKind === 'room';
-        // Framed on meeting its first recipient: in a cluster every node hears every DM, and all
-        // but two nodes (often all but one) hold none of its members.
+        // Framed on meeting its first recipient: a node hears a room's message when it holds one
+        // member, and may hold none of the others.
         let frame: PreparedFrame | null = null;
         for (const userId of event.audience.users) {
           for (const connection of this.byUser.get(userId) ?? []) {

@@ -27,6 +27,7 @@ type NodeRow = { id: string; host: string; pid: number; clustered: boolean; age_
  */
 export class NodeRegistry {
   private timer: NodeJS.Timeout | null = null;
+  private routingWatcher: ((everyNodeRoutes: boolean) => void) | null = null;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -49,6 +50,9 @@ export class NodeRegistry {
       await client.query(`CREATE TABLE IF NOT EXISTS parley_nodes (
         id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, clustered boolean NOT NULL,
         started_at timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now())`);
+      // Whether the node hears users' own channels (events/redis-bus.ts, routing): a node of an
+      // earlier version leaves it false, and the others then send every event on the common channel.
+      await client.query('ALTER TABLE parley_nodes ADD COLUMN IF NOT EXISTS routes boolean NOT NULL DEFAULT false');
       // A node killed without closing leaves its row: once stale, it is nobody.
       await client.query(`DELETE FROM parley_nodes WHERE seen_at < now() - make_interval(secs => $1)`, [FRESH_MS / 1000]);
       const { rows } = await client.query<NodeRow>(
@@ -56,7 +60,7 @@ export class NodeRegistry {
       );
       const conflict = rows.find((other) => !clustered || !other.clustered);
       if (conflict) throw new MixedNodesError(refusal(clustered, conflict));
-      await client.query('INSERT INTO parley_nodes (id, host, pid, clustered) VALUES ($1, $2, $3, $4)', [id, hostname(), process.pid, clustered]);
+      await client.query('INSERT INTO parley_nodes (id, host, pid, clustered, routes) VALUES ($1, $2, $3, $4, true)', [id, hostname(), process.pid, clustered]);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
@@ -86,19 +90,38 @@ export class NodeRegistry {
     }
   }
 
+  /**
+   * Tells `watcher` now and at every heartbeat whether every node running routes events by
+   * audience (events/redis-bus.ts, `routeWhen`). While the database cannot say, the last answer stands.
+   */
+  async watchRouting(watcher: (everyNodeRoutes: boolean) => void): Promise<void> {
+    this.routingWatcher = watcher;
+    await this.checkRouting();
+  }
+
   /** Refreshes this node's row; a row swept while the database was away (or by a stale sweep) is written again. */
   private async beat(): Promise<void> {
     await this.pool
       .query(
-        `INSERT INTO parley_nodes (id, host, pid, clustered) VALUES ($1, $2, $3, $4)
+        `INSERT INTO parley_nodes (id, host, pid, clustered, routes) VALUES ($1, $2, $3, $4, true)
          ON CONFLICT (id) DO UPDATE SET seen_at = now()`,
         [this.id, hostname(), process.pid, this.clustered],
       )
       .catch(() => {}); // /healthz says the database is down; the next beat tries again
+    await this.checkRouting();
+  }
+
+  private async checkRouting(): Promise<void> {
+    if (!this.routingWatcher) return;
+    const answer = await this.pool
+      .query<{ every: boolean | null }>(`SELECT bool_and(routes) AS every FROM parley_nodes WHERE seen_at > now() - make_interval(secs => $1)`, [FRESH_MS / 1000])
+      .catch(() => null);
+    if (answer) this.routingWatcher?.(answer.rows[0]?.every !== false);
   }
 
   /** Stops the heartbeat and removes this node's row, so another node (of any kind) may start at once. */
   async leave(): Promise<void> {
+    this.routingWatcher = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.pool.query('DELETE FROM parley_nodes WHERE id = $1', [this.id]).catch(() => {});
