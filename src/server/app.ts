@@ -177,7 +177,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     {
       localUsers: () => hub.users(),
       conversationsOf: (user) => store.conversationsOf(user),
-      membershipsChangedSince: (userId, rev) => store.membershipsChangedSince(userId, rev),
+      membershipsChangedSince: (userIds, rev) => store.membershipsChangedSince(userIds, rev),
       roomMembersChangedSince: (convs, rev) => store.rooms.membersChangedSince(convs, rev),
       departuresOf: (userIds, rev) => store.rooms.departuresOf(userIds, rev),
       filesChangedSince: (userId, rev, limit) => store.files.changedSince(userId, rev, limit),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ConversationId, ConversationSummary, FileCard, RoomInfo, UserRef } from '../../protocol/index.ts';
 import type { MemberState } from '../storage/room-records.ts';
+import type { MembershipChange } from '../storage/store.ts';
 import type { BusGap } from './event-codec.ts';
 import { usersAudience, type RevEvent } from './events.ts';
 import type { OrderedDelivery } from './ordered-delivery.ts';
@@ -11,8 +12,8 @@ export interface RecoverySource {
   localUsers(): Iterable<UserRef>;
   /** The conversations `user` belongs to now. */
   conversationsOf(user: UserRef): Promise<ConversationSummary[]>;
-  /** The user's memberships made or changed after `afterRev`, ascending by rev. */
-  membershipsChangedSince(userId: number, afterRev: number): Promise<{ conv: ConversationId; rev: number }[]>;
+  /** These users' memberships made or changed after `afterRev`, ascending by rev. */
+  membershipsChangedSince(userIds: readonly number[], afterRev: number): Promise<MembershipChange[]>;
   /** Where the members of these rooms changed after `afterRev` stand now (joined, new role, left, removed), ascending by rev. */
   roomMembersChangedSince(convs: readonly ConversationId[], afterRev: number): Promise<MemberState[]>;
   /** The rooms these users left or were removed from after `afterRev` (and are still out of), ascending by rev. */
@@ -129,25 +130,25 @@ export class BusRecovery {
   /** A `membership` event (with the conversation as the user sees it now) for each DM a local user joined after `afterRev` (rooms: membersChanged). */
   private async joined(users: UserRef[], summaries: Map<number, ConversationSummary[]>, afterRev: number): Promise<RevEvent[]> {
     const events: RevEvent[] = [];
-    await eachLimited(users, PARALLEL_READS, async (user) => {
-      for (const { conv, rev } of await this.source.membershipsChangedSince(user.id, afterRev)) {
-        const summary = summaries.get(user.id)?.find((each) => each.id === conv);
-        if (!summary || summary.kind !== 'dm') continue;
-        // Told to this user only: other members learn of the room's new count from its `room` event.
-        events.push({
-          type: 'membership',
-          rev,
-          conv,
-          convKind: summary.kind,
-          audience: usersAudience([]),
-          user,
-          role: summary.role ?? 'member',
-          memberCount: summary.room?.memberCount ?? 2,
-          by: user,
-          summary,
-        });
-      }
-    });
+    const byId = new Map(users.map((user) => [user.id, user]));
+    for (const { userId, conv, rev } of await this.source.membershipsChangedSince([...byId.keys()], afterRev)) {
+      const user = byId.get(userId);
+      const summary = summaries.get(userId)?.find((each) => each.id === conv);
+      if (!user || !summary || summary.kind !== 'dm') continue;
+      // Told to this user only: other members learn of the room's new count from its `room` event.
+      events.push({
+        type: 'membership',
+        rev,
+        conv,
+        convKind: summary.kind,
+        audience: usersAudience([]),
+        user,
+        role: summary.role ?? 'member',
+        memberCount: summary.room?.memberCount ?? 2,
+        by: user,
+        summary,
+      });
+    }
     return events;
   }
 

@@ -81,6 +81,13 @@ export interface MembershipRecord {
   readSeq: number;
 }
 
+/** A membership of `userId` made or changed (joined, a new role) at `rev`. */
+export interface MembershipChange {
+  userId: number;
+  conv: ConversationId;
+  rev: number;
+}
+
 export interface Store {
   /** File cards and their state changes (storage/file-records.ts). */
   readonly files: FileRecords;
@@ -141,8 +148,8 @@ export interface Store {
   conversationsOf(user: UserRef): Promise<ConversationSummary[]>;
   /** One conversation as `user` sees it, or null when they are not a member. */
   conversationOf(user: UserRef, conv: ConversationId): Promise<ConversationSummary | null>;
-  /** The user's memberships made or changed (joined, role) after `afterRev`, ascending by rev. */
-  membershipsChangedSince(userId: number, afterRev: number): Promise<{ conv: ConversationId; rev: number }[]>;
+  /** These users' memberships made or changed (joined, role) after `afterRev`, ascending by rev (one read for them all). */
+  membershipsChangedSince(userIds: readonly number[], afterRev: number): Promise<MembershipChange[]>;
   /** The last state rev handed out (memberships, rooms, file cards share one counter). */
   lastRev(): Promise<number>;
   /** Moves the read position forward (never back); returns the position and the unread count left. */

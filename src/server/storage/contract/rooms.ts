@@ -46,18 +46,34 @@ export function roomsContract(open: OpenStore): void {
       await store.close();
     });
 
-    it('lists a user’s memberships changed after a rev, and tells the last rev handed out', async () => {
+    it('lists users’ memberships changed after a rev, and tells the last rev handed out', async () => {
       const { store } = await open();
-      const [alice, bob] = await withUsers(store, 'alice', 'bob');
+      const [alice, bob, carol] = await withUsers(store, 'alice', 'bob', 'carol');
       const before = await store.lastRev();
       const created = await room(store, alice!, [bob!]);
-      const bobs = created.members.find((m) => m.user.id === bob!.id)!.rev;
+      const revOf = (user: UserRef) => created.members.find((m) => m.user.id === user.id)!.rev;
+      const bobs = revOf(bob!);
       expect(await store.lastRev()).toBe(created.room.rev);
-      expect(await store.membershipsChangedSince(bob!.id, before)).toEqual([{ conv: CONV, rev: bobs }]);
-      expect(await store.membershipsChangedSince(bob!.id, bobs)).toEqual([]);
+      expect(await store.membershipsChangedSince([bob!.id], before)).toEqual([{ userId: bob!.id, conv: CONV, rev: bobs }]);
+      expect(await store.membershipsChangedSince([bob!.id], bobs)).toEqual([]);
       const promoted = done(await store.rooms.setRole(CONV, alice!, bob!, 'admin', 20));
-      expect(await store.membershipsChangedSince(bob!.id, bobs)).toEqual([{ conv: CONV, rev: promoted.members[0]!.rev }]);
+      expect(await store.membershipsChangedSince([bob!.id], bobs)).toEqual([{ userId: bob!.id, conv: CONV, rev: promoted.members[0]!.rev }]);
       expect(await store.lastRev()).toBe(promoted.members[0]!.rev);
+      // Several users in one read, ascending by rev across them; a user with none adds none; no users, nothing.
+      const other = await store.rooms.create({ conv: 'room:CCCCCCCCCCCC', name: 'Chess', nameKey: 'chess', topic: '', visibility: 'private', owner: carol!, ts: 30 }, [bob!]);
+      const carols = other.members.find((m) => m.user.id === carol!.id)!.rev;
+      const bobsOther = other.members.find((m) => m.user.id === bob!.id)!.rev;
+      expect(await store.membershipsChangedSince([carol!.id, alice!.id, bob!.id], before)).toEqual([
+        { userId: alice!.id, conv: CONV, rev: revOf(alice!) },
+        { userId: bob!.id, conv: CONV, rev: promoted.members[0]!.rev },
+        { userId: carol!.id, conv: other.room.id, rev: carols },
+        { userId: bob!.id, conv: other.room.id, rev: bobsOther },
+      ]);
+      expect(await store.membershipsChangedSince([carol!.id, bob!.id], promoted.members[0]!.rev)).toEqual([
+        { userId: carol!.id, conv: other.room.id, rev: carols },
+        { userId: bob!.id, conv: other.room.id, rev: bobsOther },
+      ]);
+      expect(await store.membershipsChangedSince([], before)).toEqual([]);
       await store.close();
     });
 

@@ -7,7 +7,7 @@ import {
   type RoomRole,
   type UserRef,
 } from '../../../protocol/index.ts';
-import type { MembershipRecord, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
+import type { MembershipChange, MembershipRecord, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../sqlite/sqlite-store.ts';
 import { commitBatch, ConcurrentDuplicate } from './postgres-commit.ts';
 import { Database } from './database.ts';
@@ -198,12 +198,12 @@ export class PostgresStore implements Store {
     return row ? { conv, kind: row.kind, role: row.role, readSeq: row.read_seq } : null;
   }
 
-  async membershipsChangedSince(userId: number, afterRev: number): Promise<{ conv: ConversationId; rev: number }[]> {
-    const { rows } = await this.db.query<{ conv: ConversationId; rev: string | number }>(
-      'SELECT conv_id AS conv, rev FROM memberships WHERE user_id = $1 AND rev > $2 ORDER BY rev',
-      [userId, afterRev],
+  async membershipsChangedSince(userIds: readonly number[], afterRev: number): Promise<MembershipChange[]> {
+    const { rows } = await this.db.query<{ user_id: string | number; conv: ConversationId; rev: string | number }>(
+      'SELECT user_id, conv_id AS conv, rev FROM memberships WHERE user_id = ANY($1::bigint[]) AND rev > $2 ORDER BY rev',
+      [userIds, afterRev],
     );
-    return rows.map((row) => ({ conv: row.conv, rev: Number(row.rev) }));
+    return rows.map((row) => ({ userId: Number(row.user_id), conv: row.conv, rev: Number(row.rev) }));
   }
 
   async lastRev(): Promise<number> {

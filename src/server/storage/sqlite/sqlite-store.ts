@@ -10,7 +10,7 @@ import {
   type SystemEvent,
   type UserRef,
 } from '../../../protocol/index.ts';
-import type { CommitResult, CreatedMembership, MembershipRecord, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
+import type { CommitResult, CreatedMembership, MembershipChange, MembershipRecord, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
 import { upgradeNameKeys } from './sqlite-name-keys.ts';
 import { openDatabase, type Durability } from './open-database.ts';
 import { FILE_COLUMNS, FILE_JOIN, SqliteFileRecords, toFileCard, type FileRow } from './sqlite-file-records.ts';
@@ -126,7 +126,10 @@ export class SqliteStore implements Store {
         `UPDATE memberships SET read_seq = max(read_seq, min(?, (SELECT last_seq FROM conversations WHERE id = ?)))
          WHERE user_id = ? AND conv_id = ? RETURNING read_seq`,
       ),
-      membershipsSince: db.prepare('SELECT conv_id AS conv, rev FROM memberships WHERE user_id = ? AND rev > ? ORDER BY rev'),
+      membershipsSince: db.prepare(
+        `SELECT user_id AS userId, conv_id AS conv, rev FROM memberships
+         WHERE user_id IN (SELECT value FROM json_each(@users)) AND rev > @after ORDER BY rev`,
+      ),
       lastRev: db.prepare("SELECT value FROM counters WHERE name = 'rev'"),
       membership: db.prepare(
         `SELECT c.kind, ms.role, ms.read_seq FROM memberships ms JOIN conversations c ON c.id = ms.conv_id
@@ -292,8 +295,8 @@ export class SqliteStore implements Store {
     return row ? { conv, kind: row.kind, role: row.role, readSeq: row.read_seq } : null;
   }
 
-  async membershipsChangedSince(userId: number, afterRev: number): Promise<{ conv: ConversationId; rev: number }[]> {
-    return this.sql.membershipsSince.all(userId, afterRev) as { conv: ConversationId; rev: number }[];
+  async membershipsChangedSince(userIds: readonly number[], afterRev: number): Promise<MembershipChange[]> {
+    return this.sql.membershipsSince.all({ users: JSON.stringify(userIds), after: afterRev }) as MembershipChange[];
   }
 
   async lastRev(): Promise<number> {
