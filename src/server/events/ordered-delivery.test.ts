@@ -3,6 +3,7 @@ import { ManualClock } from '../../../test/support/manual-clock.ts';
 import { scratchDatabase } from '../../../test/support/scratch.ts';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts';
 import { messageEvent, storeMessageSource } from './bus-contract.ts';
+import type { MessageEvent } from './events.ts';
 import { OrderedDelivery } from './ordered-delivery.ts';
 
 const quiet = { error: () => {} };
@@ -59,7 +60,7 @@ describe('OrderedDelivery hearing a conversation again', () => {
     const created = await store.createUser({ name: 'alice', nameKey: 'alice', passwordHash: 'h', createdAt: 1 });
     const alice = { id: created!.id, name: 'alice' };
     const clock = new ManualClock(10_000);
-    const messages = [];
+    const messages: MessageEvent[] = [];
     const commit = async (ts: number) => {
       const [result] = await store.commit([{ conv: 'world', sender: alice, clientId: `m${messages.length}`, text: 'hi', ts }]);
       if (!result?.ok) throw new Error('commit failed');

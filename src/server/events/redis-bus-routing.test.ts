@@ -46,7 +46,8 @@ describe.skipIf(!hasRedis)('RedisBus routing by audience', () => {
   const fence = async (from: RedisBus, ...nodes: { heard: DomainEvent[] }[]) => {
     const sent = marker(++markers);
     from.publish(sent);
-    await waitUntil(() => nodes.every(({ heard }) => heard.some((event) => event.type === 'read' && event.conv === 'marker' && event.seq === sent.seq)), `marker ${sent.seq} arrived`);
+    const arrived = (event: DomainEvent) => event.type === 'read' && event.conv === 'marker' && event.seq === markers;
+    await waitUntil(() => nodes.every(({ heard }) => heard.some(arrived)), `marker ${markers} arrived`);
   };
   const notMarkers = (heard: DomainEvent[]) => heard.filter((event) => !(event.type === 'read' && event.conv === 'marker'));
 
