@@ -1,8 +1,9 @@
-import { ParleyApi, ParleyClientError } from '../client/index.ts';
+import { ParleyApi, ParleyClientError, untilStored } from '../client/index.ts';
 import type { UserRef } from '../protocol/index.ts';
 import { requireUser, type Context } from './command.ts';
 import { note } from './output.ts';
 import { obtainPassword } from './password.ts';
+import { storeWaitNotes } from './store-wait.ts';
 
 export interface SignedIn {
   api: ParleyApi;
@@ -11,7 +12,9 @@ export interface SignedIn {
 
 /**
  * An API client with a token the server accepts: the cached one if it still works, else a
- * fresh login (which needs the password) whose token replaces it in the cache.
+ * fresh login (which needs the password) whose token replaces it in the cache. While the server
+ * cannot reach its database (STORE_UNAVAILABLE) either step waits for it, as a send does: a
+ * command started during a short outage then does its work instead of failing at the door.
  */
 export async function signIn(context: Context): Promise<SignedIn> {
   const name = requireUser(context);
@@ -20,7 +23,7 @@ export async function signIn(context: Context): Promise<SignedIn> {
     const api = new ParleyApi(context.server, { token: cached.token });
     // One cheap round trip proves the token before anything else runs, so no later step (a
     // send, a WebSocket handshake) has to recover from a 401 halfway through.
-    const me = await currentUser(api);
+    const me = await untilStored(() => currentUser(api), storeWaitNotes('signing in', 'signed in'));
     if (me) return { api, me };
     if (!context.env.PARLEY_PASSWORD) note(`The saved session of ${name} on ${context.server} has ended; log in again.`);
   }
@@ -32,7 +35,8 @@ export async function logIn(context: Context, name: string, api = new ParleyApi(
   const password = await obtainPassword(context.env, `Password for ${name} on ${context.server}: `);
   // A device token from an earlier login lets this computer in even while strangers guess at the account.
   api.deviceToken ??= (await context.cache.get(context.server, name))?.deviceToken ?? null;
-  const { user, token } = await api.login({ name, password });
+  // A refused try stored nothing and counts as no failed login (the server looks the name up first).
+  const { user, token } = await untilStored(() => api.login({ name, password }), storeWaitNotes('signing in', 'signed in'));
   await context.cache.put(context.server, name, user, token, api.deviceToken);
   return { api, me: user };
 }

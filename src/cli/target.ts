@@ -1,8 +1,9 @@
-import { ParleyClientError, type ParleyApi } from '../client/index.ts';
+import { ParleyClientError, untilStored, type ParleyApi } from '../client/index.ts';
 import { WORLD, dmId, type ConversationId, type UserRef } from '../protocol/index.ts';
 import type { Context } from './command.ts';
 import { CliError, UsageError } from './errors.ts';
 import { findRoom } from './room-lookup.ts';
+import { storeWaitNotes } from './store-wait.ts';
 
 export interface Target {
   conv: ConversationId;
@@ -22,9 +23,14 @@ export function targetOption(context: Context, option: 'to' | 'with'): string {
 /**
  * `world` is the world chat; `#name` (or `#room:<id>`) one of your rooms (a user name never
  * starts with "#"); anything else names a user, whose DM id both sides derive from the two user
- * ids. `@name` always means a user, for someone who registered as "world".
+ * ids. `@name` always means a user, for someone who registered as "world". Waits while the
+ * server cannot reach its database (the lookups only read).
  */
-export async function resolveTarget(api: ParleyApi, me: UserRef, target: string): Promise<Target> {
+export function resolveTarget(api: ParleyApi, me: UserRef, target: string): Promise<Target> {
+  return untilStored(() => lookUpTarget(api, me, target), storeWaitNotes(`looking up ${target}`, `found ${target}`));
+}
+
+async function lookUpTarget(api: ParleyApi, me: UserRef, target: string): Promise<Target> {
   if (target === WORLD) return { conv: WORLD, label: WORLD };
   if (target.startsWith('#')) {
     const room = await findRoom(api, target);

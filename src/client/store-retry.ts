@@ -27,6 +27,35 @@ export interface StoreWaitHooks {
   /** A try after a delay got through (called once, before the result is returned). */
   flowing?(): void;
   random?: () => number;
+  /** Stops waiting: the wait in progress ends at once and the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs `attempt` until the server's database takes it: a STORE_UNAVAILABLE answer (nothing was
+ * stored, nothing was read) is tried again after `storeRetryDelay`, for as long as it takes; any
+ * other error is thrown as it came. Only for requests that are safe to repeat: reads, and writes
+ * the server stores once whatever the number of tries (a client id, a read position, a login).
+ */
+export async function untilStored<T>(attempt: () => Promise<T>, hooks: StoreWaitHooks = {}): Promise<T> {
+  for (let tries = 0; ; tries++) {
+    hooks.signal?.throwIfAborted();
+    try {
+      const result = await attempt();
+      if (tries > 0) hooks.flowing?.();
+      return result;
+    } catch (error) {
+      if (!isStoreUnavailable(error)) throw error;
+      const wait = storeRetryDelay(error.retryAfterMs, tries, hooks.random);
+      hooks.delayed?.(wait);
+      await pause(wait, hooks.signal);
+    }
+  }
+}
+
+/** The server could not reach its database: nothing was stored, the same request may go again. */
+export function isStoreUnavailable(error: unknown): error is ParleyClientError {
+  return error instanceof ParleyClientError && error.code === 'STORE_UNAVAILABLE';
 }
 
 /**
@@ -34,17 +63,20 @@ export interface StoreWaitHooks {
  * again with the same client id (so it is stored once, whichever try reached the database) after
  * `storeRetryDelay`, for as long as it takes; any other error is thrown as it came.
  */
-export async function sendUntilStored(api: ParleyApi, conv: string, text: string, clientId: string, hooks: StoreWaitHooks = {}): Promise<AckReply> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const ack = await api.send(conv, text, clientId);
-      if (attempt > 0) hooks.flowing?.();
-      return ack;
-    } catch (error) {
-      if (!(error instanceof ParleyClientError) || error.code !== 'STORE_UNAVAILABLE') throw error;
-      const wait = storeRetryDelay(error.retryAfterMs, attempt, hooks.random);
-      hooks.delayed?.(wait);
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  }
+export function sendUntilStored(api: ParleyApi, conv: string, text: string, clientId: string, hooks: StoreWaitHooks = {}): Promise<AckReply> {
+  return untilStored(() => api.send(conv, text, clientId), hooks);
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+  });
 }

@@ -3,8 +3,9 @@ import { clientCommand } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { newClientId } from '../../client/session.ts';
 import { sendUntilStored } from '../../client/store-retry.ts';
-import { note, printJson, printLine } from '../output.ts';
+import { printJson, printLine } from '../output.ts';
 import { signIn } from '../sign-in.ts';
+import { storeWaitNotes } from '../store-wait.ts';
 import { resolveTarget, targetOption } from '../target.ts';
 
 export const send = clientCommand({
@@ -15,8 +16,9 @@ export const send = clientCommand({
     'Send one message and wait until the server has stored it; print where it went and its',
     `sequence number. The words after the options are joined with spaces (at most ${MAX_TEXT_CODE_POINTS} characters).`,
     'Put -- before text that starts with "-". Exits non-zero with the server\'s error code if refused.',
-    'While the server cannot reach its database, the message is sent again (same client id, stored',
-    'once) until it is stored; Ctrl-C gives up, and then nothing was stored.',
+    'While the server cannot reach its database, signing in and the message wait for it: the message',
+    'is sent again (same client id, stored once) until it is stored; Ctrl-C gives up, and then',
+    'nothing was stored.',
   ].join('\n'),
   options: {
     to: { type: 'string', value: 'world|<user>|#<room>', description: 'the world chat, a user by name (@name for a user called "world"), or one of your rooms by name or id' },
@@ -36,15 +38,7 @@ export const send = clientCommand({
     const { api, me } = await signIn(context);
     const target = await resolveTarget(api, me, to);
     // Over HTTP rather than a live session, so sending does not flash you online to everyone.
-    let delayed = false;
-    const ack = await sendUntilStored(api, target.conv, text, newClientId(), {
-      // One line each way on stderr (stdout stays the result): the first wait, and the try that got through.
-      delayed: (retryInMs) => {
-        if (!delayed) note(`The server cannot reach its database; sending again every few seconds until it is back (first try in ${Math.ceil(retryInMs / 1000)} s, Ctrl-C to give up).`);
-        delayed = true;
-      },
-      flowing: () => note('The database is back; the message went through.'),
-    });
+    const ack = await sendUntilStored(api, target.conv, text, newClientId(), storeWaitNotes('sending', 'the message went through'));
     if (context.values.json) printJson({ conv: ack.conv, seq: ack.seq, ts: ack.ts, clientId: ack.clientId });
     else printLine(`Sent to ${target.label} (conv ${ack.conv}, seq ${ack.seq}).`);
   },

@@ -1,0 +1,99 @@
+/**
+ * `parley` while the server cannot reach its database: the real CLI as a child process, against a
+ * real server on a private PostgreSQL that the test stops before the command starts and starts
+ * again while it waits. Signing in (with a saved session, or with the password) waits for the
+ * database as the send itself does, says so in one line, says in one more line when it went
+ * through, and the message is stored once.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ParleyApi } from '../src/client/api.ts';
+import { TokenCache } from '../src/cli/token-cache.ts';
+import { WORLD } from '../src/protocol/index.ts';
+import { allMessages, PASSWORD, registerUser, waitFor } from './support/clients.ts';
+import { hasPostgres, TestPostgres } from './support/postgres.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+import { spawnTied } from './support/tied.ts';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'parley.js');
+
+interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
+  let postgres: TestPostgres;
+  let server: TestServer | null = null;
+  const homes: string[] = [];
+  const children: ChildProcess[] = [];
+  beforeAll(async () => {
+    postgres = await TestPostgres.start();
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    await server?.close();
+    server = null;
+    await postgres.restart();
+    for (const home of homes.splice(0)) await rm(home, { recursive: true, force: true });
+  });
+  afterAll(async () => {
+    await postgres?.destroy();
+  });
+
+  async function home(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-cli-outage-'));
+    homes.push(dir);
+    return dir;
+  }
+
+  /** The real `parley` as a child process, its output collected as it comes. */
+  function parley(configHome: string, args: string[]): Running {
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome, PARLEY_SERVER: server!.url, PARLEY_PASSWORD: PASSWORD };
+    delete env.PARLEY_USER;
+    const child = spawnTied(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }, 'SIGKILL');
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, stdout: () => stdout, stderr: () => stderr, exited };
+  }
+
+  const lines = (text: string) => text.trim().split('\n').filter((line) => line !== '');
+
+  for (const signIn of ['with a saved session', 'with the password'] as const) {
+    it(`signs in ${signIn} once PostgreSQL is back, saying so in one line each way, and the message is stored once`, async () => {
+      server = await startTestServer({ flags: ['--database', await postgres.createDatabase()] });
+      const configHome = await home();
+      const alice = await registerUser(server.url, 'alice');
+      if (signIn === 'with a saved session') {
+        await new TokenCache(join(configHome, 'parley', 'sessions.json')).put(server.url, 'alice', alice.user, alice.token);
+      }
+
+      await postgres.stop('fast');
+      const run = parley(configHome, ['send', '--user', 'alice', '--to', 'world', 'written while the database is away']);
+      await waitFor(() => run.stderr().includes('cannot reach its database') || run.child.exitCode !== null, 'the CLI to say it waits for the database', 20_000);
+      // Still waiting (it did not fail at the door), also after a refused retry or two.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(run.child.exitCode, run.stderr()).toBeNull();
+      expect(lines(run.stderr())).toEqual([expect.stringMatching(/^The server cannot reach its database; signing in again every few seconds until it is back \(first try in 1 s, Ctrl-C to give up\)\.$/)]);
+
+      await postgres.restart();
+      expect(await run.exited, run.stderr()).toBe(0);
+      expect(lines(run.stderr())).toEqual([
+        expect.stringContaining('signing in again every few seconds'),
+        'The database is back; signed in.',
+      ]);
+      expect(run.stdout()).toMatch(/^Sent to world \(conv world, seq \d+\)\.\n$/);
+      const stored = await allMessages(new ParleyApi(server.url, { token: alice.token }), WORLD);
+      expect(stored.filter((message) => message.text === 'written while the database is away')).toHaveLength(1);
+    }, 60_000);
+  }
+});
