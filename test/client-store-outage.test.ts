@@ -32,6 +32,20 @@ function recordingSocket(token: string, sent: { clientId: string; text: string }
   };
 }
 
+/** A `ws` socket with the bearer token whose every outgoing frame is noted (its type, and its seq if any). */
+function framesSocket(token: string, sent: { type: string; seq?: number }[]) {
+  return (url: string): SocketLike => {
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+    const write = ws.send.bind(ws);
+    ws.send = ((data: string) => {
+      const { type, seq } = JSON.parse(data) as { type: string; seq?: number };
+      sent.push({ type, ...(seq === undefined ? {} : { seq }) });
+      write(data);
+    }) as typeof ws.send;
+    return ws as unknown as SocketLike;
+  };
+}
+
 /** Whether a promise has settled yet, without waiting for it. */
 function settledFlag(promise: Promise<unknown>): { settled: boolean } {
   const flag = { settled: false };
@@ -107,6 +121,49 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
       [before.seq, 'c0', 'before the outage'],
       ...texts.map((text, i) => [before.seq + i + 1, `c${i + 1}`, text]),
     ]);
+  }, 60_000);
+
+  it('store a read position refused while PostgreSQL is away quietly once it is back: no error, the newest position only, one frame per wait', async () => {
+    const alice = await start();
+    const bob = await registerUser(server!.url, 'bob');
+    for (const text of ['one', 'two', 'three']) await bob.api.send(WORLD, text);
+    const wire: { type: string; seq?: number }[] = [];
+    const session = nodeSession(alice.api, { createSocket: framesSocket(alice.token, wire) });
+    cleanups.push(() => session.close());
+    const errors: unknown[] = [];
+    const reads: number[] = [];
+    session.on('error', (frame) => errors.push(frame));
+    session.on('read', ({ conv, seq }) => conv === WORLD && reads.push(seq));
+    const synced = new Promise<void>((resolve) => session.on('synced', () => resolve()));
+    session.connect();
+    await synced;
+    const readFrames = () => wire.filter((frame) => frame.type === 'read').map((frame) => frame.seq);
+
+    await postgres.stop('fast');
+    session.markRead(WORLD, 1);
+    await waitFor(() => readFrames().length === 1, 'the first read on the wire');
+    await sleep(300); // refused meanwhile: a retry waits
+    session.markRead(WORLD, 2);
+    session.markRead(WORLD, 3);
+    session.markRead(WORLD, 2); // never back
+    await sleep(2800);
+    // Nothing shown, nothing piled up: only the newest position went again, once per wait.
+    expect(errors).toEqual([]);
+    expect(reads).toEqual([]);
+    const whileAway = readFrames();
+    expect(whileAway[0]).toBe(1);
+    expect(whileAway.length).toBeGreaterThanOrEqual(2);
+    expect(whileAway.length).toBeLessThanOrEqual(4);
+    expect(new Set(whileAway.slice(1))).toEqual(new Set([3]));
+
+    await postgres.restart();
+    await waitFor(() => reads.includes(3), 'the server to confirm the read position', 20_000);
+    const world = (await alice.api.conversations()).conversations.find((summary) => summary.id === WORLD)!;
+    expect({ readSeq: world.readSeq, unread: world.unread }).toEqual({ readSeq: 3, unread: 0 });
+    const sent = readFrames().length;
+    await sleep(2500);
+    expect(readFrames().length).toBe(sent);
+    expect(errors).toEqual([]);
   }, 60_000);
 
   it('reject a send still waiting for PostgreSQL when the session is closed (nothing stored)', async () => {

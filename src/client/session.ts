@@ -14,6 +14,7 @@ import { PROTOCOL_VERSION } from '../protocol/limits.ts';
 import { Emitter } from './emitter.ts';
 import { ParleyClientError } from './errors.ts';
 import { MessageOrder } from './message-order.ts';
+import { ReadPositions } from './read-positions.ts';
 import { storeRetryDelay } from './store-retry.ts';
 
 /** The part of the WebSocket API the session needs: the browser's WebSocket and `ws` both fit. */
@@ -129,6 +130,8 @@ export class ChatSession extends Emitter<SessionEvents> {
   private storeDown: { refusedWrite: number; waits: number } | null = null;
   private readonly requests = new Map<string, Pending>();
   private nextRef = 1;
+  /** Read positions not yet confirmed by the server: retried quietly while its database is away. */
+  private readonly reads: ReadPositions;
   /** The highest file-card rev seen, sent in hello so changes made while away are replayed. */
   private fileRev: number | undefined;
   /** Revs seen during catch-up count only once it is complete (`synced`): live frames may overtake replayed ones. */
@@ -147,6 +150,9 @@ export class ChatSession extends Emitter<SessionEvents> {
       deliver: (message) => this.emit('message', message),
     });
     for (const [conv, seq] of Object.entries(options.cursors ?? {})) this.order.moveTo(conv, seq);
+    this.reads = new ReadPositions((conv, seq) => {
+      if (this.state === 'online') this.write({ type: 'read', conv, seq });
+    }, options.random);
   }
 
   connect(): void {
@@ -161,6 +167,7 @@ export class ChatSession extends Emitter<SessionEvents> {
     // The sends waiting for the store are rejected below with the rest; a closed session delays nothing.
     this.storeDown = null;
     this.resetSends();
+    this.reads.stop();
     this.socket?.close(1000, 'bye');
     this.socket = null;
     this.failAll(new ParleyClientError('DISCONNECTED', 'The session was closed.'), true);
@@ -204,8 +211,13 @@ export class ChatSession extends Emitter<SessionEvents> {
     return frame as ServerFrameOf<'history'>;
   }
 
+  /**
+   * Stores the user's read position of `conv` (never moves back). Sent now when online, else once
+   * the next connection is synced; while the server cannot store it, it goes again quietly
+   * later, the newest position only (read-positions.ts).
+   */
   markRead(conv: ConversationId, seq: number): void {
-    if (this.state === 'online') this.write({ type: 'read', conv, seq });
+    this.reads.mark(conv, seq);
   }
 
   async ping(): Promise<void> {
@@ -286,6 +298,7 @@ export class ChatSession extends Emitter<SessionEvents> {
         this.order.retry();
         this.resetSends();
         this.pumpSends();
+        this.reads.resend();
         this.emit('synced', undefined);
         return;
       case 'ack': {
@@ -313,6 +326,7 @@ export class ChatSession extends Emitter<SessionEvents> {
         this.emit('room', frame.room);
         return;
       case 'member':
+        if (frame.role === null && frame.user.id === this.me?.id) this.reads.forget(frame.conv);
         this.emit('member', frame);
         return;
       case 'file':
@@ -324,6 +338,7 @@ export class ChatSession extends Emitter<SessionEvents> {
         this.emit('fileProgress', frame);
         return;
       case 'read':
+        this.reads.confirmed(frame.conv, frame.seq);
         this.emit('read', frame);
         return;
       case 'history':
@@ -364,6 +379,11 @@ export class ChatSession extends Emitter<SessionEvents> {
       const pending = this.requests.get(String(frame.ref))!;
       this.requests.delete(String(frame.ref));
       pending.reject(error);
+      return;
+    }
+    // Once online, the only frame the server answers with neither ref nor client id is `read`.
+    if (frame.code === 'STORE_UNAVAILABLE' && frame.ref === undefined && frame.clientId === undefined && this.state === 'online') {
+      this.reads.refused(frame.retryAfterMs);
       return;
     }
     this.emit('error', frame);
