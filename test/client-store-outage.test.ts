@@ -8,10 +8,11 @@ import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { ParleyClientError } from '../src/client/errors.ts';
+import { FileApi } from '../src/client/files.ts';
 import { nodeSession } from '../src/client/node.ts';
 import type { SendsDelayed, SocketLike } from '../src/client/session.ts';
 import { sendUntilStored } from '../src/client/store-retry.ts';
-import { WORLD, type Message } from '../src/protocol/index.ts';
+import { WORLD, dmId, type Message } from '../src/protocol/index.ts';
 import { ChatStore } from '../src/web/state/chat-store.ts';
 import { allMessages, registerUser, sleep, waitFor } from './support/clients.ts';
 import { hasPostgres, TestPostgres } from './support/postgres.ts';
@@ -202,6 +203,33 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     expect({ clientId, flowing }).toEqual({ clientId: 'h1', flowing: 1 });
     const stored = await allMessages(alice.api, WORLD);
     expect(stored.filter((message) => message.clientId === 'h1').map((message) => [message.seq, message.text])).toEqual([[seq, 'over HTTP while away']]);
+  }, 60_000);
+
+  it('the web client\'s file offer waits for PostgreSQL like a message (saying so on its item, no error), then is offered once', async () => {
+    const alice = await start();
+    const bob = await registerUser(server!.url, 'bob');
+    const conv = dmId(alice.user.id, bob.user.id);
+    await bob.api.send(conv, 'send me the notes');
+    const store = new ChatStore(alice.api, alice.user, { viewing: () => conv, onDirectMessage: () => {}, onSessionEnded: () => {} }, recordingSocket(alice.token, []));
+    cleanups.push(() => store.stop());
+    store.start();
+    await waitFor(() => store.connection.value === 'online', 'the web store to be online');
+    await postgres.stop('fast');
+    const offered = store.files.offer(conv, new File(['the notes, in full'], 'notes.txt', { type: 'text/plain' }));
+    const flag = settledFlag(offered);
+    const item = () => store.files.preparing.value.find((preparing) => preparing.name === 'notes.txt');
+    await waitFor(() => item()?.waitingForStore === true || item()?.error !== undefined, 'the offer to wait for the database', 10_000);
+    await sleep(1500); // at least one retry refused meanwhile
+    expect(item()).toMatchObject({ waitingForStore: true });
+    expect(item()?.error).toBeUndefined();
+    expect(flag.settled).toBe(false);
+
+    await postgres.restart();
+    const card = await offered;
+    expect(card).toMatchObject({ name: 'notes.txt', state: 'offered' });
+    expect(item()).toBeUndefined();
+    const bobSees = await new FileApi(bob.api).list({ conv, state: 'all' });
+    expect(bobSees.map((file) => [file.id, file.name])).toEqual([[card!.id, 'notes.txt']]);
   }, 60_000);
 
   it('the web client keeps the message "sending" and says the sends are delayed while PostgreSQL is away, then shows it sent and clears the notice', async () => {

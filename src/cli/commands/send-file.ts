@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { FileApi } from '../../client/files.ts';
 import { hashFile, uploadFile } from '../../client/node-files.ts';
 import { newClientId } from '../../client/session.ts';
+import { untilStored } from '../../client/store-retry.ts';
 import { WORLD, type FileCard } from '../../protocol/index.ts';
 import { clientCommand } from '../command.ts';
 import { CliError, UsageError } from '../errors.ts';
@@ -11,6 +12,7 @@ import { describeFile, formatBytes, formatTransfer, progressReporter } from '../
 import { startLive } from '../live.ts';
 import { note, printJson, printLine } from '../output.ts';
 import { signIn } from '../sign-in.ts';
+import { storeWaitNotes } from '../store-wait.ts';
 import { resolveTarget, targetOption } from '../target.ts';
 
 export const sendFile = clientCommand({
@@ -47,10 +49,13 @@ export const sendFile = clientCommand({
     if (!json) note(`Hashing ${path} (${formatBytes(info.size)})…`);
     const { sha256, size } = await hashFile(path);
     const name = basename(path);
-    const open = (await files.list({ conv: target.conv, state: 'open' })).find(
+    // Both are safe to repeat (a read, and an offer with its client id), so they wait while the
+    // server cannot reach its database, as a message does, instead of failing after the hashing.
+    const open = (await untilStored(() => files.list({ conv: target.conv, state: 'open' }), storeWaitNotes('looking for an open offer', 'looked'))).find(
       (card) => card.from.id === me.id && card.sha256 === sha256 && card.size === size && card.name === name,
     );
-    const offered = open ?? (await files.offer({ conv: target.conv, clientId: newClientId(), name, size, sha256, type: typeOption(context.values.type) })).file;
+    const offer = { conv: target.conv, clientId: newClientId(), name, size, sha256, type: typeOption(context.values.type) };
+    const offered = open ?? (await untilStored(() => files.offer(offer), storeWaitNotes('offering the file', 'the file was offered'))).file;
     if (json) printJson({ type: open ? 'resumed' : 'offered', file: offered });
     else note(open ? `Resuming the open offer of ${describeFile(offered)} to ${target.label}.` : `Offered ${describeFile(offered)} to ${target.label}.`);
 

@@ -23,6 +23,10 @@ export function PreparingFiles({ store, conv }: { store: ChatStore; conv: Conver
                 <p class="preparing-text" role="alert">
                   {t('file.offerFailed', { name, reason: t(errorText(item.error), { s: 1 }) })}
                 </p>
+              ) : item.waitingForStore ? (
+                <p class="preparing-text" role="status" data-state="store-delayed">
+                  {t('file.offerWaiting', { name })}
+                </p>
               ) : (
                 <>
                   <p class="preparing-text">{t('file.preparing', { name })}</p>

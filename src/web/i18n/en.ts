@@ -143,6 +143,7 @@ export const en = {
   'file.dropHint': 'Nothing is sent until {name} accepts.',
   'file.preparing': 'Preparing {name}…',
   'file.offerFailed': 'Could not send {name}: {reason}',
+  'file.offerWaiting': 'The server cannot reach its database. {name} will be offered when it is back.',
   'file.dismiss': 'Dismiss',
   'file.cardBy': '{who}, {time}: file {name}, {size}',
   'file.wantsToSend': '{name} wants to send you this file',

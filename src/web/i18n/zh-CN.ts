@@ -144,6 +144,7 @@ export const zhCN: Messages = {
   'file.dropHint': '{name} 接受后才会开始传输',
   'file.preparing': '正在准备 {name}…',
   'file.offerFailed': '无法发送 {name}：{reason}',
+  'file.offerWaiting': '服务器暂时无法连接数据库，{name} 会在数据库恢复后自动发送',
   'file.dismiss': '关闭',
   'file.cardBy': '{who}，{time}：文件 {name}，{size}',
   'file.wantsToSend': '{name} 想发送文件给你',

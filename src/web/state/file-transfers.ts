@@ -2,6 +2,7 @@ import { batch, signal } from '@preact/signals';
 import type { ParleyApi } from '../../client/api.ts';
 import { ParleyClientError } from '../../client/errors.ts';
 import { FileApi, SpeedMeter, type TransferProgress } from '../../client/files.ts';
+import { untilStored } from '../../client/store-retry.ts';
 import type { ChatSession } from '../../client/session.ts';
 import { newClientId } from '../../client/session.ts';
 import type { ConversationId } from '../../protocol/conversations.ts';
@@ -42,6 +43,8 @@ export interface Preparing {
   name: string;
   size: number;
   progress?: TransferProgress;
+  /** Hashed, and the offer waits for the server's database (STORE_UNAVAILABLE): it goes when it is back. */
+  waitingForStore?: boolean;
   error?: string;
 }
 
@@ -175,14 +178,21 @@ export class FileTransfers {
       const { hashBlob } = await bytes();
       const sha256 = await hashBlob(file, { signal: abort.signal, onProgress: (progress) => this.updatePreparing(key, { progress }) });
       if (abort.signal.aborted) return null;
-      // The same client id on a retry would return the original offer, never a second card.
-      const { file: card } = await this.files.offer({ conv, clientId: key, name: file.name, size: file.size, type: file.type, sha256 });
+      // The same client id on a retry would return the original offer, never a second card: so
+      // while the server cannot reach its database the offer waits and goes again, as a message
+      // does, instead of failing; dismissing the item stops the wait.
+      const { file: card } = await untilStored(() => this.files.offer({ conv, clientId: key, name: file.name, size: file.size, type: file.type, sha256 }), {
+        signal: abort.signal,
+        delayed: () => this.updatePreparing(key, { waitingForStore: true }),
+        flowing: () => this.updatePreparing(key, { waitingForStore: false }),
+      });
       this.picked.set(card.id, file);
       this.dismiss(key);
       this.note(card);
       return card;
     } catch (error) {
-      this.updatePreparing(key, { error: codeOf(error) });
+      if (abort.signal.aborted) return null;
+      this.updatePreparing(key, { waitingForStore: false, error: codeOf(error) });
       return null;
     } finally {
       this.aborts.delete(key);
