@@ -13,6 +13,10 @@ import { nodeSession } from '../src/client/node.ts';
 import type { SendsDelayed, SocketLike } from '../src/client/session.ts';
 import { sendUntilStored } from '../src/client/store-retry.ts';
 import { WORLD, dmId, type Message } from '../src/protocol/index.ts';
+import { RoomApi } from '../src/client/rooms.ts';
+import { errorText } from '../src/web/components/error-text.ts';
+import { en } from '../src/web/i18n/en.ts';
+import { zhCN } from '../src/web/i18n/zh-CN.ts';
 import { ChatStore } from '../src/web/state/chat-store.ts';
 import { allMessages, registerUser, sleep, waitFor } from './support/clients.ts';
 import { hasPostgres, TestPostgres } from './support/postgres.ts';
@@ -230,6 +234,37 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     expect(item()).toBeUndefined();
     const bobSees = await new FileApi(bob.api).list({ conv, state: 'all' });
     expect(bobSees.map((file) => [file.id, file.name])).toEqual([[card!.id, 'notes.txt']]);
+  }, 60_000);
+
+  it('the web client\'s room changes refused while PostgreSQL is away say, in English and Chinese, that the server\'s storage is temporarily unavailable and to try again', async () => {
+    const alice = await start();
+    const bob = await registerUser(server!.url, 'bob');
+    const aliceRooms = new RoomApi(alice.api);
+    const bobRooms = new RoomApi(bob.api);
+    const club = await aliceRooms.create({ name: 'Book club', visibility: 'public' });
+    const chess = await bobRooms.create({ name: 'Chess', visibility: 'public' });
+    await postgres.stop('fast');
+    // What the room dialogs do (new-room.tsx, invite-people.tsx, leave-room.tsx, room-settings.tsx,
+    // room-directory.tsx, member-row.tsx): call RoomApi, and on failure show t(errorText(code)).
+    const changes: [string, () => Promise<unknown>][] = [
+      ['create', () => aliceRooms.create({ name: 'Choir', visibility: 'private' })],
+      ['invite', () => aliceRooms.invite(club.id, [bob.user.id])],
+      ['rename', () => aliceRooms.update(club.id, { name: 'Reading club' })],
+      ['join', () => aliceRooms.join(chess.id)],
+      ['leave', () => aliceRooms.leave(club.id)],
+    ];
+    for (const [change, attempt] of changes) {
+      const failure = await attempt().then(() => null, (error: unknown) => error);
+      expect(failure, change).toBeInstanceOf(ParleyClientError);
+      expect({ change, code: (failure as ParleyClientError).code, status: (failure as ParleyClientError).status }).toEqual({ change, code: 'STORE_UNAVAILABLE', status: 503 });
+      const key = errorText((failure as ParleyClientError).code);
+      expect(en[key]).toMatch(/storage is temporarily unavailable.*try again/i);
+      expect(zhCN[key]).toMatch(/存储暂时不可用.*请稍后再试/);
+    }
+    await postgres.restart();
+    // Nothing was changed.
+    const rooms = (await alice.api.conversations()).conversations.flatMap((summary) => (summary.room ? [summary.room.name] : []));
+    expect(rooms).toEqual(['Book club']);
   }, 60_000);
 
   it('the web client keeps the message "sending" and says the sends are delayed while PostgreSQL is away, then shows it sent and clears the notice', async () => {

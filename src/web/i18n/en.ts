@@ -35,7 +35,7 @@ export const en = {
   'error.TOO_MANY_CONNECTIONS': 'Too many tabs and devices are connected to this account. Close some and try again.',
   'error.EXPORTS_BUSY': 'Too many people are downloading their data right now. Try again in a minute.',
   'error.SHUTTING_DOWN': 'The server is restarting. Try again in a moment.',
-  'error.STORE_UNAVAILABLE': 'The server cannot reach its database. Try again in a moment.',
+  'error.STORE_UNAVAILABLE': 'The server’s storage is temporarily unavailable, so nothing was changed. Please try again in a moment.',
   'error.PROTOCOL_UNSUPPORTED': 'This page is older than the server. Reload it.',
   'error.NETWORK': 'Cannot reach the server. Check your connection.',
   'error.UNAUTHENTICATED': 'Please sign in again.',

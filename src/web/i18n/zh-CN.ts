@@ -37,7 +37,7 @@ export const zhCN: Messages = {
   'error.TOO_MANY_CONNECTIONS': '此账号同时连接的标签页和设备过多，请关闭一些后再试',
   'error.EXPORTS_BUSY': '正在导出数据的人太多，请一分钟后再试',
   'error.SHUTTING_DOWN': '服务器正在重启，请稍后再试',
-  'error.STORE_UNAVAILABLE': '服务器暂时无法连接数据库，请稍后再试',
+  'error.STORE_UNAVAILABLE': '服务器的存储暂时不可用，本次操作未生效，请稍后再试',
   'error.PROTOCOL_UNSUPPORTED': '此页面版本比服务器旧，请刷新页面',
   'error.NETWORK': '无法连接服务器，请检查网络',
   'error.UNAUTHENTICATED': '请重新登录',
