@@ -171,6 +171,44 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
+  it('say hello again on a new connection when the hello\'s catch-up is refused, instead of staying "syncing" for good', async () => {
+    const alice = await start();
+    let releaseHello!: () => void;
+    const helloHeld = new Promise<void>((resolve) => (releaseHello = resolve));
+    let connections = 0;
+    // The first connection's hello waits until PostgreSQL is stopped: the handshake was fine, the catch-up cannot be read.
+    const createSocket = (url: string): SocketLike => {
+      const ws = new WebSocket(url, { headers: { authorization: `Bearer ${alice.token}` }, perMessageDeflate: false });
+      const first = ++connections === 1;
+      const write = ws.send.bind(ws);
+      ws.send = ((data: string) => {
+        if (first && (JSON.parse(data) as { type: string }).type === 'hello') void helloHeld.then(() => write(data));
+        else write(data);
+      }) as typeof ws.send;
+      return ws as unknown as SocketLike;
+    };
+    const session = nodeSession(alice.api, { backoffMs: { initial: 200, max: 1000 }, createSocket });
+    cleanups.push(() => session.close());
+    const states: string[] = [];
+    const errors: unknown[] = [];
+    session.on('state', ({ state }) => states.push(state));
+    session.on('error', (frame) => errors.push(frame));
+    let synced = 0;
+    session.on('synced', () => synced++);
+    session.connect();
+    await waitFor(() => states.includes('syncing'), 'the first connection to open');
+    await postgres.stop('fast');
+    releaseHello();
+    await waitFor(() => states.includes('reconnecting'), 'the session to drop the connection whose hello was refused', 10_000);
+    expect(errors).toEqual([]);
+    expect(synced).toBe(0);
+    await postgres.restart();
+    await waitFor(() => synced === 1, 'a later connection to sync once PostgreSQL is back', 20_000);
+    expect(session.state).toBe('online');
+    expect(connections).toBeGreaterThanOrEqual(2);
+    expect(await session.send(WORLD, 'after the outage', 'after1')).toMatchObject({ clientId: 'after1' });
+  }, 60_000);
+
   it('reject a send still waiting for PostgreSQL when the session is closed (nothing stored)', async () => {
     const alice = await start();
     const session = nodeSession(alice.api, { backoffMs: { initial: 50, max: 300 } });

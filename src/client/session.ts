@@ -381,6 +381,13 @@ export class ChatSession extends Emitter<SessionEvents> {
       pending.reject(error);
       return;
     }
+    // While syncing, the only frame the server answers with neither ref nor client id is `hello`:
+    // its catch-up could not be read. This connection can never sync (a second hello is refused),
+    // so it is dropped and the session reconnects with its backoff, as after any lost connection.
+    if (frame.code === 'STORE_UNAVAILABLE' && frame.ref === undefined && frame.clientId === undefined && this.state === 'syncing') {
+      this.socket?.close(1000, 'the server could not read the catch-up; saying hello again');
+      return;
+    }
     // Once online, the only frame the server answers with neither ref nor client id is `read`.
     if (frame.code === 'STORE_UNAVAILABLE' && frame.ref === undefined && frame.clientId === undefined && this.state === 'online') {
       this.reads.refused(frame.retryAfterMs);
