@@ -6,6 +6,7 @@
  * through, and the message is stored once.
  */
 import type { ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,4 +97,34 @@ describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
       expect(stored.filter((message) => message.text === 'written while the database is away')).toHaveLength(1);
     }, 60_000);
   }
+
+  it('answers a WebSocket handshake while PostgreSQL is away with 503 STORE_UNAVAILABLE and when to try again, not a 500', async () => {
+    server = await startTestServer({ flags: ['--database', await postgres.createDatabase()] });
+    const alice = await registerUser(server.url, 'alice');
+    await postgres.stop('fast');
+    // The handshake checks the session in the database: a plain HTTP upgrade request shows the answer.
+    const response = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+      const url = new URL('/ws', server!.url);
+      const request = httpRequest(url, {
+        headers: {
+          Connection: 'Upgrade',
+          Upgrade: 'websocket',
+          'Sec-WebSocket-Version': '13',
+          'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          Authorization: `Bearer ${alice.token}`,
+        },
+      });
+      request.on('response', (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      request.on('upgrade', () => reject(new Error('the handshake succeeded with the database away')));
+      request.on('error', reject);
+      request.end();
+    });
+    expect(response.status).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(JSON.parse(response.body)).toEqual({ error: { code: 'STORE_UNAVAILABLE', message: expect.stringContaining('database') } });
+  }, 60_000);
 });

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CLOSE_CODES, ERRORS, MAX_FRAME_BYTES, type ErrorCode } from '../../protocol/index.ts';
 import { sessionKeyOf, type Accounts } from '../accounts/accounts.ts';
+import { ParleyError } from '../errors.ts';
 import type { Chat } from '../chat/chat.ts';
 import { sessionTokenOf } from '../edge/credentials.ts';
 import { Connection, type ConnectionLimits } from './connection.ts';
@@ -56,7 +57,13 @@ export class Gateway {
       refuse(socket, 'BAD_REQUEST', `Not a valid WebSocket handshake: ${error.message}.`, version);
     });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.upgrade(request, socket, head).catch((error) => {
+      this.upgrade(request, socket, head).catch((error: unknown) => {
+        // The database away while the session is checked: the client is told so, and when to
+        // try again, like any HTTP request; anything else is ours.
+        if (error instanceof ParleyError && error.code === 'STORE_UNAVAILABLE') {
+          const wait: Record<string, string> = error.retryAfterMs === undefined ? {} : { 'Retry-After': String(Math.ceil(error.retryAfterMs / 1000)) };
+          return refuse(socket, error.code, error.message, wait);
+        }
         hub.log.error({ err: error }, 'upgrade failed');
         refuse(socket, 'INTERNAL');
       });
