@@ -162,7 +162,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     : null;
   const bus: Bus = cluster?.bus ?? new InProcessBus(log.child({ part: 'bus' }));
   // Events for a few users go only to the nodes that hold them, once every node running can hear them so.
-  if (cluster && nodes) await nodes.watchRouting((everyNodeRoutes) => cluster.bus.routeWhen(everyNodeRoutes));
+  if (cluster && nodes) await nodes.watchRouting((everyNodeRoutes, running) => cluster.bus.routeWhen(everyNodeRoutes, running));
   // Presence corrections go to this node's clients only, through its own delivery (made just below).
   const online: OnlineDirectory = cluster ? await cluster.online({ publish: (event) => delivery.accept(event) }, clock) : new Online(bus);
   const hub = new Hub<Connection>(log.child({ part: 'gateway' }), online, cluster?.bus, () => clock.now());

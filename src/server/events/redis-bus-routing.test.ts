@@ -108,6 +108,19 @@ describe.skipIf(!hasRedis)('RedisBus routing by audience', () => {
     expect(notMarkers(b.heard)).toEqual([read(wide, 1), { type: 'sessionEnded', sessionKey: 'k', reason: 'logged out' }]);
   });
 
+  it('sends a turn for as many users as there are nodes to every node, in one envelope, and a smaller one only where it is heard', async () => {
+    const [a, b, c] = await Promise.all([node(), node(), node()]);
+    for (const { bus } of [a, b, c]) bus.routeWhen(true, 3);
+    await b.bus.hear(2);
+    a.bus.publish(read([1, 2], 1)); // two users, three nodes: routed
+    await fence(a.bus, b, c);
+    a.bus.publish(read([1, 2], 2));
+    a.bus.publish(read([3], 3)); // three users in one turn: every node
+    await fence(a.bus, b, c);
+    expect(notMarkers(b.heard)).toEqual([read([1, 2], 1), read([1, 2], 2), read([3], 3)]);
+    expect(notMarkers(c.heard)).toEqual([read([1, 2], 2), read([3], 3)]);
+  });
+
   it('sends every event to every node while routing is off (a node of an earlier version hears only the common channel)', async () => {
     const [a, c] = await Promise.all([node(false), node()]);
     a.bus.publish(read([5], 1));

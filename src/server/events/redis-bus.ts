@@ -61,6 +61,8 @@ export class RedisBus implements Bus, Hearing {
   private readonly userPrefix: string;
   /** Whether small-audience events go to their users' channels (every node routes; see `routeWhen`). */
   private routing = false;
+  /** How many nodes run (see `routeWhen`): a turn for as many users as there are nodes goes to every node instead. */
+  private nodes = Number.POSITIVE_INFINITY;
   private turn = 0;
   /** The lowest state rev routed lately, two windows of ROUTING_LOOK_BACK_MS (for the notice when routing stops). */
   private routedRevs: [number | null, number | null] = [null, null];
@@ -145,7 +147,11 @@ export class RedisBus implements Bus, Hearing {
         mine.places.push(place);
       }
     });
-    if (byUser.size === 0) {
+    // A turn's events for as many users as there are nodes would wake each node about once
+    // anyway, each with an envelope of its own (and this node again with its own users'): one
+    // envelope for every node is cheaper then. Safe either way: every node hears this channel.
+    if (byUser.size === 0 || byUser.size >= this.nodes) {
+      if (byUser.size > 0) return void this.publisher.publish(this.channel, encodeEvents(this.node, events)).catch(failed);
       if (everyNode.length > 0) this.publisher.publish(this.channel, encodeEvents(this.node, everyNode)).catch(failed);
       return;
     }
@@ -221,11 +227,12 @@ export class RedisBus implements Bus, Hearing {
 
   /**
    * Routes small-audience events to their users' channels only while every node hears those
-   * channels (the app asks the node registry at each heartbeat): a node of an earlier version
-   * listens to the every-node channel alone. When routing stops, the nodes that may have missed
+   * channels (the app asks the node registry at each heartbeat, which also says how many nodes
+   * run): a node of an earlier version listens to the every-node channel alone. When routing stops, the nodes that may have missed
    * routed events are told to read them back (a resync notice reaching back ROUTING_LOOK_BACK_MS).
    */
-  routeWhen(everyNodeRoutes: boolean): void {
+  routeWhen(everyNodeRoutes: boolean, nodes = Number.POSITIVE_INFINITY): void {
+    this.nodes = nodes;
     if (everyNodeRoutes === this.routing) return;
     this.routing = everyNodeRoutes;
     if (everyNodeRoutes) return;

@@ -27,7 +27,7 @@ type NodeRow = { id: string; host: string; pid: number; clustered: boolean; age_
  */
 export class NodeRegistry {
   private timer: NodeJS.Timeout | null = null;
-  private routingWatcher: ((everyNodeRoutes: boolean) => void) | null = null;
+  private routingWatcher: ((everyNodeRoutes: boolean, nodes: number) => void) | null = null;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -92,9 +92,9 @@ export class NodeRegistry {
 
   /**
    * Tells `watcher` now and at every heartbeat whether every node running routes events by
-   * audience (events/redis-bus.ts, `routeWhen`). While the database cannot say, the last answer stands.
+   * audience (events/redis-bus.ts, `routeWhen`), and how many run. While the database cannot say, the last answer stands.
    */
-  async watchRouting(watcher: (everyNodeRoutes: boolean) => void): Promise<void> {
+  async watchRouting(watcher: (everyNodeRoutes: boolean, nodes: number) => void): Promise<void> {
     this.routingWatcher = watcher;
     await this.checkRouting();
   }
@@ -114,9 +114,13 @@ export class NodeRegistry {
   private async checkRouting(): Promise<void> {
     if (!this.routingWatcher) return;
     const answer = await this.pool
-      .query<{ every: boolean | null }>(`SELECT bool_and(routes) AS every FROM parley_nodes WHERE seen_at > now() - make_interval(secs => $1)`, [FRESH_MS / 1000])
+      .query<{ every: boolean | null; nodes: number }>(
+        `SELECT bool_and(routes) AS every, count(*)::integer AS nodes FROM parley_nodes WHERE seen_at > now() - make_interval(secs => $1)`,
+        [FRESH_MS / 1000],
+      )
       .catch(() => null);
-    if (answer) this.routingWatcher?.(answer.rows[0]?.every !== false);
+    // This node counts even while its own row is being written again.
+    if (answer) this.routingWatcher?.(answer.rows[0]?.every !== false, Math.max(1, answer.rows[0]?.nodes ?? 1));
   }
 
   /** Stops the heartbeat and removes this node's row, so another node (of any kind) may start at once. */
