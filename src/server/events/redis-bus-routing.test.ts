@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasRedis, startRedis, type PrivateRedis } from '../../../test/support/redis.ts';
 import type { BusGap } from './event-codec.ts';
 import { EVERYONE, type DomainEvent } from './events.ts';
-import { DEFAULT_CHANNEL, RedisBus, ROUTED_AUDIENCE_MAX } from './redis-bus.ts';
+import { DEFAULT_CHANNEL, HEAR_WAIT_MS, RedisBus, ROUTED_AUDIENCE_MAX } from './redis-bus.ts';
 
 const quiet = { error: () => {}, warn: () => {}, info: () => {} };
 
@@ -154,6 +154,29 @@ describe.skipIf(!hasRedis)('RedisBus routing by audience', () => {
     a.bus.publish(read([11], 1));
     await fence(a.bus, b);
     expect(notMarkers(b.heard)).toEqual([read([11], 1)]);
+  });
+
+  it('does not keep a hello waiting on a Redis that holds the connection but does not answer, and reads back once it does', async () => {
+    const [a, b] = await Promise.all([node(), node()]);
+    const gaps: BusGap[] = [];
+    b.bus.onResumed((gap) => gaps.push(gap));
+    const asked = Date.now();
+    process.kill(redis.pid!, 'SIGSTOP');
+    try {
+      await b.bus.hear(21);
+      // Given up on after HEAR_WAIT_MS, not kept waiting for as long as Redis is paused.
+      expect(Date.now() - asked).toBeLessThan(HEAR_WAIT_MS + 1_500);
+      expect(gaps).toEqual([]);
+    } finally {
+      process.kill(redis.pid!, 'SIGCONT');
+    }
+    await waitUntil(() => gaps.length === 1, 'B was told to read back');
+    expect(gaps[0]!.since).toBeGreaterThanOrEqual(asked);
+    expect(gaps[0]!.since).toBeLessThanOrEqual(asked + HEAR_WAIT_MS);
+    expect(gaps[0]!.rev).toBeNull();
+    a.bus.publish(read([21], 1));
+    await fence(a.bus, b);
+    expect(notMarkers(b.heard)).toEqual([read([21], 1)]);
   });
 
   let admin: Redis | null = null;

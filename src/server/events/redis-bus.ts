@@ -18,6 +18,13 @@ export const DEFAULT_CHANNEL = 'parley:events';
  */
 export const ROUTED_AUDIENCE_MAX = 16;
 
+/**
+ * How long a `hello` waits for Redis to confirm that this node hears the user. A Redis that
+ * holds the connection open but does not answer (paused, swapping) must not keep every new
+ * session from starting: past this the catch-up goes ahead, and a confirmation that comes later
+ * makes the node read back from the moment it asked (`onResumed`), as after an outage.
+ */
+export const HEAR_WAIT_MS = 2_000;
 /** Channels per SUBSCRIBE when subscribing again after a reconnect (a node may hear thousands of users). */
 const SUBSCRIBE_CHUNK = 1000;
 /** How many other nodes' last routed turn is remembered, to drop the second copy of an event meant for two of this node's users. */
@@ -216,9 +223,24 @@ export class RedisBus implements Bus, Hearing {
           });
         }
         if (hear.length === 0) return resolve();
+        const askedAt = Date.now();
+        let late = false;
+        const gaveUp = setTimeout(() => {
+          late = true;
+          this.log.warn({ users: hear.length, waitedMs: HEAR_WAIT_MS }, 'Redis did not confirm a subscription in time; reading back once it does');
+          resolve();
+        }, HEAR_WAIT_MS);
         this.subscriber.subscribe(...hear.map((user) => this.userPrefix + user)).then(
-          () => resolve(),
-          () => resolve(),
+          () => {
+            clearTimeout(gaveUp);
+            if (late) this.resumed({ since: askedAt, rev: null });
+            resolve();
+          },
+          () => {
+            // The connection dropped: once it is back, every user heard is subscribed again and the node reads back (resubscribed).
+            clearTimeout(gaveUp);
+            resolve();
+          },
         );
       }),
     );
