@@ -86,6 +86,47 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     expect(await (await fetch(`${a.url}/healthz`)).json()).toEqual({ ok: true, database: 'up', redis: 'up' });
   });
 
+  it('counts a Redis that keeps the connection but stops answering as away: sends are still acknowledged, /healthz says so, and once it answers the other node has every message once', async () => {
+    const [a, b] = await cluster();
+    const alice = await registerUser(a.url, 'alice');
+    const bob = await registerUser(b.url, 'bob');
+    const bobOnB = await client(new ParleyApi(b.url, { token: bob.token }));
+    await alice.api.send(WORLD, 'before the pause', 'p0');
+    await waitFor(() => bobOnB.messages.some((message) => message.text === 'before the pause'), 'bob hears the first message');
+    const health = async (node: TestServer) => ((await (await fetch(`${node.url}/healthz`)).json()) as { redis: string }).redis;
+
+    process.kill(redis.pid!, 'SIGSTOP');
+    try {
+      // Each send takes the shared send limit in Redis first: it must not wait for as long as Redis is paused.
+      const paused = Date.now();
+      const acks = await Promise.race([
+        Promise.all(['p1', 'p2'].map((id, i) => alice.api.send(WORLD, `while paused ${i + 1}`, id))),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('sends still pending 8 s after Redis stopped answering')), 8_000)),
+      ]);
+      expect(acks.map((ack) => ack.seq)).toEqual([2, 3]);
+      expect(Date.now() - paused).toBeGreaterThanOrEqual(1_000); // the limit waited for Redis before it fell back to this node's
+      const checkHealth = async () => (await health(a)) === 'down';
+      for (const deadline = Date.now() + 5_000; !(await checkHealth()); ) {
+        if (Date.now() > deadline) throw new Error('A still says Redis is up while it does not answer');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      process.kill(redis.pid!, 'SIGCONT');
+    }
+    for (const deadline = Date.now() + 10_000; (await health(a)) !== 'up'; ) {
+      if (Date.now() > deadline) throw new Error('A did not get Redis back');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await alice.api.send(WORLD, 'after the pause', 'p3');
+    await waitFor(() => bobOnB.messages.some((message) => message.text === 'after the pause'), 'bob hears the message sent after the pause');
+    expect(bobOnB.messages.filter((message) => message.conv === WORLD).map((message) => [message.seq, message.text])).toEqual([
+      [1, 'before the pause'],
+      [2, 'while paused 1'],
+      [3, 'while paused 2'],
+      [4, 'after the pause'],
+    ]);
+  });
+
   it('does not start when Redis cannot be reached, and says where it looked', async () => {
     const closed = await startRedis();
     await closed.close(); // a port where nothing listens now

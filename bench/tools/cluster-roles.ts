@@ -6,9 +6,11 @@
  * what it spends on the messages it only hears. docs/PERFORMANCE.md ("Where a cluster's CPU
  * goes") quotes it. Usage:
  *   npx tsx bench/tools/cluster-roles.ts --nodes 3 --kind dm --rate 160 --users 600 [--seconds 8]
- *       [--senders spread|first-node]
+ *       [--senders spread|first-node] [--store sqlite] [--profile DIR]
  * `--senders first-node`: world messages come from users on node 0 only; DMs go from users on
  * node 0 to their neighbours on node 1, so node 2 holds no member of any of them.
+ * `--store sqlite` (one node only): the single node's default store instead of PostgreSQL.
+ * `--profile DIR`: each node writes a V8 CPU profile into DIR/node<i> (read with profile-top.ts).
  */
 import { parseArgs } from 'node:util';
 import { dmId, WORLD, type ConversationId } from '../../src/protocol/index.ts';
@@ -28,6 +30,8 @@ const { values } = parseArgs({
     users: { type: 'string', default: '60' },
     seconds: { type: 'string', default: '8' },
     senders: { type: 'string', default: 'spread' },
+    profile: { type: 'string' },
+    store: { type: 'string', default: 'postgres' },
   },
 });
 const count = Number(values.nodes);
@@ -42,8 +46,13 @@ const [postgres, redis] = await Promise.all([TestPostgres.start(), startRedis()]
 const nodes: ServerUnderTest[] = [];
 try {
   const database = await postgres.createDatabase();
-  const flags = ['--database', database, '--trust-proxy', '127.0.0.1', ...(count > 1 ? ['--redis', redis.url] : [])];
-  for (let i = 0; i < count; i++) nodes.push(await startServer('parley', detectPinning(), { dataDir: benchTempDir(`roles-${count}-${i}`), flags }));
+  const store = values.store === 'sqlite' && count === 1 ? [] : ['--database', database];
+  const flags = [...store, '--trust-proxy', '127.0.0.1', ...(count > 1 ? ['--redis', redis.url] : [])];
+  for (let i = 0; i < count; i++) nodes.push(await startServer('parley', detectPinning(), {
+      dataDir: benchTempDir(`roles-${count}-${i}`),
+      flags,
+      ...(values.profile ? { cpuProfDir: `${values.profile}/node${i}` } : {}),
+    }));
   const people: BenchUser[] = [];
   for (let i = 0; i < users; i++) {
     const reply = await fetch(`http://127.0.0.1:${nodes[0]!.port}/api/register`, {
@@ -57,7 +66,19 @@ try {
   }
   const clients = await Promise.all(people.map((user, i) => DIALECTS.parley.open(nodes[i % count]!.port, user, true)));
   let delivered = 0;
-  for (const client of clients) client.onFrame = (frameKind) => void (frameKind === 'message' && delivered++);
+  /** Every delivery's (client, conversation, seq): a second one is a duplicate, which must never happen. */
+  const seen = new Set<string>();
+  let duplicates = 0;
+  clients.forEach((client, index) => {
+    client.onFrame = (frameKind, payload) => {
+      if (frameKind !== 'message') return;
+      delivered++;
+      const { message } = JSON.parse(payload!.toString()) as { message: { conv: string; seq: number } };
+      const key = `${index} ${message.conv} ${message.seq}`;
+      if (seen.has(key)) duplicates++;
+      else seen.add(key);
+    };
+  });
 
   /** The n-th send: who sends it where. With 3 nodes, user i sits on node i mod 3. */
   const nth = (n: number): { from: number; conv: ConversationId } => {
@@ -90,7 +111,7 @@ try {
   const redisCpu = cpuSince(redisBefore, treeCpuSeconds(redisPids));
   const messages = Math.round(rate * seconds);
   console.log(JSON.stringify({
-    nodes: count, kind, rate, users, seconds, senders: firstNode ? 'first-node' : 'spread', delivered, expected,
+    nodes: count, kind, rate, users, seconds, senders: firstNode ? 'first-node' : 'spread', delivered, expected, duplicates,
     cpuSeconds: cpu.map((c) => +c.toFixed(2)), redisCpuSeconds: +redisCpu.toFixed(2),
     wakeups: nodes.map((node, i) => mainThreadWakeups(node.pid) - wakeupsBefore[i]!),
     perMessageUs: { nodes: cpu.map((c) => Math.round((c / messages) * 1e6)), all: Math.round(((cpu.reduce((a, b) => a + b, 0) + redisCpu) / messages) * 1e6) },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { connectRedis } from '../redis/connect.ts';
+import { connectRedis, REDIS_ANSWER_TIMEOUT_MS } from '../redis/connect.ts';
 import type { Bus, EventHandler, Hearing } from './bus.ts';
 import { decodeEvents, encodeEvents, encodeResync, envelopePrefix, type BusGap, type Envelope } from './event-codec.ts';
 import type { DomainEvent } from './events.ts';
@@ -110,7 +110,7 @@ export class RedisBus implements Bus, Hearing {
 
   /** Connects to Redis and subscribes before returning, so no event published after is missed. */
   static async connect(url: string, log: Pick<Logger, 'error' | 'warn' | 'info'>, channel = DEFAULT_CHANNEL): Promise<RedisBus> {
-    const publisher = await connectRedis(url, 'bus-publish', log);
+    const publisher = await connectRedis(url, 'bus-publish', log, { socketTimeout: REDIS_ANSWER_TIMEOUT_MS });
     const subscriber = await connectRedis(url, 'bus-subscribe', log).catch(async (error: unknown) => {
       publisher.disconnect();
       throw error;

@@ -7,7 +7,7 @@ import type { SendRateLimits } from '../chat/send-rate.ts';
 import type { Clock } from '../clock.ts';
 import type { EventPublisher } from '../events/events.ts';
 import { RedisBus } from '../events/redis-bus.ts';
-import { connectRedis } from './connect.ts';
+import { connectRedis, REDIS_ANSWER_TIMEOUT_MS } from './connect.ts';
 
 /**
  * What `--redis` connects (docs/ARCHITECTURE.md, "Across nodes"): the bus (two connections, one
@@ -26,7 +26,7 @@ export class RedisCluster {
     try {
       // Auto-pipelining: the commands of one turn (a send limit taken per message of a burst of
       // sends) leave in one write, not one syscall each; each still gets its own reply.
-      return new RedisCluster(bus, await connectRedis(url, 'commands', log.child({ part: 'redis' }), { enableAutoPipelining: true }), log);
+      return new RedisCluster(bus, await connectRedis(url, 'commands', log.child({ part: 'redis' }), { enableAutoPipelining: true, socketTimeout: REDIS_ANSWER_TIMEOUT_MS }), log);
     } catch (error) {
       await bus.close();
       throw error;

@@ -9,6 +9,17 @@ import { RedisUnavailableError } from './redis-unavailable.ts';
 export { RedisUnavailableError };
 
 /**
+ * How long a connection waits for Redis to answer a command before it counts Redis as away: it
+ * drops the connection, fails what was waiting and reconnects, exactly as when Redis stops. A
+ * Redis that keeps the connection open but does not answer (paused, swapping, a stalled host)
+ * would otherwise hold every command for as long as it lasts: the send limit of every message,
+ * presence, the bus's publishes. Given to the connections that send commands (the bus's
+ * publisher, presence and the limits); the bus's subscriber waits for what others publish, and
+ * its subscriptions have their own bound (redis-bus.ts, HEAR_WAIT_MS).
+ */
+export const REDIS_ANSWER_TIMEOUT_MS = 2_000;
+
+/**
  * Opens one Redis connection for cluster mode and waits until it is ready (or throws
  * RedisUnavailableError). Once up, it reconnects for ever (at most 1 s between tries), and says so once when it loses Redis and once when it has
  * it back, rather than once per failed try.
