@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { spawnTied } from './tied.ts';
+import { descendants } from './process-tree.ts';
 
 const ROOT = '/usr/lib/postgresql';
 
@@ -127,6 +128,22 @@ export class TestPostgres {
   /** The postmaster's pid (undefined while stopped). */
   get pid(): number | undefined {
     return this.process?.pid;
+  }
+
+  /**
+   * Stops (SIGSTOP) or resumes (SIGCONT) the postmaster and every backend: a server that keeps
+   * its connections open but does not answer, as a paused or stalled host would.
+   */
+  signalAll(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    const postmaster = this.pid;
+    if (postmaster === undefined) throw new Error('PostgreSQL is not running');
+    for (const pid of [postmaster, ...descendants(postmaster)]) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // a backend that ended meanwhile
+      }
+    }
   }
 
   get running(): boolean {

@@ -21,10 +21,21 @@ const types = {
 const RETRYABLE = new Set(['40P01', '40001']);
 const ATTEMPTS = 5;
 
+/**
+ * The server's bound on one statement's answer (PostgresStore): a database that keeps its
+ * connections open but does not answer (a paused server, a network that drops packets without
+ * closing anything) fails the statement with STORE_UNAVAILABLE after this long, and the
+ * connection is dropped, instead of holding every send of the node for as long as it lasts.
+ * Well above any statement the server runs (its longest wait is another node's row lock, held
+ * for one commit), and as long as a connection attempt may take.
+ */
+export const QUERY_TIMEOUT_MS = 10_000;
+
 export class Database implements Queryable {
   readonly pool: pg.Pool;
 
-  constructor(url: string, max = 10) {
+  /** `queryTimeoutMs`: how long a statement may wait for its answer (none: for ever, as for exports and migrations that copy whole tables). */
+  constructor(url: string, max = 10, { queryTimeoutMs }: { queryTimeoutMs?: number } = {}) {
     // A database that does not answer fails a connection attempt after 10 s (a send gets an error, never a hang);
     // keep-alive notices a peer that vanished without closing. A node cut off in the middle of a transaction
     // would hold its row locks (a conversation's next seq) until PostgreSQL ends its session: after 30 s idle.
@@ -32,6 +43,7 @@ export class Database implements Queryable {
       connectionString: url,
       max,
       types,
+      ...(queryTimeoutMs ? { query_timeout: queryTimeoutMs } : {}),
       connectionTimeoutMillis: 10_000,
       keepAlive: true,
       application_name: 'parley',
@@ -70,7 +82,10 @@ export class Database implements Queryable {
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => (broken = true));
+        // A statement that timed out may still be running on a connection that no longer answers:
+        // a ROLLBACK would wait behind it. Dropping the connection rolls the transaction back.
+        if (isQueryTimeout(error)) broken = true;
+        else await client.query('ROLLBACK').catch(() => (broken = true));
         if (attempt < ATTEMPTS && RETRYABLE.has((error as { code?: string }).code ?? '')) continue;
         throw asUnavailable(error);
       } finally {
@@ -83,4 +98,9 @@ export class Database implements Queryable {
   close(): Promise<void> {
     return this.pool.end();
   }
+}
+
+/** The driver's answer when a statement outlived `query_timeout` (QUERY_TIMEOUT_MS). */
+function isQueryTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Query read timeout';
 }

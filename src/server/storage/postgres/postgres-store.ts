@@ -10,7 +10,7 @@ import {
 import type { MembershipChange, MembershipRecord, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../sqlite/sqlite-store.ts';
 import { commitBatch, ConcurrentDuplicate } from './postgres-commit.ts';
-import { Database } from './database.ts';
+import { Database, QUERY_TIMEOUT_MS } from './database.ts';
 import { migrate } from './migrate.ts';
 import { PostgresFileRecords } from './postgres-file-records.ts';
 import { lastSeq, memberIds, state } from './postgres-log.ts';
@@ -43,14 +43,15 @@ export class PostgresStore implements Store {
 
   /** Connects and brings the schema up to date (refusing one newer than this code). */
   static async open(url: string, options: { poolSize?: number } = {}): Promise<PostgresStore> {
-    const db = new Database(url, options.poolSize);
+    // The migrations run without the statements' bound: they may wait for another node's (a lock
+    // held for as long as it migrates) or build an index over a large table.
+    const setup = new Database(url, 1);
     try {
-      await migrate(db);
-    } catch (error) {
-      await db.close();
-      throw error;
+      await migrate(setup);
+    } finally {
+      await setup.close();
     }
-    return new PostgresStore(db);
+    return new PostgresStore(new Database(url, options.poolSize, { queryTimeoutMs: QUERY_TIMEOUT_MS }));
   }
 
   /**
