@@ -10,8 +10,9 @@ import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
+import { startLive } from '../src/cli/live.ts';
 import { TokenCache } from '../src/cli/token-cache.ts';
 import { WORLD } from '../src/protocol/index.ts';
 import { allMessages, PASSWORD, registerUser, waitFor } from './support/clients.ts';
@@ -97,6 +98,35 @@ describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
       expect(stored.filter((message) => message.text === 'written while the database is away')).toHaveLength(1);
     }, 60_000);
   }
+
+  it('opens a live session (tail, receive, send-file) once PostgreSQL is back when its first handshake was refused for it, saying so once each way', async () => {
+    server = await startTestServer({ flags: ['--database', await postgres.createDatabase()] });
+    const alice = await registerUser(server.url, 'alice');
+    const notes: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      notes.push(String(chunk));
+      return true;
+    });
+    try {
+      await postgres.stop('fast');
+      const { session, ready } = startLive(new ParleyApi(server.url, { token: alice.token }), { reconnect: true });
+      let outcome = 'pending';
+      ready.then(() => (outcome = 'ready'), (error: Error) => (outcome = `failed: ${error.message}`));
+      await waitFor(() => notes.length > 0 || outcome !== 'pending', 'the first handshake to be answered', 20_000);
+      // Still waiting after a refused reconnect or two, not failed at the first 503.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(outcome).toBe('pending');
+      expect(notes).toEqual([expect.stringMatching(/^The server cannot reach its database; connecting again every few seconds/)]);
+
+      await postgres.restart();
+      const welcome = await ready;
+      expect(welcome.me.name).toBe('alice');
+      expect(notes).toEqual([expect.stringContaining('connecting again'), 'The database is back; connected.\n']);
+      session.close();
+    } finally {
+      stderr.mockRestore();
+    }
+  }, 60_000);
 
   it('answers a WebSocket handshake while PostgreSQL is away with 503 STORE_UNAVAILABLE and when to try again, not a 500', async () => {
     server = await startTestServer({ flags: ['--database', await postgres.createDatabase()] });

@@ -2,6 +2,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ParleyClientError } from '../../client/errors.ts';
 import { FileApi } from '../../client/files.ts';
+import { untilStored } from '../../client/store-retry.ts';
 import { downloadFile } from '../../client/node-files.ts';
 import type { FileCard, UserRef } from '../../protocol/index.ts';
 import { clientCommand } from '../command.ts';
@@ -9,6 +10,7 @@ import { CliError, UsageError } from '../errors.ts';
 import { FileCards } from '../file-cards.ts';
 import { describeFile, formatTransfer, progressReporter } from '../file-progress.ts';
 import { startLive } from '../live.ts';
+import { storeWaitNotes } from '../store-wait.ts';
 import { note, printJson, printLine, sanitize } from '../output.ts';
 import { signIn } from '../sign-in.ts';
 
@@ -55,7 +57,7 @@ export const receive = clientCommand({
       else printLine(`Declined ${describeFile(card)} from ${sanitize(card.from.name)}.`);
       return;
     }
-    const mine = (await files.list({ state: 'all' })).filter((card) => card.to.id === me.id);
+    const mine = (await untilStored(() => files.list({ state: 'all' }), storeWaitNotes('reading your files', 'read them'))).filter((card) => card.to.id === me.id);
     if (actions.length === 0) {
       const open = mine.filter((card) => card.state === 'offered' || card.state === 'accepted');
       for (const card of open) {

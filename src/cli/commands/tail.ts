@@ -1,9 +1,10 @@
-import type { ChatSession, ParleyApi } from '../../client/index.ts';
+import { untilStored, type ChatSession, type ParleyApi } from '../../client/index.ts';
 import type { ConversationSummary, FileCard, UserRef } from '../../protocol/index.ts';
 import { clientCommand, requireUser, type Context } from '../command.ts';
 import { formatSecondsFigure } from '../../lib/units.ts';
 import { CliError } from '../errors.ts';
 import { startLive } from '../live.ts';
+import { storeWaitNotes } from '../store-wait.ts';
 import { formatFileCard, formatMessage, note, printJson, printLine, sanitize } from '../output.ts';
 import { currentUser, logIn, signIn } from '../sign-in.ts';
 
@@ -28,7 +29,7 @@ export const tail = clientCommand({
     const { api, me } = await signIn(context);
     // Starting the cursors at each conversation's last message means: nothing old is replayed
     // now, and after a reconnect exactly what was missed is.
-    const { conversations } = await api.conversations();
+    const { conversations } = await untilStored(() => api.conversations(), storeWaitNotes('reading your conversations', 'read them'));
     const labels = new Map(conversations.map((c) => [c.id, labelOf(c)]));
     const cursors = Object.fromEntries(conversations.map((c) => [c.id, c.lastSeq]));
     const { session, ready } = startLive(api, { reconnect: true, cursors });
