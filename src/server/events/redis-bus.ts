@@ -111,7 +111,10 @@ export class RedisBus implements Bus, Hearing {
   /** Connects to Redis and subscribes before returning, so no event published after is missed. */
   static async connect(url: string, log: Pick<Logger, 'error' | 'warn' | 'info'>, channel = DEFAULT_CHANNEL): Promise<RedisBus> {
     const publisher = await connectRedis(url, 'bus-publish', log, { socketTimeout: REDIS_ANSWER_TIMEOUT_MS });
-    const subscriber = await connectRedis(url, 'bus-subscribe', log).catch(async (error: unknown) => {
+    // Its subscriptions are made again after a reconnect by `resubscribed`, not by ioredis: ioredis's
+    // own re-subscribe leaves its promise unhandled, and a Redis lost again at that moment rejected
+    // it, an unhandled rejection that ends the process.
+    const subscriber = await connectRedis(url, 'bus-subscribe', log, { autoResubscribe: false }).catch(async (error: unknown) => {
       publisher.disconnect();
       throw error;
     });
@@ -316,8 +319,8 @@ export class RedisBus implements Bus, Hearing {
   /** After a reconnect: once Redis has confirmed the subscription, everything later arrives here, so look back now. */
   private async resubscribed(): Promise<void> {
     try {
-      // ioredis subscribes again by itself to what Redis had confirmed; this answers after it, on
-      // the same connection, and adds the users whose SUBSCRIBE failed while Redis was away.
+      // The common channel and every user this node hears, those whose SUBSCRIBE failed while
+      // Redis was away included (ioredis's autoResubscribe is off: see connect).
       const users = [...this.heard].map((user) => this.userPrefix + user);
       await this.subscriber.subscribe(this.channel, ...users.slice(0, SUBSCRIBE_CHUNK));
       for (let from = SUBSCRIBE_CHUNK; from < users.length; from += SUBSCRIBE_CHUNK) {
