@@ -10,13 +10,13 @@ import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { startLive } from '../src/cli/live.ts';
 import { TokenCache } from '../src/cli/token-cache.ts';
 import { WORLD } from '../src/protocol/index.ts';
 import { allMessages, PASSWORD, registerUser, waitFor } from './support/clients.ts';
-import { hasPostgres, TestPostgres } from './support/postgres.ts';
+import { hasPostgres, privatePostgres } from './support/postgres.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { spawnTied } from './support/tied.ts';
 
@@ -30,22 +30,16 @@ interface Running {
 }
 
 describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
-  let postgres: TestPostgres;
+  const postgres = privatePostgres();
   let server: TestServer | null = null;
   const homes: string[] = [];
   const children: ChildProcess[] = [];
-  beforeAll(async () => {
-    postgres = await TestPostgres.start();
-  });
   afterEach(async () => {
     for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
     await server?.close();
     server = null;
-    await postgres.restart();
+    await postgres().restart();
     for (const home of homes.splice(0)) await rm(home, { recursive: true, force: true });
-  });
-  afterAll(async () => {
-    await postgres?.destroy();
   });
 
   async function home(): Promise<string> {
@@ -72,14 +66,14 @@ describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
 
   for (const signIn of ['with a saved session', 'with the password'] as const) {
     it(`signs in ${signIn} once PostgreSQL is back, saying so in one line each way, and the message is stored once`, async () => {
-      server = await startTestServer({ flags: ['--database', await postgres.createDatabase()] });
+      server = await startTestServer({ flags: ['--database', await postgres().createDatabase()] });
       const configHome = await home();
       const alice = await registerUser(server.url, 'alice');
       if (signIn === 'with a saved session') {
         await new TokenCache(join(configHome, 'parley', 'sessions.json')).put(server.url, 'alice', alice.user, alice.token);
       }
 
-      await postgres.stop('fast');
+      await postgres().stop('fast');
       const run = parley(configHome, ['send', '--user', 'alice', '--to', 'world', 'written while the database is away']);
       await waitFor(() => run.stderr().includes('cannot reach its database') || run.child.exitCode !== null, 'the CLI to say it waits for the database', 20_000);
       // Still waiting (it did not fail at the door), also after a refused retry or two.
@@ -87,7 +81,7 @@ describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
       expect(run.child.exitCode, run.stderr()).toBeNull();
       expect(lines(run.stderr())).toEqual([expect.stringMatching(/^The server cannot reach its database; signing in again every few seconds until it is back \(first try in 1 s, Ctrl-C to give up\)\.$/)]);
 
-      await postgres.restart();
+      await postgres().restart();
       expect(await run.exited, run.stderr()).toBe(0);
       expect(lines(run.stderr())).toEqual([
         expect.stringContaining('signing in again every few seconds'),
@@ -100,7 +94,7 @@ describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
   }
 
   it('opens a live session (tail, receive, send-file) once PostgreSQL is back when its first handshake was refused for it, saying so once each way', async () => {
-    server = await startTestServer({ flags: ['--database', await postgres.createDatabase()] });
+    server = await startTestServer({ flags: ['--database', await postgres().createDatabase()] });
     const alice = await registerUser(server.url, 'alice');
     const notes: string[] = [];
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -108,7 +102,7 @@ describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
       return true;
     });
     try {
-      await postgres.stop('fast');
+      await postgres().stop('fast');
       const { session, ready } = startLive(new ParleyApi(server.url, { token: alice.token }), { reconnect: true });
       let outcome = 'pending';
       ready.then(() => (outcome = 'ready'), (error: Error) => (outcome = `failed: ${error.message}`));
@@ -118,7 +112,7 @@ describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
       expect(outcome).toBe('pending');
       expect(notes).toEqual([expect.stringMatching(/^The server cannot reach its database; connecting again every few seconds/)]);
 
-      await postgres.restart();
+      await postgres().restart();
       const welcome = await ready;
       expect(welcome.me.name).toBe('alice');
       expect(notes).toEqual([expect.stringContaining('connecting again'), 'The database is back; connected.\n']);
@@ -129,9 +123,9 @@ describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
   }, 60_000);
 
   it('answers a WebSocket handshake while PostgreSQL is away with 503 STORE_UNAVAILABLE and when to try again, not a 500', async () => {
-    server = await startTestServer({ flags: ['--database', await postgres.createDatabase()] });
+    server = await startTestServer({ flags: ['--database', await postgres().createDatabase()] });
     const alice = await registerUser(server.url, 'alice');
-    await postgres.stop('fast');
+    await postgres().stop('fast');
     // The handshake checks the session in the database: a plain HTTP upgrade request shows the answer.
     const response = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
       const url = new URL('/ws', server!.url);

@@ -5,7 +5,7 @@
  * itself once the database is back, so each message is stored once and in the order written.
  */
 import WebSocket from 'ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { ParleyClientError } from '../src/client/errors.ts';
 import { FileApi } from '../src/client/files.ts';
@@ -19,7 +19,7 @@ import { en } from '../src/web/i18n/en.ts';
 import { zhCN } from '../src/web/i18n/zh-CN.ts';
 import { ChatStore } from '../src/web/state/chat-store.ts';
 import { allMessages, registerUser, sleep, waitFor } from './support/clients.ts';
-import { hasPostgres, TestPostgres } from './support/postgres.ts';
+import { hasPostgres, privatePostgres } from './support/postgres.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 
@@ -59,24 +59,18 @@ function settledFlag(promise: Promise<unknown>): { settled: boolean } {
 }
 
 describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
-  let postgres: TestPostgres;
+  const postgres = privatePostgres();
   let server: TestServer | null = null;
   const cleanups: (() => unknown)[] = [];
-  beforeAll(async () => {
-    postgres = await TestPostgres.start();
-  });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     await server?.close();
     server = null;
-    await postgres.restart();
-  });
-  afterAll(async () => {
-    await postgres?.destroy();
+    await postgres().restart();
   });
 
   async function start() {
-    server = await startTestServer({ flags: ['--database', await postgres.createDatabase()] });
+    server = await startTestServer({ flags: ['--database', await postgres().createDatabase()] });
     return registerUser(server.url, 'alice');
   }
 
@@ -94,7 +88,7 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     await synced;
     const before = await session.send(WORLD, 'before the outage', 'c0');
 
-    await postgres.stop('fast');
+    await postgres().stop('fast');
     const texts = ['first while away', 'second while away', 'third while away'];
     const acks = texts.map((text, i) => session.send(WORLD, text, `c${i + 1}`));
     const flags = acks.map(settledFlag);
@@ -110,7 +104,7 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     const retried = wire.slice(wire.findIndex((frame) => frame.clientId === 'c3') + 1);
     expect(new Set(retried.map((frame) => frame.clientId))).toEqual(new Set(['c1']));
 
-    await postgres.restart();
+    await postgres().restart();
     const acked = await Promise.all(acks);
     expect(flowing).toBe(1);
     expect(acked.map((ack) => ack.clientId)).toEqual(['c1', 'c2', 'c3']);
@@ -144,7 +138,7 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     await synced;
     const readFrames = () => wire.filter((frame) => frame.type === 'read').map((frame) => frame.seq);
 
-    await postgres.stop('fast');
+    await postgres().stop('fast');
     session.markRead(WORLD, 1);
     await waitFor(() => readFrames().length === 1, 'the first read on the wire');
     await sleep(300); // refused meanwhile: a retry waits
@@ -161,7 +155,7 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     expect(whileAway.length).toBeLessThanOrEqual(4);
     expect(new Set(whileAway.slice(1))).toEqual(new Set([3]));
 
-    await postgres.restart();
+    await postgres().restart();
     await waitFor(() => reads.includes(3), 'the server to confirm the read position', 20_000);
     const world = (await alice.api.conversations()).conversations.find((summary) => summary.id === WORLD)!;
     expect({ readSeq: world.readSeq, unread: world.unread }).toEqual({ readSeq: 3, unread: 0 });
@@ -197,12 +191,12 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     session.on('synced', () => synced++);
     session.connect();
     await waitFor(() => states.includes('syncing'), 'the first connection to open');
-    await postgres.stop('fast');
+    await postgres().stop('fast');
     releaseHello();
     await waitFor(() => states.includes('reconnecting'), 'the session to drop the connection whose hello was refused', 10_000);
     expect(errors).toEqual([]);
     expect(synced).toBe(0);
-    await postgres.restart();
+    await postgres().restart();
     await waitFor(() => synced === 1, 'a later connection to sync once PostgreSQL is back', 20_000);
     expect(session.state).toBe('online');
     expect(connections).toBeGreaterThanOrEqual(2);
@@ -217,19 +211,19 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     const synced = new Promise<void>((resolve) => session.on('synced', () => resolve()));
     session.connect();
     await synced;
-    await postgres.stop('fast');
+    await postgres().stop('fast');
     const ack = session.send(WORLD, 'given up', 'g1');
     const outcome = ack.then(() => 'acked', (error: unknown) => (error instanceof ParleyClientError ? error.code : String(error)));
     await waitFor(() => delays.length >= 1, 'the send to be delayed', 10_000);
     session.close();
     expect(await outcome).toBe('DISCONNECTED');
-    await postgres.restart();
+    await postgres().restart();
     expect((await allMessages(alice.api, WORLD)).map((message) => message.clientId)).not.toContain('g1');
   }, 60_000);
 
   it('sendUntilStored (the CLI\'s send over HTTP) tries again with the same client id until PostgreSQL is back, and the message is stored once', async () => {
     const alice = await start();
-    await postgres.stop('fast');
+    await postgres().stop('fast');
     const delays: number[] = [];
     let flowing = 0;
     const ack = sendUntilStored(alice.api, WORLD, 'over HTTP while away', 'h1', {
@@ -240,7 +234,7 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     await waitFor(() => delays.length >= 2, 'two delayed tries over HTTP', 10_000);
     expect(delays[0]).toBe(1000);
     expect(flag.settled).toBe(false);
-    await postgres.restart();
+    await postgres().restart();
     const { clientId, seq } = await ack;
     expect({ clientId, flowing }).toEqual({ clientId: 'h1', flowing: 1 });
     const stored = await allMessages(alice.api, WORLD);
@@ -256,7 +250,7 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     cleanups.push(() => store.stop());
     store.start();
     await waitFor(() => store.connection.value === 'online', 'the web store to be online');
-    await postgres.stop('fast');
+    await postgres().stop('fast');
     const offered = store.files.offer(conv, new File(['the notes, in full'], 'notes.txt', { type: 'text/plain' }));
     const flag = settledFlag(offered);
     const item = () => store.files.preparing.value.find((preparing) => preparing.name === 'notes.txt');
@@ -266,7 +260,7 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     expect(item()?.error).toBeUndefined();
     expect(flag.settled).toBe(false);
 
-    await postgres.restart();
+    await postgres().restart();
     const card = await offered;
     expect(card).toMatchObject({ name: 'notes.txt', state: 'offered' });
     expect(item()).toBeUndefined();
@@ -281,7 +275,7 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     const bobRooms = new RoomApi(bob.api);
     const club = await aliceRooms.create({ name: 'Book club', visibility: 'public' });
     const chess = await bobRooms.create({ name: 'Chess', visibility: 'public' });
-    await postgres.stop('fast');
+    await postgres().stop('fast');
     // What the room dialogs do (new-room.tsx, invite-people.tsx, leave-room.tsx, room-settings.tsx,
     // room-directory.tsx, member-row.tsx): call RoomApi, and on failure show t(errorText(code)).
     const changes: [string, () => Promise<unknown>][] = [
@@ -299,7 +293,7 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
       expect(en[key]).toMatch(/storage is temporarily unavailable.*try again/i);
       expect(zhCN[key]).toMatch(/存储暂时不可用.*请稍后再试/);
     }
-    await postgres.restart();
+    await postgres().restart();
     // Nothing was changed.
     const rooms = (await alice.api.conversations()).conversations.flatMap((summary) => (summary.room ? [summary.room.name] : []));
     expect(rooms).toEqual(['Book club']);
@@ -316,14 +310,14 @@ describe.runIf(hasPostgres)('the clients while PostgreSQL is away', () => {
     cleanups.push(() => store.stop());
     store.start();
     await waitFor(() => store.connection.value === 'online', 'the web store to be online');
-    await postgres.stop('fast');
+    await postgres().stop('fast');
     store.send(WORLD, 'typed in the browser', 'web1');
     const timeline = store.timeline(WORLD);
     await waitFor(() => store.sendsDelayed.value !== null, 'the store to note the delayed sends', 10_000);
     expect(store.sendsDelayed.value).toMatchObject({ reason: 'STORE_UNAVAILABLE', pending: 1 });
     await sleep(1500); // at least one retry refused meanwhile
     expect(timeline.echo('web1')?.status).toBe('sending');
-    await postgres.restart();
+    await postgres().restart();
     await waitFor(() => timeline.messages.value.some((message) => message.clientId === 'web1'), 'the message to be confirmed', 20_000);
     expect(store.sendsDelayed.value).toBeNull();
     expect(timeline.echo('web1')).toBeUndefined();

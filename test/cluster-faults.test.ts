@@ -8,7 +8,7 @@
  * `npm test` kills a node 3 times; `PARLEY_FULL_TESTS=1` (CI's full-size step) 10 times,
  * `PARLEY_KILLS=<n>` any number.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import type { SendsDelayed } from '../src/client/session.ts';
 import { STORE_RETRY_MAX_MS } from '../src/client/store-retry.ts';
@@ -16,8 +16,8 @@ import { WORLD, dmId, type Message } from '../src/protocol/index.ts';
 import { allMessages, registerUser, waitFor } from './support/clients.ts';
 import { digestOf, startNode, wireClient, type WireClient } from './support/cluster-nodes.ts';
 import { startFrontDoor } from './support/front-door.ts';
-import { hasPostgres, TestPostgres } from './support/postgres.ts';
-import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
+import { hasPostgres, privatePostgres } from './support/postgres.ts';
+import { hasRedis, privateRedis } from './support/redis.ts';
 
 const KILLS = Math.max(1, Number(process.env.PARLEY_KILLS) || (process.env.PARLEY_FULL_TESTS === '1' ? 10 : 3));
 const NODES = 3;
@@ -32,24 +32,18 @@ const FLAGS = ['--send-rate', '100000', '--send-burst', '100000'];
 type Node = Awaited<ReturnType<typeof startNode>>;
 
 describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults', () => {
-  let postgres: TestPostgres;
-  let redis: PrivateRedis;
+  const postgres = privatePostgres();
+  const redis = privateRedis();
   const cleanups: (() => unknown)[] = [];
-  beforeAll(async () => {
-    [postgres, redis] = await Promise.all([TestPostgres.start(), startRedis()]);
-  });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    await Promise.all([postgres.restart(), redis.restart().then(() => undefined)]).catch(() => {});
-  });
-  afterAll(async () => {
-    await Promise.all([postgres?.destroy(), redis?.close()]);
+    await Promise.all([postgres().restart(), redis().restart().then(() => undefined)]).catch(() => {});
   });
 
   /** Three nodes, each behind its own front door; a dead node's door leads to the next live one. */
   async function cluster() {
-    const database = await postgres.createDatabase();
-    const nodes: (Node | null)[] = await Promise.all(Array.from({ length: NODES }, () => startNode(database, redis.url, FLAGS)));
+    const database = await postgres().createDatabase();
+    const nodes: (Node | null)[] = await Promise.all(Array.from({ length: NODES }, () => startNode(database, redis().url, FLAGS)));
     cleanups.push(() => Promise.all(nodes.map((node) => node?.close())));
     const doors = await Promise.all(
       nodes.map((_, k) =>
@@ -74,7 +68,7 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults',
         await node.close();
       },
       async restart(k: number) {
-        nodes[k] = await startNode(database, redis.url, FLAGS);
+        nodes[k] = await startNode(database, redis().url, FLAGS);
       },
     };
   }
@@ -255,7 +249,7 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults',
     }));
     const load = sendLoad(senders);
     await waitFor(() => load.state.acked >= 100, '100 acknowledgements before Redis stops', 60_000);
-    await redis.stop();
+    await redis().stop();
     const duringOutage = load.state.acked + 100;
     await waitFor(() => load.state.acked >= duringOutage, 'sends to be acknowledged while Redis is away (the database is up)', 30_000);
     // A quiet conversation: talker 1 (node 1) writes to talker 3 (node 0) for the first and only
@@ -268,7 +262,7 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults',
     const quietAck = await senders[1]!.client.session.send(quiet.conv, quiet.text, 'quiet');
     load.sent.set('quiet', { ...quiet, ack: { seq: quietAck.seq, conv: quietAck.conv } });
     await new Promise((resolve) => setTimeout(resolve, 10_000)); // the outage itself, not a check
-    await redis.restart();
+    await redis().restart();
     const after = load.state.acked + 200;
     await waitFor(() => load.state.acked >= after, 'sends to go on after Redis is back', 60_000);
     load.state.stopping = true;
@@ -317,7 +311,7 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults',
     const load = sendLoad(clients.map((client, i) => ({ client, id: people[i]!.user.id })));
     const ackedIds = () => new Set([...load.sent].filter(([, send]) => send.ack).map(([clientId]) => clientId));
     await waitFor(() => load.state.acked >= 60, '60 acknowledgements before PostgreSQL stops', 60_000);
-    await postgres.stop('fast');
+    await postgres().stop('fast');
     const ackedBefore = ackedIds();
     await waitFor(() => delayed.size === clients.length, 'every client to be told its sends wait for the database', 30_000);
     await new Promise((resolve) => setTimeout(resolve, 10_000)); // the outage itself, not a check
@@ -326,7 +320,7 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults',
     expect(ackedWhileAway.length).toBeLessThanOrEqual(clients.length * BATCH);
     expect(flowing.size).toBe(0);
     expect(load.state.failures).toEqual([]);
-    await postgres.restart();
+    await postgres().restart();
     const after = load.state.acked + 60;
     await waitFor(() => load.state.acked >= after && flowing.size === clients.length, 'sends to be acknowledged on every client once PostgreSQL is back', 60_000);
     load.state.stopping = true;

@@ -7,34 +7,28 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { serveProcess } from './support/parley-process.ts';
-import { hasPostgres, TestPostgres } from './support/postgres.ts';
-import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
+import { hasPostgres, privatePostgres } from './support/postgres.ts';
+import { hasRedis, privateRedis } from './support/redis.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 describe.runIf(hasPostgres && hasRedis)('starting a node on a PostgreSQL database other nodes use', () => {
-  let postgres: TestPostgres;
-  let redis: PrivateRedis;
+  const postgres = privatePostgres();
+  const redis = privateRedis();
   const cleanups: (() => unknown)[] = [];
-  beforeAll(async () => {
-    [postgres, redis] = await Promise.all([TestPostgres.start(), startRedis()]);
-  });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
-  afterAll(async () => {
-    await Promise.all([postgres?.destroy(), redis?.close()]);
-  });
 
   async function node(database: string, withRedis: boolean): Promise<TestServer> {
-    const server = await startTestServer({ flags: ['--database', database, ...(withRedis ? ['--redis', redis.url] : [])] });
+    const server = await startTestServer({ flags: ['--database', database, ...(withRedis ? ['--redis', redis().url] : [])] });
     cleanups.push(() => server.close());
     return server;
   }
 
   it('refuses a node without --redis while a cluster node runs on the database, and exits 1 with one line saying what to give it', async () => {
-    const database = await postgres.createDatabase();
+    const database = await postgres().createDatabase();
     await node(database, true);
     const dataDir = await mkdtemp(join(tmpdir(), 'parley-cluster-start-'));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
@@ -44,19 +38,19 @@ describe.runIf(hasPostgres && hasRedis)('starting a node on a PostgreSQL databas
   });
 
   it('refuses a cluster node while a node without Redis holds the database', async () => {
-    const database = await postgres.createDatabase();
+    const database = await postgres().createDatabase();
     await node(database, false);
     await expect(node(database, true)).rejects.toThrow(/runs on this PostgreSQL database without --redis: stop it, or give it the same --redis/);
   });
 
   it('refuses a second node without Redis on the same database', async () => {
-    const database = await postgres.createDatabase();
+    const database = await postgres().createDatabase();
     await node(database, false);
     await expect(node(database, false)).rejects.toThrow(/two nodes need --redis \(PARLEY_REDIS_URL\) to share one database/);
   });
 
   it('starts three cluster nodes on one database side by side', async () => {
-    const database = await postgres.createDatabase();
+    const database = await postgres().createDatabase();
     const nodes = await Promise.all([0, 1, 2].map(() => node(database, true)));
     const client = new pg.Client({ connectionString: database });
     await client.connect();
@@ -66,7 +60,7 @@ describe.runIf(hasPostgres && hasRedis)('starting a node on a PostgreSQL databas
   });
 
   it('lets a node of the other kind start once the first stopped cleanly, or once a killed node\'s heartbeat is stale', async () => {
-    const database = await postgres.createDatabase();
+    const database = await postgres().createDatabase();
     const first = await node(database, false);
     await first.close();
     const cluster = await node(database, true);
@@ -84,19 +78,19 @@ describe.runIf(hasPostgres && hasRedis)('starting a node on a PostgreSQL databas
   });
 
   it('reports the database in /healthz: up, then down while PostgreSQL is stopped, then up again', async () => {
-    const database = await postgres.createDatabase();
+    const database = await postgres().createDatabase();
     const cluster = await node(database, true);
     const health = async () => (await fetch(`${cluster.url}/healthz`)).json();
     expect(await health()).toEqual({ ok: true, database: 'up', redis: 'up' });
-    await postgres.stop();
+    await postgres().stop();
     try {
       expect(await health()).toEqual({ ok: true, database: 'down', redis: 'up' });
     } finally {
-      await postgres.restart();
+      await postgres().restart();
     }
     expect(await health()).toEqual({ ok: true, database: 'up', redis: 'up' });
 
-    const alone = await node(await postgres.createDatabase(), false);
+    const alone = await node(await postgres().createDatabase(), false);
     expect(await (await fetch(`${alone.url}/healthz`)).json()).toEqual({ ok: true, database: 'up' });
   });
 });

@@ -4,34 +4,30 @@
  * member once and in the same order whichever node they sit on, and presence and unread counts
  * read the same from every node.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { RoomApi } from '../src/client/rooms.ts';
 import { WORLD, dmId, type Message } from '../src/protocol/index.ts';
 import { allMessages, registerUser, waitFor } from './support/clients.ts';
 import { startNode, wireClient, type WireClient } from './support/cluster-nodes.ts';
-import { hasPostgres, TestPostgres } from './support/postgres.ts';
-import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
+import { hasPostgres, privatePostgres } from './support/postgres.ts';
+import { hasRedis, privateRedis } from './support/redis.ts';
 
 const USERS = 6;
 const PER_CONV = 5;
 
 
 describe.runIf(hasPostgres && hasRedis)('three nodes on PostgreSQL and Redis', () => {
-  let postgres: TestPostgres;
-  let redis: PrivateRedis;
+  const postgres = privatePostgres();
+  const redis = privateRedis();
   const cleanups: (() => unknown)[] = [];
-  beforeAll(async () => {
-    [postgres, redis] = await Promise.all([TestPostgres.start(), startRedis()]);
-  });
   afterAll(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    await Promise.all([postgres?.destroy(), redis?.close()]);
   });
 
   it('delivers world, DM and room messages to every member once and in one order on every node, and every node tells the same presence and unread counts', async () => {
-    const database = await postgres.createDatabase();
-    const nodes = await Promise.all([0, 1, 2].map(() => startNode(database, redis.url, ['--send-rate', '100000', '--send-burst', '100000'])));
+    const database = await postgres().createDatabase();
+    const nodes = await Promise.all([0, 1, 2].map(() => startNode(database, redis().url, ['--send-rate', '100000', '--send-burst', '100000'])));
     cleanups.push(...nodes.map((node) => () => node.close()));
     // User i lives on node i % 3: registered there, connected there.
     const users: Awaited<ReturnType<typeof registerUser>>[] = [];

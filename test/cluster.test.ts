@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import WebSocket from 'ws';
 import { RoomApi } from '../src/client/rooms.ts';
@@ -17,28 +17,22 @@ import { ChatStore } from '../src/web/state/chat-store.ts';
 import { RoomMembers } from '../src/web/state/room-members.ts';
 import { connect, PASSWORD, rawSocket, registerUser, waitFor, type Client } from './support/clients.ts';
 import { serveProcess } from './support/parley-process.ts';
-import { hasPostgres, TestPostgres } from './support/postgres.ts';
-import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
+import { hasPostgres, privatePostgres } from './support/postgres.ts';
+import { hasRedis, privateRedis, startRedis } from './support/redis.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { rawRequest } from './support/http.ts';
 
 describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () => {
-  let postgres: TestPostgres;
-  let redis: PrivateRedis;
+  const postgres = privatePostgres();
+  const redis = privateRedis();
   const cleanups: (() => unknown)[] = [];
-  beforeAll(async () => {
-    [postgres, redis] = await Promise.all([TestPostgres.start(), startRedis()]);
-  });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
-  afterAll(async () => {
-    await Promise.all([postgres?.destroy(), redis?.close()]);
-  });
 
   async function cluster(flags: string[] = []): Promise<[TestServer, TestServer]> {
-    const database = await postgres.createDatabase();
-    const nodes = await Promise.all([0, 1].map(() => startTestServer({ flags: ['--database', database, '--redis', redis.url, ...flags] })));
+    const database = await postgres().createDatabase();
+    const nodes = await Promise.all([0, 1].map(() => startTestServer({ flags: ['--database', database, '--redis', redis().url, ...flags] })));
     cleanups.push(...nodes.map((node) => () => node.close()));
     return nodes as [TestServer, TestServer];
   }
@@ -95,7 +89,7 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     await waitFor(() => bobOnB.messages.some((message) => message.text === 'before the pause'), 'bob hears the first message');
     const health = async (node: TestServer) => ((await (await fetch(`${node.url}/healthz`)).json()) as { redis: string }).redis;
 
-    process.kill(redis.pid!, 'SIGSTOP');
+    process.kill(redis().pid!, 'SIGSTOP');
     try {
       // Each send takes the shared send limit in Redis first: it must not wait for as long as Redis is paused.
       const paused = Date.now();
@@ -111,7 +105,7 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     } finally {
-      process.kill(redis.pid!, 'SIGCONT');
+      process.kill(redis().pid!, 'SIGCONT');
     }
     for (const deadline = Date.now() + 10_000; (await health(a)) !== 'up'; ) {
       if (Date.now() > deadline) throw new Error('A did not get Redis back');
@@ -133,7 +127,7 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     const dataDir = await mkdtemp(join(tmpdir(), 'parley-cluster-'));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     const url = `redis://:secret@127.0.0.1:${closed.port}`;
-    await expect(serveProcess(['--port', '0', '--data', dataDir, '--database', await postgres.createDatabase(), '--redis', url])).rejects.toThrow(
+    await expect(serveProcess(['--port', '0', '--data', dataDir, '--database', await postgres().createDatabase(), '--redis', url])).rejects.toThrow(
       new RegExp(`exited with 1: parley: Cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${closed.port}`),
     );
   });
@@ -196,7 +190,7 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     expect(shown()).toHaveLength(6);
     const aliceOnB = await client(new ParleyApi(b.url, { token: alice.token }));
 
-    await redis.stop();
+    await redis().stop();
     try {
       // Every change goes through node A while Redis is away: B hears none of them live.
       await new RoomApi(erin.api).join(room.id);
@@ -206,7 +200,7 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
       await rooms.setRole(room.id, gina.user.id, 'admin');
       await rooms.remove(room.id, dave.user.id);
     } finally {
-      await redis.restart();
+      await redis().restart();
     }
     const now = await listed();
     expect(now).toEqual(['alice member', 'erin member', 'frank member', 'gina admin', 'olga owner']);

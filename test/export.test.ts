@@ -19,7 +19,7 @@ import { Database as PostgresDatabase } from '../src/server/storage/postgres/dat
 import { WORLD, dmId } from '../src/protocol/index.ts';
 import { connect, registerUser, sleep, type Client } from './support/clients.ts';
 import { sha256, threeUsers } from './support/files.ts';
-import { hasPostgres, TestPostgres } from './support/postgres.ts';
+import { hasPostgres, privatePostgres, type TestPostgres } from './support/postgres.ts';
 import { scratchDir } from './support/scratch.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -329,18 +329,12 @@ async function holdExport(port: number, token: string): Promise<Socket> {
 }
 
 describe.runIf(hasPostgres)('export on PostgreSQL', () => {
-  let postgres: TestPostgres;
-  beforeAll(async () => {
-    postgres = await TestPostgres.start();
-  });
-  afterAll(async () => {
-    await postgres?.destroy();
-  });
+  const postgres = privatePostgres();
 
-  exportCases(postgresTarget(() => postgres));
+  exportCases(postgresTarget(postgres));
 
   it('refuses a database without Parley tables, saying so', async () => {
-    const exported = await parley(['export', '--database', await postgres.createDatabase()]);
+    const exported = await parley(['export', '--database', await postgres().createDatabase()]);
     expect(exported.code).toBe(1);
     expect(exported.stderr).toMatch(/^parley: Cannot export the PostgreSQL database postgres:\/\/parley@127\.0\.0\.1:\d+\/\w+: it holds no Parley tables/);
     expect(exported.stdout).toBe('');
@@ -402,7 +396,7 @@ describe.runIf(hasPostgres)('export on PostgreSQL', () => {
     let postgresServer: ExportTarget;
     const tokens = new Map<ExportTarget, string>();
     beforeAll(async () => {
-      [sqlite, postgresServer] = await Promise.all([sqliteTarget(), postgresTarget(() => postgres)()]);
+      [sqlite, postgresServer] = await Promise.all([sqliteTarget(), postgresTarget(postgres)()]);
       for (const target of [sqlite, postgresServer]) tokens.set(target, (await converse(target.server.url)).aliceToken);
     }, 60_000);
     afterAll(async () => {

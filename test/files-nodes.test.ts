@@ -6,13 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { FileApi } from '../src/client/files.ts';
 import type { FileCard } from '../src/protocol/index.ts';
 import { errorCode, offer, patchUpload, sha256, threeUsers } from './support/files.ts';
-import { hasPostgres, TestPostgres } from './support/postgres.ts';
-import { hasRedis, startRedis, type PrivateRedis } from './support/redis.ts';
+import { hasPostgres, privatePostgres } from './support/postgres.ts';
+import { hasRedis, privateRedis } from './support/redis.ts';
 import { ManualClock } from './support/manual-clock.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { SWEEP_LOCK } from '../src/server/files/postgres-sweep-lock.ts';
@@ -25,22 +25,16 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 }
 
 describe.runIf(hasPostgres && hasRedis)('files across two nodes on PostgreSQL', () => {
-  let postgres: TestPostgres;
-  let redis: PrivateRedis;
+  const postgres = privatePostgres();
+  const redis = privateRedis();
   const cleanups: (() => unknown)[] = [];
-  beforeAll(async () => {
-    [postgres, redis] = await Promise.all([TestPostgres.start(), startRedis()]);
-  });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
-  afterAll(async () => {
-    await Promise.all([postgres?.destroy(), redis?.close()]);
-  });
 
   async function cluster(clock?: ManualClock) {
-    const database = await postgres.createDatabase();
-    const flags = ['--database', database, '--redis', redis.url];
+    const database = await postgres().createDatabase();
+    const flags = ['--database', database, '--redis', redis().url];
     const nodes = (await Promise.all([0, 1].map(() => startTestServer({ flags, ...(clock ? { clock } : {}) })))) as [TestServer, TestServer];
     cleanups.push(...nodes.map((node) => () => node.close()));
     const sql = new pg.Client({ connectionString: database });

@@ -5,7 +5,7 @@ import { connect, registerUser, waitFor } from './support/clients.ts';
 import { fuzzRuns, fuzzTimeout, trickyJson, trickyString } from './support/fuzz.ts';
 import { rawRequest } from './support/http.ts';
 import { OPCODES, RawWebSocket, clientFrame, textFrame } from './support/raw-websocket.ts';
-import { hasPostgres, TestPostgres } from './support/postgres.ts';
+import { hasPostgres, privatePostgres } from './support/postgres.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 /**
@@ -249,19 +249,17 @@ async function answersEveryRequest(url: string, bearer: string, runs: number): P
  * there, a 500 if it reaches a query): every way text enters must be checked before the store.
  */
 describe.runIf(hasPostgres)('the HTTP API on PostgreSQL under fuzzed requests (property-based, real server)', () => {
-  let postgres: TestPostgres;
+  const postgres = privatePostgres();
   let onPostgres: TestServer;
   let bearer: string;
   beforeAll(async () => {
-    postgres = await TestPostgres.start();
-    onPostgres = await startTestServer({ flags: ['--database', await postgres.createDatabase()] });
+    onPostgres = await startTestServer({ flags: ['--database', await postgres().createDatabase()] });
     ({ token: bearer } = await registerUser(onPostgres.url, 'fuzzer'));
     // The same ids as on SQLite (ENDPOINTS addresses the peer by id).
     expect((await registerUser(onPostgres.url, 'peer')).user.id).toBe(peerId);
   });
   afterAll(async () => {
     await onPostgres?.close();
-    await postgres?.destroy();
   });
 
   it('answers every endpoint with each hostile path segment and query (NUL, bad UTF-8, traversal) from the catalogue, never 5xx', () =>

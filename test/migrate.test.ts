@@ -12,7 +12,7 @@ import { SqliteStore } from '../src/server/storage/sqlite/sqlite-store.ts';
 import type { Store } from '../src/server/storage/store.ts';
 import { offer, patchUpload, threeUsers } from './support/files.ts';
 import { PostgresBlobStore } from '../src/server/files/postgres-blob-store.ts';
-import { hasPostgres, TestPostgres } from './support/postgres.ts';
+import { hasPostgres, privatePostgres } from './support/postgres.ts';
 import { startTestServer } from './support/server.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'parley.js');
@@ -40,14 +40,12 @@ async function pages(store: Store, conv: string) {
 }
 
 describe.runIf(hasPostgres)('parley migrate --from <data dir> --to postgres://â€¦', () => {
-  let postgres: TestPostgres;
+  const postgres = privatePostgres();
   let dataDir: string;
   beforeAll(async () => {
-    postgres = await TestPostgres.start();
     dataDir = await mkdtemp(join(tmpdir(), 'parley-migrate-'));
   });
   afterAll(async () => {
-    await postgres?.destroy();
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -66,7 +64,7 @@ describe.runIf(hasPostgres)('parley migrate --from <data dir> --to postgres://â€
     await carol.api.send(room.id, 'hello room', 'r1');
     await server.close();
 
-    const url = await postgres.createDatabase();
+    const url = await postgres().createDatabase();
     const run = await parley(['migrate', '--from', dataDir, '--to', url]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -109,7 +107,7 @@ describe.runIf(hasPostgres)('parley migrate --from <data dir> --to postgres://â€
   });
 
   it('refuses a folder that holds no Parley database, and copies nothing', async () => {
-    const url = await postgres.createDatabase();
+    const url = await postgres().createDatabase();
     const empty = await mkdtemp(join(tmpdir(), 'parley-migrate-empty-'));
     const run = await parley(['migrate', '--from', empty, '--to', url]);
     await rm(empty, { recursive: true, force: true });

@@ -2,29 +2,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import { RoomApi } from '../src/client/rooms.ts';
 import { WORLD, dmId } from '../src/protocol/index.ts';
 import { PASSWORD, rawSocket, waitFor } from './support/clients.ts';
 import { serveProcess, type ParleyProcess } from './support/parley-process.ts';
-import { hasPostgres, TestPostgres } from './support/postgres.ts';
+import { hasPostgres, privatePostgres } from './support/postgres.ts';
 
 /** `parley serve --database postgres://…`: the real server, as its own process, on a private PostgreSQL. */
 describe.runIf(hasPostgres)('parley serve --database', () => {
-  let postgres: TestPostgres;
+  const postgres = privatePostgres();
   let server: ParleyProcess | null = null;
   const dirs: string[] = [];
-  beforeAll(async () => {
-    postgres = await TestPostgres.start();
-  });
   afterEach(async () => {
     server?.child.kill('SIGKILL');
     server = null;
     for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-  });
-  afterAll(async () => {
-    await postgres?.destroy();
   });
 
   async function dataDir(): Promise<string> {
@@ -40,7 +34,7 @@ describe.runIf(hasPostgres)('parley serve --database', () => {
   }
 
   it('keeps accounts, sessions, messages and read positions in PostgreSQL across a restart, whatever the data folder', async () => {
-    const url = await postgres.createDatabase();
+    const url = await postgres().createDatabase();
     server = await serveProcess(['--port', '0', '--data', await dataDir(), '--database', url]);
     const alice = await new ParleyApi(server.url).register({ name: 'alice', password: PASSWORD });
     const bob = await new ParleyApi(server.url).register({ name: 'bob', password: PASSWORD });
@@ -70,7 +64,7 @@ describe.runIf(hasPostgres)('parley serve --database', () => {
   });
 
   it("stores a sender's messages in the order they were sent, the first ones of new DMs too (while their peer is looked up)", async () => {
-    const url = await postgres.createDatabase();
+    const url = await postgres().createDatabase();
     server = await serveProcess(['--port', '0', '--data', await dataDir(), '--database', url, '--send-rate', '1000', '--send-burst', '1000']);
     const alice = await new ParleyApi(server.url).register({ name: 'alice', password: PASSWORD });
     const peers = [];
@@ -96,7 +90,7 @@ describe.runIf(hasPostgres)('parley serve --database', () => {
   });
 
   it('refuses a send over the limit while the one before it still waits for the database, and goes on serving', async () => {
-    const url = await postgres.createDatabase();
+    const url = await postgres().createDatabase();
     server = await serveProcess(['--port', '0', '--data', await dataDir(), '--database', url, '--send-rate', '1', '--send-burst', '1']);
     const alice = await new ParleyApi(server.url).register({ name: 'alice', password: PASSWORD });
     const bob = await new ParleyApi(server.url).register({ name: 'bob', password: PASSWORD });
@@ -114,7 +108,7 @@ describe.runIf(hasPostgres)('parley serve --database', () => {
   });
 
   it('answers a NUL in an address (404) or a forged directory cursor (400), never a 500 (PostgreSQL text cannot hold a NUL)', async () => {
-    server = await serveProcess(['--port', '0', '--data', await dataDir(), '--database', await postgres.createDatabase()]);
+    server = await serveProcess(['--port', '0', '--data', await dataDir(), '--database', await postgres().createDatabase()]);
     const alice = await new ParleyApi(server.url).register({ name: 'alice', password: PASSWORD });
     const get = async (path: string) => {
       const response = await fetch(`${server!.url}${path}`, { headers: { authorization: `Bearer ${alice.token}` } });
@@ -134,7 +128,7 @@ describe.runIf(hasPostgres)('parley serve --database', () => {
   });
 
   it('refuses to start on a database whose schema is newer than this Parley, saying so', async () => {
-    const url = await postgres.createDatabase();
+    const url = await postgres().createDatabase();
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query('CREATE TABLE parley_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');

@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasPostgres, TestPostgres } from '../support/postgres.ts';
+import { hasPostgres, privatePostgres } from '../support/postgres.ts';
 import type { TestServer } from '../support/server.ts';
 import { startWebTestbed, stopWebTestbed } from './support/testbed.ts';
 import { close, hasChromium, messageTexts, send, signUp, until, waitForMessage, type Person } from './support/browser.ts';
@@ -13,18 +13,16 @@ const PASSWORD = 'correct horse battery';
  * why, and once the database is back the message goes out by itself, once, and the line is gone.
  */
 describe.skipIf(!hasChromium || !hasPostgres)('the web client while the server cannot reach its database', () => {
-  let postgres: TestPostgres;
+  const postgres = privatePostgres();
   let server: TestServer;
   let browser: Browser;
 
   beforeAll(async () => {
-    postgres = await TestPostgres.start();
-    ({ server, browser } = await startWebTestbed(['--database', await postgres.createDatabase()]));
+    ({ server, browser } = await startWebTestbed(['--database', await postgres().createDatabase()]));
   }, 240_000);
 
   afterAll(async () => {
     await stopWebTestbed(browser, server);
-    await postgres?.destroy();
   });
 
   it('keeps the message "sending" under a polite notice while PostgreSQL is away, then sends it once by itself and clears the notice', async () => {
@@ -34,7 +32,7 @@ describe.skipIf(!hasChromium || !hasPostgres)('the web client while the server c
       await send(alice.page, 'before the outage');
       await waitForMessage(bob.page, 'before the outage');
 
-      await postgres.stop('fast');
+      await postgres().stop('fast');
       await send(alice.page, 'while the database is away');
       const banner = alice.page.getByTestId('connection-banner');
       await until(async () => (await banner.getAttribute('data-state')) === 'store-delayed', 'the store notice', 10_000);
@@ -49,7 +47,7 @@ describe.skipIf(!hasChromium || !hasPostgres)('the web client while the server c
       expect(await row.getAttribute('data-status')).toBe('sending');
       expect(await alice.page.getByTestId('retry').count()).toBe(0);
 
-      await postgres.restart();
+      await postgres().restart();
       await waitForMessage(bob.page, 'while the database is away', 30_000);
       await until(async () => (await banner.getAttribute('data-state')) === 'online', 'the notice to go', 10_000);
       expect(await banner.isVisible()).toBe(false);
@@ -62,7 +60,7 @@ describe.skipIf(!hasChromium || !hasPostgres)('the web client while the server c
       }
     } finally {
       await close(alice, bob);
-      await postgres.restart();
+      await postgres().restart();
     }
   }, 90_000);
 });

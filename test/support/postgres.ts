@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { perSuite } from './per-suite.ts';
 import { spawnTied } from './tied.ts';
 import { descendants } from './process-tree.ts';
 
@@ -212,4 +213,13 @@ export class TestPostgres {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A private PostgreSQL for the enclosing `describe` block, started once before its tests and
+ * destroyed after them: `const postgres = privatePostgres();` … `postgres().createDatabase()`.
+ * An accessor, since the server exists only once beforeAll has run (per-suite.ts).
+ */
+export function privatePostgres(): () => TestPostgres {
+  return perSuite('The private PostgreSQL', () => TestPostgres.start(), (postgres) => postgres.destroy());
 }

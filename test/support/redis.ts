@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { perSuite } from './per-suite.ts';
 import { spawnTied } from './tied.ts';
 
 const BINARY = 'redis-server';
@@ -82,6 +83,15 @@ export async function startRedis(): Promise<PrivateRedis> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A private Redis for the enclosing `describe` block, started once before its tests and closed
+ * after them: `const redis = privateRedis();` … `redis().url`. An accessor, since the server
+ * exists only once beforeAll has run (per-suite.ts).
+ */
+export function privateRedis(): () => PrivateRedis {
+  return perSuite('The private Redis', startRedis, (redis) => redis.close());
 }
 
 /** Starts redis-server and resolves once it accepts connections. */

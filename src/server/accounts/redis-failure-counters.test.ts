@@ -1,5 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hasRedis, startRedis, type PrivateRedis } from '../../../test/support/redis.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hasRedis, privateRedis } from '../../../test/support/redis.ts';
 import { connectRedis } from '../redis/connect.ts';
 import { CountingLoginThrottle, DEFAULT_THROTTLE_LIMITS, type LoginAttempt } from './login-throttle.ts';
 import { redisCounters } from './redis-failure-counters.ts';
@@ -7,21 +7,15 @@ import { redisCounters } from './redis-failure-counters.ts';
 const quiet = { warn: () => {}, info: () => {} };
 
 describe.skipIf(!hasRedis)('failed logins counted across nodes (redisCounters)', () => {
-  let redis: PrivateRedis;
+  const redis = privateRedis();
   const cleanups: (() => unknown)[] = [];
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0)) await cleanup();
-  });
-  afterAll(async () => {
-    await redis?.close();
   });
 
   /** Two nodes' throttles, each on its own Redis connection. */
   async function nodes(prefix: string) {
-    const clients = await Promise.all([connectRedis(redis.url, 'a', quiet), connectRedis(redis.url, 'b', quiet)]);
+    const clients = await Promise.all([connectRedis(redis().url, 'a', quiet), connectRedis(redis().url, 'b', quiet)]);
     cleanups.push(...clients.map((client) => () => client.disconnect()));
     return clients.map((client) => new CountingLoginThrottle(DEFAULT_THROTTLE_LIMITS, redisCounters(client, prefix))) as [CountingLoginThrottle, CountingLoginThrottle];
   }
@@ -54,7 +48,7 @@ describe.skipIf(!hasRedis)('failed logins counted across nodes (redisCounters)',
   });
 
   it('counts registrations and other keys by name, each in its own space', async () => {
-    const [client] = await Promise.all([connectRedis(redis.url, 'c', quiet)]);
+    const [client] = await Promise.all([connectRedis(redis().url, 'c', quiet)]);
     cleanups.push(() => client.disconnect());
     const counters = redisCounters(client, 'login3:');
     const registrations = counters('registration', { failures: 2, windowMs: 3_600_000 });

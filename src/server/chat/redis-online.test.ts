@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { PresenceChange } from '../../protocol/index.ts';
 import { ManualClock } from '../../../test/support/manual-clock.ts';
-import { hasRedis, startRedis, type PrivateRedis } from '../../../test/support/redis.ts';
+import { hasRedis, privateRedis } from '../../../test/support/redis.ts';
 import type { Bus } from '../events/bus.ts';
 import { InProcessBus } from '../events/in-process-bus.ts';
 import { RedisBus } from '../events/redis-bus.ts';
@@ -14,23 +14,17 @@ const bob = { id: 2, name: 'bob' };
 const carol = { id: 3, name: 'carol' };
 
 describe.skipIf(!hasRedis)('presence across nodes (RedisOnline)', () => {
-  let redis: PrivateRedis;
+  const redis = privateRedis();
   const cleanups: (() => unknown)[] = [];
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await redis?.close();
   });
 
   /** A node: its own bus, Redis connection and clock; `heard` is what its clients are told. */
   async function node(clock: ManualClock, prefix: string, ownBus?: Bus) {
-    const redisBus = await RedisBus.connect(redis.url, quiet);
+    const redisBus = await RedisBus.connect(redis().url, quiet);
     const bus = ownBus ?? redisBus;
-    const client = await connectRedis(redis.url, 'test', quiet);
+    const client = await connectRedis(redis().url, 'test', quiet);
     const heard: PresenceChange[] = [];
     const unsubscribe = bus.subscribe((event) => event.type === 'presence' && heard.push(...event.changes));
     const local = { publish: (event: { type: string; changes?: PresenceChange[] }) => heard.push(...(event.changes ?? [])) };
@@ -133,7 +127,7 @@ describe.skipIf(!hasRedis)('presence across nodes (RedisOnline)', () => {
     b.online.connected(bob);
     await waitUntil(() => b.online.isOnline(alice.id) && a.online.isOnline(bob.id), 'each node sees the other’s user');
 
-    await redis.restart();
+    await redis().restart();
     await waitUntil(() => a.connected() && b.connected(), 'both nodes reconnected');
     // B refreshes first, while Redis has only what B just put back: alice is missing there once.
     await clockB.advance(5_000);

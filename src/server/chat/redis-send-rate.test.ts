@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../test/support/manual-clock.ts';
-import { hasRedis, startRedis, type PrivateRedis } from '../../../test/support/redis.ts';
+import { hasRedis, privateRedis } from '../../../test/support/redis.ts';
 import { connectRedis } from '../redis/connect.ts';
 import { RedisSendRate } from './redis-send-rate.ts';
 
@@ -8,20 +8,14 @@ const quiet = { warn: () => {}, info: () => {} };
 const limits = { perSecond: 2, burst: 5 };
 
 describe.skipIf(!hasRedis)('the send limit shared by every node (RedisSendRate)', () => {
-  let redis: PrivateRedis;
+  const redis = privateRedis();
   const cleanups: (() => unknown)[] = [];
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
-  afterAll(async () => {
-    await redis?.close();
-  });
 
   async function nodes(clock: ManualClock, prefix: string) {
-    const clients = await Promise.all([connectRedis(redis.url, 'a', quiet), connectRedis(redis.url, 'b', quiet)]);
+    const clients = await Promise.all([connectRedis(redis().url, 'a', quiet), connectRedis(redis().url, 'b', quiet)]);
     cleanups.push(...clients.map((client) => () => client.disconnect()));
     const [a, b] = clients.map((client) => new RedisSendRate(client, limits, clock, quiet, prefix)) as [RedisSendRate, RedisSendRate];
     return { a, b, clients };
@@ -55,13 +49,13 @@ describe.skipIf(!hasRedis)('the send limit shared by every node (RedisSendRate)'
   it('falls back to each node’s own budget while Redis is away, and shares again once it is back', async () => {
     const clock = new ManualClock();
     const { a, b, clients } = await nodes(clock, 'send2:');
-    await redis.stop();
+    await redis().stop();
     try {
       for (let i = 0; i < 5; i++) expect(await attempt(a, 1)).toBe(0);
       expect(await attempt(a, 1)).toBeGreaterThan(0);
       expect(await attempt(b, 1)).toBe(0); // B's own bucket
     } finally {
-      await redis.restart();
+      await redis().restart();
     }
     const deadline = Date.now() + 5000;
     while (!clients.every((client) => client.status === 'ready')) {

@@ -1,11 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hasRedis, startRedis, type PrivateRedis } from '../../../test/support/redis.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hasRedis } from '../../../test/support/redis.ts';
+import { redisBusNodes, waitUntil } from '../../../test/support/redis-bus-nodes.ts';
 import type { BusGap } from './event-codec.ts';
 import { EVERYONE, type DomainEvent } from './events.ts';
 import { DEFAULT_CHANNEL, HEAR_WAIT_MS, RedisBus, ROUTED_AUDIENCE_MAX } from './redis-bus.ts';
-
-const quiet = { error: () => {}, warn: () => {}, info: () => {} };
 
 /** A read position for `users`: small, unordered (never de-duplicated by seq or rev), so every copy that arrives shows. */
 const read = (users: number[], seq: number): DomainEvent => ({ type: 'read', audience: { users }, conv: 'world', seq, unread: 0 });
@@ -14,32 +13,13 @@ const progress = (users: number[], received: number): DomainEvent => ({ type: 'f
 const marker = (seq: number): DomainEvent => ({ type: 'read', audience: EVERYONE, conv: 'marker', seq, unread: 0 });
 
 describe.skipIf(!hasRedis)('RedisBus routing by audience', () => {
-  let redis: PrivateRedis;
-  const open: RedisBus[] = [];
+  const { redis, connect } = redisBusNodes();
   const node = async (routing = true) => {
-    const bus = await RedisBus.connect(redis.url, quiet);
+    const bus = await connect();
     bus.routeWhen(routing);
-    open.push(bus);
     const heard: DomainEvent[] = [];
     bus.subscribe((event) => heard.push(event));
     return { bus, heard };
-  };
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((bus) => bus.close()));
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
-
-  const waitUntil = async (check: () => boolean | Promise<boolean>, what: string) => {
-    const deadline = Date.now() + 10_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
   };
   /** Publishes a marker from `from` and waits until every one of `nodes` has it. */
   let markers = 0;
@@ -145,10 +125,10 @@ describe.skipIf(!hasRedis)('RedisBus routing by audience', () => {
 
   it('hears again, once Redis is back, a user it began to hear while Redis was away', async () => {
     const [a, b] = await Promise.all([node(), node()]);
-    await redis.stop();
+    await redis().stop();
     await waitUntil(() => !a.bus.connected && !b.bus.connected, 'both nodes noticed');
     await b.bus.hear(11); // resolves at once: Redis is away (bus recovery reads what was missed once it is back)
-    await redis.restart();
+    await redis().restart();
     await waitUntil(() => a.bus.connected && b.bus.connected, 'both nodes reconnected');
     await waitUntil(async () => ((await redisAdmin().pubsub('NUMSUB', `${DEFAULT_CHANNEL}:user:11`)) as [string, number])[1] === 1, 'B subscribed to user 11');
     a.bus.publish(read([11], 1));
@@ -161,14 +141,14 @@ describe.skipIf(!hasRedis)('RedisBus routing by audience', () => {
     const gaps: BusGap[] = [];
     b.bus.onResumed((gap) => gaps.push(gap));
     const asked = Date.now();
-    process.kill(redis.pid!, 'SIGSTOP');
+    process.kill(redis().pid!, 'SIGSTOP');
     try {
       await b.bus.hear(21);
       // Given up on after HEAR_WAIT_MS, not kept waiting for as long as Redis is paused.
       expect(Date.now() - asked).toBeLessThan(HEAR_WAIT_MS + 1_500);
       expect(gaps).toEqual([]);
     } finally {
-      process.kill(redis.pid!, 'SIGCONT');
+      process.kill(redis().pid!, 'SIGCONT');
     }
     await waitUntil(() => gaps.length === 1, 'B was told to read back');
     expect(gaps[0]!.since).toBeGreaterThanOrEqual(asked);
@@ -182,7 +162,7 @@ describe.skipIf(!hasRedis)('RedisBus routing by audience', () => {
   let admin: Redis | null = null;
   function redisAdmin(): Redis {
     if (!admin) {
-      admin = new Redis(redis.url, { retryStrategy: () => 50, maxRetriesPerRequest: null });
+      admin = new Redis(redis().url, { retryStrategy: () => 50, maxRetriesPerRequest: null });
       admin.on('error', () => {}); // Redis is stopped on purpose below
     }
     return admin;

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../test/support/manual-clock.ts';
-import { hasRedis, startRedis, type PrivateRedis } from '../../../test/support/redis.ts';
+import { hasRedis } from '../../../test/support/redis.ts';
+import { redisBusNodes, waitUntil } from '../../../test/support/redis-bus-nodes.ts';
 import { dmId } from '../../protocol/index.ts';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts';
 import type { Bus } from './bus.ts';
@@ -16,22 +17,7 @@ import { scratchDatabase } from '../../../test/support/scratch.ts';
 const quiet = { error: () => {}, warn: () => {}, info: () => {} };
 
 describe.skipIf(!hasRedis)('RedisBus', () => {
-  let redis: PrivateRedis;
-  const open: RedisBus[] = [];
-  const connect = async () => {
-    const bus = await RedisBus.connect(redis.url, quiet);
-    open.push(bus);
-    return bus;
-  };
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((bus) => bus.close()));
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
+  const { redis, connect } = redisBusNodes();
 
   // Published on one node, heard on another: every event crosses Redis.
   busContract('redis, across two nodes', async () => {
@@ -40,14 +26,6 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
   });
   // Published and heard on one node: delivered on the publisher's turn, and not a second time from Redis.
   busContract('redis, on one node', connect);
-
-  const waitUntil = async (check: () => boolean | Promise<boolean>, what: string) => {
-    const deadline = Date.now() + 10_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  };
 
   it('hears its own events once: on the publisher’s turn, not again from Redis', async () => {
     const [a, b] = await Promise.all([connect(), connect()]);
@@ -89,10 +67,10 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
       };
       await send(2);
       await waitUntil(() => delivered.length === 2, 'the first two arrived');
-      await redis.stop();
+      await redis().stop();
       await waitUntil(() => !b.connected, 'B noticed');
       await send(2); // the last messages of the conversation: no later one will show the hole
-      await redis.restart();
+      await redis().restart();
       await waitUntil(() => delivered.length === 4, 'the lost ones were read from storage');
       expect(delivered).toEqual([1, 2, 3, 4]);
       // Its own reconnect, and A's word that it could not publish, if B was subscribed again by then.
@@ -106,7 +84,7 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
 
   it('tells the other nodes when it could not publish, and they read what it lost at once, though their own link to Redis never dropped', async () => {
     const store = new SqliteStore(scratchDatabase('redis-bus'));
-    const admin = new Redis(redis.url, { lazyConnect: true });
+    const admin = new Redis(redis().url, { lazyConnect: true });
     try {
       const created = await store.createUser({ name: 'alice', nameKey: 'alice', passwordHash: 'h', createdAt: 1 });
       const alice = { id: created!.id, name: 'alice' };
@@ -178,13 +156,13 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
       const recovered: Promise<void>[] = [];
       b.onLost(() => recovery.lost());
       b.onResumed((gap) => recovered.push(recovery.resumed(gap)));
-      await redis.stop();
+      await redis().stop();
       await waitUntil(() => !a.connected && !b.connected, 'both nodes noticed');
       const dm = dmId(alice!.id, bob!.id);
       const [result] = await store.commit([{ conv: dm, sender: bob!, clientId: 'first', text: 'hi alice', ts: Date.now(), direct: [bob!, alice!] }]);
       if (!result?.ok) throw new Error('commit failed');
       a.publish(messageEvent(dm, result.message.seq, result.message)); // into the void
-      await redis.restart();
+      await redis().restart();
       await waitUntil(() => recovered.length > 0, 'B heard Redis again');
       await Promise.all(recovered);
       expect(delivered).toEqual([`${dm} 1`]);
@@ -197,7 +175,7 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
 
   it('survives Redis stopping and starting again: later events arrive, those lost meanwhile are filled from storage', async () => {
     const store = new SqliteStore(scratchDatabase('redis-bus'));
-    const admin = new Redis(redis.url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
+    const admin = new Redis(redis().url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
     try {
       const created = await store.createUser({ name: 'alice', nameKey: 'alice', passwordHash: 'h', createdAt: 1 });
       const alice = { id: created!.id, name: 'alice' };
@@ -222,11 +200,11 @@ describe.skipIf(!hasRedis)('RedisBus', () => {
       await send(3);
       await waitUntil(() => delivered.length === 3, 'the first three arrived');
 
-      await redis.stop();
+      await redis().stop();
       await waitUntil(() => !a.connected && !b.connected, 'both nodes noticed');
       await send(2); // seq 4 and 5: committed, published into the void
 
-      await redis.restart();
+      await redis().restart();
       await waitUntil(() => a.connected && b.connected, 'both nodes reconnected');
       await admin.connect();
       await waitUntil(async () => ((await admin.pubsub('NUMSUB', DEFAULT_CHANNEL)) as [string, number])[1] >= 2, 'both nodes subscribed again');

@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe } from 'vitest';
-import { hasPostgres, TestPostgres } from '../../../test/support/postgres.ts';
+import { describe } from 'vitest';
+import { hasPostgres, privatePostgres } from '../../../test/support/postgres.ts';
 import { PostgresStore } from '../storage/postgres/postgres-store.ts';
 import { blobStoreContract } from './blob-store-contract.ts';
 import { PostgresBlobStore } from './postgres-blob-store.ts';
 
 describe.runIf(hasPostgres)('PostgreSQL blobs', () => {
-  let postgres: TestPostgres;
-  beforeAll(async () => {
-    postgres = await TestPostgres.start();
-  });
-  afterAll(async () => {
-    await postgres?.destroy();
-  });
+  const postgres = privatePostgres();
 
   blobStoreContract('PostgreSQL', async () => {
-    const store = await PostgresStore.open(await postgres.createDatabase());
+    const store = await PostgresStore.open(await postgres().createDatabase());
     return { blobs: new PostgresBlobStore(store.db), close: () => store.close() };
   });
 });

@@ -1,34 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasPostgres, TestPostgres } from '../../../../test/support/postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { hasPostgres, privatePostgres } from '../../../../test/support/postgres.ts';
 import { Database } from './database.ts';
 
 /** The pool's bound on a statement's answer, against a real PostgreSQL that is paused (SIGSTOP), not stopped. */
 describe.runIf(hasPostgres)('Database on a PostgreSQL that keeps its connections but does not answer', () => {
-  let postgres: TestPostgres;
-  beforeAll(async () => {
-    postgres = await TestPostgres.start();
-  });
-  afterAll(async () => {
-    await postgres?.destroy();
-  });
+  const postgres = privatePostgres();
 
   /** Settles `promise`, or fails the test if it is still pending after `ms`: a hang would otherwise last as long as the pause. */
   const within = <T>(ms: number, promise: Promise<T>) =>
     Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))]);
 
   it('fails a statement and a transaction with STORE_UNAVAILABLE after the timeout, and serves again on fresh connections once the server answers', async () => {
-    const db = new Database(await postgres.createDatabase(), 2, { queryTimeoutMs: 500 });
+    const db = new Database(await postgres().createDatabase(), 2, { queryTimeoutMs: 500 });
     try {
       // Two connections in the pool, idle: the statements below go to a server process that is paused, not refused.
       await Promise.all([db.query('SELECT pg_sleep(0.05)'), db.query('SELECT pg_sleep(0.05)')]);
-      postgres.signalAll('SIGSTOP');
+      postgres().signalAll('SIGSTOP');
       try {
         const started = Date.now();
         await expect(within(5_000, db.transaction((tx) => tx.query('SELECT 1')))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
         await expect(within(5_000, db.query('SELECT 1'))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
         expect(Date.now() - started).toBeGreaterThanOrEqual(2 * 450); // each waited for its answer, about the timeout
       } finally {
-        postgres.signalAll('SIGCONT');
+        postgres().signalAll('SIGCONT');
       }
       // The connections that timed out were dropped, not handed out again mid-statement.
       const { rows } = await within(10_000, db.transaction((tx) => tx.query<{ n: number }>('SELECT 41 + 1 AS n')));

@@ -1,22 +1,16 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hasPostgres, TestPostgres } from '../../../../test/support/postgres.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { hasPostgres, privatePostgres } from '../../../../test/support/postgres.ts';
 import { committed, pending, withUsers } from '../contract/support.ts';
 import type { CommitResult } from '../store.ts';
 import { PostgresStore } from './postgres-store.ts';
 
 /** Two stores on one database stand for two nodes of a cluster, committing at the same time. */
 describe.runIf(hasPostgres)('PostgreSQL store shared by several nodes', () => {
-  let postgres: TestPostgres;
-  beforeAll(async () => {
-    postgres = await TestPostgres.start();
-  });
-  afterAll(async () => {
-    await postgres?.destroy();
-  });
+  const postgres = privatePostgres();
 
   async function twoNodes() {
-    const url = await postgres.createDatabase();
+    const url = await postgres().createDatabase();
     const [one, two] = await Promise.all([PostgresStore.open(url), PostgresStore.open(url)]);
     return { one, two, url, close: () => Promise.all([one.close(), two.close()]) };
   }
@@ -104,11 +98,11 @@ describe.runIf(hasPostgres)('PostgreSQL store shared by several nodes', () => {
     const { one, two, close } = await twoNodes();
     const [alice] = await withUsers(one, 'alice');
     committed((await one.commit([pending('world', alice!, 'before')]))[0]);
-    await postgres.stop('kill');
+    await postgres().stop('kill');
     try {
       await expect(one.commit([pending('world', alice!, 'during')])).rejects.toThrow();
     } finally {
-      await postgres.restart();
+      await postgres().restart();
     }
     const retried = committed((await one.commit([pending('world', alice!, 'during')]))[0]);
     expect(retried).toMatchObject({ duplicate: false, message: { seq: 2 } });
@@ -118,7 +112,7 @@ describe.runIf(hasPostgres)('PostgreSQL store shared by several nodes', () => {
   });
 
   it('refuses a database whose schema is newer than this code, with a clear message', async () => {
-    const url = await postgres.createDatabase();
+    const url = await postgres().createDatabase();
     const store = await PostgresStore.open(url);
     await store.close();
     const client = new pg.Client({ connectionString: url });
