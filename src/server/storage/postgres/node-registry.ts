@@ -7,6 +7,16 @@ import { redactedUrl, StoreUnavailableError } from '../open-store.ts';
 export const HEARTBEAT_MS = 5_000;
 export const FRESH_MS = 20_000;
 
+/**
+ * How long the heartbeat, the routing check, /healthz's probe and the goodbye wait for an answer.
+ * A database that keeps the connection but does not answer (paused, a network that drops
+ * packets) would otherwise hold each of them for as long as it lasts: every probe would add a
+ * query waiting for a connection of this small pool, without end, and a clean shutdown would
+ * wait on the goodbye. The start's registration has no such bound: it may wait for another
+ * starting node's turn.
+ */
+const ANSWER_TIMEOUT_MS = 2_000;
+
 /** Any fixed number, not the migration lock's: nodes starting together check and register one at a time. */
 const REGISTRY_LOCK = 0x70726e64; // 'prnd'
 
@@ -77,7 +87,7 @@ export class NodeRegistry {
 
   /** The database answers within two seconds (for /healthz). */
   async reachable(): Promise<boolean> {
-    const answer = this.pool.query('SELECT 1').then(
+    const answer = this.query('SELECT 1').then(
       () => true,
       () => false,
     );
@@ -101,7 +111,7 @@ export class NodeRegistry {
 
   /** Refreshes this node's row; a row swept while the database was away (or by a stale sweep) is written again. */
   private async beat(): Promise<void> {
-    await this.pool
+    await this
       .query(
         `INSERT INTO parley_nodes (id, host, pid, clustered, routes) VALUES ($1, $2, $3, $4, true)
          ON CONFLICT (id) DO UPDATE SET seen_at = now()`,
@@ -113,7 +123,7 @@ export class NodeRegistry {
 
   private async checkRouting(): Promise<void> {
     if (!this.routingWatcher) return;
-    const answer = await this.pool
+    const answer = await this
       .query<{ every: boolean | null; nodes: number }>(
         `SELECT bool_and(routes) AS every, count(*)::integer AS nodes FROM parley_nodes WHERE seen_at > now() - make_interval(secs => $1)`,
         [FRESH_MS / 1000],
@@ -123,12 +133,17 @@ export class NodeRegistry {
     if (answer) this.routingWatcher?.(answer.rows[0]?.every !== false, Math.max(1, answer.rows[0]?.nodes ?? 1));
   }
 
+  /** A statement of the running node: failed, and its connection dropped, after ANSWER_TIMEOUT_MS without an answer. */
+  private query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>({ text, values, query_timeout: ANSWER_TIMEOUT_MS } as pg.QueryConfig);
+  }
+
   /** Stops the heartbeat and removes this node's row, so another node (of any kind) may start at once. */
   async leave(): Promise<void> {
     this.routingWatcher = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.pool.query('DELETE FROM parley_nodes WHERE id = $1', [this.id]).catch(() => {});
+    await this.query('DELETE FROM parley_nodes WHERE id = $1', [this.id]).catch(() => {});
     await this.pool.end();
   }
 }
