@@ -36,6 +36,21 @@ export async function connect(api: ParleyApi, options: Partial<SessionOptions> =
   return client;
 }
 
+/**
+ * `promise`, or a failure naming `what` once it has been pending for `ms`: for a step that must
+ * not wait for as long as a fault lasts (a paused database or Redis), where a hang would
+ * otherwise last until the test's own timeout and say nothing.
+ */
+export async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls until `check` holds, or fails after `timeoutMs` with `what` in the message. */
 export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

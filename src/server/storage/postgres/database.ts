@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { asUnavailable } from './unavailable.ts';
+import { asUnavailable, isQueryTimeout } from './unavailable.ts';
 
 /** What a query runs on: the pool (one statement, autocommit) or a transaction's client. */
 export interface Queryable {
@@ -98,9 +98,4 @@ export class Database implements Queryable {
   close(): Promise<void> {
     return this.pool.end();
   }
-}
-
-/** The driver's answer when a statement outlived `query_timeout` (QUERY_TIMEOUT_MS). */
-function isQueryTimeout(error: unknown): boolean {
-  return error instanceof Error && error.message === 'Query read timeout';
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { within } from '../../../../test/support/clients.ts';
 import { hasPostgres, privatePostgres } from '../../../../test/support/postgres.ts';
 import { NodeRegistry } from './node-registry.ts';
 
@@ -6,9 +7,6 @@ import { NodeRegistry } from './node-registry.ts';
 describe.runIf(hasPostgres)('NodeRegistry on a PostgreSQL that keeps its connections but does not answer', () => {
   const postgres = privatePostgres();
 
-  /** Settles `promise`, or fails the test if it is still pending after `ms`. */
-  const within = <T>(ms: number, promise: Promise<T>) =>
-    Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))]);
 
   it('answers /healthz\'s probe with "down" every time, and still leaves (a clean shutdown) without waiting for the database', async () => {
     const registry = await NodeRegistry.join(await postgres().createDatabase(), true);
@@ -16,8 +14,8 @@ describe.runIf(hasPostgres)('NodeRegistry on a PostgreSQL that keeps its connect
     postgres().signalAll('SIGSTOP');
     try {
       // More probes than the pool has connections: none may keep the next one, or the goodbye, waiting.
-      for (let probe = 0; probe < 4; probe++) expect(await within(5_000, registry.reachable())).toBe(false);
-      await within(8_000, registry.leave());
+      for (let probe = 0; probe < 4; probe++) expect(await within(5_000, registry.reachable(), `probe ${probe + 1}`)).toBe(false);
+      await within(8_000, registry.leave(), 'the goodbye');
     } finally {
       postgres().signalAll('SIGCONT');
     }

@@ -10,8 +10,18 @@ const RETRY_AFTER_MS = 1_000;
 const UNAVAILABLE_SQLSTATES = /^(08|57P0[123])/;
 /** Socket errors of a server that is down or went away. */
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
-/** The driver's own errors for a lost, never-made or silent connection (database.ts, QUERY_TIMEOUT_MS) carry no code, only these messages. */
-const DRIVER_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|Query read timeout/i;
+/** The driver's error for a statement that outlived `query_timeout` (database.ts, QUERY_TIMEOUT_MS). */
+const QUERY_TIMEOUT = 'Query read timeout';
+/** The driver's own errors for a lost, never-made or silent connection carry no code, only these messages. */
+const DRIVER_MESSAGES = new RegExp(
+  `Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|${QUERY_TIMEOUT}`,
+  'i',
+);
+
+/** A statement that got no answer within `query_timeout`: its connection may still be busy with it. */
+export function isQueryTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === QUERY_TIMEOUT;
+}
 
 /**
  * A request that failed because PostgreSQL could not be reached is STORE_UNAVAILABLE (503, retry
