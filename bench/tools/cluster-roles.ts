@@ -11,6 +11,8 @@
  * node 0 to their neighbours on node 1, so node 2 holds no member of any of them.
  * `--store sqlite` (one node only): the single node's default store instead of PostgreSQL.
  * `--profile DIR`: each node writes a V8 CPU profile into DIR/node<i> (read with profile-top.ts).
+ * Each node's commit batches over the run are read from its /metrics: the cost that does not
+ * shrink with the rate is per batch (docs/PERFORMANCE.md, "What a commit batch costs").
  */
 import { parseArgs } from 'node:util';
 import { dmId, WORLD, type ConversationId } from '../../src/protocol/index.ts';
@@ -41,6 +43,14 @@ const users = Number(values.users);
 const seconds = Number(values.seconds);
 const firstNode = values.senders === 'first-node';
 if (![1, 3].includes(count) || !(rate > 0) || users < 6 || users % 3 !== 0) throw new Error('--nodes 1|3, --rate > 0, --users a multiple of 3 (at least 6)');
+
+/** How many commit batches a node has run so far: the count of its `parley_commit_batch_size` histogram. */
+async function commitBatches(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const count = /^parley_commit_batch_size_count(?:\{[^}]*\})? (\d+)$/m.exec(text);
+  if (!count) throw new Error(`/metrics of the node on port ${port} has no parley_commit_batch_size_count`);
+  return Number(count[1]);
+}
 
 const [postgres, redis] = await Promise.all([TestPostgres.start(), startRedis()]);
 const nodes: ServerUnderTest[] = [];
@@ -103,16 +113,19 @@ try {
   const cpuBefore = nodes.map((node) => cpuSeconds(node.pid));
   const wakeupsBefore = nodes.map((node) => mainThreadWakeups(node.pid));
   const redisBefore = treeCpuSeconds(redisPids);
+  const batchesBefore = await Promise.all(nodes.map((node) => commitBatches(node.port)));
   delivered = 0;
   await run(seconds);
   const expected = Math.round(rate * seconds) * (kind === 'world' ? users : 2);
   for (const deadline = performance.now() + 10_000; delivered < expected && performance.now() < deadline; ) await sleep(20);
   const cpu = nodes.map((node, i) => cpuSeconds(node.pid) - cpuBefore[i]!);
   const redisCpu = cpuSince(redisBefore, treeCpuSeconds(redisPids));
+  const batches = (await Promise.all(nodes.map((node) => commitBatches(node.port)))).map((after, i) => after - batchesBefore[i]!);
   const messages = Math.round(rate * seconds);
   console.log(JSON.stringify({
     nodes: count, kind, rate, users, seconds, senders: firstNode ? 'first-node' : 'spread', delivered, expected, duplicates,
     cpuSeconds: cpu.map((c) => +c.toFixed(2)), redisCpuSeconds: +redisCpu.toFixed(2),
+    commitBatches: batches,
     wakeups: nodes.map((node, i) => mainThreadWakeups(node.pid) - wakeupsBefore[i]!),
     perMessageUs: { nodes: cpu.map((c) => Math.round((c / messages) * 1e6)), all: Math.round(((cpu.reduce((a, b) => a + b, 0) + redisCpu) / messages) * 1e6) },
   }));
