@@ -1,5 +1,5 @@
 import type { ConversationId, ConversationKind, Message, UserRef } from '../../../protocol/index.ts';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../sqlite/sqlite-store.ts';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../rows/messages.ts';
 import type { CommitResult, CreatedMembership, PendingMessage } from '../store.ts';
 import type { Queryable } from './database.ts';
 import type { PostgresFileRecords } from './postgres-file-records.ts';

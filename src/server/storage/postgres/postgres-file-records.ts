@@ -1,6 +1,6 @@
 import type { FileCard, FileState, Message } from '../../../protocol/index.ts';
 import type { FileChange, FileRecords, PendingFile } from '../file-records.ts';
-import { FILE_COLUMNS, toFileCard, type FileRow } from '../sqlite/sqlite-file-records.ts';
+import { FILE_COLUMNS, toFileCard, type FileRow } from '../rows/files.ts';
 import type { Database, Queryable } from './database.ts';
 import { nextRev } from './postgres-log.ts';
 

@@ -7,26 +7,13 @@ import {
   type RoomInfo,
   type RoomListing,
   type RoomRole,
-  type RoomVisibility,
   type SystemEvent,
   type UserRef,
 } from '../../../protocol/index.ts';
 import type { MemberChange, MemberState, NewRoom, RoomCommit, RoomDetailsChange, RoomRecords, RoomResult } from '../room-records.ts';
-import { toMemberState, toRoomInfo, type MemberStateRow } from '../sqlite/sqlite-rooms.ts';
+import { ROOM_COLUMNS, toMemberState, toRoomInfo, type MemberStateRow, type RoomRow } from '../rows/rooms.ts';
 import type { Database, Queryable } from './database.ts';
 import { appendSystem, lastSeq, memberIds, nextRev } from './postgres-log.ts';
-
-interface RoomRow {
-  id: string;
-  name: string;
-  topic: string;
-  visibility: RoomVisibility;
-  member_count: number;
-  rev: number;
-}
-
-const ROOM_COLUMNS = 'c.id, c.name, c.topic, c.visibility, c.member_count, c.rev';
-
 
 /** Collects what one room transaction did, and finishes it (member count, the room's rev). */
 class Change {

@@ -8,7 +8,7 @@ import {
   type UserRef,
 } from '../../../protocol/index.ts';
 import type { MembershipChange, MembershipRecord, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../sqlite/sqlite-store.ts';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../rows/messages.ts';
 import { commitBatch, ConcurrentDuplicate } from './postgres-commit.ts';
 import { Database, QUERY_TIMEOUT_MS } from './database.ts';
 import { migrate } from './migrate.ts';

@@ -1,6 +1,6 @@
 import type { ConversationId, ConversationKind, ConversationSummary, RoomRole, RoomVisibility } from '../../../protocol/index.ts';
-import { toRoomInfo } from '../sqlite/sqlite-rooms.ts';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../sqlite/sqlite-store.ts';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../rows/messages.ts';
+import { toRoomInfo } from '../rows/rooms.ts';
 import type { Queryable } from './database.ts';
 
 /** Unread counts stop counting here; the UI shows "999+" long before. */

@@ -8,50 +8,12 @@ import {
   type RoomInfo,
   type RoomListing,
   type RoomRole,
-  type RoomVisibility,
   type SystemEvent,
   type UserRef,
 } from '../../../protocol/index.ts';
 import type { MemberChange, MemberState, NewRoom, RoomCommit, RoomDetailsChange, RoomRecords, RoomResult } from '../room-records.ts';
+import { ROOM_COLUMNS, toMemberState, toRoomInfo, type MemberStateRow, type RoomRow } from '../rows/rooms.ts';
 import type { SqliteLog } from './sqlite-log.ts';
-
-interface RoomRow {
-  id: string;
-  name: string;
-  topic: string;
-  visibility: RoomVisibility;
-  member_count: number;
-  rev: number;
-}
-
-const ROOM_COLUMNS = 'c.id, c.name, c.topic, c.visibility, c.member_count, c.rev';
-
-export function toRoomInfo(row: RoomRow): RoomInfo {
-  return { id: row.id, name: row.name, topic: row.topic, visibility: row.visibility, memberCount: row.member_count, rev: row.rev };
-}
-
-/** A member's state as the stores' queries read it (PostgreSQL gives bigints as numbers or strings). */
-export interface MemberStateRow {
-  conv: ConversationId;
-  id: number;
-  name: string;
-  role: RoomRole | null;
-  rev: number | string;
-  by_id: number;
-  by_name: string;
-  member_count: number;
-}
-
-export function toMemberState(row: MemberStateRow): MemberState {
-  return {
-    conv: row.conv,
-    user: { id: Number(row.id), name: row.name },
-    role: row.role,
-    rev: Number(row.rev),
-    by: { id: Number(row.by_id), name: row.by_name },
-    memberCount: Number(row.member_count),
-  };
-}
 
 /** Collects what one room transaction did, and finishes it (member count, the room's rev). */
 class Change {

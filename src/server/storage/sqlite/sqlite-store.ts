@@ -7,47 +7,19 @@ import {
   type Message,
   type RoomRole,
   type RoomVisibility,
-  type SystemEvent,
   type UserRef,
 } from '../../../protocol/index.ts';
 import type { CommitResult, CreatedMembership, MembershipChange, MembershipRecord, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../rows/messages.ts';
+import { toRoomInfo } from '../rows/rooms.ts';
 import { upgradeNameKeys } from './sqlite-name-keys.ts';
 import { openDatabase, type Durability } from './open-database.ts';
-import { FILE_COLUMNS, FILE_JOIN, SqliteFileRecords, toFileCard, type FileRow } from './sqlite-file-records.ts';
+import { SqliteFileRecords } from './sqlite-file-records.ts';
 import { SqliteLog } from './sqlite-log.ts';
-import { SqliteRooms, toRoomInfo } from './sqlite-rooms.ts';
+import { SqliteRooms } from './sqlite-rooms.ts';
 
 /** Unread counts stop counting here; the UI shows "999+" long before. */
 const UNREAD_COUNT_CAP = 9999;
-
-export interface MessageRow extends FileRow {
-  conv_id: string;
-  seq: number;
-  ts: number;
-  sender_id: number;
-  sender_name: string;
-  client_id: string;
-  text: string;
-  system: string | null;
-}
-
-// An offer message carries its file card, joined on (conv_id, seq): one index lookup per row.
-export const MESSAGE_COLUMNS = `m.conv_id, m.seq, m.ts, m.sender_id, u.name AS sender_name, m.client_id, m.text, m.system, ${FILE_COLUMNS}
-  FROM messages m JOIN users u ON u.id = m.sender_id ${FILE_JOIN}`;
-
-export function toMessage(row: MessageRow): Message {
-  const message: Message = {
-    conv: row.conv_id,
-    seq: row.seq,
-    ts: row.ts,
-    sender: { id: row.sender_id, name: row.sender_name },
-    clientId: row.client_id,
-    text: row.text,
-  };
-  if (row.file_id !== null) message.file = toFileCard(row);
-  if (row.system !== null) message.system = JSON.parse(row.system) as SystemEvent;
-  return message;
-}
 
 type UserRow = { id: number; name: string; name_key: string; password_hash: string; created_at: number };
 
