@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import WebSocket from 'ws';
@@ -120,6 +121,53 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
       [3, 'while paused 2'],
       [4, 'after the pause'],
     ]);
+  });
+
+  it('reports the bus on /metrics: what each node published and heard, Redis going away, the failed publish and the read-backs after it', async () => {
+    const [a, b] = await cluster();
+    /** Every sample of a node's scrape, by `name{label="value",…}`. */
+    const scrape = async (node: TestServer) => {
+      const samples = new Map<string, number>();
+      for (const family of parsePrometheusTextFormat(await (await fetch(`${node.url}/metrics`)).text())) {
+        for (const metric of family.metrics) {
+          const labels = Object.entries(metric.labels ?? {}).map(([key, value]) => `${key}="${value}"`).join(',');
+          if (metric.value !== undefined) samples.set(labels ? `${family.name}{${labels}}` : family.name, Number(metric.value));
+        }
+      }
+      return samples;
+    };
+    const until = async (node: TestServer, what: string, holds: (samples: Map<string, number>) => boolean) => {
+      for (const deadline = Date.now() + 15_000; !holds(await scrape(node)); ) {
+        if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const alice = await registerUser(a.url, 'alice');
+    const bob = await registerUser(b.url, 'bob');
+    const bobOnB = await client(new ParleyApi(b.url, { token: bob.token }));
+    const before = { a: await scrape(a), b: await scrape(b) };
+    expect(before.a.get('parley_redis_up')).toBe(1);
+    expect(before.a.get('parley_cluster_nodes')).toBe(2);
+    expect(before.b.get('parley_cluster_nodes')).toBe(2);
+    for (const cause of ['reconnected', 'notice', 'late_subscription']) expect(before.b.get(`parley_bus_read_backs_total{cause="${cause}"}`)).toBe(0);
+
+    await alice.api.send(WORLD, 'counted on both sides', 'm1');
+    await waitFor(() => bobOnB.messages.some((message) => message.text === 'counted on both sides'), 'bob hears the message');
+    await until(a, "A's publish counted", (now) => now.get('parley_bus_envelopes_published_total')! > before.a.get('parley_bus_envelopes_published_total')!);
+    await until(b, "B's receipt counted", (now) => now.get('parley_bus_events_received_total')! > before.b.get('parley_bus_events_received_total')!);
+    expect((await scrape(a)).get('parley_bus_publish_failures_total')).toBe(0);
+
+    await redis().stop();
+    await until(a, 'A to see Redis down', (now) => now.get('parley_redis_up') === 0);
+    // Acknowledged (it is in the database) though the bus cannot carry it: a failed publish, counted.
+    expect((await alice.api.send(WORLD, 'while Redis is away', 'm2')).seq).toBe(2);
+    await until(a, "A's failed publish counted", (now) => now.get('parley_bus_publish_failures_total')! >= 1);
+
+    await redis().restart();
+    await until(a, 'A to see Redis back', (now) => now.get('parley_redis_up') === 1);
+    // B's own link came back, so it read the database, and its client has the message Redis never carried.
+    await until(b, "B's read-back counted", (now) => now.get('parley_bus_read_backs_total{cause="reconnected"}')! >= 1);
+    await waitFor(() => bobOnB.messages.some((message) => message.text === 'while Redis is away'), 'bob gets the message from the read-back');
   });
 
   it('does not start when Redis cannot be reached, and says where it looked', async () => {

@@ -36,6 +36,7 @@ const DOCUMENTED = {
   parley_file_bytes_received_total: 'COUNTER',
   parley_file_bytes_sent_total: 'COUNTER',
   parley_http_requests_total: 'COUNTER',
+  parley_delivery_hole_fills_total: 'COUNTER',
   nodejs_eventloop_lag_seconds: 'GAUGE',
   process_resident_memory_bytes: 'GAUGE',
 } as const;

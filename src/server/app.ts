@@ -17,7 +17,7 @@ import { SendRate } from './chat/send-rate.ts';
 import type { Bus } from './events/bus.ts';
 import { InProcessBus } from './events/in-process-bus.ts';
 import { BusRecovery } from './events/bus-recovery.ts';
-import { OrderedDelivery } from './events/ordered-delivery.ts';
+import { DEFAULT_ORDERED_DELIVERY, OrderedDelivery } from './events/ordered-delivery.ts';
 import type { Config } from './config.ts';
 import type { Connection } from './gateway/connection.ts';
 import { Gateway } from './gateway/gateway.ts';
@@ -138,6 +138,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       for (const connection of hub.connections()) bytes += connection.queuedBytes;
       return bytes;
     },
+    ...(config.redisUrl ? { redisUp: () => (cluster?.connected ? 1 : 0), clusterNodes: () => nodesRunning } : {}),
   });
   const opened = await openStore(config.database, databaseFile, config.durability);
   const store: Store = meteredStore(opened.store, metrics.events);
@@ -154,7 +155,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       })
     : null;
   const cluster = config.redisUrl
-    ? await (await import('./redis/cluster.ts')).RedisCluster.connect(config.redisUrl, log).catch(async (error: unknown) => {
+    ? await (await import('./redis/cluster.ts')).RedisCluster.connect(config.redisUrl, log, metrics.events).catch(async (error: unknown) => {
         await nodes?.leave();
         await store.close();
         throw error;
@@ -162,12 +163,23 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     : null;
   const bus: Bus = cluster?.bus ?? new InProcessBus(log.child({ part: 'bus' }));
   // Events for a few users go only to the nodes that hold them, once every node running can hear them so.
-  if (cluster && nodes) await nodes.watchRouting((everyNodeRoutes, running) => cluster.bus.routeWhen(everyNodeRoutes, running));
+  let nodesRunning = 1;
+  if (cluster && nodes) {
+    await nodes.watchRouting((everyNodeRoutes, running) => {
+      nodesRunning = running;
+      cluster.bus.routeWhen(everyNodeRoutes, running);
+    });
+  }
   // Presence corrections go to this node's clients only, through its own delivery (made just below).
   const online: OnlineDirectory = cluster ? await cluster.online({ publish: (event) => delivery.accept(event) }, clock) : new Online(bus);
   const hub = new Hub<Connection>(log.child({ part: 'gateway' }), online, cluster?.bus, () => clock.now());
-  const delivery = new OrderedDelivery(new MessageReplay(store), (event) => hub.route(event), clock, log.child({ part: 'delivery' }), undefined, (event) =>
-    hub.heardSince(event),
+  const delivery = new OrderedDelivery(
+    new MessageReplay(store),
+    (event) => hub.route(event),
+    clock,
+    log.child({ part: 'delivery' }),
+    { ...DEFAULT_ORDERED_DELIVERY, onHoleFill: () => metrics.events.holeFilled() },
+    (event) => hub.heardSince(event),
   );
   const unsubscribe = bus.subscribe(delivery.accept);
   // Events lost while Redis (or another node's link to it) was away are read from storage at once,

@@ -21,6 +21,8 @@ export interface OrderedDeliveryOptions {
   revWindow: number;
   /** How far the clocks of the nodes that commit may differ. */
   clockSkewMs: number;
+  /** Told each time a hole is filled from storage (for /metrics). */
+  onHoleFill?: () => void;
 }
 
 export const DEFAULT_ORDERED_DELIVERY: OrderedDeliveryOptions = {
@@ -280,6 +282,7 @@ export class OrderedDelivery {
       for (const seq of position.held.keys()) lastHeld = Math.max(lastHeld, seq);
       const missing = await this.source.messagesAfter(conv, position.next - 1, Math.min(FILL_BATCH, lastHeld - position.next));
       if (this.stopped) return;
+      this.options.onHoleFill?.();
       for (const event of missing) this.acceptMessage(event);
     } catch (error) {
       this.log.error({ err: error, conv }, 'could not read missing messages; will try again');

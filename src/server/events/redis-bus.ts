@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { NO_EVENTS, type BusReadBackCause, type ServerEvents } from '../metrics/server-events.ts';
 import { connectRedis, REDIS_ANSWER_TIMEOUT_MS } from '../redis/connect.ts';
 import type { Bus, EventHandler, Hearing } from './bus.ts';
 import { decodeEvents, encodeEvents, encodeResync, envelopePrefix, type BusGap, type Envelope } from './event-codec.ts';
@@ -8,6 +9,9 @@ import type { DomainEvent } from './events.ts';
 import { InProcessBus } from './in-process-bus.ts';
 
 export const DEFAULT_CHANNEL = 'parley:events';
+
+/** What the bus reports for /metrics. */
+export type BusEvents = Pick<ServerEvents, 'busPublished' | 'busPublishFailed' | 'busReceived' | 'busReadBack'>;
 
 /**
  * An event meant for at most this many users (a DM, a read position, a small room's message)
@@ -89,6 +93,7 @@ export class RedisBus implements Bus, Hearing {
     private readonly subscriber: Redis,
     private readonly channel: string,
     private readonly log: Pick<Logger, 'error' | 'warn'>,
+    private readonly events: BusEvents,
   ) {
     this.local = new InProcessBus(log);
     this.ownPrefix = envelopePrefix(this.node);
@@ -101,15 +106,20 @@ export class RedisBus implements Bus, Hearing {
       const envelope = decodeEvents(text);
       if (!envelope) return this.log.warn({ channel: from }, 'dropped events this version cannot read');
       if (envelope.node === this.node) return;
-      if ('resync' in envelope) return this.resumed(envelope.resync);
+      if ('resync' in envelope) return this.resumed(envelope.resync, 'notice');
       if (envelope.routed) return this.acceptRouted(envelope, envelope.routed);
+      this.events.busReceived(envelope.events.length);
       for (const event of envelope.events) this.local.publish(event);
     });
     publisher.on('ready', () => this.announceResync());
   }
 
   /** Connects to Redis and subscribes before returning, so no event published after is missed. */
-  static async connect(url: string, log: Pick<Logger, 'error' | 'warn' | 'info'>, channel = DEFAULT_CHANNEL): Promise<RedisBus> {
+  static async connect(
+    url: string,
+    log: Pick<Logger, 'error' | 'warn' | 'info'>,
+    { channel = DEFAULT_CHANNEL, events = NO_EVENTS }: { channel?: string; events?: BusEvents } = {},
+  ): Promise<RedisBus> {
     const publisher = await connectRedis(url, 'bus-publish', log, { socketTimeout: REDIS_ANSWER_TIMEOUT_MS });
     // Its subscriptions are made again after a reconnect by `resubscribed`, not by ioredis: ioredis's
     // own re-subscribe leaves its promise unhandled, and a Redis lost again at that moment rejected
@@ -118,7 +128,7 @@ export class RedisBus implements Bus, Hearing {
       publisher.disconnect();
       throw error;
     });
-    const bus = new RedisBus(publisher, subscriber, channel, log);
+    const bus = new RedisBus(publisher, subscriber, channel, log, events);
     await subscriber.subscribe(channel);
     return bus;
   }
@@ -139,9 +149,13 @@ export class RedisBus implements Bus, Hearing {
     this.outgoingGap = null;
     // Lost while Redis is away (see the class comment); connectRedis logs the outage once. The
     // other nodes are told to look in storage once this connection is back (announceResync).
-    const failed = () => this.publishFailed(gap);
+    const failed = () => {
+      this.events.busPublishFailed();
+      this.publishFailed(gap);
+    };
+    const published = () => this.events.busPublished(1);
     if (!this.routing) {
-      this.publisher.publish(this.channel, encodeEvents(this.node, events)).catch(failed);
+      this.publisher.publish(this.channel, encodeEvents(this.node, events)).then(published, failed);
       return;
     }
     const everyNode: DomainEvent[] = [];
@@ -161,8 +175,8 @@ export class RedisBus implements Bus, Hearing {
     // anyway, each with an envelope of its own (and this node again with its own users'): one
     // envelope for every node is cheaper then. Safe either way: every node hears this channel.
     if (byUser.size === 0 || byUser.size >= this.nodes) {
-      if (byUser.size > 0) return void this.publisher.publish(this.channel, encodeEvents(this.node, events)).catch(failed);
-      if (everyNode.length > 0) this.publisher.publish(this.channel, encodeEvents(this.node, everyNode)).catch(failed);
+      if (byUser.size > 0) return void this.publisher.publish(this.channel, encodeEvents(this.node, events)).then(published, failed);
+      if (everyNode.length > 0) this.publisher.publish(this.channel, encodeEvents(this.node, everyNode)).then(published, failed);
       return;
     }
     // One write for the turn: the every-node envelope and one per user the turn's events are for.
@@ -172,6 +186,7 @@ export class RedisBus implements Bus, Hearing {
     for (const [user, mine] of byUser) pipeline.publish(this.userPrefix + user, encodeEvents(this.node, mine.events, { turn, places: mine.places }));
     pipeline.exec().then((replies) => {
       if (!replies || replies.some(([error]) => error)) failed();
+      else this.events.busPublished(replies.length);
     }, failed);
   };
 
@@ -183,12 +198,15 @@ export class RedisBus implements Bus, Hearing {
       if (this.routedSeen.size >= ROUTED_NODES_REMEMBERED) this.routedSeen.delete(this.routedSeen.keys().next().value!);
       this.routedSeen.set(envelope.node, (seen = { turn: routed.turn, places: new Set() }));
     }
+    let fresh = 0;
     envelope.events.forEach((event, i) => {
       const place = routed.places[i]!;
       if (seen.places.has(place)) return;
       seen.places.add(place);
+      fresh++;
       this.local.publish(event);
     });
+    this.events.busReceived(fresh);
   }
 
   /**
@@ -236,7 +254,7 @@ export class RedisBus implements Bus, Hearing {
         this.subscriber.subscribe(...hear.map((user) => this.userPrefix + user)).then(
           () => {
             clearTimeout(gaveUp);
-            if (late) this.resumed({ since: askedAt, rev: null });
+            if (late) this.resumed({ since: askedAt, rev: null }, 'late_subscription');
             resolve();
           },
           () => {
@@ -334,10 +352,11 @@ export class RedisBus implements Bus, Hearing {
     }
     const since = this.subscriberLostSince ?? Date.now();
     this.subscriberLostSince = null;
-    this.resumed({ since, rev: null });
+    this.resumed({ since, rev: null }, 'reconnected');
   }
 
-  private resumed(gap: BusGap): void {
+  private resumed(gap: BusGap, cause: BusReadBackCause): void {
+    this.events.busReadBack(cause);
     for (const handler of this.resumeHandlers) {
       try {
         handler(gap);

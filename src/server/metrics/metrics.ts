@@ -6,6 +6,10 @@ export interface MetricSources {
   connections(): number;
   usersOnline(): number;
   queuedBytes(): number;
+  /** Cluster mode only: 1 while every connection to Redis is up, else 0. */
+  redisUp?(): number;
+  /** Cluster mode only: the nodes running on the database, as this node's last heartbeat counted them. */
+  clusterNodes?(): number;
 }
 
 export interface Metrics {
@@ -26,6 +30,8 @@ export function createMetrics(sources: MetricSources): Metrics {
   gauge('parley_connections', 'Open WebSocket connections.', sources.connections);
   gauge('parley_users_online', 'Users with at least one live session.', sources.usersOnline);
   gauge('parley_send_queue_bytes', 'Bytes queued for sending over all WebSocket connections.', sources.queuedBytes);
+  if (sources.redisUp) gauge('parley_redis_up', 'Cluster: 1 while this node is connected to Redis, else 0.', sources.redisUp);
+  if (sources.clusterNodes) gauge('parley_cluster_nodes', 'Cluster: nodes running on the database (counted at each heartbeat).', sources.clusterNodes);
 
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
@@ -35,6 +41,17 @@ export function createMetrics(sources: MetricSources): Metrics {
   const fileIn = counter('parley_file_bytes_received_total', 'File bytes received in uploads.');
   const fileOut = counter('parley_file_bytes_sent_total', 'File bytes sent in downloads.');
   const requests = counter('parley_http_requests_total', 'HTTP responses, by method, route and status.', ['method', 'route', 'status']);
+  const holeFills = counter('parley_delivery_hole_fills_total', 'Messages that arrived after a missing one, whose gap was then read from storage.');
+  // The bus's counters exist in cluster mode only: a single node has no Redis to count.
+  const bus = sources.redisUp
+    ? {
+        published: counter('parley_bus_envelopes_published_total', 'Cluster: envelopes of this node\'s events published to Redis.'),
+        failed: counter('parley_bus_publish_failures_total', 'Cluster: turns whose events could not be published (read from storage by the other nodes later).'),
+        received: counter('parley_bus_events_received_total', 'Cluster: events of other nodes received through Redis.'),
+        readBacks: counter('parley_bus_read_backs_total', 'Cluster: times this node read storage for events the bus may have lost, by cause.', ['cause']),
+      }
+    : null;
+  if (bus) for (const cause of ['reconnected', 'notice', 'late_subscription']) bus.readBacks.inc({ cause }, 0);
   const batchSize = new Histogram({
     name: 'parley_commit_batch_size',
     help: 'Messages per group commit (one transaction).',
@@ -62,6 +79,11 @@ export function createMetrics(sources: MetricSources): Metrics {
       fileBytesIn: (bytes) => fileIn.inc(bytes),
       fileBytesOut: (bytes) => fileOut.inc(bytes),
       httpResponse: (method, route, status) => requests.inc({ method, route, status: String(status) }),
+      busPublished: (envelopes) => bus?.published.inc(envelopes),
+      busPublishFailed: () => bus?.failed.inc(),
+      busReceived: (events) => bus?.received.inc(events),
+      busReadBack: (cause) => bus?.readBacks.inc({ cause }),
+      holeFilled: () => holeFills.inc(),
     },
   };
 }

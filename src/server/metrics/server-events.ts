@@ -15,7 +15,23 @@ export interface ServerEvents {
   fileBytesOut(bytes: number): void;
   /** An HTTP request was answered. */
   httpResponse(method: string, route: string, status: number, seconds: number): void;
+  /** Cluster: envelopes of this node's events that Redis took (one per turn, or per routed user). */
+  busPublished(envelopes: number): void;
+  /** Cluster: a turn's events could not be published (Redis away); the other nodes read them from storage later. */
+  busPublishFailed(): void;
+  /** Cluster: events of other nodes that reached this node through Redis. */
+  busReceived(events: number): void;
+  /** Cluster: this node read storage for what the bus may have lost, and why (see BusReadBackCause). */
+  busReadBack(cause: BusReadBackCause): void;
+  /** A message that came after a missing one waited, and the missing ones were read from storage. */
+  holeFilled(): void;
 }
+
+/**
+ * Why a node reads back: its own link to Redis came back (`reconnected`), another node said it
+ * could not publish (`notice`), Redis confirmed a user's subscription late (`late_subscription`).
+ */
+export type BusReadBackCause = 'reconnected' | 'notice' | 'late_subscription';
 
 /** For tests and tools that start parts without metrics. */
 export const NO_EVENTS: ServerEvents = {
@@ -25,4 +41,9 @@ export const NO_EVENTS: ServerEvents = {
   fileBytesIn() {},
   fileBytesOut() {},
   httpResponse() {},
+  busPublished() {},
+  busPublishFailed() {},
+  busReceived() {},
+  busReadBack() {},
+  holeFilled() {},
 };

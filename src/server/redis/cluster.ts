@@ -6,7 +6,7 @@ import { RedisSendRate } from '../chat/redis-send-rate.ts';
 import type { SendRateLimits } from '../chat/send-rate.ts';
 import type { Clock } from '../clock.ts';
 import type { EventPublisher } from '../events/events.ts';
-import { RedisBus } from '../events/redis-bus.ts';
+import { RedisBus, type BusEvents } from '../events/redis-bus.ts';
 import { connectRedis, REDIS_ANSWER_TIMEOUT_MS } from './connect.ts';
 
 /**
@@ -21,8 +21,8 @@ export class RedisCluster {
     private readonly log: Logger,
   ) {}
 
-  static async connect(url: string, log: Logger): Promise<RedisCluster> {
-    const bus = await RedisBus.connect(url, log.child({ part: 'bus' }));
+  static async connect(url: string, log: Logger, events?: BusEvents): Promise<RedisCluster> {
+    const bus = await RedisBus.connect(url, log.child({ part: 'bus' }), events ? { events } : {});
     try {
       // Auto-pipelining: the commands of one turn (a send limit taken per message of a burst of
       // sends) leave in one write, not one syscall each; each still gets its own reply.
