@@ -1,10 +1,8 @@
 import type { FileCard, FileState, Message } from '../../../protocol/index.ts';
 import type { FileChange, FileRecords, PendingFile } from '../file-records.ts';
-import { FILE_COLUMNS, toFileCard, type FileRow } from '../rows/files.ts';
+import { CARD_SELECT, toFileCard, type FileRow } from '../rows/files.ts';
 import type { Database, Queryable } from './database.ts';
 import { nextRev } from './postgres-log.ts';
-
-const CARD_SELECT = `SELECT ${FILE_COLUMNS} FROM files f JOIN users fs ON fs.id = f.sender_id JOIN users fr ON fr.id = f.recipient_id`;
 
 const CHANGE_COLUMNS: Record<keyof FileChange, string> = {
   state: 'state',

@@ -9,6 +9,7 @@ import {
 } from '../../../protocol/index.ts';
 import type { MembershipChange, MembershipRecord, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../rows/messages.ts';
+import { toUserRecord, USER_COLUMNS, type UserRow } from '../rows/users.ts';
 import { commitBatch, ConcurrentDuplicate } from './postgres-commit.ts';
 import { Database, QUERY_TIMEOUT_MS } from './database.ts';
 import { migrate } from './migrate.ts';
@@ -16,15 +17,6 @@ import { PostgresFileRecords } from './postgres-file-records.ts';
 import { lastSeq, memberIds, state } from './postgres-log.ts';
 import { PostgresRooms } from './postgres-rooms.ts';
 import { summaries, UNREAD_SQL } from './postgres-summaries.ts';
-
-type UserRow = { id: number; name: string; name_key: string; password_hash: string; created_at: number };
-
-function toUserRecord(row: UserRow | undefined): UserRecord | null {
-  if (!row) return null;
-  return { id: row.id, name: row.name, nameKey: row.name_key, passwordHash: row.password_hash, createdAt: row.created_at };
-}
-
-const USER_COLUMNS = 'id, name, name_key, password_hash, created_at';
 
 /**
  * The Store on PostgreSQL (`pg`), shared by every node of a cluster. Nothing is cached between

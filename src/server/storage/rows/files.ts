@@ -13,6 +13,12 @@ export const FILE_COLUMNS = `f.id AS file_id, f.conv_id AS file_conv, f.seq AS f
   f.received AS file_received, f.error AS file_error, f.offered_at AS file_offered_at, f.decided_at AS file_decided_at,
   f.completed_at AS file_completed_at, f.delivered_at AS file_delivered_at, f.expires_at AS file_expires_at, f.rev AS file_rev`;
 
+/**
+ * A card on its own, read from `files` with its sender's and recipient's names. No placeholder:
+ * each adapter appends its own WHERE (`?` or `$1`).
+ */
+export const CARD_SELECT = `SELECT ${FILE_COLUMNS} FROM files f JOIN users fs ON fs.id = f.sender_id JOIN users fr ON fr.id = f.recipient_id`;
+
 /** Joined to `messages m`: an offer message gets its card, any other message nulls. */
 export const FILE_JOIN = `LEFT JOIN files f ON f.conv_id = m.conv_id AND f.seq = m.seq
   LEFT JOIN users fs ON fs.id = f.sender_id LEFT JOIN users fr ON fr.id = f.recipient_id`;

@@ -1,12 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { FileCard, FileState, Message } from '../../../protocol/index.ts';
 import type { FileChange, FileRecords, PendingFile } from '../file-records.ts';
-import { FILE_COLUMNS, toFileCard, type FileRow } from '../rows/files.ts';
+import { CARD_SELECT, toFileCard, type FileRow } from '../rows/files.ts';
 import type { SqliteLog } from './sqlite-log.ts';
-
-const USER_JOINS = 'JOIN users fs ON fs.id = f.sender_id JOIN users fr ON fr.id = f.recipient_id';
-
-const CARD_SELECT = `SELECT ${FILE_COLUMNS} FROM files f ${USER_JOINS}`;
 
 /** Thrown inside a transaction to roll it back when a compare-and-set finds another state. */
 const NOT_CHANGED = Symbol('not changed');

@@ -12,6 +12,7 @@ import {
 import type { CommitResult, CreatedMembership, MembershipChange, MembershipRecord, NameKeys, NewUser, PendingMessage, SessionRecord, Store, UserRecord } from '../store.ts';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../rows/messages.ts';
 import { toRoomInfo } from '../rows/rooms.ts';
+import { toUserRecord, USER_COLUMNS, type UserRow } from '../rows/users.ts';
 import { upgradeNameKeys } from './sqlite-name-keys.ts';
 import { openDatabase, type Durability } from './open-database.ts';
 import { SqliteFileRecords } from './sqlite-file-records.ts';
@@ -20,13 +21,6 @@ import { SqliteRooms } from './sqlite-rooms.ts';
 
 /** Unread counts stop counting here; the UI shows "999+" long before. */
 const UNREAD_COUNT_CAP = 9999;
-
-type UserRow = { id: number; name: string; name_key: string; password_hash: string; created_at: number };
-
-function toUserRecord(row: UserRow | undefined): UserRecord | null {
-  if (!row) return null;
-  return { id: row.id, name: row.name, nameKey: row.name_key, passwordHash: row.password_hash, createdAt: row.created_at };
-}
 
 interface SummaryRow {
   id: string;
@@ -69,8 +63,8 @@ export class SqliteStore implements Store {
          SELECT ?, id, last_seq, ? FROM conversations WHERE id = '${WORLD}'`,
       ),
       countWorldMember: db.prepare(`UPDATE conversations SET member_count = member_count + 1 WHERE id = '${WORLD}'`),
-      userByNameKey: db.prepare('SELECT id, name, name_key, password_hash, created_at FROM users WHERE name_key = ?'),
-      userByName: db.prepare('SELECT id, name, name_key, password_hash, created_at FROM users WHERE name = ?'),
+      userByNameKey: db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE name_key = ?`),
+      userByName: db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE name = ?`),
       userById: db.prepare('SELECT id, name FROM users WHERE id = ?'),
       usersByPrefix: db.prepare(
         'SELECT id, name, name_key FROM users WHERE name_key >= ? AND name_key < ? AND name_key > ? ORDER BY name_key LIMIT ?',
