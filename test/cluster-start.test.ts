@@ -2,6 +2,7 @@
  * Half-configured set-ups are refused at start: a node without Redis beside another node on the
  * same PostgreSQL database (either way round), with one line that says what to change. Nodes
  * record a heartbeat row (src/server/storage/postgres/node-registry.ts); a stale one is nobody.
+ * Nodes on different Redis servers, and clusters sharing one: test/cluster-split.test.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -81,14 +82,14 @@ describe.runIf(hasPostgres && hasRedis)('starting a node on a PostgreSQL databas
     const database = await postgres().createDatabase();
     const cluster = await node(database, true);
     const health = async () => (await fetch(`${cluster.url}/healthz`)).json();
-    expect(await health()).toEqual({ ok: true, database: 'up', redis: 'up' });
+    expect(await health()).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok' });
     await postgres().stop();
     try {
-      expect(await health()).toEqual({ ok: true, database: 'down', redis: 'up' });
+      expect(await health()).toEqual({ ok: true, database: 'down', redis: 'up', cluster: 'ok' });
     } finally {
       await postgres().restart();
     }
-    expect(await health()).toEqual({ ok: true, database: 'up', redis: 'up' });
+    expect(await health()).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok' });
 
     const alone = await node(await postgres().createDatabase(), false);
     expect(await (await fetch(`${alone.url}/healthz`)).json()).toEqual({ ok: true, database: 'up' });

@@ -78,7 +78,7 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     bobOnB.close();
     await waitFor(() => aliceOnA.presence.some((change) => change.user.name === 'bob' && !change.online), 'alice hears bob left');
 
-    expect(await (await fetch(`${a.url}/healthz`)).json()).toEqual({ ok: true, database: 'up', redis: 'up' });
+    expect(await (await fetch(`${a.url}/healthz`)).json()).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok' });
   });
 
   it('counts a Redis that keeps the connection but stops answering as away: sends are still acknowledged, /healthz says so, and once it answers the other node has every message once', async () => {

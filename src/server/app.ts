@@ -147,19 +147,23 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   // publishes events with their audience on the bus; this node's gateway subscribes through
   // OrderedDelivery (order, repeats, holes filled from storage) and only routes them.
   // With --redis the bus, presence and limits are shared by every node (docs/ARCHITECTURE.md, "Across nodes").
-  // On PostgreSQL every node registers: a node without Redis beside another node is refused (docs/DEPLOYMENT.md, "Cluster").
-  const nodes = config.database.kind === 'postgres'
-    ? await (await import('./storage/postgres/node-registry.ts')).NodeRegistry.join(config.database.url, config.redisUrl !== null).catch(async (error: unknown) => {
+  // On PostgreSQL every node registers: a node without Redis beside another node is refused, and so
+  // are a node on another Redis server than the others and a cluster on another's Redis (docs/DEPLOYMENT.md, "Cluster").
+  // Redis is connected first, so that the registration records which Redis server this node reaches.
+  const cluster = config.redisUrl
+    ? await (await import('./redis/cluster.ts')).RedisCluster.connect(config.redisUrl, log, metrics.events).catch(async (error: unknown) => {
         await store.close();
         throw error;
       })
     : null;
-  const cluster = config.redisUrl
-    ? await (await import('./redis/cluster.ts')).RedisCluster.connect(config.redisUrl, log, metrics.events).catch(async (error: unknown) => {
-        await nodes?.leave();
-        await store.close();
-        throw error;
-      })
+  const nodes = config.database.kind === 'postgres'
+    ? await (await import('./storage/postgres/node-registry.ts')).NodeRegistry
+        .join(config.database.url, cluster !== null, { ...(cluster ? { redis: cluster } : {}), log: log.child({ part: 'cluster' }) })
+        .catch(async (error: unknown) => {
+          await cluster?.close();
+          await store.close();
+          throw error;
+        })
     : null;
   const bus: Bus = cluster?.bus ?? new InProcessBus(log.child({ part: 'bus' }));
   // Events for a few users go only to the nodes that hold them, once every node running can hear them so.
@@ -248,7 +252,10 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     // A node without Redis or PostgreSQL still answers 200 and says which part is down: every node shares
     // both, so taking it out of the balancer would help nobody (docs/DEPLOYMENT.md, "When a part fails").
     const database = nodes ? { database: (await nodes.reachable()) ? 'up' : 'down' } : {};
-    return cluster ? { ok: true, ...database, redis: cluster.connected ? 'up' : 'down' } : { ok: true, ...database };
+    // "cluster": whether the nodes on this database and this Redis make one cluster (NodeRegistry.clusterState).
+    return cluster
+      ? { ok: true, ...database, redis: cluster.connected ? 'up' : 'down', ...(nodes ? { cluster: nodes.clusterState } : {}) }
+      : { ok: true, ...database };
   });
   const secureCookies = tls !== null || config.behindTlsProxy;
   accountRoutes(app, { accounts, secureCookies, sessionTtlMs: accountLimits.sessionTtlMs });
@@ -342,8 +349,9 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         unsubscribe();
         stopRecheck();
         delivery.stop();
-        await cluster?.close();
+        // The goodbye before Redis closes: the cluster's last node withdraws its announcement there.
         await nodes?.leave();
+        await cluster?.close();
         await store.close();
       })()),
   };

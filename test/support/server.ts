@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { AccountLimits } from '../../src/server/accounts/accounts.ts';
 import { startParley, type RunningParley } from '../../src/server/app.ts';
 import { parseConfig } from '../../src/server/config.ts';
@@ -26,6 +26,8 @@ export interface TestServerOptions {
   webRoot?: string;
   fileCatchUpBatch?: number;
   clock?: Clock;
+  /** The server's logger; silent by default (PARLEY_TEST_LOG sets a level). */
+  logger?: Logger;
   /**
    * Clients connect through a fixed port in front of the server (support/front-door.ts), so that
    * `restart()` can take any free port and still keep the address. Off by default: the front door
@@ -40,7 +42,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const start = () => {
     const config = parseConfig(['--port', '0', '--data', dataDir, ...(options.flags ?? [])], {}, { webRoot: options.webRoot ?? null });
     return startParley(config, {
-      logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
+      logger: options.logger ?? pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
       ...(options.accountLimits ? { accountLimits: options.accountLimits } : {}),
       ...(options.fileCatchUpBatch ? { fileCatchUpBatch: options.fileCatchUpBatch } : {}),
       ...(options.clock ? { clock: options.clock } : {}),

@@ -7,6 +7,8 @@ import type { SendRateLimits } from '../chat/send-rate.ts';
 import type { Clock } from '../clock.ts';
 import type { EventPublisher } from '../events/events.ts';
 import { RedisBus, type BusEvents } from '../events/redis-bus.ts';
+import type { ClusterAnnouncement, ClusterRedis } from '../storage/postgres/node-registry.ts';
+import { announceCluster, redisServerId, withdrawCluster } from './cluster-announcements.ts';
 import { connectRedis, REDIS_ANSWER_TIMEOUT_MS } from './connect.ts';
 
 /**
@@ -14,7 +16,7 @@ import { connectRedis, REDIS_ANSWER_TIMEOUT_MS } from './connect.ts';
  * of them subscribed), and one connection for presence and the shared limits. Start-up fails
  * with the reason when Redis cannot be reached, like a database that cannot be opened.
  */
-export class RedisCluster {
+export class RedisCluster implements ClusterRedis {
   private constructor(
     readonly bus: RedisBus,
     private readonly commands: Redis,
@@ -44,6 +46,20 @@ export class RedisCluster {
 
   failureCounters() {
     return redisCounters(this.commands);
+  }
+
+  /** Which Redis server the commands connection reaches now (its run_id), for the node registry; null while it cannot be asked. */
+  serverId(): Promise<string | null> {
+    return redisServerId(this.commands);
+  }
+
+  /** Announces this node's cluster on this Redis, and returns the other clusters announced on it (cluster-announcements.ts). */
+  announce(clusterId: string, node: { host: string; pid: number }, freshMs: number, onlyIfAlone: boolean): Promise<ClusterAnnouncement[]> {
+    return announceCluster(this.commands, clusterId, node, freshMs, onlyIfAlone);
+  }
+
+  withdraw(clusterId: string): Promise<void> {
+    return withdrawCluster(this.commands, clusterId);
   }
 
   /** Every connection to Redis is up (for /healthz). */

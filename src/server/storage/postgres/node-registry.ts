@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Logger } from 'pino';
 import pg from 'pg';
 import { redactedUrl, StoreUnavailableError } from '../open-store.ts';
 
@@ -20,69 +21,138 @@ const ANSWER_TIMEOUT_MS = 2_000;
 /** Any fixed number, not the migration lock's: nodes starting together check and register one at a time. */
 const REGISTRY_LOCK = 0x70726e64; // 'prnd'
 
-/** Another node runs on this database in a mode that cannot share it with this one: Parley does not start. */
+/**
+ * After finding a fresh node that recorded another Redis server, how long a starting node waits
+ * before it looks again: a little more than one heartbeat. Redis makes a new run_id when it
+ * restarts, and a node records the one it sees at each heartbeat, so after a restart a node's row
+ * may name the old server for up to one heartbeat; the other node's next heartbeat settles it.
+ */
+const RECHECK_MS = HEARTBEAT_MS + 1_500;
+
+/**
+ * Another node runs on this database in a way that cannot make one cluster with this one (a node
+ * without Redis, a node connected to another Redis server), or another cluster uses this node's
+ * Redis server: Parley does not start.
+ */
 export class MixedNodesError extends StoreUnavailableError {}
 
-type NodeRow = { id: string; host: string; pid: number; clustered: boolean; age_ms: number };
+/** Another cluster (another PostgreSQL database) announced on this node's Redis server, and by which node. */
+export type ClusterAnnouncement = { clusterId: string; host: string; pid: number; ageMs: number };
+
+/**
+ * What the registry asks of this node's Redis (redis/cluster.ts, redis/cluster-announcements.ts).
+ * Each method throws (or says null) while Redis cannot be asked; the registry then tries again
+ * at the next heartbeat.
+ */
+export interface ClusterRedis {
+  /** Which Redis server this node reaches now (its run_id); null when it cannot be asked. */
+  serverId(): Promise<string | null>;
+  /** Announces `clusterId` (unless `onlyIfAlone` and another is fresh); returns the other clusters announced within `freshMs`. */
+  announce(clusterId: string, node: { host: string; pid: number }, freshMs: number, onlyIfAlone: boolean): Promise<ClusterAnnouncement[]>;
+  /** Withdraws `clusterId`'s announcement. */
+  withdraw(clusterId: string): Promise<void>;
+}
+
+export type RegistryLog = Pick<Logger, 'error' | 'warn' | 'info'>;
+
+/**
+ * What /healthz says of the cluster (`"cluster"`, on nodes with --redis): `ok`; `other-redis`
+ * while a fresh node on this database has been connected to another Redis server over two of
+ * its heartbeats; `shared-redis` while another cluster (another database) announces itself on
+ * this node's Redis server.
+ */
+export type ClusterState = 'ok' | 'other-redis' | 'shared-redis';
+
+type NodeRow = { id: string; host: string; pid: number; clustered: boolean; age_ms: number; redis_id: string | null; seen: string };
+
+/** The database this node runs on, to tell a copy of it (pg_dump and restore, CREATE DATABASE … TEMPLATE) from itself. */
+type DatabaseHome = { oid: string; systemId: string | null };
+
+type Registration = { joined: true; clusterId: string | null; renewed: boolean } | { joined: false; otherRedis: NodeRow[] };
 
 /**
  * The nodes running on one PostgreSQL database, each a row refreshed every HEARTBEAT_MS (the
- * database's clock, so the machines' clocks need not agree). It exists to refuse a half-configured
- * cluster: two nodes without Redis (or one with, one without) on one database would each hand
- * their own clients only their own events, and nobody would notice. Not a migration: the table
- * holds no data, only who runs, and `parley_schema` versions the data.
+ * database's clock, so the machines' clocks need not agree). It exists to refuse nodes that
+ * believe they are one cluster but are not, or two clusters that share a part:
+ * - two nodes without Redis (or one with, one without) on one database would each hand their
+ *   own clients only their own events, and nobody would notice;
+ * - so would two nodes on one database connected to different Redis servers: each row records
+ *   the run_id of the Redis server its node reaches (`redis_id`);
+ * - two clusters (two databases) on one Redis server would hear each other's events and share
+ *   presence and limits, as channel and key names are fixed: each database has a cluster id
+ *   (`parley_cluster`), which its nodes announce on Redis (redis/cluster-announcements.ts).
+ * At start they are refused with one line; while running, each heartbeat looks again, and what it
+ * finds is logged as an error and said by /healthz (`clusterState`).
+ * Not a migration: the tables hold no data, only who runs and which cluster this is, and
+ * `parley_schema` versions the data.
  *
  * Its small pool of its own also answers /healthz ("database"), so a saturated or stuck store
  * pool does not make the probe hang.
  */
 export class NodeRegistry {
   private timer: NodeJS.Timeout | null = null;
+  private beating: Promise<void> | null = null;
   private routingWatcher: ((everyNodeRoutes: boolean, nodes: number) => void) | null = null;
+  /** Nodes found connected to another Redis server, with their row's seen_at when first found so. */
+  private differing = new Map<string, string>();
+  /** Those still connected to another Redis server after writing their row again since (over two heartbeats). */
+  private otherRedis: NodeRow[] = [];
+  /** Other clusters announced on this node's Redis server at the last heartbeat that could ask it. */
+  private sharedWith: ClusterAnnouncement[] = [];
 
   private constructor(
     private readonly pool: pg.Pool,
     readonly id: string,
     private readonly clustered: boolean,
+    private readonly redis: ClusterRedis | null,
+    /** This database's cluster id, announced on Redis (null without Redis). */
+    readonly clusterId: string | null,
+    private readonly log: RegistryLog | null,
   ) {}
 
-  /** Registers this node, refusing when a fresh node of an incompatible kind holds the database. */
-  static async join(url: string, clustered: boolean): Promise<NodeRegistry> {
+  /**
+   * Registers this node, refusing when a fresh node of an incompatible kind holds the database, a
+   * fresh node records another Redis server than `redis` (looked at again after a heartbeat
+   * first), or another cluster announces itself on `redis`. Without an answer to wait for, it
+   * waits for nothing: the normal start is one transaction and two Redis commands.
+   */
+  static async join(url: string, clustered: boolean, options: { redis?: ClusterRedis; log?: RegistryLog } = {}): Promise<NodeRegistry> {
     const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 2_000, application_name: 'parley-heartbeat' });
     pool.on('error', () => {});
+    const redis = clustered ? (options.redis ?? null) : null;
+    const log = options.log ?? null;
     const id = randomUUID();
-    const client = await pool.connect().catch(async (error: unknown) => {
-      await pool.end();
-      throw new StoreUnavailableError(`Cannot use the PostgreSQL database ${redactedUrl(url)}: ${(error as Error).message}`, { cause: error });
-    });
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [REGISTRY_LOCK]);
-      await client.query(`CREATE TABLE IF NOT EXISTS parley_nodes (
-        id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, clustered boolean NOT NULL,
-        started_at timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now())`);
-      // Whether the node hears users' own channels (events/redis-bus.ts, routing): a node of an
-      // earlier version leaves it false, and the others then send every event on the common channel.
-      await client.query('ALTER TABLE parley_nodes ADD COLUMN IF NOT EXISTS routes boolean NOT NULL DEFAULT false');
-      // A node killed without closing leaves its row: once stale, it is nobody.
-      await client.query(`DELETE FROM parley_nodes WHERE seen_at < now() - make_interval(secs => $1)`, [FRESH_MS / 1000]);
-      const { rows } = await client.query<NodeRow>(
-        `SELECT id, host, pid, clustered, (extract(epoch FROM now() - seen_at) * 1000)::integer AS age_ms FROM parley_nodes`,
-      );
-      const conflict = rows.find((other) => !clustered || !other.clustered);
-      if (conflict) throw new MixedNodesError(refusal(clustered, conflict));
-      await client.query('INSERT INTO parley_nodes (id, host, pid, clustered, routes) VALUES ($1, $2, $3, $4, true)', [id, hostname(), process.pid, clustered]);
-      await client.query('COMMIT');
+      /** Nodes found recording another Redis server, and their row's seen_at then. */
+      const waitingFor = new Map<string, string>();
+      for (let attempt = 1; ; attempt++) {
+        const redisId = redis ? await redis.serverId() : null;
+        if (redis && redisId === null && attempt === 1) {
+          log?.warn('Redis did not say its run_id (INFO server, denied by an ACL?): this node cannot check that every node uses the same Redis server');
+        }
+        const registration = await register(pool, url, id, clustered, redis, redisId);
+        if (registration.joined) {
+          if (registration.renewed) log?.info({ clusterId: registration.clusterId }, 'this PostgreSQL database is a copy of another one: it is a cluster of its own, with a new cluster id');
+          const registry = new NodeRegistry(pool, id, clustered, redis, registration.clusterId, log);
+          registry.timer = setInterval(() => void registry.beat(), HEARTBEAT_MS);
+          registry.timer.unref();
+          return registry;
+        }
+        // A node whose row named another Redis server, written again since and naming it still, is on another one.
+        for (const other of registration.otherRedis) {
+          const first = waitingFor.get(other.id);
+          if (first !== undefined && first !== other.seen) throw new MixedNodesError(otherRedisRefusal(other));
+          if (first === undefined) waitingFor.set(other.id, other.seen);
+        }
+        // Maybe Redis restarted and that node has not seen it yet: its next heartbeat says (or its row goes stale).
+        const other = registration.otherRedis[0]!;
+        log?.info({ node: `${other.host} pid ${other.pid}` }, 'another node recorded another Redis server than this one: waiting for its next heartbeat');
+        await new Promise((resolve) => setTimeout(resolve, RECHECK_MS));
+      }
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      client.release();
       await pool.end();
       throw error;
     }
-    client.release();
-    const registry = new NodeRegistry(pool, id, clustered);
-    registry.timer = setInterval(() => void registry.beat(), HEARTBEAT_MS);
-    registry.timer.unref();
-    return registry;
   }
 
   /** The database answers within two seconds (for /healthz). */
@@ -109,16 +179,98 @@ export class NodeRegistry {
     await this.checkRouting();
   }
 
-  /** Refreshes this node's row; a row swept while the database was away (or by a stale sweep) is written again. */
-  private async beat(): Promise<void> {
+  /** What /healthz says of the cluster: whether this node and the others make one (ClusterState). */
+  get clusterState(): ClusterState {
+    if (this.otherRedis.length > 0) return 'other-redis';
+    if (this.sharedWith.length > 0) return 'shared-redis';
+    return 'ok';
+  }
+
+  /** One heartbeat at a time: one that waits for an answer (2 s at most each) is not joined by the next. */
+  private beat(): Promise<void> {
+    this.beating ??= this.heartbeat().finally(() => (this.beating = null));
+    return this.beating;
+  }
+
+  /**
+   * Refreshes this node's row, with the Redis server it reaches now (null while it cannot ask
+   * Redis: then the others do not compare theirs with it); a row swept while the database was
+   * away (or by a stale sweep) is written again. Then looks at the cluster again.
+   */
+  private async heartbeat(): Promise<void> {
+    const redisId = this.redis ? await this.redis.serverId() : null;
     await this
       .query(
-        `INSERT INTO parley_nodes (id, host, pid, clustered, routes) VALUES ($1, $2, $3, $4, true)
-         ON CONFLICT (id) DO UPDATE SET seen_at = now()`,
-        [this.id, hostname(), process.pid, this.clustered],
+        `INSERT INTO parley_nodes (id, host, pid, clustered, routes, redis_id) VALUES ($1, $2, $3, $4, true, $5)
+         ON CONFLICT (id) DO UPDATE SET seen_at = now(), redis_id = EXCLUDED.redis_id`,
+        [this.id, hostname(), process.pid, this.clustered, redisId],
       )
       .catch(() => {}); // /healthz says the database is down; the next beat tries again
+    if (this.redis) {
+      await this.compareRedis(redisId);
+      await this.announce(this.redis);
+    }
     await this.checkRouting();
+  }
+
+  /**
+   * Finds the fresh nodes connected to another Redis server than this one. One whose row names
+   * another server may not have seen a Redis restart yet (a new run_id) when it last wrote it: it
+   * counts once it has written its row again since and names another server still, so once over
+   * two heartbeats. While this node cannot ask Redis or the database, the last answer stands.
+   */
+  private async compareRedis(redisId: string | null): Promise<void> {
+    if (redisId === null) return;
+    const answer = await this
+      .query<NodeRow>(
+        `SELECT id, host, pid, seen_at::text AS seen FROM parley_nodes
+         WHERE id <> $1 AND clustered AND redis_id IS NOT NULL AND redis_id <> $2 AND seen_at > now() - make_interval(secs => $3)
+         ORDER BY started_at, id`,
+        [this.id, redisId, FRESH_MS / 1000],
+      )
+      .catch(() => null);
+    if (!answer) return;
+    const differing = new Map<string, string>();
+    const confirmed: NodeRow[] = [];
+    for (const row of answer.rows) {
+      const first = this.differing.get(row.id) ?? row.seen;
+      differing.set(row.id, first);
+      if (first !== row.seen) confirmed.push(row);
+    }
+    this.differing = differing;
+    const before = this.otherRedis.map((node) => node.id).join();
+    this.otherRedis = confirmed;
+    if (confirmed.map((node) => node.id).join() === before) return; // logged once per change, not at every heartbeat
+    const [other] = confirmed;
+    if (other) {
+      this.log?.error(
+        { nodes: confirmed.map((node) => `${node.host} pid ${node.pid}`) },
+        `another Parley node on this PostgreSQL database (${other.host}, pid ${other.pid}) is connected to another Redis server: ` +
+          `the nodes do not hear each other's events. Give every node the same --redis (PARLEY_REDIS_URL).`,
+      );
+    } else {
+      this.log?.info('every node on this PostgreSQL database is connected to this Redis server again');
+    }
+  }
+
+  /** Announces this cluster on Redis, and finds another cluster announced there. While Redis cannot be asked, the last answer stands. */
+  private async announce(redis: ClusterRedis): Promise<void> {
+    const others = await redis.announce(this.clusterId!, { host: hostname(), pid: process.pid }, FRESH_MS, false).catch(() => null);
+    if (!others) return;
+    const before = this.sharedWith.map((other) => other.clusterId).sort().join();
+    this.sharedWith = others;
+    if (others.map((other) => other.clusterId).sort().join() === before) return;
+    const [other] = others;
+    if (other) {
+      this.log?.error(
+        { clusters: others.map((cluster) => cluster.clusterId) },
+        `another Parley cluster, on another PostgreSQL database (a node on ${other.host}, pid ${other.pid}), uses this Redis server: ` +
+          `the clusters receive each other's events and share presence and limits. Give each cluster its own Redis server; ` +
+          `Redis database numbers (redis://…/2) do not separate its channels.`,
+      );
+    } else {
+      this.log?.info('no other Parley cluster uses this Redis server any more');
+    }
   }
 
   private async checkRouting(): Promise<void> {
@@ -138,22 +290,168 @@ export class NodeRegistry {
     return this.pool.query<R>({ text, values, query_timeout: ANSWER_TIMEOUT_MS } as pg.QueryConfig);
   }
 
-  /** Stops the heartbeat and removes this node's row, so another node (of any kind) may start at once. */
+  /**
+   * Stops the heartbeat and removes this node's row, so another node (of any kind) may start at
+   * once. The last node of its cluster also withdraws the cluster's announcement on Redis, so
+   * another cluster may use that Redis at once (a cluster whose nodes were killed holds it until
+   * its announcement is stale, FRESH_MS).
+   */
   async leave(): Promise<void> {
     this.routingWatcher = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.query('DELETE FROM parley_nodes WHERE id = $1', [this.id]).catch(() => {});
+    await this.beating; // else it could write the row again after the goodbye
+    const removed = await this.query('DELETE FROM parley_nodes WHERE id = $1', [this.id]).then(
+      () => true,
+      () => false,
+    );
+    if (removed && this.redis && this.clusterId) {
+      const left = await this
+        .query<{ nodes: number }>(`SELECT count(*)::integer AS nodes FROM parley_nodes WHERE seen_at > now() - make_interval(secs => $1)`, [FRESH_MS / 1000])
+        .catch(() => null);
+      if (left?.rows[0]?.nodes === 0) await this.redis.withdraw(this.clusterId).catch(() => {});
+    }
     await this.pool.end();
   }
 }
 
+/**
+ * One attempt to register, in one transaction under the registry's lock. Refuses (throws
+ * MixedNodesError) a node that cannot share the database with a fresh one, or whose Redis another
+ * cluster uses; says which fresh nodes record another Redis server than `redisId`, without
+ * registering, for the caller to look again later.
+ */
+async function register(
+  pool: pg.Pool,
+  url: string,
+  id: string,
+  clustered: boolean,
+  redis: ClusterRedis | null,
+  redisId: string | null,
+): Promise<Registration> {
+  const client = await pool.connect().catch((error: unknown) => {
+    throw new StoreUnavailableError(`Cannot use the PostgreSQL database ${redactedUrl(url)}: ${(error as Error).message}`, { cause: error });
+  });
+  try {
+    const home = redis ? await databaseHome(client) : null;
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [REGISTRY_LOCK]);
+    await client.query(`CREATE TABLE IF NOT EXISTS parley_nodes (
+      id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, clustered boolean NOT NULL,
+      started_at timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now())`);
+    // Whether the node hears users' own channels (events/redis-bus.ts, routing): a node of an
+    // earlier version leaves it false, and the others then send every event on the common channel.
+    await client.query('ALTER TABLE parley_nodes ADD COLUMN IF NOT EXISTS routes boolean NOT NULL DEFAULT false');
+    // The run_id of the Redis server the node reached at its last heartbeat: null when it could not
+    // ask, and for a node of an earlier version, and then nobody compares theirs with it.
+    await client.query('ALTER TABLE parley_nodes ADD COLUMN IF NOT EXISTS redis_id text');
+    // A node killed without closing leaves its row: once stale, it is nobody.
+    await client.query(`DELETE FROM parley_nodes WHERE seen_at < now() - make_interval(secs => $1)`, [FRESH_MS / 1000]);
+    const { rows } = await client.query<NodeRow>(
+      `SELECT id, host, pid, clustered, redis_id, seen_at::text AS seen, (extract(epoch FROM now() - seen_at) * 1000)::integer AS age_ms
+       FROM parley_nodes ORDER BY started_at, id`,
+    );
+    const conflict = rows.find((other) => !clustered || !other.clustered);
+    if (conflict) throw new MixedNodesError(refusal(clustered, conflict));
+    const otherRedis = redisId === null ? [] : rows.filter((other) => other.redis_id !== null && other.redis_id !== redisId);
+    if (otherRedis.length > 0) {
+      await client.query('ROLLBACK');
+      return { joined: false, otherRedis };
+    }
+    let cluster: { id: string; renewed: boolean } | null = null;
+    if (redis && home) {
+      cluster = await clusterIdOf(client, home);
+      // Redis lost since this node connected: it starts, and its first heartbeat with Redis back looks.
+      const others = await redis.announce(cluster.id, { host: hostname(), pid: process.pid }, FRESH_MS, true).catch(() => []);
+      if (others[0]) throw new MixedNodesError(sharedRedisRefusal(others[0]));
+    }
+    await client.query('INSERT INTO parley_nodes (id, host, pid, clustered, routes, redis_id) VALUES ($1, $2, $3, $4, true, $5)', [
+      id,
+      hostname(),
+      process.pid,
+      clustered,
+      redisId,
+    ]);
+    await client.query('COMMIT');
+    return { joined: true, clusterId: cluster?.id ?? null, renewed: cluster?.renewed ?? false };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Which database this is: its oid, and the PostgreSQL server's system identifier (a copy made by
+ * pg_basebackup or a standby shares it; null where the role may not read it). Outside the
+ * registration's transaction, which a denied pg_control_system() would abort.
+ */
+async function databaseHome(client: pg.PoolClient): Promise<DatabaseHome> {
+  const oid = (await client.query<{ oid: string }>('SELECT oid::text AS oid FROM pg_database WHERE datname = current_database()')).rows[0]!.oid;
+  const systemId = await client.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()').then(
+    (answer) => answer.rows[0]?.id ?? null,
+    () => null,
+  );
+  return { oid, systemId };
+}
+
+/**
+ * This database's cluster id: a random UUID made by the first clustered node to start on it (so a
+ * database `parley migrate` filled gets one then), kept in `parley_cluster` (one row). A database
+ * copied from another (pg_dump and pg_restore, CREATE DATABASE … TEMPLATE) carries the other's
+ * row, but not its oid (nor, on another server, its system identifier): it is another cluster, and
+ * gets an id of its own, so that a copy (a test copy of the live database, say) started on the
+ * same Redis is refused as well. A standby promoted, or the same database restored by
+ * pg_basebackup, keeps both, and its id.
+ */
+async function clusterIdOf(client: pg.PoolClient, home: DatabaseHome): Promise<{ id: string; renewed: boolean }> {
+  await client.query(`CREATE TABLE IF NOT EXISTS parley_cluster (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), id uuid NOT NULL, database_oid oid NOT NULL,
+    system_identifier text, created_at timestamptz NOT NULL DEFAULT now())`);
+  const row = (
+    await client.query<{ id: string; database_oid: string; system_identifier: string | null }>(
+      'SELECT id::text AS id, database_oid::text AS database_oid, system_identifier FROM parley_cluster',
+    )
+  ).rows[0];
+  const copied =
+    row !== undefined &&
+    (row.database_oid !== home.oid || (row.system_identifier !== null && home.systemId !== null && row.system_identifier !== home.systemId));
+  if (row && !copied) return { id: row.id, renewed: false };
+  const id = randomUUID();
+  await client.query(
+    `INSERT INTO parley_cluster (id, database_oid, system_identifier) VALUES ($1, $2, $3)
+     ON CONFLICT (singleton) DO UPDATE SET id = EXCLUDED.id, database_oid = EXCLUDED.database_oid,
+       system_identifier = EXCLUDED.system_identifier, created_at = now()`,
+    [id, home.oid, home.systemId],
+  );
+  return { id, renewed: copied };
+}
+
+function who(other: NodeRow): string {
+  return `another Parley node (${other.host}, pid ${other.pid}, last heard ${Math.round(other.age_ms / 1000)} s ago)`;
+}
+
 function refusal(clustered: boolean, other: NodeRow): string {
-  const who = `another Parley node (${other.host}, pid ${other.pid}, last heard ${Math.round(other.age_ms / 1000)} s ago)`;
   if (clustered) {
-    return `${who} runs on this PostgreSQL database without --redis: stop it, or give it the same --redis as this one, before starting a cluster node.`;
+    return `${who(other)} runs on this PostgreSQL database without --redis: stop it, or give it the same --redis as this one, before starting a cluster node.`;
   }
   return other.clustered
-    ? `${who} runs on this PostgreSQL database with --redis: give this node the same --redis (PARLEY_REDIS_URL); without it, its clients would not see the other nodes' messages.`
-    : `${who} runs on this PostgreSQL database without --redis: two nodes need --redis (PARLEY_REDIS_URL) to share one database; stop the other node or give both the same --redis.`;
+    ? `${who(other)} runs on this PostgreSQL database with --redis: give this node the same --redis (PARLEY_REDIS_URL); without it, its clients would not see the other nodes' messages.`
+    : `${who(other)} runs on this PostgreSQL database without --redis: two nodes need --redis (PARLEY_REDIS_URL) to share one database; stop the other node or give both the same --redis.`;
+}
+
+function otherRedisRefusal(other: NodeRow): string {
+  return (
+    `${who(other)} runs on this PostgreSQL database connected to another Redis server than this node: the nodes would not hear each other's events. ` +
+    `Give every node the same --redis (PARLEY_REDIS_URL).`
+  );
+}
+
+function sharedRedisRefusal(other: ClusterAnnouncement): string {
+  return (
+    `this Redis server is used by another Parley cluster, on another PostgreSQL database (its node on ${other.host}, pid ${other.pid}, ` +
+    `announced it ${Math.round(other.ageMs / 1000)} s ago): the clusters would receive each other's events and share presence and limits. ` +
+    `Give each cluster its own Redis server; Redis database numbers (redis://…/2) do not separate its channels.`
+  );
 }
