@@ -3,6 +3,8 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import pg from 'pg';
 import { redactedUrl, StoreUnavailableError } from '../open-store.ts';
+import { clusterIdOf, databaseHome } from './cluster-identity.ts';
+import { otherRedisRefusal, refusal, sharedRedisRefusal } from './node-refusals.ts';
 
 /** How often a node says it is alive, and how long after its last word another node still counts it. */
 export const HEARTBEAT_MS = 5_000;
@@ -63,10 +65,8 @@ export type RegistryLog = Pick<Logger, 'error' | 'warn' | 'info'>;
  */
 export type ClusterState = 'ok' | 'other-redis' | 'shared-redis';
 
-type NodeRow = { id: string; host: string; pid: number; clustered: boolean; age_ms: number; redis_id: string | null; seen: string };
+export type NodeRow = { id: string; host: string; pid: number; clustered: boolean; age_ms: number; redis_id: string | null; seen: string };
 
-/** The database this node runs on, to tell a copy of it (pg_dump and restore, CREATE DATABASE … TEMPLATE) from itself. */
-type DatabaseHome = { oid: string; systemId: string | null };
 
 type Registration = { joined: true; clusterId: string | null; renewed: boolean } | { joined: false; otherRedis: NodeRow[] };
 
@@ -380,78 +380,4 @@ async function register(
   } finally {
     client.release();
   }
-}
-
-/**
- * Which database this is: its oid, and the PostgreSQL server's system identifier (a copy made by
- * pg_basebackup or a standby shares it; null where the role may not read it). Outside the
- * registration's transaction, which a denied pg_control_system() would abort.
- */
-async function databaseHome(client: pg.PoolClient): Promise<DatabaseHome> {
-  const oid = (await client.query<{ oid: string }>('SELECT oid::text AS oid FROM pg_database WHERE datname = current_database()')).rows[0]!.oid;
-  const systemId = await client.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()').then(
-    (answer) => answer.rows[0]?.id ?? null,
-    () => null,
-  );
-  return { oid, systemId };
-}
-
-/**
- * This database's cluster id: a random UUID made by the first clustered node to start on it (so a
- * database `parley migrate` filled gets one then), kept in `parley_cluster` (one row). A database
- * copied from another (pg_dump and pg_restore, CREATE DATABASE … TEMPLATE) carries the other's
- * row, but not its oid (nor, on another server, its system identifier): it is another cluster, and
- * gets an id of its own, so that a copy (a test copy of the live database, say) started on the
- * same Redis is refused as well. A standby promoted, or the same database restored by
- * pg_basebackup, keeps both, and its id.
- */
-async function clusterIdOf(client: pg.PoolClient, home: DatabaseHome): Promise<{ id: string; renewed: boolean }> {
-  await client.query(`CREATE TABLE IF NOT EXISTS parley_cluster (
-    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), id uuid NOT NULL, database_oid oid NOT NULL,
-    system_identifier text, created_at timestamptz NOT NULL DEFAULT now())`);
-  const row = (
-    await client.query<{ id: string; database_oid: string; system_identifier: string | null }>(
-      'SELECT id::text AS id, database_oid::text AS database_oid, system_identifier FROM parley_cluster',
-    )
-  ).rows[0];
-  const copied =
-    row !== undefined &&
-    (row.database_oid !== home.oid || (row.system_identifier !== null && home.systemId !== null && row.system_identifier !== home.systemId));
-  if (row && !copied) return { id: row.id, renewed: false };
-  const id = randomUUID();
-  await client.query(
-    `INSERT INTO parley_cluster (id, database_oid, system_identifier) VALUES ($1, $2, $3)
-     ON CONFLICT (singleton) DO UPDATE SET id = EXCLUDED.id, database_oid = EXCLUDED.database_oid,
-       system_identifier = EXCLUDED.system_identifier, created_at = now()`,
-    [id, home.oid, home.systemId],
-  );
-  return { id, renewed: copied };
-}
-
-function who(other: NodeRow): string {
-  return `another Parley node (${other.host}, pid ${other.pid}, last heard ${Math.round(other.age_ms / 1000)} s ago)`;
-}
-
-function refusal(clustered: boolean, other: NodeRow): string {
-  if (clustered) {
-    return `${who(other)} runs on this PostgreSQL database without --redis: stop it, or give it the same --redis as this one, before starting a cluster node.`;
-  }
-  return other.clustered
-    ? `${who(other)} runs on this PostgreSQL database with --redis: give this node the same --redis (PARLEY_REDIS_URL); without it, its clients would not see the other nodes' messages.`
-    : `${who(other)} runs on this PostgreSQL database without --redis: two nodes need --redis (PARLEY_REDIS_URL) to share one database; stop the other node or give both the same --redis.`;
-}
-
-function otherRedisRefusal(other: NodeRow): string {
-  return (
-    `${who(other)} runs on this PostgreSQL database connected to another Redis server than this node: the nodes would not hear each other's events. ` +
-    `Give every node the same --redis (PARLEY_REDIS_URL).`
-  );
-}
-
-function sharedRedisRefusal(other: ClusterAnnouncement): string {
-  return (
-    `this Redis server is used by another Parley cluster, on another PostgreSQL database (its node on ${other.host}, pid ${other.pid}, ` +
-    `announced it ${Math.round(other.ageMs / 1000)} s ago): the clusters would receive each other's events and share presence and limits. ` +
-    `Give each cluster its own Redis server; Redis database numbers (redis://…/2) do not separate its channels.`
-  );
 }
