@@ -3,20 +3,26 @@
  * real server on a private PostgreSQL that the test stops before the command starts and starts
  * again while it waits. Signing in (with a saved session, or with the password) waits for the
  * database as the send itself does, says so in one line, says in one more line when it went
- * through, and the message is stored once.
+ * through, and the message is stored once. `parley send-file`'s offer (the database stopped while
+ * a relay holds it, so the sign-in and look-ups before it went through) waits the same way, is
+ * stored once, and the file then goes through.
  */
 import type { ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
+import { FileApi } from '../src/client/files.ts';
 import { startLive } from '../src/cli/live.ts';
 import { TokenCache } from '../src/cli/token-cache.ts';
-import { WORLD } from '../src/protocol/index.ts';
+import { dmId, WORLD } from '../src/protocol/index.ts';
 import { allMessages, PASSWORD, registerUser, waitFor } from './support/clients.ts';
+import { sha256 } from './support/files.ts';
 import { hasPostgres, privatePostgres } from './support/postgres.ts';
+import { startHoldingProxy } from './support/proxy.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { spawnTied } from './support/tied.ts';
 
@@ -34,8 +40,10 @@ describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
   let server: TestServer | null = null;
   const homes: string[] = [];
   const children: ChildProcess[] = [];
+  const proxies: { close(): Promise<void> }[] = [];
   afterEach(async () => {
     for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const proxy of proxies.splice(0)) await proxy.close();
     await server?.close();
     server = null;
     await postgres().restart();
@@ -48,9 +56,9 @@ describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
     return dir;
   }
 
-  /** The real `parley` as a child process, its output collected as it comes. */
-  function parley(configHome: string, args: string[]): Running {
-    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome, PARLEY_SERVER: server!.url, PARLEY_PASSWORD: PASSWORD };
+  /** The real `parley` as a child process, its output collected as it comes; it talks to `url` (the server's by default). */
+  function parley(configHome: string, args: string[], url = server!.url): Running {
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome, PARLEY_SERVER: url, PARLEY_PASSWORD: PASSWORD };
     delete env.PARLEY_USER;
     const child = spawnTied(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }, 'SIGKILL');
     children.push(child);
@@ -92,6 +100,64 @@ describe.runIf(hasPostgres)('parley send while PostgreSQL is away', () => {
       expect(stored.filter((message) => message.text === 'written while the database is away')).toHaveLength(1);
     }, 60_000);
   }
+
+  it('send-file: the offer refused while PostgreSQL is away waits, saying so in one line each way, is stored once, and the file then goes through', async () => {
+    server = await startTestServer({ flags: ['--database', await postgres().createDatabase()] });
+    const alice = await registerUser(server.url, 'alice');
+    const bob = await registerUser(server.url, 'bob');
+    const data = randomBytes(300 * 1024);
+    const source = join(await home(), 'report.bin');
+    await writeFile(source, data);
+    // send-file reaches the server through a relay that keeps its offer back: the database stops
+    // while the offer is on its way, after the sign-in, the look-up and the search for an open
+    // offer went through, so the offer is the step that meets the outage.
+    const relay = await startHoldingProxy(() => server!.port);
+    proxies.push(relay);
+    const offers = () => relay.requests.filter((request) => request.line === 'POST /api/files HTTP/1.1').length;
+    const refused = () => relay.responses.filter((status) => status.startsWith('HTTP/1.1 503')).length;
+    relay.holdRequest(/^POST \/api\/files HTTP\/1\.1$/);
+
+    const run = parley(await home(), ['send-file', '--user', 'alice', '--to', 'bob', source], relay.url);
+    await waitFor(() => relay.holding || run.child.exitCode !== null, 'the offer to reach the relay', 20_000);
+    expect(run.child.exitCode, run.stderr()).toBeNull();
+    await postgres().stop('fast');
+    relay.release();
+    // The first try and a retry are refused (503), and the command is still waiting.
+    await waitFor(() => refused() >= 2 || run.child.exitCode !== null, 'a retried offer to be refused', 20_000);
+    expect(run.child.exitCode, run.stderr()).toBeNull();
+    expect(offers()).toBeGreaterThanOrEqual(2);
+    expect(lines(run.stderr())).toEqual([
+      `Hashing ${source} (300 KiB)…`,
+      expect.stringMatching(/^The server cannot reach its database; offering the file again every few seconds until it is back \(first try in 1 s, Ctrl-C to give up\)\.$/),
+    ]);
+
+    await postgres().restart();
+    await waitFor(() => run.stderr().includes('Waiting for @bob') || run.child.exitCode !== null, 'the offer to go through', 20_000);
+    expect(run.child.exitCode, run.stderr()).toBeNull();
+    const said = lines(run.stderr());
+    expect(said.slice(1)).toEqual([
+      expect.stringContaining('offering the file again'),
+      'The database is back; the file was offered.',
+      expect.stringMatching(/^Offered "report\.bin" \(300 KiB\) id \S+ to @bob\.$/),
+      'Waiting for @bob to accept or decline… (Ctrl-C stops waiting; the offer stays open)',
+    ]);
+    const id = /id (\S+) to @bob\.$/.exec(said[3]!)![1]!;
+
+    // Stored once, whichever try reached the database: one card for bob, one offer in the DM.
+    const cards = (await new FileApi(bob.api).list({ state: 'all' })).filter((card) => card.name === 'report.bin');
+    expect(cards).toEqual([expect.objectContaining({ id, state: 'offered', size: data.length, sha256: sha256(data), from: expect.objectContaining({ name: 'alice' }) })]);
+    const dm = await allMessages(new ParleyApi(server.url, { token: alice.token }), dmId(alice.user.id, bob.user.id));
+    expect(dm.filter((message) => message.file !== undefined).map((message) => message.file!.id)).toEqual([id]);
+
+    // bob takes it: the bytes arrive whole.
+    const out = await home();
+    const received = parley(await home(), ['receive', '--user', 'bob', `--accept=${id}`, '--out', out, '--json']);
+    expect(await received.exited, received.stderr()).toBe(0);
+    expect(sha256(await readFile(join(out, 'report.bin')))).toBe(sha256(data));
+    expect(await run.exited, run.stderr()).toBe(0);
+    expect(run.stdout()).toMatch(new RegExp(`^Sent 307,200 bytes \\(300 KiB\\) in [\\d.]+ s; the server verified SHA-256 ${sha256(data)}\\.\\n$`));
+    expect((await new FileApi(bob.api).list({ state: 'all' })).filter((card) => card.name === 'report.bin')).toEqual([expect.objectContaining({ id, state: 'completed' })]);
+  }, 60_000);
 
   it('opens a live session (tail, receive, send-file) once PostgreSQL is back when its first handshake was refused for it, saying so once each way', async () => {
     server = await startTestServer({ flags: ['--database', await postgres().createDatabase()] });

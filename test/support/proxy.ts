@@ -3,11 +3,15 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 /**
  * A TCP relay between a client and the test server that the test can hold: after `holdAfter`
  * bytes of one connection it stops passing the client's bytes on (so an upload is parked
- * mid-body, whatever the speed of the machine), until `release()`. Answers always flow back.
+ * mid-body, whatever the speed of the machine), until `release()`; with `holdRequest` it keeps
+ * back the next request whose request line matches, whole, before its first byte reaches the
+ * server (so the test can change the server's world under a request it knows is next). Answers
+ * always flow back.
  * It notes each request line and Upload-Offset it passes, and each response status line.
  */
 export async function startHoldingProxy(targetPort: () => number) {
   let holdAfter: number | null = null;
+  let holdLine: RegExp | null = null;
   const held: (() => void)[] = [];
   const requests: { line: string; uploadOffset: number | null }[] = [];
   const responses: string[] = [];
@@ -22,6 +26,17 @@ export async function startHoldingProxy(targetPort: () => number) {
       const line = /^(GET|HEAD|PATCH|POST|PUT|DELETE|OPTIONS) \S+ HTTP\/1\.1/.exec(text)?.[0];
       const offset = /\r\nupload-offset: *(\d+)/i.exec(text)?.[1];
       if (line) requests.push({ line, uploadOffset: offset === undefined ? null : Number(offset) });
+      if (line && holdLine?.test(line)) {
+        // Nothing of this request goes on until released: this chunk waits here, the next ones in the paused socket.
+        holdLine = null;
+        client.pause();
+        held.push(() => {
+          forwarded += chunk.length;
+          upstream.write(chunk);
+          client.resume();
+        });
+        return;
+      }
       if (holdAfter !== null && !holding && forwarded + chunk.length > holdAfter) {
         // This chunk still goes on; the client's next bytes wait until released. One connection is held.
         holding = true;
@@ -57,6 +72,10 @@ export async function startHoldingProxy(targetPort: () => number) {
     /** Holds the next connection that passes more than `bytes` from the client. */
     holdAfter(bytes: number) {
       holdAfter = bytes;
+    },
+    /** Holds the next request (on any connection) whose request line, e.g. `POST /api/files HTTP/1.1`, matches. */
+    holdRequest(line: RegExp) {
+      holdLine = line;
     },
     get holding() {
       return held.length > 0;
