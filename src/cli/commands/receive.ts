@@ -77,7 +77,8 @@ export const receive = clientCommand({
     try {
       await ready;
       if (typeof values.accept === 'string') {
-        const card = await files.get(values.accept);
+        const accept = values.accept;
+        const card = await untilStored(() => files.get(accept), storeWaitNotes('reading the file', 'read it'));
         if (card.to.id !== me.id) throw new CliError(`${describeFile(card)} is not offered to you.`);
         await receiver.take(cards.update(card));
         if (receiver.failures > 0) process.exitCode = 1;
@@ -85,7 +86,7 @@ export const receive = clientCommand({
       }
       // Everything waiting now (read again: the session is live, so no change slips between):
       // new offers, and accepted or completed files not yet saved.
-      const now = (await files.list({ state: 'all' })).filter((card) => card.to.id === me.id);
+      const now = (await untilStored(() => files.list({ state: 'all' }), storeWaitNotes('reading your files', 'read them'))).filter((card) => card.to.id === me.id);
       const pending = now.filter((card) => card.state === 'offered' || card.state === 'accepted' || (card.state === 'completed' && card.deliveredAt === undefined));
       const work = pending.map((card) => receiver.take(cards.update(card)));
       if (values.wait) {
@@ -127,7 +128,16 @@ class Receiver {
     try {
       if (this.json) printJson({ type: 'offer', file: card });
       if (card.state === 'offered') {
-        card = this.cards.update(await this.files.decide(card.id, 'accept'));
+        // Waits out the database like a message. An answer lost with the database may hide an
+        // accept that was stored: the next try then finds the file accepted, which is the same.
+        const id = card.id;
+        const accepted = await untilStored(() => this.files.decide(id, 'accept'), storeWaitNotes('accepting the file', 'accepted it')).catch(async (error: unknown) => {
+          if (!(error instanceof ParleyClientError && error.code === 'FILE_STATE')) throw error;
+          const now = await this.files.get(id);
+          if (now.state !== 'accepted' && now.state !== 'completed') throw error;
+          return now;
+        });
+        card = this.cards.update(accepted);
         if (this.json) printJson({ type: 'accepted', file: card });
         else note(`Accepted ${describeFile(card)} from ${sanitize(card.from.name)}; waiting for the upload…`);
       }

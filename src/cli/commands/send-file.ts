@@ -64,7 +64,7 @@ export const sendFile = clientCommand({
     try {
       await ready;
       // A decision may have come before the session was live.
-      cards.update(await files.get(offered.id));
+      cards.update(await untilStored(() => files.get(offered.id), storeWaitNotes('reading the offer', 'read it')));
       if (cards.get(offered.id)!.state === 'offered' && !json) note(`Waiting for ${target.label} to accept or decline… (Ctrl-C stops waiting; the offer stays open)`);
       const decided = await cards.until(offered.id, (card) => card.state !== 'offered');
       if (decided.state !== 'accepted' && decided.state !== 'completed') throw ended(decided);
