@@ -4,10 +4,13 @@
  * cross from one node to the other; room member lists changed while Redis was away are brought
  * up to date on the other node once it is back.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { Redis } from 'ioredis';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ParleyApi } from '../src/client/api.ts';
 import WebSocket from 'ws';
@@ -22,6 +25,9 @@ import { hasPostgres, privatePostgres } from './support/postgres.ts';
 import { hasRedis, privateRedis, startRedis } from './support/redis.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { rawRequest } from './support/http.ts';
+
+/** The ACL rules docs/DEPLOYMENT.md gives for Parley's Redis user ("Redis"), read from it. */
+const REDIS_ACL = /^ACL SETUSER parley on >\S+ (.+)$/m.exec(readFileSync(new URL('../docs/DEPLOYMENT.md', import.meta.url), 'utf8'))?.[1] ?? 'missing from docs/DEPLOYMENT.md';
 
 describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () => {
   const postgres = privatePostgres();
@@ -168,6 +174,36 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     // B's own link came back, so it read the database, and its client has the message Redis never carried.
     await until(b, "B's read-back counted", (now) => now.get('parley_bus_read_backs_total{cause="reconnected"}')! >= 1);
     await waitFor(() => bobOnB.messages.some((message) => message.text === 'while Redis is away'), 'bob gets the message from the read-back');
+  });
+
+  it('runs on a Redis user limited by the ACL docs/DEPLOYMENT.md gives, and refuses a wrong password without printing it', async () => {
+    const admin = new Redis(redis().url);
+    cleanups.push(() => admin.quit());
+    await admin.call('ACL', 'SETUSER', 'parley', 'reset', 'on', '>acl-test-password-1', ...REDIS_ACL.split(' '));
+    cleanups.push(() => admin.call('ACL', 'DELUSER', 'parley'));
+    const logs: { level: number; msg: string; err?: { message?: string } }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line) as (typeof logs)[number]) });
+    const url = redis().url.replace('redis://', 'redis://parley:acl-test-password-1@');
+    const database = await postgres().createDatabase();
+    const [a, b] = await Promise.all([0, 1].map(() => startTestServer({ flags: ['--database', database, '--redis', url], logger })));
+    cleanups.push(() => a!.close(), () => b!.close());
+
+    const alice = await registerUser(a!.url, 'alice');
+    const bob = await registerUser(b!.url, 'bob');
+    const aliceOnA = await client(alice.api);
+    const bobOnB = await client(new ParleyApi(b!.url, { token: bob.token }));
+    await waitFor(() => aliceOnA.presence.some((change) => change.user.name === 'bob' && change.online), 'alice on A hears bob is online');
+    await alice.api.send(dmId(alice.user.id, bob.user.id), 'through the limited user', 'acl1');
+    await waitFor(() => bobOnB.messages.some((message) => message.text === 'through the limited user'), 'bob on B gets the DM');
+    expect(await (await fetch(`${a!.url}/healthz`)).json()).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok' });
+    // Every command the nodes sent was allowed: no NOPERM (or any other Redis complaint) was logged.
+    expect(logs.filter((entry) => /NOPERM|Redis/i.test(`${entry.msg} ${entry.err?.message ?? ''}`))).toEqual([]);
+
+    const dataDir = await mkdtemp(join(tmpdir(), 'parley-redis-acl-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const wrong = serveProcess(['--port', '0', '--data', dataDir, '--database', database, '--redis', url.replace('acl-test-password-1', 'not-the-password-2')]);
+    await expect(wrong).rejects.toThrow(/Cannot reach Redis at redis:\/\/parley:\*+@127\.0\.0\.1:\d+.*WRONGPASS/);
+    await expect(wrong).rejects.not.toThrow(/not-the-password-2/);
   });
 
   it('does not start when Redis cannot be reached, and says where it looked', async () => {
