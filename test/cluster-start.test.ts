@@ -20,6 +20,9 @@ describe.runIf(hasPostgres && hasRedis)('starting a node on a PostgreSQL databas
   const cleanups: (() => unknown)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    // Each test is a deployment of its own on this Redis; one stopped a moment ago may still hold
+    // it (a cluster's announcement lasts 20 s when its last node could not withdraw it: docs/DEPLOYMENT.md).
+    await redis().flush();
   });
 
   async function node(database: string, withRedis: boolean): Promise<TestServer> {

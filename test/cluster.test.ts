@@ -23,7 +23,7 @@ import { connect, PASSWORD, rawSocket, registerUser, waitFor, within, type Clien
 import { serveProcess } from './support/parley-process.ts';
 import { hasPostgres, privatePostgres } from './support/postgres.ts';
 import { hasRedis, privateRedis, startRedis } from './support/redis.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { startTestServer, type TestServer, type TestServerOptions } from './support/server.ts';
 import { rawRequest } from './support/http.ts';
 
 /** The ACL rules docs/DEPLOYMENT.md gives for Parley's Redis user ("Redis"), read from it. */
@@ -35,13 +35,19 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
   const cleanups: (() => unknown)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    // Each test is a deployment of its own on this Redis; one stopped a moment ago may still hold
+    // it (a cluster's announcement lasts 20 s when its last node could not withdraw it: docs/DEPLOYMENT.md).
+    await redis().flush();
   });
 
-  async function cluster(flags: string[] = []): Promise<[TestServer, TestServer]> {
+  async function cluster(flags: string[] = [], options: Pick<TestServerOptions, 'logger'> = {}, redisUrl = redis().url): Promise<[TestServer, TestServer]> {
     const database = await postgres().createDatabase();
-    const nodes = await Promise.all([0, 1].map(() => startTestServer({ flags: ['--database', database, '--redis', redis().url, ...flags] })));
-    cleanups.push(...nodes.map((node) => () => node.close()));
-    return nodes as [TestServer, TestServer];
+    const started = await Promise.allSettled([0, 1].map(() => startTestServer({ flags: ['--database', database, '--redis', redisUrl, ...flags], ...options })));
+    // A node that started is closed after the test even when the other did not: left running, it would hold this Redis for the next tests.
+    for (const result of started) if (result.status === 'fulfilled') cleanups.push(() => result.value.close());
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return started.map((result) => (result as PromiseFulfilledResult<TestServer>).value) as [TestServer, TestServer];
   }
 
   async function client(api: ParleyApi): Promise<Client> {
@@ -184,9 +190,7 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     const logs: { level: number; msg: string; err?: { message?: string } }[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line) as (typeof logs)[number]) });
     const url = redis().url.replace('redis://', 'redis://parley:acl-test-password-1@');
-    const database = await postgres().createDatabase();
-    const [a, b] = await Promise.all([0, 1].map(() => startTestServer({ flags: ['--database', database, '--redis', url], logger })));
-    cleanups.push(() => a!.close(), () => b!.close());
+    const [a, b] = await cluster([], { logger }, url);
 
     const alice = await registerUser(a!.url, 'alice');
     const bob = await registerUser(b!.url, 'bob');
@@ -201,7 +205,7 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
 
     const dataDir = await mkdtemp(join(tmpdir(), 'parley-redis-acl-'));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-    const wrong = serveProcess(['--port', '0', '--data', dataDir, '--database', database, '--redis', url.replace('acl-test-password-1', 'not-the-password-2')]);
+    const wrong = serveProcess(['--port', '0', '--data', dataDir, '--database', await postgres().createDatabase(), '--redis', url.replace('acl-test-password-1', 'not-the-password-2')]);
     await expect(wrong).rejects.toThrow(/Cannot reach Redis at redis:\/\/parley:\*+@127\.0\.0\.1:\d+.*WRONGPASS/);
     await expect(wrong).rejects.not.toThrow(/not-the-password-2/);
   });

@@ -4,6 +4,7 @@
  * machine's shared Redis. The binary comes from the Debian package `redis-server` (.ci/run
  * installs it): missing, the Redis tests are skipped with a loud warning, and fail under CI.
  */
+import { Redis } from 'ioredis';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -43,6 +44,8 @@ export interface PrivateRedis {
   restart(): Promise<void>;
   /** Stops it and removes its folder. */
   close(): Promise<void>;
+  /** Empties it (FLUSHALL), as a new server would be: for a test that must not meet what an earlier test's nodes left. */
+  flush(): Promise<void>;
 }
 
 export async function startRedis(): Promise<PrivateRedis> {
@@ -81,6 +84,14 @@ export async function startRedis(): Promise<PrivateRedis> {
     async close() {
       await stop();
       rmSync(dir, { recursive: true, force: true });
+    },
+    async flush() {
+      const client = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 0 });
+      try {
+        await client.flushall();
+      } finally {
+        client.disconnect();
+      }
     },
   };
 }
