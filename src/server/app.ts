@@ -138,7 +138,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       for (const connection of hub.connections()) bytes += connection.queuedBytes;
       return bytes;
     },
-    ...(config.redisUrl ? { redisUp: () => (cluster?.connected ? 1 : 0), clusterNodes: () => nodesRunning } : {}),
+    ...(config.redisUrl ? { redisUp: () => (cluster?.connected ? 1 : 0), clusterNodes: () => nodes?.nodesRunning ?? 1 } : {}),
   });
   const opened = await openStore(config.database, databaseFile, config.durability);
   const store: Store = meteredStore(opened.store, metrics.events);
@@ -167,13 +167,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     : null;
   const bus: Bus = cluster?.bus ?? new InProcessBus(log.child({ part: 'bus' }));
   // Events for a few users go only to the nodes that hold them, once every node running can hear them so.
-  let nodesRunning = 1;
-  if (cluster && nodes) {
-    await nodes.watchRouting((everyNodeRoutes, running) => {
-      nodesRunning = running;
-      cluster.bus.routeWhen(everyNodeRoutes, running);
-    });
-  }
+  if (cluster && nodes) await nodes.watchRouting((everyNodeRoutes, running) => cluster.bus.routeWhen(everyNodeRoutes, running));
   // Presence corrections go to this node's clients only, through its own delivery (made just below).
   const online: OnlineDirectory = cluster ? await cluster.online({ publish: (event) => delivery.accept(event) }, clock) : new Online(bus);
   const hub = new Hub<Connection>(log.child({ part: 'gateway' }), online, cluster?.bus, () => clock.now());

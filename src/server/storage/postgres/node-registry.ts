@@ -93,6 +93,7 @@ export class NodeRegistry {
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
   private routingWatcher: ((everyNodeRoutes: boolean, nodes: number) => void) | null = null;
+  private counted = 1;
   /** Nodes found connected to another Redis server, with their row's seen_at when first found so. */
   private differing = new Map<string, string>();
   /** Those still connected to another Redis server after writing their row again since (over two heartbeats). */
@@ -281,8 +282,15 @@ export class NodeRegistry {
         [FRESH_MS / 1000],
       )
       .catch(() => null);
+    if (!answer) return;
     // This node counts even while its own row is being written again.
-    if (answer) this.routingWatcher?.(answer.rows[0]?.every !== false, Math.max(1, answer.rows[0]?.nodes ?? 1));
+    this.counted = Math.max(1, answer.rows[0]?.nodes ?? 1);
+    this.routingWatcher?.(answer.rows[0]?.every !== false, this.counted);
+  }
+
+  /** The nodes running on the database, as the last heartbeat counted them (with a routing watcher: cluster mode). */
+  get nodesRunning(): number {
+    return this.counted;
   }
 
   /** A statement of the running node: failed, and its connection dropped, after ANSWER_TIMEOUT_MS without an answer. */
