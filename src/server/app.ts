@@ -51,6 +51,7 @@ import { loadTls, type TlsMaterial } from './tls/load-tls.ts';
 import { machineNames, thisMachine, type Machine } from './tls/machine-names.ts';
 import { renewSelfSigned } from './tls/renewal.ts';
 import { AcmeCertificates } from './tls/acme.ts';
+import { acmeStoreFor } from './tls/acme-store-for.ts';
 import { systemClock, type Clock } from './clock.ts';
 
 export interface RunningParley {
@@ -123,13 +124,24 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   // in. An existing folder keeps the permissions its owner gave it.
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const machine = options.machine ?? thisMachine;
-  const acme = config.tls.kind === 'acme' ? new AcmeCertificates(config.tls, config.dataDir, log.child({ part: 'acme' }), clock) : null;
   let listeningPort = config.port;
-  // The challenge port is up before the CA is asked, so it can check this machine answers for the domain.
-  await acme?.listen(config.host, () => listeningPort);
-  let tls = acme ? await acme.current() : await loadTls(config.tls, config.dataDir, machineNames(config.host, config.tlsNames, machine));
-  const edge = edgePolicy(config, tls);
   const databaseFile = join(config.dataDir, DATABASE_FILE);
+  // Opened before the certificate is: in a cluster, ACME's account, certificate and challenges are in the database.
+  const opened = await openStore(config.database, databaseFile, config.durability);
+  const acme = config.tls.kind === 'acme'
+    ? new AcmeCertificates(config.tls, acmeStoreFor(opened.store, config.database.kind, config.dataDir), log.child({ part: 'acme' }), clock)
+    : null;
+  let tls: TlsMaterial | null;
+  try {
+    // The challenge port is up before the CA is asked, so it can check this machine answers for the domain.
+    await acme?.listen(config.host, () => listeningPort);
+    tls = acme ? await acme.current() : await loadTls(config.tls, config.dataDir, machineNames(config.host, config.tlsNames, machine));
+  } catch (error) {
+    await acme?.close();
+    await opened.store.close();
+    throw error;
+  }
+  const edge = edgePolicy(config, tls);
   const metrics = createMetrics({
     connections: () => hub.connections().size,
     usersOnline: () => online.users().length,
@@ -140,7 +152,6 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     },
     ...(config.redisUrl ? { redisUp: () => (cluster?.connected ? 1 : 0), clusterNodes: () => nodes?.nodesRunning ?? 1 } : {}),
   });
-  const opened = await openStore(config.database, databaseFile, config.durability);
   const store: Store = meteredStore(opened.store, metrics.events);
   const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;
   // The message path (docs/ARCHITECTURE.md, "Events and the Bus"): the domain commits, then
@@ -303,7 +314,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     acme?.startRenewal((material) => {
       useCertificate(material);
       log.info({ fingerprint: material.fingerprint }, `ACME: renewed certificate in use for new connections, SHA-256 ${material.fingerprint}`);
-    }) ?? (() => {});
+    }, () => tls?.fingerprint ?? null) ?? (() => {});
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   listeningPort = port;

@@ -151,4 +151,24 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX departures_by_user ON departures(user_id, rev);
   `,
+  // Version 5: \`--tls acme\` on a cluster (tls/postgres-acme-store.ts). The CA checks a challenge
+  // through whichever node its name leads to, so every node must answer every open challenge; and
+  // the nodes serve one certificate, ordered once, instead of one each (the CA limits duplicates).
+  `
+  CREATE TABLE acme_accounts (
+    directory text PRIMARY KEY,
+    key_pem   text NOT NULL
+  );
+  CREATE TABLE acme_certificates (
+    name      text PRIMARY KEY,
+    cert_pem  text NOT NULL,
+    key_pem   text NOT NULL,
+    stored_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE TABLE acme_challenges (
+    token             text PRIMARY KEY,
+    key_authorization text NOT NULL,
+    opened_at         timestamptz NOT NULL DEFAULT now()
+  );
+  `,
 ];
