@@ -127,8 +127,11 @@ describe.skipIf(!runnable && !required)('automatic TLS with ACME on a cluster, a
     const renewed = await served(a);
     expect(renewed.fingerprint256).not.toBe(first.fingerprint256);
     expect(renewed.serialNumber).not.toBe(first.serialNumber);
-    // The challenge is closed once checked.
+    // The challenge is closed once checked; a token nobody opened is not found on any node.
     expect(await rows(database, 'SELECT token FROM acme_challenges')).toEqual([]);
+    for (const port of [a.challengePort, b.challengePort]) {
+      expect((await fetch(`http://127.0.0.1:${port}/.well-known/acme-challenge/${'A'.repeat(43)}`)).status).toBe(404);
+    }
 
     // The second node takes the renewed certificate up at its next check, without ordering one.
     expect((await served(b)).fingerprint256).toBe(first.fingerprint256);

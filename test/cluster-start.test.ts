@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveProcess } from './support/parley-process.ts';
 import { hasPostgres, privatePostgres } from './support/postgres.ts';
@@ -51,6 +52,20 @@ describe.runIf(hasPostgres && hasRedis)('starting a node on a PostgreSQL databas
     const database = await postgres().createDatabase();
     await node(database, false);
     await expect(node(database, false)).rejects.toThrow(/two nodes need --redis \(PARLEY_REDIS_URL\) to share one database/);
+  });
+
+  it('warns a cluster node with --tls self-signed that each node has a certificate of its own; a single node is not warned', async () => {
+    const warnings = async (withRedis: boolean) => {
+      const lines: { level: number; msg: string }[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+      const server = await startTestServer({ flags: ['--database', await postgres().createDatabase(), '--tls', 'self-signed', ...(withRedis ? ['--redis', redis().url] : [])], logger });
+      cleanups.push(() => server.close());
+      return lines.filter((line) => line.msg.includes('--tls self-signed in a cluster'));
+    };
+    expect(await warnings(false)).toEqual([]);
+    const [warning] = await warnings(true);
+    expect(warning?.level).toBe(40);
+    expect(warning?.msg).toContain('--tls acme');
   });
 
   it('starts three cluster nodes on one database side by side', async () => {

@@ -295,6 +295,9 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     edge.hosts.replace(servedNames(config, material.cert));
     tls = material;
   };
+  if (config.tls.kind === 'self-signed' && config.redisUrl) {
+    log.warn("--tls self-signed in a cluster: each node makes its own certificate, so people are asked to trust each node's fingerprint; use --tls acme, certificate files, or TLS at the balancer (docs/DEPLOYMENT.md, \"TLS\")");
+  }
   const stopRenewal =
     config.tls.kind === 'self-signed'
       ? renewSelfSigned({
