@@ -6,10 +6,12 @@
  * what it spends on the messages it only hears. docs/PERFORMANCE.md ("Where a cluster's CPU
  * goes") quotes it. Usage:
  *   npx tsx bench/tools/cluster-roles.ts --nodes 3 --kind dm --rate 160 --users 600 [--seconds 8]
- *       [--senders spread|first-node] [--store sqlite] [--profile DIR]
+ *       [--senders spread|first-node] [--store sqlite] [--redis] [--profile DIR]
  * `--senders first-node`: world messages come from users on node 0 only; DMs go from users on
  * node 0 to their neighbours on node 1, so node 2 holds no member of any of them.
  * `--store sqlite` (one node only): the single node's default store instead of PostgreSQL.
+ * `--redis` (one node only): the node joins Redis as a cluster of one, which separates the bus's
+ *   own cost from that of sharing a core with other nodes.
  * `--profile DIR`: each node writes a V8 CPU profile into DIR/node<i> (read with profile-top.ts).
  * Each node's commit batches over the run are read from its /metrics: the cost that does not
  * shrink with the rate is per batch (docs/PERFORMANCE.md, "What a commit batch costs").
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     senders: { type: 'string', default: 'spread' },
     profile: { type: 'string' },
     store: { type: 'string', default: 'postgres' },
+    redis: { type: 'boolean', default: false },
   },
 });
 const count = Number(values.nodes);
@@ -57,7 +60,7 @@ const nodes: ServerUnderTest[] = [];
 try {
   const database = await postgres.createDatabase();
   const store = values.store === 'sqlite' && count === 1 ? [] : ['--database', database];
-  const flags = [...store, '--trust-proxy', '127.0.0.1', ...(count > 1 ? ['--redis', redis.url] : [])];
+  const flags = [...store, '--trust-proxy', '127.0.0.1', ...(count > 1 || values.redis ? ['--redis', redis.url] : [])];
   for (let i = 0; i < count; i++) nodes.push(await startServer('parley', detectPinning(), {
       dataDir: benchTempDir(`roles-${count}-${i}`),
       flags,
