@@ -20,7 +20,8 @@ import { RENEWAL_CHECK_MS } from '../src/server/tls/acme.ts';
 import { waitFor } from './support/clients.ts';
 import { startFrontDoor } from './support/front-door.ts';
 import { ManualClock } from './support/manual-clock.ts';
-import { freePort, hasPebble, startPebble, type RunningPebble } from './support/pebble.ts';
+import { hasPebble, startPebble, type RunningPebble } from './support/pebble.ts';
+import { freePort } from './support/ports.ts';
 import { hasPostgres, privatePostgres } from './support/postgres.ts';
 import { hasRedis, privateRedis } from './support/redis.ts';
 

@@ -15,7 +15,8 @@ import { startParley, type RunningParley } from '../src/server/app.ts';
 import { parseConfig } from '../src/server/config.ts';
 import { waitFor } from './support/clients.ts';
 import { ManualClock } from './support/manual-clock.ts';
-import { freePort, hasPebble, startPebble, type RunningPebble } from './support/pebble.ts';
+import { hasPebble, startPebble, type RunningPebble } from './support/pebble.ts';
+import { freePort } from './support/ports.ts';
 
 /** CI installs Pebble (.ci/run): there a missing one is a failure, elsewhere a skip with a warning. */
 const required = process.env.CI === 'true';

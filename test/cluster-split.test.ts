@@ -18,6 +18,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HEARTBEAT_MS } from '../src/server/storage/postgres/node-registry.ts';
 import { sleep } from './support/clients.ts';
 import { startFrontDoor } from './support/front-door.ts';
+import { freePort } from './support/ports.ts';
 import { serveProcess } from './support/parley-process.ts';
 import { hasPostgres, privatePostgres } from './support/postgres.ts';
 import { hasRedis, privateRedis, type PrivateRedis } from './support/redis.ts';
@@ -178,6 +179,24 @@ describe.runIf(hasPostgres && hasRedis)('nodes that are not one cluster, and clu
     await a.close();
     const b = await node(second, redisOne().url);
     expect((await health(b)).cluster).toBe('ok');
+  });
+
+  it("says so when the last node stops while Redis is away, since its cluster's announcement then stays until it is stale", async () => {
+    const database = await postgres().createDatabase();
+    let target = redisOne().port;
+    const door = await startFrontDoor(() => target);
+    cleanups.push(() => door.close());
+    const a = await node(database, `redis://127.0.0.1:${door.port}`);
+    expect(await (await redisClient(redisOne())).hlen('parley:clusters')).toBe(1);
+    // Redis goes away for this node only: the door now leads nowhere.
+    target = await freePort();
+    door.cut();
+    await until(async () => (await health(a)).redis === 'down', 'the node to see Redis down', 10_000);
+    await a.close();
+    expect(a.logs.filter((line) => line.level === 40).map((line) => line.msg)).toContainEqual(
+      "could not withdraw this cluster's announcement on Redis (the last node stopping): another Parley cluster can use this Redis server 20 s after this stop",
+    );
+    expect(await (await redisClient(redisOne())).hlen('parley:clusters')).toBe(1);
   });
 
   it('takes a copy of a database (CREATE DATABASE … TEMPLATE) for another cluster, with an id of its own', async () => {

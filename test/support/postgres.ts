@@ -10,7 +10,7 @@
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -61,17 +61,6 @@ type ClusterUser = { name: string; uid: number; gid: number };
 /** Spawn options that run the binary as `user` (root only), with a home it may read. */
 function as(user: ClusterUser | null, cwd: string) {
   return user ? { cwd, uid: user.uid, gid: user.gid, env: { ...process.env, HOME: cwd } } : { cwd };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export class TestPostgres {

@@ -317,7 +317,12 @@ export class NodeRegistry {
       const left = await this
         .query<{ nodes: number }>(`SELECT count(*)::integer AS nodes FROM parley_nodes WHERE seen_at > now() - make_interval(secs => $1)`, [FRESH_MS / 1000])
         .catch(() => null);
-      if (left?.rows[0]?.nodes === 0) await this.redis.withdraw(this.clusterId).catch(() => {});
+      // Not withdrawn, the announcement lasts until it is stale: only another cluster on this Redis would notice, by being refused meanwhile.
+      const stale = `another Parley cluster can use this Redis server ${FRESH_MS / 1000} s after this stop`;
+      if (!left) this.log?.warn(`could not count the nodes still running on the database, so this cluster's announcement on Redis stays: ${stale}`);
+      else if (left.rows[0]?.nodes === 0) {
+        await this.redis.withdraw(this.clusterId).catch((error: unknown) => this.log?.warn({ err: error }, `could not withdraw this cluster's announcement on Redis (the last node stopping): ${stale}`));
+      }
     }
     await this.pool.end();
   }
