@@ -24,7 +24,7 @@ import { hasPostgres, privatePostgres } from './support/postgres.ts';
 import { hasRedis, privateRedis, type PrivateRedis } from './support/redis.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
-type Health = { ok: boolean; database?: string; redis?: string; cluster?: string };
+type Health = { ok: boolean; database?: string; redis?: string; cluster?: string; settings?: string };
 
 describe.runIf(hasPostgres && hasRedis)('nodes that are not one cluster, and clusters that share a Redis server', () => {
   const postgres = privatePostgres();
@@ -42,10 +42,10 @@ describe.runIf(hasPostgres && hasRedis)('nodes that are not one cluster, and clu
   });
 
   /** An in-process node, its log lines kept. */
-  async function node(database: string, redisUrl: string): Promise<TestServer & { logs: { level: number; msg: string }[] }> {
+  async function node(database: string, redisUrl: string, flags: string[] = []): Promise<TestServer & { logs: { level: number; msg: string }[] }> {
     const logs: { level: number; msg: string }[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) });
-    const server = await startTestServer({ flags: ['--database', database, '--redis', redisUrl], logger });
+    const server = await startTestServer({ flags: ['--database', database, '--redis', redisUrl, ...flags], logger });
     cleanups.push(() => server.close());
     return Object.assign(server, { logs });
   }
@@ -128,7 +128,7 @@ describe.runIf(hasPostgres && hasRedis)('nodes that are not one cluster, and clu
       // The announcement is back on the restarted Redis.
       expect(await (await redisClient(redisOne())).hkeys('parley:clusters')).toEqual([clusterId]);
       await sleep(HEARTBEAT_MS + 1_000); // a heartbeat more in which each node compares the rows as they are now
-      expect(await health(c)).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok' });
+      expect(await health(c)).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok', settings: 'same' });
     } finally {
       watching = false;
       await watched;
@@ -145,13 +145,13 @@ describe.runIf(hasPostgres && hasRedis)('nodes that are not one cluster, and clu
     cleanups.push(() => door.close());
     const a = await node(database, `redis://127.0.0.1:${door.port}`);
     const b = await node(database, redisOne().url);
-    expect(await health(a)).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok' });
+    expect(await health(a)).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok', settings: 'same' });
 
     target = redisTwo().port;
     door.cut();
     // Each sees the other's row name another server over two of its heartbeats.
     await until(async () => (await health(a)).cluster === 'other-redis' && (await health(b)).cluster === 'other-redis', 'both nodes to report the split', 20_000);
-    expect(await health(b)).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'other-redis' });
+    expect(await health(b)).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'other-redis', settings: 'same' });
     await sleep(HEARTBEAT_MS); // another heartbeat: the split is still there, and not logged again
     for (const server of [a, b]) {
       expect(errors(server)).toEqual([expect.stringMatching(/^another Parley node on this PostgreSQL database \(.+, pid \d+\) is connected to another Redis server: the nodes do not hear each other's events\. Give every node the same --redis/)]);
@@ -199,6 +199,29 @@ describe.runIf(hasPostgres && hasRedis)('nodes that are not one cluster, and clu
     expect(await (await redisClient(redisOne())).hlen('parley:clusters')).toBe(1);
   });
 
+  it('warns, and says in /healthz, while nodes run with other cluster-wide settings, naming each difference once; and says when they agree again', async () => {
+    const database = await postgres().createDatabase();
+    const a = await node(database, redisOne().url, ['--send-rate', '10', '--file-retention', '7d', '--heartbeat-ms', '20000']);
+    // Only settings every node should share count: a heartbeat of its own is this node's business.
+    const b = await node(database, redisOne().url, ['--send-rate', '20', '--file-retention', '7d', '--public-url', 'https://chat.example.org']);
+    const warnings = (server: { logs: { level: number; msg: string }[] }) => server.logs.filter((line) => line.level === 40).map((line) => line.msg);
+    const saying = (differences: string) =>
+      new RegExp(`^another Parley node on this database \\(.+ pid \\d+\\) was started with other settings than this one: ${differences}\\. Start every node of a cluster with the same ones`);
+    // The node that starts second sees it at once; the first at its next heartbeat.
+    expect(await health(b)).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok', settings: 'differ' });
+    expect(warnings(b)).toEqual([expect.stringMatching(saying('--public-url \\(none\\) there, https://chat.example.org here; --send-rate 10 there, 20 here'))]);
+    await until(async () => (await health(a)).settings === 'differ', 'the first node to see the other settings', HEARTBEAT_MS * 3);
+    expect(warnings(a)).toEqual([expect.stringMatching(saying('--public-url https://chat.example.org there, \\(none\\) here; --send-rate 20 there, 10 here'))]);
+    // Said once, not at every heartbeat.
+    await sleep(HEARTBEAT_MS + 500);
+    expect(warnings(a)).toHaveLength(1);
+
+    // The other node stops: the settings agree again, said once at info level.
+    await b.close();
+    await until(async () => (await health(a)).settings === 'same', 'the first node to see the same settings again', HEARTBEAT_MS * 3);
+    expect(a.logs.filter((line) => line.msg.includes('same cluster-wide settings again'))).toHaveLength(1);
+  }, 40_000);
+
   it('takes a copy of a database (CREATE DATABASE … TEMPLATE) for another cluster, with an id of its own', async () => {
     const original = await postgres().createDatabase();
     const first = await node(original, redisOne().url);
@@ -227,7 +250,7 @@ describe.runIf(hasPostgres && hasRedis)('nodes that are not one cluster, and clu
     target = redisOne().port;
     door.cut();
     await until(async () => (await health(a)).cluster === 'shared-redis' && (await health(b)).cluster === 'shared-redis', 'both clusters to report the shared Redis', 15_000);
-    expect(await health(a)).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'shared-redis' });
+    expect(await health(a)).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'shared-redis', settings: 'same' });
     for (const server of [a, b]) {
       expect(errors(server)).toEqual([expect.stringMatching(/^another Parley cluster, on another PostgreSQL database \(a node on .+, pid \d+\), uses this Redis server: the clusters receive each other's events/)]);
     }

@@ -100,14 +100,14 @@ describe.runIf(hasPostgres && hasRedis)('starting a node on a PostgreSQL databas
     const database = await postgres().createDatabase();
     const cluster = await node(database, true);
     const health = async () => (await fetch(`${cluster.url}/healthz`)).json();
-    expect(await health()).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok' });
+    expect(await health()).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok', settings: 'same' });
     await postgres().stop();
     try {
-      expect(await health()).toEqual({ ok: true, database: 'down', redis: 'up', cluster: 'ok' });
+      expect(await health()).toEqual({ ok: true, database: 'down', redis: 'up', cluster: 'ok', settings: 'same' });
     } finally {
       await postgres().restart();
     }
-    expect(await health()).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok' });
+    expect(await health()).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok', settings: 'same' });
 
     const alone = await node(await postgres().createDatabase(), false);
     expect(await (await fetch(`${alone.url}/healthz`)).json()).toEqual({ ok: true, database: 'up' });

@@ -90,7 +90,7 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     bobOnB.close();
     await waitFor(() => aliceOnA.presence.some((change) => change.user.name === 'bob' && !change.online), 'alice hears bob left');
 
-    expect(await (await fetch(`${a.url}/healthz`)).json()).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok' });
+    expect(await (await fetch(`${a.url}/healthz`)).json()).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok', settings: 'same' });
   });
 
   it('counts a Redis that keeps the connection but stops answering as away: sends are still acknowledged, /healthz says so, and once it answers the other node has every message once', async () => {
@@ -199,7 +199,7 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     await waitFor(() => aliceOnA.presence.some((change) => change.user.name === 'bob' && change.online), 'alice on A hears bob is online');
     await alice.api.send(dmId(alice.user.id, bob.user.id), 'through the limited user', 'acl1');
     await waitFor(() => bobOnB.messages.some((message) => message.text === 'through the limited user'), 'bob on B gets the DM');
-    expect(await (await fetch(`${a!.url}/healthz`)).json()).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok' });
+    expect(await (await fetch(`${a!.url}/healthz`)).json()).toEqual({ ok: true, database: 'up', redis: 'up', cluster: 'ok', settings: 'same' });
     // Every command the nodes sent was allowed: no NOPERM (or any other Redis complaint) was logged.
     expect(logs.filter((entry) => /NOPERM|Redis/i.test(`${entry.msg} ${entry.err?.message ?? ''}`))).toEqual([]);
 

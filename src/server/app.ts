@@ -18,7 +18,7 @@ import type { Bus } from './events/bus.ts';
 import { InProcessBus } from './events/in-process-bus.ts';
 import { BusRecovery } from './events/bus-recovery.ts';
 import { DEFAULT_ORDERED_DELIVERY, OrderedDelivery } from './events/ordered-delivery.ts';
-import type { Config } from './config.ts';
+import { clusterWideSettings, type Config } from './config.ts';
 import type { Connection } from './gateway/connection.ts';
 import { Gateway } from './gateway/gateway.ts';
 import { Hub } from './gateway/hub.ts';
@@ -169,7 +169,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     : null;
   const nodes = config.database.kind === 'postgres'
     ? await (await import('./storage/postgres/node-registry.ts')).NodeRegistry
-        .join(config.database.url, cluster !== null, { ...(cluster ? { redis: cluster } : {}), log: log.child({ part: 'cluster' }) })
+        .join(config.database.url, cluster !== null, { ...(cluster ? { redis: cluster } : {}), log: log.child({ part: 'cluster' }), settings: clusterWideSettings(config) })
         .catch(async (error: unknown) => {
           await cluster?.close();
           await store.close();
@@ -259,7 +259,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     const database = nodes ? { database: (await nodes.reachable()) ? 'up' : 'down' } : {};
     // "cluster": whether the nodes on this database and this Redis make one cluster (NodeRegistry.clusterState).
     return cluster
-      ? { ok: true, ...database, redis: cluster.connected ? 'up' : 'down', ...(nodes ? { cluster: nodes.clusterState } : {}) }
+      ? { ok: true, ...database, redis: cluster.connected ? 'up' : 'down', ...(nodes ? { cluster: nodes.clusterState, settings: nodes.settingsState } : {}) }
       : { ok: true, ...database };
   });
   const secureCookies = tls !== null || config.behindTlsProxy;

@@ -174,6 +174,26 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   };
 }
 
+/**
+ * The settings every node of a cluster should be started with alike, by flag, as text: what a
+ * person meets (their send limit, how large a file may be and how long it is kept, which
+ * addresses a browser may use) must not depend on the node the balancer picked. Nodes compare
+ * them at start and at every heartbeat (storage/postgres/node-settings.ts) and warn of a
+ * difference; they do not refuse it, so that a setting can change one node at a time.
+ */
+export function clusterWideSettings(config: Config): Record<string, string> {
+  return {
+    'send-rate': String(config.sendRatePerSecond),
+    'send-burst': String(config.sendBurst),
+    'max-connections-per-user': String(config.maxConnectionsPerUser),
+    'max-file-bytes': String(config.files.maxFileBytes),
+    'file-offer-ttl': `${config.files.offerTtlMs}ms`,
+    'file-retention': config.files.retentionMs === null ? 'keep' : `${config.files.retentionMs}ms`,
+    'public-url': [...config.publicUrls].sort().join(',') || '(none)',
+    'allow-origin': [...config.allowedOrigins].sort().join(',') || '(none)',
+  };
+}
+
 function databaseSetting(url: string): DatabaseSetting {
   if (url === '') return { kind: 'sqlite' };
   if (!/^postgres(ql)?:\/\//.test(url) || !URL.canParse(url)) {

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { redactedUrl, StoreUnavailableError } from '../open-store.ts';
 import { clusterIdOf, databaseHome } from './cluster-identity.ts';
 import { otherRedisRefusal, refusal, sharedRedisRefusal } from './node-refusals.ts';
+import { settingsDifferences, type NodeSettings } from './node-settings.ts';
 
 /** How often a node says it is alive, and how long after its last word another node still counts it. */
 export const HEARTBEAT_MS = 5_000;
@@ -100,6 +101,8 @@ export class NodeRegistry {
   private otherRedis: NodeRow[] = [];
   /** Other clusters announced on this node's Redis server at the last heartbeat that could ask it. */
   private sharedWith: ClusterAnnouncement[] = [];
+  /** Fresh nodes started with other cluster-wide settings than this one, at the last look, with what differs. */
+  private otherSettings: { node: string; differences: string[] }[] = [];
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -109,6 +112,7 @@ export class NodeRegistry {
     /** This database's cluster id, announced on Redis (null without Redis). */
     readonly clusterId: string | null,
     private readonly log: RegistryLog | null,
+    private readonly settings: NodeSettings,
   ) {}
 
   /**
@@ -117,12 +121,17 @@ export class NodeRegistry {
    * first), or another cluster announces itself on `redis`. Without an answer to wait for, it
    * waits for nothing: the normal start is one transaction and two Redis commands.
    */
-  static async join(url: string, clustered: boolean, options: { redis?: ClusterRedis; log?: RegistryLog } = {}): Promise<NodeRegistry> {
+  static async join(
+    url: string,
+    clustered: boolean,
+    options: { redis?: ClusterRedis; log?: RegistryLog; settings?: NodeSettings } = {},
+  ): Promise<NodeRegistry> {
     const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 2_000, application_name: 'parley-heartbeat' });
     pool.on('error', () => {});
     const redis = clustered ? (options.redis ?? null) : null;
     const log = options.log ?? null;
     const id = randomUUID();
+    const settings = options.settings ?? {};
     try {
       /** Nodes found recording another Redis server, and their row's seen_at then. */
       const waitingFor = new Map<string, string>();
@@ -131,10 +140,11 @@ export class NodeRegistry {
         if (redis && redisId === null && attempt === 1) {
           log?.warn('Redis did not say its run_id (INFO server, denied by an ACL?): this node cannot check that every node uses the same Redis server');
         }
-        const registration = await register(pool, url, id, clustered, redis, redisId);
+        const registration = await register(pool, url, { id, clustered, settings }, redis, redisId);
         if (registration.joined) {
           if (registration.renewed) log?.info({ clusterId: registration.clusterId }, 'this PostgreSQL database is a copy of another one: it is a cluster of its own, with a new cluster id');
-          const registry = new NodeRegistry(pool, id, clustered, redis, registration.clusterId, log);
+          const registry = new NodeRegistry(pool, id, clustered, redis, registration.clusterId, log, settings);
+          await registry.compareSettings();
           registry.timer = setInterval(() => void registry.beat(), HEARTBEAT_MS);
           registry.timer.unref();
           return registry;
@@ -180,6 +190,44 @@ export class NodeRegistry {
     await this.checkRouting();
   }
 
+  /**
+   * Finds the fresh nodes started with other cluster-wide settings than this one (node-settings.ts)
+   * and warns once per change: a person's limits, files and allowed addresses would depend on the
+   * node they reach. Not refused, so a setting can be changed one node at a time. While the
+   * database cannot say, the last answer stands.
+   */
+  private async compareSettings(): Promise<void> {
+    const answer = await this
+      .query<{ host: string; pid: number; settings: NodeSettings }>(
+        `SELECT host, pid, settings FROM parley_nodes
+         WHERE id <> $1 AND settings IS NOT NULL AND seen_at > now() - make_interval(secs => $2) ORDER BY started_at, id`,
+        [this.id, FRESH_MS / 1000],
+      )
+      .catch(() => null);
+    if (!answer) return;
+    const found = answer.rows
+      .map((row) => ({ node: `${row.host} pid ${row.pid}`, differences: settingsDifferences(this.settings, row.settings) }))
+      .filter((other) => other.differences.length > 0);
+    const key = (list: typeof found) => JSON.stringify(list);
+    if (key(found) === key(this.otherSettings)) return; // logged once per change, not at every heartbeat
+    this.otherSettings = found;
+    const [first] = found;
+    if (first) {
+      this.log?.warn(
+        { nodes: found },
+        `another Parley node on this database (${first.node}) was started with other settings than this one: ${first.differences.join('; ')}. ` +
+          'Start every node of a cluster with the same ones, or what people meet depends on the node they reach.',
+      );
+    } else {
+      this.log?.info('every node on this database runs with the same cluster-wide settings again');
+    }
+  }
+
+  /** What /healthz says of the nodes' settings: `differ` while a fresh node runs with other cluster-wide settings (compareSettings). */
+  get settingsState(): 'same' | 'differ' {
+    return this.otherSettings.length > 0 ? 'differ' : 'same';
+  }
+
   /** What /healthz says of the cluster: whether this node and the others make one (ClusterState). */
   get clusterState(): ClusterState {
     if (this.otherRedis.length > 0) return 'other-redis';
@@ -202,9 +250,9 @@ export class NodeRegistry {
     const redisId = this.redis ? await this.redis.serverId() : null;
     await this
       .query(
-        `INSERT INTO parley_nodes (id, host, pid, clustered, routes, redis_id) VALUES ($1, $2, $3, $4, true, $5)
+        `INSERT INTO parley_nodes (id, host, pid, clustered, routes, redis_id, settings) VALUES ($1, $2, $3, $4, true, $5, $6)
          ON CONFLICT (id) DO UPDATE SET seen_at = now(), redis_id = EXCLUDED.redis_id`,
-        [this.id, hostname(), process.pid, this.clustered, redisId],
+        [this.id, hostname(), process.pid, this.clustered, redisId, this.settings],
       )
       .catch(() => {}); // /healthz says the database is down; the next beat tries again
     if (this.redis) {
@@ -212,6 +260,7 @@ export class NodeRegistry {
       await this.announce(this.redis);
     }
     await this.checkRouting();
+    await this.compareSettings();
   }
 
   /**
@@ -337,8 +386,7 @@ export class NodeRegistry {
 async function register(
   pool: pg.Pool,
   url: string,
-  id: string,
-  clustered: boolean,
+  { id, clustered, settings }: { id: string; clustered: boolean; settings: NodeSettings },
   redis: ClusterRedis | null,
   redisId: string | null,
 ): Promise<Registration> {
@@ -358,6 +406,8 @@ async function register(
     // The run_id of the Redis server the node reached at its last heartbeat: null when it could not
     // ask, and for a node of an earlier version, and then nobody compares theirs with it.
     await client.query('ALTER TABLE parley_nodes ADD COLUMN IF NOT EXISTS redis_id text');
+    // The settings every node should share (node-settings.ts): null for a node of an earlier version, compared with nobody.
+    await client.query('ALTER TABLE parley_nodes ADD COLUMN IF NOT EXISTS settings jsonb');
     // A node killed without closing leaves its row: once stale, it is nobody.
     await client.query(`DELETE FROM parley_nodes WHERE seen_at < now() - make_interval(secs => $1)`, [FRESH_MS / 1000]);
     const { rows } = await client.query<NodeRow>(
@@ -378,12 +428,13 @@ async function register(
       const others = await redis.announce(cluster.id, { host: hostname(), pid: process.pid }, FRESH_MS, true).catch(() => []);
       if (others[0]) throw new MixedNodesError(sharedRedisRefusal(others[0]));
     }
-    await client.query('INSERT INTO parley_nodes (id, host, pid, clustered, routes, redis_id) VALUES ($1, $2, $3, $4, true, $5)', [
+    await client.query('INSERT INTO parley_nodes (id, host, pid, clustered, routes, redis_id, settings) VALUES ($1, $2, $3, $4, true, $5, $6)', [
       id,
       hostname(),
       process.pid,
       clustered,
       redisId,
+      settings,
     ]);
     await client.query('COMMIT');
     return { joined: true, clusterId: cluster?.id ?? null, renewed: cluster?.renewed ?? false };
