@@ -5,11 +5,12 @@
  * Pebble's DNS queries with 127.0.0.1, so the test domain leads back to this machine.
  */
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import pino from 'pino';
+import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startParley, type RunningParley } from '../src/server/app.ts';
 import { parseConfig } from '../src/server/config.ts';
@@ -61,7 +62,7 @@ describe.skipIf(!hasPebble && !required)('automatic TLS with ACME, against Pebbl
       { logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }), clock },
     );
 
-  it('gets a certificate through HTTP-01, serves it, keeps it across a restart and renews it when due without dropping a connection', async () => {
+  it('gets a certificate through HTTP-01, serves it, keeps it across a restart, renews it when due without dropping a connection, and orders anew when the kept key does not match', async () => {
     const dataDir = join(dir, 'data');
     const clock = new ManualClock();
     let parley: RunningParley | undefined = await start(dataDir, clock);
@@ -97,6 +98,18 @@ describe.skipIf(!hasPebble && !required)('automatic TLS with ACME, against Pebbl
       expect(dropped).toBe(false);
       expect(open1.getPeerX509Certificate()!.fingerprint256).toBe(issued.fingerprint256);
       open1.destroy();
+
+      // A kept key that no longer matches its certificate (a half-restored folder) is not served: a new certificate is ordered.
+      await parley.close();
+      await writeFile(join(dataDir, 'acme', `${DOMAIN}.key`), (await generate([{ name: 'commonName', value: 'other' }], { keySize: 2048 })).private);
+      parley = await start(dataDir, clock);
+      const replaced = await open(parley.port, root);
+      const served = replaced.getPeerX509Certificate()!;
+      const trusted = replaced.authorized;
+      replaced.destroy();
+      expect(trusted).toBe(true);
+      expect(served.fingerprint256).not.toBe(renewed.fingerprint256);
+      expect(parley.tlsFingerprint).toBe(served.fingerprint256);
     } finally {
       await parley?.close();
     }

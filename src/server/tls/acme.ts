@@ -11,7 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { Agent } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { AcmeSetting } from '../config.ts';
@@ -139,9 +139,19 @@ export class AcmeCertificates {
     return !covers || Date.parse(x509.validTo) - this.clock.now() < RENEW_BEFORE_MS;
   }
 
+  /** The kept certificate, or null when there is none or it cannot be served (then a new one is ordered). */
   private async kept(): Promise<TlsMaterial | null> {
     const pair = await this.store.certificate(this.name);
-    return pair && material(pair);
+    if (!pair) return null;
+    try {
+      const kept = material(pair);
+      // A key that does not match the certificate, or is not a key, fails here rather than when served.
+      createSecureContext({ cert: kept.cert, key: kept.key });
+      return kept;
+    } catch (error) {
+      this.log.warn({ err: error }, `ACME: the kept certificate for ${this.name} cannot be used (${(error as Error).message}); ordering a new one`);
+      return null;
+    }
   }
 
   private async obtain(): Promise<TlsMaterial> {
