@@ -150,7 +150,9 @@ export async function startParley(config: Config, options: StartOptions = {}): P
       for (const connection of hub.connections()) bytes += connection.queuedBytes;
       return bytes;
     },
-    ...(config.redisUrl ? { redisUp: () => (cluster?.connected ? 1 : 0), clusterNodes: () => nodes?.nodesRunning ?? 1 } : {}),
+    ...(config.redisUrl
+      ? { redisUp: () => (cluster?.connected ? 1 : 0), clusterNodes: () => nodes?.nodesRunning ?? 1, redisClockOffset: () => (cluster?.clockOffset.ms ?? 0) / 1000 }
+      : {}),
   });
   const store: Store = meteredStore(opened.store, metrics.events);
   const accountLimits = options.accountLimits ?? DEFAULT_ACCOUNT_LIMITS;
@@ -162,7 +164,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   // are a node on another Redis server than the others and a cluster on another's Redis (docs/DEPLOYMENT.md, "Cluster").
   // Redis is connected first, so that the registration records which Redis server this node reaches.
   const cluster = config.redisUrl
-    ? await (await import('./redis/cluster.ts')).RedisCluster.connect(config.redisUrl, log, metrics.events).catch(async (error: unknown) => {
+    ? await (await import('./redis/cluster.ts')).RedisCluster.connect(config.redisUrl, log, clock, metrics.events).catch(async (error: unknown) => {
         await store.close();
         throw error;
       })
@@ -180,7 +182,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   // Events for a few users go only to the nodes that hold them, once every node running can hear them so.
   if (cluster && nodes) await nodes.watchRouting((everyNodeRoutes, running) => cluster.bus.routeWhen(everyNodeRoutes, running));
   // Presence corrections go to this node's clients only, through its own delivery (made just below).
-  const online: OnlineDirectory = cluster ? await cluster.online({ publish: (event) => delivery.accept(event) }, clock) : new Online(bus);
+  const online: OnlineDirectory = cluster ? await cluster.online({ publish: (event) => delivery.accept(event) }) : new Online(bus);
   const hub = new Hub<Connection>(log.child({ part: 'gateway' }), online, cluster?.bus, () => clock.now());
   const delivery = new OrderedDelivery(
     new MessageReplay(store),
@@ -221,7 +223,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   if (rekeyed > 0) log.info({ users: rekeyed }, 'gave user names their keys under the current name rules');
   const sendLimits = { perSecond: config.sendRatePerSecond, burst: config.sendBurst };
   // One budget per user for everything that writes what others receive: messages, room changes.
-  const sendLimiter = cluster ? cluster.sendLimiter(sendLimits, clock) : new SendRate(sendLimits, clock);
+  const sendLimiter = cluster ? cluster.sendLimiter(sendLimits) : new SendRate(sendLimits, clock);
   const chat = new Chat(store, bus, clock, sendLimiter);
   const rooms = new Rooms(store, bus, online, clock, sendLimiter);
   const people = new People(store, online);

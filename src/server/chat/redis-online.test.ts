@@ -6,6 +6,7 @@ import type { Bus } from '../events/bus.ts';
 import { InProcessBus } from '../events/in-process-bus.ts';
 import { RedisBus } from '../events/redis-bus.ts';
 import { connectRedis } from '../redis/connect.ts';
+import { RedisClockOffset } from '../redis/redis-clock.ts';
 import { DEFAULT_REDIS_ONLINE, RedisOnline } from './redis-online.ts';
 
 const quiet = { error: () => {}, warn: () => {}, info: () => {} };
@@ -21,15 +22,18 @@ describe.skipIf(!hasRedis)('presence across nodes (RedisOnline)', () => {
   });
 
   /** A node: its own bus, Redis connection and clock; `heard` is what its clients are told. */
-  async function node(clock: ManualClock, prefix: string, ownBus?: Bus) {
+  async function node(clock: ManualClock, prefix: string, ownBus?: Bus, { onRedisTime = false } = {}) {
     const redisBus = await RedisBus.connect(redis().url, quiet);
     const bus = ownBus ?? redisBus;
     const client = await connectRedis(redis().url, 'test', quiet);
+    // As RedisCluster runs it: the node's clock moved onto Redis's.
+    const offset = new RedisClockOffset(client, clock, quiet);
+    if (onRedisTime) await offset.start();
     const heard: PresenceChange[] = [];
     const unsubscribe = bus.subscribe((event) => event.type === 'presence' && heard.push(...event.changes));
     const local = { publish: (event: { type: string; changes?: PresenceChange[] }) => heard.push(...(event.changes ?? [])) };
-    const online = await RedisOnline.start(client, bus, local, clock, quiet, { ...DEFAULT_REDIS_ONLINE, prefix });
-    cleanups.push(() => redisBus.close(), () => client.quit(), unsubscribe, () => online.stop());
+    const online = await RedisOnline.start(client, bus, local, onRedisTime ? offset.corrected() : clock, quiet, { ...DEFAULT_REDIS_ONLINE, prefix });
+    cleanups.push(() => redisBus.close(), () => client.quit(), unsubscribe, () => online.stop(), () => offset.stop());
     const told = (user: { id: number }, isOnline: boolean) => heard.filter((change) => change.user.id === user.id && change.online === isOnline).length;
     return { online, heard, told, connected: () => redisBus.connected && client.status === 'ready' };
   }
@@ -92,6 +96,33 @@ describe.skipIf(!hasRedis)('presence across nodes (RedisOnline)', () => {
     await clockB.advance(20_000);
     expect(b.online.isOnline(bob.id)).toBe(true);
     expect(b.told(bob, false)).toBe(0);
+  });
+
+  it('keeps the users of a node whose clock is a minute behind the others online, on Redis’s time, while it renews them', async () => {
+    for (const onRedisTime of [false, true]) {
+      const prefix = onRedisTime ? 'p5:' : 'p6:';
+      const start = Date.now();
+      const clockA = new ManualClock(start - 60_000);
+      const clockB = new ManualClock(start);
+      const a = await node(clockA, prefix, undefined, { onRedisTime });
+      const b = await node(clockB, prefix, undefined, { onRedisTime });
+      a.online.connected(alice);
+      b.online.connected(bob);
+      await waitUntil(() => a.online.isOnline(bob.id), 'A sees bob');
+      // Both nodes live and renew, 30 s in steps of 5.
+      for (let step = 0; step < 6; step++) {
+        await clockA.advance(5_000);
+        await clockB.advance(5_000);
+      }
+      if (onRedisTime) {
+        // Both nodes read one time: alice stays online, and B's clients are never told otherwise.
+        expect(b.online.isOnline(alice.id)).toBe(true);
+        expect(b.told(alice, false)).toBe(0);
+      } else {
+        // The flap this prevents: on each machine's own clock, B takes A's fresh entries for a minute old and sweeps them.
+        expect(b.told(alice, false)).toBeGreaterThan(0);
+      }
+    }
   });
 
   it('tells a node’s clients, at its next refresh, the changes whose events it lost', async () => {

@@ -4,8 +4,9 @@
  * - P..'entries': a sorted set of `<userId>@<node>`, scored by when that entry expires (ms);
  * - P..'u:'..userId: a sorted set of the nodes the user is on, with the same expiries;
  * - P..'names': a hash of userId to the user's UserRef as JSON.
- * A user is online while one of their entries has not expired. Times are the nodes' clocks
- * (kept in step by NTP; a skew of a second or two only moves an expiry by as much).
+ * A user is online while one of their entries has not expired. Times are Redis's: each node's
+ * clock corrected by its offset from Redis's (redis/redis-clock.ts), so a node whose clock is off
+ * neither expires the others' entries nor has its own expired.
  */
 
 /**

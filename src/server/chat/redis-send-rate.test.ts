@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../test/support/manual-clock.ts';
 import { hasRedis, privateRedis } from '../../../test/support/redis.ts';
 import { connectRedis } from '../redis/connect.ts';
+import { RedisClockOffset } from '../redis/redis-clock.ts';
 import { RedisSendRate } from './redis-send-rate.ts';
 
 const quiet = { warn: () => {}, info: () => {} };
@@ -44,6 +45,21 @@ describe.skipIf(!hasRedis)('the send limit shared by every node (RedisSendRate)'
     await clock.advance(500); // one token, for whichever node asks first
     expect(await attempt(b, 1)).toBe(0);
     expect(await attempt(a, 1)).toBe(500);
+  });
+
+  it('refills nobody’s budget early through a node whose clock runs ahead, on Redis’s time', async () => {
+    for (const onRedisTime of [false, true]) {
+      const clients = await Promise.all([connectRedis(redis().url, 'a', quiet), connectRedis(redis().url, 'b', quiet)]);
+      cleanups.push(...clients.map((client) => () => client.disconnect()));
+      // B's machine is right; A's is a minute ahead (a VM resumed, no NTP).
+      const clocks = [new ManualClock(Date.now() + 60_000), new ManualClock()];
+      const offsets = clients.map((client, i) => new RedisClockOffset(client, clocks[i]!, quiet));
+      if (onRedisTime) for (const offset of offsets) await offset.start();
+      const [a, b] = clients.map((client, i) => new RedisSendRate(client, limits, onRedisTime ? offsets[i]!.corrected() : clocks[i]!, quiet, `skew-${onRedisTime}:`));
+      for (let i = 0; i < 5; i++) expect(await attempt(b!, 1)).toBe(0);
+      // On A's own clock a minute has passed since B emptied the bucket: it is full again. On Redis's, none has.
+      expect(await attempt(a!, 1)).toBe(onRedisTime ? 500 : 0);
+    }
   });
 
   it('falls back to each node’s own budget while Redis is away, and shares again once it is back', async () => {

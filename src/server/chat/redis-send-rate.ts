@@ -26,8 +26,8 @@ const TAKE_COMMAND = 'parleyTakeSendToken';
 type TakeCommand = (key: string, perSecond: number, burst: number, now: number) => Promise<number>;
 
 /**
- * The per-user send limit shared by every node: one bucket per user in Redis, on the time of the
- * node that sends (nodes' clocks in step, as for presence). While Redis is away each node falls
+ * The per-user send limit shared by every node: one bucket per user in Redis, on Redis's time (the
+ * node's clock corrected by its offset from Redis's, as for presence). While Redis is away each node falls
  * back to its own buckets: sends go on at one node's rate rather than failing.
  */
 export class RedisSendRate implements SendLimiter {

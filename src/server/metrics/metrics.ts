@@ -10,6 +10,8 @@ export interface MetricSources {
   redisUp?(): number;
   /** Cluster mode only: the nodes running on the database, as this node's last heartbeat counted them. */
   clusterNodes?(): number;
+  /** Cluster: seconds to add to this machine's clock to get Redis's. */
+  redisClockOffset?(): number;
 }
 
 export interface Metrics {
@@ -32,6 +34,9 @@ export function createMetrics(sources: MetricSources): Metrics {
   gauge('parley_send_queue_bytes', 'Bytes queued for sending over all WebSocket connections.', sources.queuedBytes);
   if (sources.redisUp) gauge('parley_redis_up', 'Cluster: 1 while this node is connected to Redis, else 0.', sources.redisUp);
   if (sources.clusterNodes) gauge('parley_cluster_nodes', 'Cluster: nodes running on the database (counted at each heartbeat).', sources.clusterNodes);
+  if (sources.redisClockOffset) {
+    gauge('parley_redis_clock_offset_seconds', "Cluster: Redis's clock minus this machine's (measured every minute); presence and send limits use Redis's.", sources.redisClockOffset);
+  }
 
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });

@@ -10,6 +10,7 @@ import { RedisBus, type BusEvents } from '../events/redis-bus.ts';
 import type { ClusterAnnouncement, ClusterRedis } from '../storage/postgres/node-registry.ts';
 import { announceCluster, redisServerId, withdrawCluster } from './cluster-announcements.ts';
 import { connectRedis, REDIS_ANSWER_TIMEOUT_MS } from './connect.ts';
+import { RedisClockOffset } from './redis-clock.ts';
 
 /**
  * What `--redis` connects (docs/ARCHITECTURE.md, "Across nodes"): the bus (two connections, one
@@ -17,18 +18,26 @@ import { connectRedis, REDIS_ANSWER_TIMEOUT_MS } from './connect.ts';
  * with the reason when Redis cannot be reached, like a database that cannot be opened.
  */
 export class RedisCluster implements ClusterRedis {
+  /** Presence and the send limit read the time through it: Redis's, not this machine's (redis-clock.ts). */
+  readonly clockOffset: RedisClockOffset;
+
   private constructor(
     readonly bus: RedisBus,
     private readonly commands: Redis,
     private readonly log: Logger,
-  ) {}
+    clock: Clock,
+  ) {
+    this.clockOffset = new RedisClockOffset(commands, clock, log.child({ part: 'clock' }));
+  }
 
-  static async connect(url: string, log: Logger, events?: BusEvents): Promise<RedisCluster> {
+  static async connect(url: string, log: Logger, clock: Clock, events?: BusEvents): Promise<RedisCluster> {
     const bus = await RedisBus.connect(url, log.child({ part: 'bus' }), events ? { events } : {});
     try {
       // Auto-pipelining: the commands of one turn (a send limit taken per message of a burst of
       // sends) leave in one write, not one syscall each; each still gets its own reply.
-      return new RedisCluster(bus, await connectRedis(url, 'commands', log.child({ part: 'redis' }), { enableAutoPipelining: true, socketTimeout: REDIS_ANSWER_TIMEOUT_MS }), log);
+      const cluster = new RedisCluster(bus, await connectRedis(url, 'commands', log.child({ part: 'redis' }), { enableAutoPipelining: true, socketTimeout: REDIS_ANSWER_TIMEOUT_MS }), log, clock);
+      await cluster.clockOffset.start();
+      return cluster;
     } catch (error) {
       await bus.close();
       throw error;
@@ -36,12 +45,12 @@ export class RedisCluster implements ClusterRedis {
   }
 
   /** Presence across nodes; `local` is this node's own delivery (for corrections to its clients). */
-  online(local: EventPublisher, clock: Clock): Promise<RedisOnline> {
-    return RedisOnline.start(this.commands, this.bus, local, clock, this.log.child({ part: 'presence' }));
+  online(local: EventPublisher): Promise<RedisOnline> {
+    return RedisOnline.start(this.commands, this.bus, local, this.clockOffset.corrected(), this.log.child({ part: 'presence' }));
   }
 
-  sendLimiter(limits: SendRateLimits, clock: Clock): RedisSendRate {
-    return new RedisSendRate(this.commands, limits, clock, this.log.child({ part: 'send-rate' }));
+  sendLimiter(limits: SendRateLimits): RedisSendRate {
+    return new RedisSendRate(this.commands, limits, this.clockOffset.corrected(), this.log.child({ part: 'send-rate' }));
   }
 
   failureCounters() {
@@ -68,6 +77,7 @@ export class RedisCluster implements ClusterRedis {
   }
 
   async close(): Promise<void> {
+    this.clockOffset.stop();
     await this.bus.close();
     await (this.commands.status === 'ready' ? this.commands.quit().catch(() => this.commands.disconnect()) : this.commands.disconnect());
   }
