@@ -53,16 +53,16 @@ describe.skipIf(!hasPebble && !required)('automatic TLS with ACME, against Pebbl
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const start = (dataDir: string, clock: ManualClock) =>
+  const start = (dataDir: string, clock: ManualClock, directoryUrl = directory) =>
     startParley(
       parseConfig(
-        ['--port', '0', '--data', dataDir, '--tls', 'acme', '--tls-domain', DOMAIN, '--acme-email', 'ops@parley.test', '--acme-directory', directory, '--acme-ca', pebbleCa, '--acme-http-port', String(challengePort)],
+        ['--port', '0', '--data', dataDir, '--tls', 'acme', '--tls-domain', DOMAIN, '--acme-email', 'ops@parley.test', '--acme-directory', directoryUrl, '--acme-ca', pebbleCa, '--acme-http-port', String(challengePort)],
         {},
       ),
       { logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }), clock },
     );
 
-  it('gets a certificate through HTTP-01, serves it, keeps it across a restart, renews it when due without dropping a connection, and orders anew when the kept key does not match', async () => {
+  it('gets a certificate through HTTP-01, serves it, keeps it across a restart, renews it when due without dropping a connection, orders anew when the kept key does not match, and serves only a certificate of the CA it is set to use', async () => {
     const dataDir = join(dir, 'data');
     const clock = new ManualClock();
     let parley: RunningParley | undefined = await start(dataDir, clock);
@@ -111,6 +111,17 @@ describe.skipIf(!hasPebble && !required)('automatic TLS with ACME, against Pebbl
       expect(trusted).toBe(true);
       expect(served.fingerprint256).not.toBe(renewed.fingerprint256);
       expect(parley.tlsFingerprint).toBe(served.fingerprint256);
+
+      // Another CA (as Let's Encrypt's production one after its staging one; here the same Pebble by
+      // another name): the certificate kept from the first is not served, the new CA's is.
+      await parley.close();
+      parley = await start(dataDir, new ManualClock(), directory.replace('127.0.0.1', 'localhost'));
+      expect(parley.tlsFingerprint).not.toBe(served.fingerprint256);
+      // And back: the kept certificate is the other CA's now, so the first one orders again.
+      const fromOther = parley.tlsFingerprint;
+      await parley.close();
+      parley = await start(dataDir, new ManualClock());
+      expect([served.fingerprint256, fromOther]).not.toContain(parley.tlsFingerprint);
     } finally {
       await parley?.close();
     }

@@ -20,9 +20,12 @@ export interface AcmeStore {
   readonly shared: boolean;
   /** The account key for `directoryUrl`: the kept one, or `fresh()` kept by the first to ask. */
   accountKey(directoryUrl: string, fresh: () => Promise<string>): Promise<string>;
-  /** The certificate kept under `name` (the first domain), or null. */
-  certificate(name: string): Promise<CertificatePair | null>;
-  saveCertificate(name: string, pair: CertificatePair): Promise<void>;
+  /**
+   * The certificate kept under `name` (the first domain) from the CA at `directoryUrl`, or null: one
+   * from another CA (Let's Encrypt's staging CA before its production one) is not this one's.
+   */
+  certificate(directoryUrl: string, name: string): Promise<CertificatePair | null>;
+  saveCertificate(directoryUrl: string, name: string, pair: CertificatePair): Promise<void>;
   openChallenge(token: string, keyAuthorization: string): Promise<void>;
   /** The key authorization of an open challenge, or null. */
   challenge(token: string): Promise<string | null>;
@@ -33,8 +36,10 @@ export interface AcmeStore {
 
 /**
  * One node's ACME state in `<data>/acme/` (and so in its backups): `account.key`, and
- * `<domain>.crt` with `<domain>.key`, keys readable by the owner only. Challenges live in memory:
- * this process is the only one that answers them.
+ * `<domain>.crt` with `<domain>.key` and `<domain>.directory` (the CA that issued it), keys
+ * readable by the owner only. A pair kept without the CA's name (by an earlier version) is taken
+ * for the CA configured now. Challenges live in memory: this process is the only one that answers
+ * them.
  */
 export class FileAcmeStore implements AcmeStore {
   readonly shared = false;
@@ -51,21 +56,24 @@ export class FileAcmeStore implements AcmeStore {
     return readFile(file, 'utf8');
   }
 
-  async certificate(name: string): Promise<CertificatePair | null> {
-    const [certFile, keyFile] = this.files(name);
+  async certificate(directoryUrl: string, name: string): Promise<CertificatePair | null> {
+    const [certFile, keyFile, directoryFile] = this.files(name);
     if (!existsSync(certFile) || !existsSync(keyFile)) return null;
+    if (existsSync(directoryFile) && (await readFile(directoryFile, 'utf8')) !== directoryUrl) return null;
     const [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
     return { cert, key };
   }
 
-  async saveCertificate(name: string, pair: CertificatePair): Promise<void> {
-    const [certFile, keyFile] = this.files(name);
+  async saveCertificate(directoryUrl: string, name: string, pair: CertificatePair): Promise<void> {
+    const [certFile, keyFile, directoryFile] = this.files(name);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     // Written aside and renamed: a restart in the middle never finds half a pair.
     await writeFile(`${keyFile}.new`, pair.key, { mode: 0o600 });
     await writeFile(`${certFile}.new`, pair.cert, { mode: 0o644 });
+    await writeFile(`${directoryFile}.new`, directoryUrl, { mode: 0o644 });
     await rename(`${keyFile}.new`, keyFile);
     await rename(`${certFile}.new`, certFile);
+    await rename(`${directoryFile}.new`, directoryFile);
   }
 
   async openChallenge(token: string, keyAuthorization: string): Promise<void> {
@@ -84,7 +92,7 @@ export class FileAcmeStore implements AcmeStore {
     return order();
   }
 
-  private files(name: string): [cert: string, key: string] {
-    return [join(this.dir, `${name}.crt`), join(this.dir, `${name}.key`)];
+  private files(name: string): [cert: string, key: string, directory: string] {
+    return [join(this.dir, `${name}.crt`), join(this.dir, `${name}.key`), join(this.dir, `${name}.directory`)];
   }
 }

@@ -141,7 +141,7 @@ export class AcmeCertificates {
 
   /** The kept certificate, or null when there is none or it cannot be served (then a new one is ordered). */
   private async kept(): Promise<TlsMaterial | null> {
-    const pair = await this.store.certificate(this.name);
+    const pair = await this.store.certificate(this.setting.directoryUrl, this.name);
     if (!pair) return null;
     try {
       const kept = material(pair);
@@ -183,7 +183,7 @@ export class AcmeCertificates {
       },
     });
     const issued = material({ cert, key: key.toString() });
-    await this.store.saveCertificate(this.name, issued);
+    await this.store.saveCertificate(this.setting.directoryUrl, this.name, issued);
     this.log.info({ fingerprint: issued.fingerprint, validTo: new X509Certificate(cert).validTo }, 'ACME: certificate issued');
     return issued;
   }

@@ -32,16 +32,19 @@ export class PostgresAcmeStore implements AcmeStore {
     return stored;
   }
 
-  async certificate(name: string): Promise<CertificatePair | null> {
-    const { rows } = await this.db.query<{ cert_pem: string; key_pem: string }>('SELECT cert_pem, key_pem FROM acme_certificates WHERE name = $1', [name]);
+  async certificate(directoryUrl: string, name: string): Promise<CertificatePair | null> {
+    const { rows } = await this.db.query<{ cert_pem: string; key_pem: string }>('SELECT cert_pem, key_pem FROM acme_certificates WHERE directory = $1 AND name = $2', [
+      directoryUrl,
+      name,
+    ]);
     return rows[0] ? { cert: rows[0].cert_pem, key: rows[0].key_pem } : null;
   }
 
-  async saveCertificate(name: string, pair: CertificatePair): Promise<void> {
+  async saveCertificate(directoryUrl: string, name: string, pair: CertificatePair): Promise<void> {
     await this.db.query(
-      `INSERT INTO acme_certificates (name, cert_pem, key_pem) VALUES ($1, $2, $3)
-       ON CONFLICT (name) DO UPDATE SET cert_pem = EXCLUDED.cert_pem, key_pem = EXCLUDED.key_pem, stored_at = now()`,
-      [name, pair.cert, pair.key],
+      `INSERT INTO acme_certificates (directory, name, cert_pem, key_pem) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (directory, name) DO UPDATE SET cert_pem = EXCLUDED.cert_pem, key_pem = EXCLUDED.key_pem, stored_at = now()`,
+      [directoryUrl, name, pair.cert, pair.key],
     );
   }
 

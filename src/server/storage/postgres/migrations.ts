@@ -160,10 +160,12 @@ export const MIGRATIONS: readonly string[] = [
     key_pem   text NOT NULL
   );
   CREATE TABLE acme_certificates (
-    name      text PRIMARY KEY,
+    directory text NOT NULL,
+    name      text NOT NULL,
     cert_pem  text NOT NULL,
     key_pem   text NOT NULL,
-    stored_at timestamptz NOT NULL DEFAULT now()
+    stored_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (directory, name)
   );
   CREATE TABLE acme_challenges (
     token             text PRIMARY KEY,
