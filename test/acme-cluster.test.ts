@@ -11,7 +11,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import pg from 'pg';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startParley, type RunningParley } from '../src/server/app.ts';
@@ -22,7 +21,7 @@ import { startFrontDoor } from './support/front-door.ts';
 import { ManualClock } from './support/manual-clock.ts';
 import { hasPebble, startPebble, type RunningPebble } from './support/pebble.ts';
 import { freePort } from './support/ports.ts';
-import { hasPostgres, privatePostgres } from './support/postgres.ts';
+import { hasPostgres, privatePostgres, queryRows } from './support/postgres.ts';
 import { hasRedis, privateRedis } from './support/redis.ts';
 
 const required = process.env.CI === 'true';
@@ -95,15 +94,7 @@ describe.skipIf(!runnable && !required)('automatic TLS with ACME on a cluster, a
     });
   }
 
-  async function rows<R extends pg.QueryResultRow>(database: string, text: string): Promise<R[]> {
-    const client = new pg.Client({ connectionString: database });
-    await client.connect();
-    try {
-      return (await client.query<R>(text)).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const rows = queryRows;
 
   it("orders once for the cluster; another node answers the CA's challenge and the others take up the renewal", async () => {
     const database = await postgres().createDatabase();

@@ -12,7 +12,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HEARTBEAT_MS } from '../src/server/storage/postgres/node-registry.ts';
@@ -20,7 +19,7 @@ import { sleep } from './support/clients.ts';
 import { startFrontDoor } from './support/front-door.ts';
 import { freePort } from './support/ports.ts';
 import { serveProcess } from './support/parley-process.ts';
-import { hasPostgres, privatePostgres } from './support/postgres.ts';
+import { hasPostgres, privatePostgres, queryRows } from './support/postgres.ts';
 import { hasRedis, privateRedis, type PrivateRedis } from './support/redis.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -62,15 +61,7 @@ describe.runIf(hasPostgres && hasRedis)('nodes that are not one cluster, and clu
     return started;
   }
 
-  async function sql<R extends pg.QueryResultRow>(database: string, text: string): Promise<R[]> {
-    const client = new pg.Client({ connectionString: database });
-    await client.connect();
-    try {
-      return (await client.query<R>(text)).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const sql = queryRows;
 
   async function redisClient(redis: PrivateRedis): Promise<Redis> {
     const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { RpcClient } from './rpc.ts';
@@ -181,16 +181,7 @@ export function memoryOf(pid: number): { rss: number; peakRss: number } {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export { freePort } from '../../test/support/ports.ts';
 
 /** Resolves once something accepts TCP connections on the port. */
 export async function waitForPort(port: number, child: ChildProcess, timeoutMs = 30_000): Promise<void> {

@@ -10,11 +10,11 @@
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { freePort } from './ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { perSuite } from './per-suite.ts';
+import { freePort } from './ports.ts';
 import { spawnTied } from './tied.ts';
 import { descendants } from './process-tree.ts';
 
@@ -211,4 +211,15 @@ export class TestPostgres {
  */
 export function privatePostgres(): () => TestPostgres {
   return perSuite('The private PostgreSQL', () => TestPostgres.start(), (postgres) => postgres.destroy());
+}
+
+/** The rows of one statement on the database at `url`, on a connection of its own (what a test reads behind Parley's back). */
+export async function queryRows<R extends pg.QueryResultRow>(url: string, text: string): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(text)).rows;
+  } finally {
+    await client.end();
+  }
 }

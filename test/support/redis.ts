@@ -7,11 +7,11 @@
 import { Redis } from 'ioredis';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { freePort } from './ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { perSuite } from './per-suite.ts';
 import { spawnTied } from './tied.ts';
+import { freePort } from './ports.ts';
 
 const BINARY = 'redis-server';
 
