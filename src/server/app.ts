@@ -128,8 +128,9 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const databaseFile = join(config.dataDir, DATABASE_FILE);
   // Opened before the certificate is: in a cluster, ACME's account, certificate and challenges are in the database.
   const opened = await openStore(config.database, databaseFile, config.durability);
+  const acmeLog = log.child({ part: 'acme' });
   const acme = config.tls.kind === 'acme'
-    ? new AcmeCertificates(config.tls, acmeStoreFor(opened.store, config.database.kind, config.dataDir), log.child({ part: 'acme' }), clock)
+    ? new AcmeCertificates(config.tls, acmeStoreFor(opened.store, config.database.kind, config.dataDir, acmeLog), acmeLog, clock)
     : null;
   let tls: TlsMaterial | null;
   try {

@@ -30,7 +30,11 @@ export interface AcmeStore {
   /** The key authorization of an open challenge, or null. */
   challenge(token: string): Promise<string | null>;
   closeChallenge(token: string): Promise<void>;
-  /** Runs `order` while no other node runs one: a cluster orders a certificate once, not once per node. */
+  /**
+   * Runs `order` while no other node runs one: a cluster orders a certificate once, not once per
+   * node. Throws, naming the other node, if its order has not finished in a bound
+   * (postgres-acme-store.ts).
+   */
   exclusively<T>(order: () => Promise<T>): Promise<T>;
 }
 
