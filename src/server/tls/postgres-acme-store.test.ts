@@ -1,15 +1,19 @@
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { hasPostgres, privatePostgres } from '../../../test/support/postgres.ts';
 import { Database } from '../storage/postgres/database.ts';
 import { PostgresAcmeStore } from './postgres-acme-store.ts';
 
+/** A real logger whose lines are kept: level, message and the holder it names. */
 function recordingLog() {
-  const lines: { level: 'info' | 'warn'; fields: Record<string, unknown>; message: string }[] = [];
-  return {
-    lines,
-    info: (fields: Record<string, unknown>, message: string) => void lines.push({ level: 'info', fields, message }),
-    warn: (fields: Record<string, unknown>, message: string) => void lines.push({ level: 'warn', fields, message }),
-  };
+  const lines: { level: 'info' | 'warn'; holder: string; message: string }[] = [];
+  const log = pino({ level: 'info' }, {
+    write: (line: string) => {
+      const { level, msg, holder } = JSON.parse(line) as { level: number; msg: string; holder: string };
+      lines.push({ level: level === 40 ? 'warn' : 'info', holder, message: msg });
+    },
+  });
+  return Object.assign(log, { lines });
 }
 
 /** The bound on waiting for another node's certificate order, against a real PostgreSQL: one node holds the order's lock, another waits. */
@@ -22,7 +26,7 @@ describe.runIf(hasPostgres)('PostgresAcmeStore: waiting for another node\'s orde
     try {
       const holder = new PostgresAcmeStore(holderDb, recordingLog());
       const log = recordingLog();
-      const waiter = new PostgresAcmeStore(waiterDb, log as never, { retryMs: 50, noticeEveryMs: 300, maxWaitMs: 1_000 });
+      const waiter = new PostgresAcmeStore(waiterDb, log, { retryMs: 50, noticeEveryMs: 300, maxWaitMs: 1_000 });
 
       let finishOrder!: () => void;
       let ordering!: () => void;
@@ -48,7 +52,7 @@ describe.runIf(hasPostgres)('PostgresAcmeStore: waiting for another node\'s orde
       expect(error?.message).toContain(`another node's certificate order (PostgreSQL session ${pid} from`);
       expect(error?.message).toContain(`SELECT pg_terminate_backend(${pid})`);
       expect(log.lines[0]).toMatchObject({ level: 'info', message: 'ACME: another node is ordering the certificate; waiting for it' });
-      expect(String(log.lines[0]!.fields.holder)).toContain(`PostgreSQL session ${pid}`);
+      expect(log.lines[0]!.holder).toContain(`PostgreSQL session ${pid}`);
       // Every 300 ms over a second: notices at 0, ~300, ~600, ~900 ms; the later ones are warnings.
       const still = log.lines.filter((line) => line.level === 'warn');
       expect(still.length).toBeGreaterThanOrEqual(2);
