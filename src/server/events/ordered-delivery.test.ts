@@ -67,7 +67,7 @@ describe('OrderedDelivery hearing a conversation again', () => {
       messages.push(messageEvent('world', result.message.seq, result.message));
     };
     const delivered: number[] = [];
-    let heardSince = -Infinity;
+    let heardSince: number | null = -Infinity;
     let reads = 0;
     const source = storeMessageSource(store);
     const counted = {
@@ -75,7 +75,7 @@ describe('OrderedDelivery hearing a conversation again', () => {
       messagesBefore: (...args: Parameters<typeof source.messagesBefore>) => (reads++, source.messagesBefore(...args)),
     };
     const delivery = new OrderedDelivery(counted, (event) => event.type === 'message' && delivered.push(event.seq), clock, quiet, undefined, () => heardSince);
-    return { store, clock, commit, messages, delivered, delivery, hear: (since: number) => (heardSince = since), reads: () => reads };
+    return { store, clock, commit, messages, delivered, delivery, hear: (since: number | null) => (heardSince = since), reads: () => reads };
   }
 
   it('starts afresh, with no hole to wait for, when every recipient here began hearing it after it was last heard', async () => {
@@ -112,5 +112,25 @@ describe('OrderedDelivery hearing a conversation again', () => {
     delivery.stop();
     await store.close();
   });
-});
 
+  it('reads nothing from storage for a conversation nobody here is in, though it hears only some of its messages; a member who comes later starts it afresh', async () => {
+    const { store, clock, commit, messages, delivered, delivery, hear, reads } = await world();
+    hear(null); // nobody it is for is on this node
+    for (let i = 0; i < 8; i++) await commit(clock.now());
+    // Heard now and then on the channel every node hears; the rest went to its members' channels, elsewhere.
+    delivery.accept(messages[1]!); // the first one seen is not seq 1: no start to look up
+    delivery.accept(messages[4]!); // 3 and 4 went elsewhere: no hole to fill
+    await clock.advance(1_000);
+    expect(reads()).toBe(0);
+    expect(delivered).toEqual([]);
+    // A member says hello; the next message comes to their channel.
+    await clock.advance(5_000);
+    hear(clock.now());
+    await commit(clock.now() + 10);
+    delivery.accept(messages.at(-1)!);
+    await expect.poll(() => delivered).toEqual([9]);
+    expect(reads()).toBe(1); // one look for messages that overtook it since the hello: none
+    delivery.stop();
+    await store.close();
+  });
+});

@@ -191,6 +191,20 @@ export class OrderedDelivery {
   private acceptMessage(event: MessageEvent): void {
     let position = this.positions.get(event.conv);
     let heardFrom: number | undefined;
+    if ((!position || (event.seq > position.next && position.next !== 0)) && this.heardSince(event) === null) {
+      // Nobody this message is for is here: a node hears a conversation on the channel every
+      // node hears, while the messages routed to its members' channels go elsewhere. There is
+      // nothing to deliver, so no hole to fill from storage and no start to look up: the position
+      // moves past it, and a member who says hello later starts it afresh (below).
+      if (!position) this.positions.set(event.conv, (position = { next: 0, held: new Map(), cancelFill: null, filling: false, touchedAt: 0 }));
+      else if (position.filling) return; // the fill in flight moves it on
+      position.cancelFill?.();
+      position.cancelFill = null;
+      position.held.clear();
+      position.next = event.seq + 1;
+      position.touchedAt = this.clock.now();
+      return;
+    }
     if (position && event.seq > position.next && position.next !== 0 && position.held.size === 0 && !position.filling) {
       // A hole after a quiet spell. With a bus that routes by audience (redis-bus.ts), this node
       // stops hearing a conversation when its last member here leaves, and hears it again when
