@@ -37,6 +37,8 @@ export async function startServer(target: Target, pinning: Pinning, options: Sta
   const port = await freePort();
   const nodeFlags = ['--expose-gc', '--import', 'tsx', '--import', `${BENCH_DIR}lib/probe.ts`];
   if (options.cpuProfDir) nodeFlags.push('--cpu-prof', '--cpu-prof-dir', options.cpuProfDir);
+  // Extra flags for every server's Node.js, for a tool run by hand: --perf-basic-prof for perf, --trace-deopt.
+  if (process.env.PARLEY_BENCH_NODE_FLAGS) nodeFlags.push(...process.env.PARLEY_BENCH_NODE_FLAGS.split(' '));
   let script: string;
   let args: string[];
   if (target === 'parley') {

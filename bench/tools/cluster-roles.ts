@@ -6,13 +6,17 @@
  * what it spends on the messages it only hears. docs/PERFORMANCE.md ("Where a cluster's CPU
  * goes") quotes it. Usage:
  *   npx tsx bench/tools/cluster-roles.ts --nodes 3 --kind dm --rate 160 --users 600 [--seconds 8]
- *       [--senders spread|first-node] [--store sqlite] [--redis] [--profile DIR]
+ *       [--warmup 2] [--senders spread|first-node] [--store sqlite] [--redis] [--profile DIR] [--metrics REGEX]
+ * `--warmup`: seconds of the same traffic before the measured run (JIT, pools, the DMs' conversations).
  * `--senders first-node`: world messages come from users on node 0 only; DMs go from users on
  * node 0 to their neighbours on node 1, so node 2 holds no member of any of them.
  * `--store sqlite` (one node only): the single node's default store instead of PostgreSQL.
  * `--redis` (one node only): the node joins Redis as a cluster of one, which separates the bus's
  *   own cost from that of sharing a core with other nodes.
  * `--profile DIR`: each node writes a V8 CPU profile into DIR/node<i> (read with profile-top.ts).
+ *   For `perf record`, which needs the nodes' flags (PARLEY_BENCH_NODE_FLAGS=--perf-basic-prof,
+ *   bench/lib/servers.ts), start it when this tool prints "measuring" on stderr.
+ * `--metrics REGEX`: after the run, prints each node's /metrics lines that match (hole fills, say).
  * Each node's commit batches over the run are read from its /metrics: the cost that does not
  * shrink with the rate is per batch (docs/PERFORMANCE.md, "What a commit batch costs").
  */
@@ -33,10 +37,12 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '160' },
     users: { type: 'string', default: '60' },
     seconds: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '2' },
     senders: { type: 'string', default: 'spread' },
     profile: { type: 'string' },
     store: { type: 'string', default: 'postgres' },
     redis: { type: 'boolean', default: false },
+    metrics: { type: 'string' },
   },
 });
 const count = Number(values.nodes);
@@ -110,7 +116,7 @@ try {
       }
     }
   };
-  await run(2); // warm-up: JIT, pools, the DMs' conversations created
+  await run(Number(values.warmup)); // warm-up: JIT, pools, the DMs' conversations created
   await sleep(1000);
   const redisPids = processesMatching(`redis-server 127.0.0.1:${redis.port}`);
   const cpuBefore = nodes.map((node) => cpuSeconds(node.pid));
@@ -118,6 +124,7 @@ try {
   const redisBefore = treeCpuSeconds(redisPids);
   const batchesBefore = await Promise.all(nodes.map((node) => commitBatches(node.port)));
   delivered = 0;
+  console.error('measuring'); // for a profiler started from outside (perf record) to catch the run alone
   await run(seconds);
   const expected = Math.round(rate * seconds) * (kind === 'world' ? users : 2);
   for (const deadline = performance.now() + 10_000; delivered < expected && performance.now() < deadline; ) await sleep(20);
@@ -132,6 +139,13 @@ try {
     wakeups: nodes.map((node, i) => mainThreadWakeups(node.pid) - wakeupsBefore[i]!),
     perMessageUs: { nodes: cpu.map((c) => Math.round((c / messages) * 1e6)), all: Math.round(((cpu.reduce((a, b) => a + b, 0) + redisCpu) / messages) * 1e6) },
   }));
+  if (values.metrics) {
+    const wanted = new RegExp(values.metrics);
+    for (const [i, node] of nodes.entries()) {
+      const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
+      console.log(`node ${i}:\n${text.split('\n').filter((line) => !line.startsWith('#') && wanted.test(line)).join('\n')}`);
+    }
+  }
   for (const client of clients) client.close();
 } finally {
   await Promise.all(nodes.map((node) => node.stop()));
