@@ -32,6 +32,11 @@ export const DEFAULT_ORDERED_DELIVERY: OrderedDeliveryOptions = {
   clockSkewMs: 1000,
 };
 
+/** A position with nothing held and no fill armed; `next` 0 while its start is being found. */
+function freshPosition(next: number, touchedAt: number): Position {
+  return { next, held: new Map(), cancelFill: null, filling: false, touchedAt };
+}
+
 /** Messages read from storage per fill. */
 const FILL_BATCH = 500;
 
@@ -150,7 +155,7 @@ export class OrderedDelivery {
           if (this.stopped || missed.length === 0) return;
           if (!this.positions.has(conv)) {
             // Everything before the first of these was committed before the loss began: it starts here.
-            this.positions.set(conv, { next: missed[0]!.seq, held: new Map(), cancelFill: null, filling: false, touchedAt: this.clock.now() });
+            this.positions.set(conv, freshPosition(missed[0]!.seq, this.clock.now()));
           }
           for (const event of missed) this.acceptMessage(event);
         } catch (error) {
@@ -196,8 +201,11 @@ export class OrderedDelivery {
       // node hears, while the messages routed to its members' channels go elsewhere. There is
       // nothing to deliver, so no hole to fill from storage and no start to look up: the position
       // moves past it, and a member who says hello later starts it afresh (below).
-      if (!position) this.positions.set(event.conv, (position = { next: 0, held: new Map(), cancelFill: null, filling: false, touchedAt: 0 }));
-      else if (position.filling) return; // the fill in flight moves it on
+      if (!position) {
+        this.positions.set(event.conv, freshPosition(event.seq + 1, this.clock.now()));
+        return;
+      }
+      if (position.filling) return; // the fill in flight moves it on
       position.cancelFill?.();
       position.cancelFill = null;
       position.held.clear();
@@ -219,7 +227,7 @@ export class OrderedDelivery {
       }
     }
     if (!position) {
-      position = { next: event.seq === 1 ? 1 : 0, held: new Map(), cancelFill: null, filling: false, touchedAt: 0 };
+      position = freshPosition(event.seq === 1 ? 1 : 0, 0);
       this.positions.set(event.conv, position);
       if (position.next === 0) void this.start(event.conv, position, event.seq, heardFrom);
     }

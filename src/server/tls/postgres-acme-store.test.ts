@@ -2,7 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { hasPostgres, privatePostgres } from '../../../test/support/postgres.ts';
 import { Database } from '../storage/postgres/database.ts';
-import { PostgresAcmeStore } from './postgres-acme-store.ts';
+import { ACME_ORDER_LOCK, PostgresAcmeStore } from './postgres-acme-store.ts';
 
 /** A real logger whose lines are kept: level, message and the holder it names. */
 function recordingLog() {
@@ -38,7 +38,8 @@ describe.runIf(hasPostgres)('PostgresAcmeStore: waiting for another node\'s orde
       });
       await holding;
       const [{ pid }] = (await holderDb.query<{ pid: number }>(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 1885434476 AND objid = 2",
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1 AND objid = $2",
+        [...ACME_ORDER_LOCK],
       )).rows as [{ pid: number }];
 
       let ran = false;
