@@ -24,6 +24,7 @@ import { serveProcess } from './support/parley-process.ts';
 import { hasPostgres, privatePostgres } from './support/postgres.ts';
 import { hasRedis, privateRedis, startRedis } from './support/redis.ts';
 import { startTestServer, type TestServer, type TestServerOptions } from './support/server.ts';
+import { systemClock, type Clock } from '../src/server/clock.ts';
 import { rawRequest } from './support/http.ts';
 
 /** The ACL rules docs/DEPLOYMENT.md gives for Parley's Redis user ("Redis"), read from it. */
@@ -183,6 +184,44 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     // B's own link came back, so it read the database, and its client has the message Redis never carried.
     await until(b, "B's read-back counted", (now) => now.get('parley_bus_read_backs_total{cause="reconnected"}')! >= 1);
     await waitFor(() => bobOnB.messages.some((message) => message.text === 'while Redis is away'), 'bob gets the message from the read-back');
+  });
+
+  it('stamps messages on the cluster’s time, so a DM begun during a Redis outage through a node whose clock is a minute slow is read back by the other node', async () => {
+    const database = await postgres().createDatabase();
+    const flags = ['--database', database, '--redis', redis().url];
+    // Node A's machine clock is a minute behind; its timers run as ever.
+    const slow: Clock = { ...systemClock, now: () => Date.now() - 60_000 };
+    const a = await startTestServer({ flags, clock: slow });
+    cleanups.push(() => a.close());
+    const b = await startTestServer({ flags });
+    cleanups.push(() => b.close());
+    const redisUp = async (node: TestServer) => /^parley_redis_up 1$/m.test(await (await fetch(`${node.url}/metrics`)).text());
+    const untilRedis = async (up: boolean, nodes: TestServer[], what: string) => {
+      for (const deadline = Date.now() + 15_000; (await Promise.all(nodes.map(redisUp))).some((each) => each !== up); ) {
+        if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+
+    const alice = await registerUser(a.url, 'alice');
+    const bob = await registerUser(b.url, 'bob');
+    const bobOnB = await client(new ParleyApi(b.url, { token: bob.token }));
+    const hello = await alice.api.send(WORLD, 'hello from the slow node', 'w1');
+    // The time A stamps is Redis's (this machine's), not its own clock's.
+    expect(Math.abs(hello.ts - Date.now())).toBeLessThan(5_000);
+    await waitFor(() => bobOnB.messages.some((message) => message.text === 'hello from the slow node'), 'bob hears A at all');
+
+    await redis().stop();
+    await untilRedis(false, [b], 'B to see Redis down');
+    const dm = dmId(alice.user.id, bob.user.id);
+    const sent = await alice.api.send(dm, 'begun while Redis is away', 'd1');
+    expect(sent.seq).toBe(1);
+    await redis().restart();
+    await untilRedis(true, [a, b], 'both nodes to see Redis back');
+    // No later message shows B the DM: it must find it when it reads back what the outage may have hidden.
+    await waitFor(() => bobOnB.messages.some((message) => message.conv === dm && message.text === 'begun while Redis is away'), 'bob gets the DM from the read-back', 15_000);
+    const received = bobOnB.messages.find((message) => message.conv === dm)!;
+    expect({ seq: received.seq, ts: received.ts }).toEqual({ seq: 1, ts: sent.ts });
   });
 
   it('runs on a Redis user limited by the ACL docs/DEPLOYMENT.md gives, and refuses a wrong password without printing it', async () => {

@@ -180,15 +180,18 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         })
     : null;
   const bus: Bus = cluster?.bus ?? new InProcessBus(log.child({ part: 'bus' }));
+  // What one node stamps and another compares (a message's time, when this node began to hear a
+  // user) goes by the cluster's time (RedisCluster.time); on one node it is the node's own.
+  const time = cluster?.time ?? clock;
   // Events for a few users go only to the nodes that hold them, once every node running can hear them so.
   if (cluster && nodes) await nodes.watchRouting((everyNodeRoutes, running) => cluster.bus.routeWhen(everyNodeRoutes, running));
   // Presence corrections go to this node's clients only, through its own delivery (made just below).
   const online: OnlineDirectory = cluster ? await cluster.online({ publish: (event) => delivery.accept(event) }) : new Online(bus);
-  const hub = new Hub<Connection>(log.child({ part: 'gateway' }), online, cluster?.bus, () => clock.now());
+  const hub = new Hub<Connection>(log.child({ part: 'gateway' }), online, cluster?.bus, () => time.now());
   const delivery = new OrderedDelivery(
     new MessageReplay(store),
     (event) => hub.route(event),
-    clock,
+    time,
     log.child({ part: 'delivery' }),
     { ...DEFAULT_ORDERED_DELIVERY, onHoleFill: () => metrics.events.holeFilled() },
     (event) => hub.heardSince(event),
@@ -225,8 +228,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   const sendLimits = { perSecond: config.sendRatePerSecond, burst: config.sendBurst };
   // One budget per user for everything that writes what others receive: messages, room changes.
   const sendLimiter = cluster ? cluster.sendLimiter(sendLimits) : new SendRate(sendLimits, clock);
-  const chat = new Chat(store, bus, clock, sendLimiter);
-  const rooms = new Rooms(store, bus, online, clock, sendLimiter);
+  const chat = new Chat(store, bus, time, sendLimiter);
+  const rooms = new Rooms(store, bus, online, time, sendLimiter);
   const people = new People(store, online);
   const fileStorage = fileStorageFor(opened.store, config.database.kind, config.dataDir);
   const blobs = options.blobs ?? fileStorage.blobs;

@@ -28,7 +28,7 @@ export interface RoutedPlaces {
 
 /**
  * Not a domain event but a word about the bus itself: `node` could not publish some events
- * committed since `since` (its clock, ms), among them state changes from `rev` on (null: none),
+ * committed since `since` (the cluster's time, ms: RedisCluster.time), among them state changes from `rev` on (null: none),
  * so every other node should read from storage what it may have missed.
  */
 export interface ResyncNotice {

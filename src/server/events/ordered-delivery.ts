@@ -19,7 +19,11 @@ export interface OrderedDeliveryOptions {
   idleForgetMs: number;
   /** How many recent state revs are remembered to drop repeats. */
   revWindow: number;
-  /** How far the clocks of the nodes that commit may differ. */
+  /**
+   * How far the times of the nodes that commit may differ: on the cluster's time (RedisCluster.time),
+   * the error of each node's measured offset from Redis's clock and a commit's own duration, not
+   * how far the machines' clocks are apart.
+   */
   clockSkewMs: number;
   /** Told each time a hole is filled from storage (for /metrics). */
   onHoleFill?: () => void;

@@ -59,7 +59,7 @@ export class RedisBus implements Bus, Hearing {
   private readonly node = randomUUID();
   private readonly resumeHandlers = new Set<(gap: BusGap) => void>();
   private readonly lostHandlers = new Set<() => void>();
-  /** When this node's subscriber lost Redis (its clock), until it has subscribed again. */
+  /** When this node's subscriber lost Redis (the cluster's time), until it has subscribed again. */
   private subscriberLostSince: number | null = null;
   /** What this node could not publish (its earliest commit time and state rev), until the other nodes have been told. */
   private failed: BusGap | null = null;
@@ -77,7 +77,7 @@ export class RedisBus implements Bus, Hearing {
   private turn = 0;
   /** The lowest state rev routed lately, two windows of ROUTING_LOOK_BACK_MS (for the notice when routing stops). */
   private routedRevs: [number | null, number | null] = [null, null];
-  private routedRevsWindowAt = Date.now();
+  private routedRevsWindowAt: number;
   /** Users this node hears (their channels are subscribed, or will be once Redis is back). */
   private readonly heard = new Set<number>();
   private toHear = new Set<number>();
@@ -94,8 +94,10 @@ export class RedisBus implements Bus, Hearing {
     private readonly channel: string,
     private readonly log: Pick<Logger, 'error' | 'warn'>,
     private readonly events: BusEvents,
+    private readonly now: () => number,
   ) {
     this.local = new InProcessBus(log);
+    this.routedRevsWindowAt = now();
     this.ownPrefix = envelopePrefix(this.node);
     this.userPrefix = `${channel}:user:`;
     subscriber.on('close', () => this.subscriberLost());
@@ -118,7 +120,20 @@ export class RedisBus implements Bus, Hearing {
   static async connect(
     url: string,
     log: Pick<Logger, 'error' | 'warn' | 'info'>,
-    { channel = DEFAULT_CHANNEL, events = NO_EVENTS }: { channel?: string; events?: BusEvents } = {},
+    {
+      channel = DEFAULT_CHANNEL,
+      events = NO_EVENTS,
+      now = Date.now,
+    }: {
+      channel?: string;
+      events?: BusEvents;
+      /**
+       * The time the bus stamps a possible loss with (BusGap.since), which other nodes compare
+       * with the times of the messages they read back: the cluster's time (RedisCluster.time),
+       * the same clock messages are stamped with, so that nodes whose clocks disagree still agree.
+       */
+      now?: () => number;
+    } = {},
   ): Promise<RedisBus> {
     const publisher = await connectRedis(url, 'bus-publish', log, { socketTimeout: REDIS_ANSWER_TIMEOUT_MS });
     // Its subscriptions are made again after a reconnect by `resubscribed`, not by ioredis: ioredis's
@@ -128,13 +143,13 @@ export class RedisBus implements Bus, Hearing {
       publisher.disconnect();
       throw error;
     });
-    const bus = new RedisBus(publisher, subscriber, channel, log, events);
+    const bus = new RedisBus(publisher, subscriber, channel, log, events, now);
     await subscriber.subscribe(channel);
     return bus;
   }
 
   publish(event: DomainEvent): void {
-    const at = Date.now();
+    const at = this.now();
     this.local.publish(event);
     // The events of this turn (a commit batch publishes all of its messages in one loop) leave in
     // one envelope, at the end of the turn: one publish per batch, not per message.
@@ -244,7 +259,7 @@ export class RedisBus implements Bus, Hearing {
           });
         }
         if (hear.length === 0) return resolve();
-        const askedAt = Date.now();
+        const askedAt = this.now();
         let late = false;
         const gaveUp = setTimeout(() => {
           late = true;
@@ -282,7 +297,7 @@ export class RedisBus implements Bus, Hearing {
     this.rollRoutedRevs();
     const [older, newer] = this.routedRevs;
     const rev = older === null ? newer : newer === null ? older : Math.min(older, newer);
-    this.failed = earliest(this.failed, { since: Date.now() - 2 * ROUTING_LOOK_BACK_MS, rev });
+    this.failed = earliest(this.failed, { since: this.now() - 2 * ROUTING_LOOK_BACK_MS, rev });
     if (this.publisher.status === 'ready') this.announceResync();
   }
 
@@ -293,7 +308,7 @@ export class RedisBus implements Bus, Hearing {
   }
 
   private rollRoutedRevs(): void {
-    const now = Date.now();
+    const now = this.now();
     if (now - this.routedRevsWindowAt < ROUTING_LOOK_BACK_MS) return;
     this.routedRevs = now - this.routedRevsWindowAt < 2 * ROUTING_LOOK_BACK_MS ? [this.routedRevs[1], null] : [null, null];
     this.routedRevsWindowAt = now;
@@ -306,7 +321,7 @@ export class RedisBus implements Bus, Hearing {
   /**
    * Runs `handler` each time events may have been lost and storage should be read now: this
    * node hears the channel again after losing Redis, or another node says it could not publish
-   * for a while. `gap.since` is when the loss may have begun (the clock of the node that saw it):
+   * for a while. `gap.since` is when the loss may have begun (on the cluster's time, as messages are stamped):
    * anything committed from then on may be missing here (OrderedDelivery.recheck reads it);
    * `gap.rev` is the first state change another node could not publish (null after this node's
    * own reconnect: the subscriber knows what it had seen). Returns the function that stops it.
@@ -324,7 +339,7 @@ export class RedisBus implements Bus, Hearing {
 
   private subscriberLost(): void {
     if (this.subscriberLostSince !== null) return;
-    this.subscriberLostSince = Date.now();
+    this.subscriberLostSince = this.now();
     for (const handler of this.lostHandlers) {
       try {
         handler();
@@ -350,7 +365,7 @@ export class RedisBus implements Bus, Hearing {
     } catch {
       return; // lost again: the next 'ready' tries again
     }
-    const since = this.subscriberLostSince ?? Date.now();
+    const since = this.subscriberLostSince ?? this.now();
     this.subscriberLostSince = null;
     this.resumed({ since, rev: null }, 'reconnected');
   }

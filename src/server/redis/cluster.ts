@@ -18,39 +18,49 @@ import { RedisClockOffset } from './redis-clock.ts';
  * with the reason when Redis cannot be reached, like a database that cannot be opened.
  */
 export class RedisCluster implements ClusterRedis {
-  /** Presence and the send limit read the time through it: Redis's, not this machine's (redis-clock.ts). */
-  readonly clockOffset: RedisClockOffset;
+  /**
+   * The cluster's time: this node's clock moved onto Redis's (redis-clock.ts), its timers
+   * unchanged. Everything one node stamps and another compares goes by it: presence expiries,
+   * send-limit buckets, and the times of messages and of the bus's possible losses, which a node
+   * reading back after an outage compares (a node whose clock is slow would otherwise have its
+   * messages of the outage taken for older than the outage, and not read back).
+   */
+  readonly time: Clock;
 
   private constructor(
     readonly bus: RedisBus,
     private readonly commands: Redis,
     private readonly log: Logger,
-    clock: Clock,
+    readonly clockOffset: RedisClockOffset,
   ) {
-    this.clockOffset = new RedisClockOffset(commands, clock, log.child({ part: 'clock' }));
+    this.time = clockOffset.corrected();
   }
 
   static async connect(url: string, log: Logger, clock: Clock, events?: BusEvents): Promise<RedisCluster> {
-    const bus = await RedisBus.connect(url, log.child({ part: 'bus' }), events ? { events } : {});
+    // Auto-pipelining: the commands of one turn (a send limit taken per message of a burst of
+    // sends) leave in one write, not one syscall each; each still gets its own reply.
+    const commands = await connectRedis(url, 'commands', log.child({ part: 'redis' }), { enableAutoPipelining: true, socketTimeout: REDIS_ANSWER_TIMEOUT_MS });
+    // The offset first: the bus stamps its losses with the cluster's time from its first event on.
+    const clockOffset = new RedisClockOffset(commands, clock, log.child({ part: 'clock' }));
     try {
-      // Auto-pipelining: the commands of one turn (a send limit taken per message of a burst of
-      // sends) leave in one write, not one syscall each; each still gets its own reply.
-      const cluster = new RedisCluster(bus, await connectRedis(url, 'commands', log.child({ part: 'redis' }), { enableAutoPipelining: true, socketTimeout: REDIS_ANSWER_TIMEOUT_MS }), log, clock);
-      await cluster.clockOffset.start();
-      return cluster;
+      await clockOffset.start();
+      const time = clockOffset.corrected();
+      const bus = await RedisBus.connect(url, log.child({ part: 'bus' }), { ...(events ? { events } : {}), now: () => time.now() });
+      return new RedisCluster(bus, commands, log, clockOffset);
     } catch (error) {
-      await bus.close();
+      clockOffset.stop();
+      commands.disconnect();
       throw error;
     }
   }
 
   /** Presence across nodes; `local` is this node's own delivery (for corrections to its clients). */
   online(local: EventPublisher): Promise<RedisOnline> {
-    return RedisOnline.start(this.commands, this.bus, local, this.clockOffset.corrected(), this.log.child({ part: 'presence' }));
+    return RedisOnline.start(this.commands, this.bus, local, this.time, this.log.child({ part: 'presence' }));
   }
 
   sendLimiter(limits: SendRateLimits): RedisSendRate {
-    return new RedisSendRate(this.commands, limits, this.clockOffset.corrected(), this.log.child({ part: 'send-rate' }));
+    return new RedisSendRate(this.commands, limits, this.time, this.log.child({ part: 'send-rate' }));
   }
 
   failureCounters() {
