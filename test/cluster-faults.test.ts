@@ -9,7 +9,7 @@ import { STORE_RETRY_MAX_MS } from '../src/client/store-retry.ts';
 import { WORLD, dmId } from '../src/protocol/index.ts';
 import { waitFor } from './support/clients.ts';
 import { wireClient } from './support/cluster-nodes.ts';
-import { BATCH, expectCaughtUp, expectStoredExactlyOnce, faultyCluster, memberReader, NODES, sendLoad } from './support/faulty-cluster.ts';
+import { BATCH, connectAll, expectCaughtUp, expectStoredExactlyOnce, faultyCluster, memberReader, NODES, sendLoad } from './support/faulty-cluster.ts';
 import { hasPostgres } from './support/postgres.ts';
 import { hasRedis } from './support/redis.ts';
 
@@ -21,11 +21,7 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults',
     const people = await users(c.direct, 'talker', 4 * NODES);
     const senders = people.map((person, i) => ({ client: wireClient(c.direct(i % NODES), person.token), id: person.user.id }));
     cleanups.push(() => senders.forEach(({ client }) => client.close()));
-    await Promise.all(senders.map(({ client }) => {
-      const synced = client.synced();
-      client.session.connect();
-      return synced;
-    }));
+    await connectAll(senders.map(({ client }) => client));
     const load = sendLoad(senders);
     await waitFor(() => load.state.acked >= 100, '100 acknowledgements before Redis stops', 60_000);
     await redis().stop();
@@ -69,11 +65,7 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes under faults',
     const people = await users(c.direct, 'writer', 2 * NODES);
     const clients = people.map((person, i) => wireClient(c.direct(i % NODES), person.token, { record: 'digest' }));
     cleanups.push(() => clients.forEach((client) => client.close()));
-    await Promise.all(clients.map((client) => {
-      const synced = client.synced();
-      client.session.connect();
-      return synced;
-    }));
+    await connectAll(clients);
     // Which clients the library told that their sends wait for the database, and which that they flow again.
     const delays: SendsDelayed[] = [];
     const delayed = new Set<number>();

@@ -12,7 +12,7 @@ import { ParleyApi } from '../src/client/api.ts';
 import { WORLD } from '../src/protocol/index.ts';
 import { registerUser, waitFor } from './support/clients.ts';
 import { wireClient } from './support/cluster-nodes.ts';
-import { expectCaughtUpByDigest, expectStoredExactlyOnce, faultyCluster, memberReader, NODES, pollUntil, reached, sendLoad } from './support/faulty-cluster.ts';
+import { connectAll, expectCaughtUpByDigest, expectStoredExactlyOnce, faultyCluster, memberReader, NODES, pollUntil, reached, sendLoad } from './support/faulty-cluster.ts';
 import { hasPostgres } from './support/postgres.ts';
 import { hasRedis } from './support/redis.ts';
 
@@ -33,11 +33,7 @@ describe.runIf(hasPostgres && hasRedis)('a cluster of three nodes while its node
       // Digests only: ten kills under load put some 100,000 messages through each client.
       const senders = people.map((person, i) => ({ client: wireClient(c.door(i % NODES), person.token, { record: 'digest' }), id: person.user.id }));
       cleanups.push(() => senders.forEach(({ client }) => client.close()));
-      await Promise.all(senders.map(({ client }) => {
-        const synced = client.synced();
-        client.session.connect();
-        return synced;
-      }));
+      await connectAll(senders.map(({ client }) => client));
       const load = sendLoad(senders);
       const observer = new ParleyApi(c.door(0), { token: people[0]!.token });
 

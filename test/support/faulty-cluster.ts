@@ -77,6 +77,17 @@ export function faultyCluster() {
   return { postgres, redis, cleanups, cluster, users };
 }
 
+/** Connects every client and resolves once each has caught up (its first sync). */
+export async function connectAll(clients: readonly WireClient[]): Promise<void> {
+  await Promise.all(
+    clients.map((client) => {
+      const synced = client.synced();
+      client.session.connect();
+      return synced;
+    }),
+  );
+}
+
 /** Reads a conversation's history as one of its members (anyone for the world) through `url`. */
 export function memberReader(people: { token: string; user: { id: number } }[], url: string) {
   return (conv: string) => {
