@@ -25,7 +25,7 @@ export interface StartOptions {
   /** Parley's data folder. */
   dataDir?: string;
   nofile?: number;
-  /** Extra Parley flags. */
+  /** Extra flags: Parley's, or a peer's (`--redis URL` for the cluster scenario). */
   flags?: string[];
   /** Write a V8 CPU profile into this folder on exit. */
   cpuProfDir?: string;
@@ -47,7 +47,7 @@ export async function startServer(target: Target, pinning: Pinning, options: Sta
     args = ['serve', '--port', String(port), '--data', options.dataDir, ...PARLEY_BENCH_FLAGS, ...(options.flags ?? [])];
   } else {
     script = `${BENCH_DIR}peers/${target}.ts`;
-    args = ['--port', String(port)];
+    args = ['--port', String(port), ...(options.flags ?? [])];
   }
   const child = spawnNode(script, args, { cpus: pinning.serverCpus, nofile: options.nofile ?? 4096, ipc: true, nodeFlags });
   const rpc = new RpcClient(child);

@@ -52,6 +52,15 @@ export function portArgument(): number {
   return port;
 }
 
+/** The value after `name` on the command line, or undefined when it is not given. */
+export function optionalArgument(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  if (index < 0) return undefined;
+  const value = process.argv[index + 1];
+  if (!value || value.startsWith('--')) throw new Error(`${name} needs a value`);
+  return value;
+}
+
 /** Exits on SIGTERM/SIGINT like Parley does. */
 export function exitOnSignals(close: () => void): void {
   const stop = () => {

@@ -2,13 +2,13 @@ import { performance } from 'node:perf_hooks';
 import { dmId, WORLD } from '../../src/protocol/index.ts';
 import { hasPostgres, TestPostgres } from '../../test/support/postgres.ts';
 import { hasRedis, startRedis, type PrivateRedis } from '../../test/support/redis.ts';
-import { DIALECTS } from '../load/dialects.ts';
+import { DIALECTS, type Dialect } from '../load/dialects.ts';
 import type { RawClient } from '../load/raw-ws.ts';
 import { cpuSeconds, cpuSince, mainThreadSeconds, mainThreadWakeups, systemSeconds, processesMatching, sleep, treeCpuSeconds } from '../lib/processes.ts';
 import type { BenchContext, ScenarioReport, TargetCheck } from '../lib/report.ts';
 import { benchTempDir } from '../lib/seed.ts';
 import { startServer, type ServerUnderTest } from '../lib/servers.ts';
-import type { BenchUser } from '../lib/targets.ts';
+import type { BenchUser, Target } from '../lib/targets.ts';
 import { percentileOfSorted } from '../stats.ts';
 
 const percentile = (values: number[], p: number) => percentileOfSorted(Float64Array.from(values).sort(), p);
@@ -32,7 +32,12 @@ const percentile = (values: number[], p: number) => percentileOfSorted(Float64Ar
  * - world messages are measured at two widths: to the base clients, and (`wide`) to several
  *   times as many at as many deliveries a second; the bus costs per message, a node per delivery;
  * - the nodes' CPU is split into kernel time, main threads (the event loops) and helper threads,
- *   and their wake-ups counted: where a cluster's extra cost lies.
+ *   and their wake-ups counted: where a cluster's extra cost lies;
+ * - two reference peers run the same world and DM load, in the same rounds, as 1 process and as 3
+ *   joined by Redis: Socket.IO with its own Redis adapter (how Socket.IO scales a chat), and
+ *   ws-ceiling with a bare Redis relay (the least a relay between processes can do). Neither
+ *   stores anything; their 3 ÷ 1 ratios show what this machine lets any design on Node.js and
+ *   Redis reach at this load, beside Parley's.
  */
 const PASSWORD = 'bench-cluster-password-1';
 
@@ -90,6 +95,39 @@ async function startLayout(ctx: BenchContext, postgres: TestPostgres, redis: Pri
   return nodes;
 }
 
+/** The reference peers measured beside Parley, each as 1 process and as 3 joined by Redis (`--redis`). */
+const CLUSTER_PEERS = ['socketio', 'ws-ceiling'] as const satisfies readonly Target[];
+type ClusterPeer = (typeof CLUSTER_PEERS)[number];
+
+async function startPeerLayout(ctx: BenchContext, redis: PrivateRedis, peer: ClusterPeer, count: number): Promise<Node[]> {
+  const nodes: Node[] = [];
+  for (let index = 0; index < count; index++) {
+    const server = await startServer(peer, ctx.pinning, { flags: count > 1 ? ['--redis', redis.url] : [] });
+    nodes.push({ server, index });
+  }
+  return nodes;
+}
+
+/** Connects `count` peer users (a peer takes the id on trust), user i to process i mod n. */
+function connectPeerClients(nodes: Node[], peer: ClusterPeer, count: number): Promise<Client[]> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const user: BenchUser = { id: i + 1, name: `peer${i + 1}`, token: '' };
+      const node = i % nodes.length;
+      const socket = await DIALECTS[peer].open(nodes[node]!.server.port, user, true);
+      answerPings(socket, DIALECTS[peer]);
+      return { user, node, socket };
+    }),
+  );
+}
+
+/** Between measurements a client only answers the server's heartbeat (Engine.IO's, for Socket.IO), so an idle connection stays open. */
+function answerPings(socket: RawClient, dialect: Dialect): void {
+  socket.onFrame = (frameKind) => {
+    if (frameKind === 'ping' && dialect.pong) socket.sendText(dialect.pong);
+  };
+}
+
 /** Registers users `from` .. `to` - 1 and connects each to node i mod n. */
 async function connectClients(nodes: Node[], to: number, from = 0): Promise<Client[]> {
   const registered: BenchUser[] = [];
@@ -109,12 +147,13 @@ interface Backing {
   postgres: number[];
 }
 
-async function measure(nodes: Node[], clients: Client[], backing: Backing, kind: 'world' | 'dm', rate: number, seconds: number): Promise<Sample> {
+async function measure(nodes: Node[], clients: Client[], backing: Backing, kind: 'world' | 'dm', rate: number, seconds: number, dialect: Dialect = DIALECTS.parley): Promise<Sample> {
   const sample: Sample = { sent: 0, expected: 0, delivered: 0, cpu: 0, systemCpu: 0, mainCpu: 0, wakeups: 0, redisCpu: 0, postgresCpu: 0, generatorCpu: 0, seconds, local: [], cross: [] };
   for (const client of clients) {
     client.socket.onFrame = (frameKind, payload) => {
+      if (frameKind === 'ping' && dialect.pong) client.socket.sendText(dialect.pong);
       if (frameKind !== 'message' || !payload) return;
-      const text = DIALECTS.parley.messageText(payload);
+      const text = dialect.messageText(payload);
       if (!text?.startsWith('b:')) return;
       const [, from, at] = text.split(':');
       sample.delivered++;
@@ -139,12 +178,13 @@ async function measure(nodes: Node[], clients: Client[], backing: Backing, kind:
       const peer = clients[(clients.indexOf(sender) + 1) % clients.length]!;
       const conv = kind === 'world' ? WORLD : dmId(sender.user.id, peer.user.id);
       sample.expected += kind === 'world' ? clients.length : 2;
-      sender.socket.sendText(DIALECTS.parley.encodeSend(conv, `b${seq++}-${Date.now()}`, `b:${sender.node}:${performance.timeOrigin + performance.now()}`));
+      sender.socket.sendText(dialect.encodeSend(conv, `b${seq++}-${Date.now()}`, `b:${sender.node}:${performance.timeOrigin + performance.now()}`));
     }
     await sleep(5);
   }
   const deadline = performance.now() + 10_000;
   while (sample.delivered < sample.expected && performance.now() < deadline) await sleep(20);
+  for (const client of clients) answerPings(client.socket, dialect);
   sample.cpu = nodes.reduce((sum, node) => sum + cpuSeconds(node.server.pid), 0) - cpuBefore;
   sample.systemCpu = nodes.reduce((sum, node) => sum + systemSeconds(node.server.pid), 0) - systemBefore;
   sample.mainCpu = nodes.reduce((sum, node) => sum + mainThreadSeconds(node.server.pid), 0) - mainBefore;
@@ -230,6 +270,8 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
     // 3-node reading taken seconds apart are compared, not two taken minutes apart.
     await ctx.settle('cluster layouts');
     const layouts = new Map<number, { nodes: Node[]; clients: Client[]; wide: Client[] }>();
+    /** The reference peers' layouts, by `peer-count`; they run the base readings (world, dm), not `wide`. */
+    const peerLayouts = new Map<string, { nodes: Node[]; clients: Client[] }>();
     /** One round of `readings` in both layouts, the layouts' order alternating from round to round. */
     const measureRound = async (round: number, readings: readonly Reading[]): Promise<Record<string, Sample>> => {
       const results: Record<string, Sample> = {};
@@ -244,6 +286,16 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
           results[`${reading}-${count}`] = sample;
           ctx.log(`  round ${round + 1}, ${count} node(s), ${reading} at ${rate} msg/s: ${sample.delivered}/${sample.expected} delivered, ${perCpu(sample).toFixed(0)} per CPU-s of nodes + Redis, load generator ${(sample.generatorCpu / sample.seconds).toFixed(2)} cores`);
         }
+        if (reading === 'wide') continue;
+        for (const peer of CLUSTER_PEERS) {
+          for (const count of round % 2 === 0 ? [1, 3] : [3, 1]) {
+            const layout = peerLayouts.get(`${peer}-${count}`)!;
+            if (round === 0) await measure(layout.nodes, layout.clients, backing, kind, rate, 1, DIALECTS[peer]);
+            const sample = await measure(layout.nodes, layout.clients, backing, kind, rate, seconds, DIALECTS[peer]);
+            results[`${peer}:${reading}-${count}`] = sample;
+            ctx.log(`  round ${round + 1}, ${peer} on ${count} process(es), ${reading} at ${rate} msg/s: ${sample.delivered}/${sample.expected} delivered, ${perCpu(sample).toFixed(0)} per CPU-s of processes + Redis`);
+          }
+        }
       }
       return results;
     };
@@ -253,6 +305,11 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
         const layout = { nodes, clients: [] as Client[], wide: [] as Client[] };
         layouts.set(count, layout);
         layout.clients = await connectClients(nodes, users);
+        for (const peer of CLUSTER_PEERS) {
+          const peerNodes = await startPeerLayout(ctx, redis, peer, count);
+          peerLayouts.set(`${peer}-${count}`, { nodes: peerNodes, clients: [] });
+          peerLayouts.get(`${peer}-${count}`)!.clients = await connectPeerClients(peerNodes, peer, users);
+        }
       }
       for (const [count, { nodes }] of layouts) {
         idle[count] = await idleCores(nodes, backing);
@@ -264,7 +321,8 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
       for (let round = 0; round < ctx.rounds; round++) Object.assign(rounds[round]!, await measureRound(round, ['wide']));
       for (const { wide } of layouts.values()) for (const client of wide) client.socket.close();
     } finally {
-      await Promise.all([...layouts.values()].flatMap(({ nodes }) => nodes.map((node) => node.server.stop())));
+      for (const { clients } of peerLayouts.values()) for (const client of clients) client.socket.close();
+      await Promise.all([...layouts.values(), ...peerLayouts.values()].flatMap(({ nodes }) => nodes.map((node) => node.server.stop())));
     }
   } finally {
     await Promise.all([postgres.destroy(), redis.close()]);
@@ -305,14 +363,31 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
     const extraCpuUs = ((three.cpu + three.redisCpu - one.cpu - one.redisCpu) / three.sent) * 1e6;
     hop.push([kind, hopMs.toFixed(2), withinP99.toFixed(2), extraCpuUs.toFixed(0), ((three.redisCpu / three.sent) * 1e6).toFixed(0)]);
   }
+  // How each design's deliveries per CPU-second move from 1 process to 3: Parley's against the peers'.
+  const scaling = (prefix: string, reading: Reading) =>
+    rounds.filter((r) => r[`${prefix}${reading}-1`] && r[`${prefix}${reading}-3`]).map((r) => perCpu(r[`${prefix}${reading}-3`]!) / perCpu(r[`${prefix}${reading}-1`]!));
+  const scalingRows: string[][] = [];
+  const ratios: ScenarioReport['ratios'] = {};
+  for (const reading of ['world', 'dm'] as const) {
+    const parleyRounds = scaling('', reading);
+    for (const [name, perRound] of [['parley', parleyRounds], ...CLUSTER_PEERS.map((peer) => [peer, scaling(`${peer}:`, reading)] as const)] as const) {
+      if (perRound.length) scalingRows.push([reading, name, median(perRound).toFixed(2), perRound.map((x) => x.toFixed(2)).join(' ')]);
+    }
+    for (const peer of CLUSTER_PEERS) {
+      const peerRounds = scaling(`${peer}:`, reading);
+      if (peerRounds.length !== parleyRounds.length || !peerRounds.length) continue;
+      const perRound = parleyRounds.map((x, i) => x / peerRounds[i]!);
+      ratios[`${reading}: Parley's 3 ÷ 1 nodes over ${peer}'s 3 ÷ 1 processes`] = { perRound, median: median(perRound) };
+    }
+  }
   return {
     ...base,
     status: 'done',
     settings: { users, wideUsers, seconds, peakWorldRate: peak.world, peakDmRate: peak.dm, worldRate: rateOf('world'), dmRate: rateOf('dm'), wideRate: rateOf('wide'), idleCores: idle },
     // Latencies as percentiles: a full run delivers millions of messages, too many to keep each.
-    parley: summarised(results),
-    peers: {},
-    ratios: {},
+    parley: summarised(Object.fromEntries(Object.entries(results).filter(([key]) => !key.includes(':')))),
+    peers: Object.fromEntries(CLUSTER_PEERS.map((peer) => [peer, summarised(Object.fromEntries(Object.entries(results).filter(([key]) => key.startsWith(`${peer}:`))))])),
+    ratios,
     targets,
     rounds: rounds.map(summarised),
     notes: [
@@ -329,6 +404,8 @@ export async function clusterScenario(ctx: BenchContext): Promise<Omit<ScenarioR
       { title: `at half of the one-node peak (world ${rateOf('world')} msg/s of a ${peak.world} peak to ${users} clients, DMs ${rateOf('dm')} msg/s of a ${peak.dm} peak; wide: world ${rateOf('wide')} msg/s to ${wideUsers} clients, as many deliveries); CPU in seconds, load generator in cores`,
         columns: ['layout', 'sent', 'delivered', 'per CPU-s nodes', 'nodes + Redis', 'all', 'nodes CPU', 'of it system', 'main threads', 'wake-ups', 'Redis CPU', 'PG CPU', 'generator'], rows },
       { title: 'latency from send to delivery, ms', columns: ['layout', 'same p50', 'same p99', 'cross p50', 'cross p99'], rows: latencyRows },
+      { title: 'deliveries per CPU-second (processes + Redis), 3 processes ÷ 1, at the same load: Parley and the reference peers (which store nothing)',
+        columns: ['kind', 'server', 'median of rounds', 'rounds'], rows: scalingRows },
       { title: 'the Redis hop (3 nodes)', columns: ['kind', 'cross − same p50 (ms)', 'cross p99 / same p99', 'extra CPU per message, nodes + Redis (µs)', 'Redis CPU per message (µs)'], rows: hop },
     ],
   };
