@@ -18,23 +18,20 @@ import { RedisClockOffset } from './redis-clock.ts';
  * with the reason when Redis cannot be reached, like a database that cannot be opened.
  */
 export class RedisCluster implements ClusterRedis {
-  /**
-   * The cluster's time: this node's clock moved onto Redis's (redis-clock.ts), its timers
-   * unchanged. Everything one node stamps and another compares goes by it: presence expiries,
-   * send-limit buckets, and the times of messages and of the bus's possible losses, which a node
-   * reading back after an outage compares (a node whose clock is slow would otherwise have its
-   * messages of the outage taken for older than the outage, and not read back).
-   */
-  readonly time: Clock;
-
   private constructor(
     readonly bus: RedisBus,
     private readonly commands: Redis,
     private readonly log: Logger,
     readonly clockOffset: RedisClockOffset,
-  ) {
-    this.time = clockOffset.corrected();
-  }
+    /**
+     * The cluster's time: this node's clock moved onto Redis's (redis-clock.ts), its timers
+     * unchanged. Everything one node stamps and another compares goes by it: presence expiries,
+     * send-limit buckets, and the times of messages and of the bus's possible losses, which a node
+     * reading back after an outage compares (a node whose clock is slow would otherwise have its
+     * messages of the outage taken for older than the outage, and not read back).
+     */
+    readonly time: Clock,
+  ) {}
 
   static async connect(url: string, log: Logger, clock: Clock, events?: BusEvents): Promise<RedisCluster> {
     // Auto-pipelining: the commands of one turn (a send limit taken per message of a burst of
@@ -46,7 +43,7 @@ export class RedisCluster implements ClusterRedis {
       await clockOffset.start();
       const time = clockOffset.corrected();
       const bus = await RedisBus.connect(url, log.child({ part: 'bus' }), { ...(events ? { events } : {}), now: () => time.now() });
-      return new RedisCluster(bus, commands, log, clockOffset);
+      return new RedisCluster(bus, commands, log, clockOffset, time);
     } catch (error) {
       clockOffset.stop();
       commands.disconnect();
