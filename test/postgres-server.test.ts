@@ -8,6 +8,7 @@ import { RoomApi } from '../src/client/rooms.ts';
 import { WORLD, dmId } from '../src/protocol/index.ts';
 import { PASSWORD, rawSocket, waitFor } from './support/clients.ts';
 import { serveProcess, type ParleyProcess } from './support/parley-process.ts';
+import { freePort } from './support/ports.ts';
 import { hasPostgres, privatePostgres } from './support/postgres.ts';
 
 /** `parley serve --database postgres://…`: the real server, as its own process, on a private PostgreSQL. */
@@ -125,6 +126,18 @@ describe.runIf(hasPostgres)('parley serve --database', () => {
       expect([path, ...(await get(path))]).toEqual([path, 400, 'TEXT_ILL_FORMED']);
     }
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('does not start on a database it cannot reach or that does not exist, in the driver\'s words, not a client\'s retry advice', async () => {
+    const closedPort = await freePort(); // nothing listens there
+    await expect(serveProcess(['--port', '0', '--data', await dataDir(), '--database', `postgres://parley:hunter2@127.0.0.1:${closedPort}/parley`])).rejects.toThrow(
+      new RegExp(`parley exited with 1: parley: Cannot use the PostgreSQL database postgres://parley:\\*\\*\\*@127\\.0\\.0\\.1:${closedPort}/parley: connect ECONNREFUSED 127\\.0\\.0\\.1:${closedPort}\\n`),
+    );
+    const missing = new URL(await postgres().createDatabase());
+    missing.pathname = '/no_such_database';
+    const refused = serveProcess(['--port', '0', '--data', await dataDir(), '--database', missing.toString()]);
+    await expect(refused).rejects.toThrow(/Cannot use the PostgreSQL database postgres:\/\/parley@127\.0\.0\.1:\d+\/no_such_database: database "no_such_database" does not exist/);
+    await expect(refused).rejects.not.toThrow(/client id/);
   });
 
   it('refuses to start on a database whose schema is newer than this Parley, saying so', async () => {

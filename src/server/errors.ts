@@ -8,8 +8,9 @@ export class ParleyError extends Error {
   readonly code: ErrorCode;
   readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string = ERRORS[code].message, options: { retryAfterMs?: number } = {}) {
-    super(message);
+  /** `cause`: the lower-level failure behind it (a driver's error), for logs and operators; never sent to a client. */
+  constructor(code: ErrorCode, message: string = ERRORS[code].message, options: { retryAfterMs?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ParleyError';
     this.code = code;
     this.retryAfterMs = options.retryAfterMs;

@@ -11,7 +11,7 @@ import type Database from 'better-sqlite3';
 import { openDatabase } from '../storage/sqlite/open-database.ts';
 import { Database as Postgres, type Queryable } from '../storage/postgres/database.ts';
 import { migrate } from '../storage/postgres/migrate.ts';
-import { redactedUrl } from '../storage/open-store.ts';
+import { cannotUseDatabase, redactedUrl } from '../storage/open-store.ts';
 import { DATABASE_FILE } from './data-folder.ts';
 import { copyBlobs } from './migrate-blobs.ts';
 import { DEVICE_KEY_FILE, DEVICE_KEY_SECRET } from '../accounts/device-tokens.ts';
@@ -49,8 +49,8 @@ export async function migrateToPostgres(dataDir: string, url: string): Promise<M
   const sqlite = openDatabase(file);
   const pg = new Postgres(url, 1);
   try {
-    await migrate(pg).catch((error: Error) => {
-      throw new MigrateError(`Cannot use the PostgreSQL database ${redactedUrl(url)}: ${error.message}`);
+    await migrate(pg).catch((error: unknown) => {
+      throw new MigrateError(cannotUseDatabase(url, error));
     });
     sqlite.exec('BEGIN');
     try {

@@ -1,3 +1,4 @@
+import { ParleyError } from '../errors.ts';
 import type { Durability } from './sqlite/open-database.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
 import type { Store } from './store.ts';
@@ -17,6 +18,23 @@ export function redactedUrl(url: string): string {
 }
 
 /**
+ * Why the database at `url` could not be used, for the operator starting a node or a migration:
+ * the driver's own words (refused, wrong password, unknown database, a newer schema), not the
+ * retry advice a client gets for the same failure, and never the URL's password.
+ */
+export function cannotUseDatabase(url: string, error: unknown): string {
+  return `Cannot use the PostgreSQL database ${redactedUrl(url)}: ${rootReason(error)}`;
+}
+
+/** The first failure that says something: through a client-facing wrapper to its cause, and into each attempt of an AggregateError (one per address tried). */
+function rootReason(error: unknown): string {
+  if (error instanceof ParleyError && error.cause !== undefined) return rootReason(error.cause);
+  if (error instanceof AggregateError && error.errors.length > 0) return [...new Set(error.errors.map(rootReason))].join('; ');
+  const message = error instanceof Error ? error.message : String(error);
+  return message === '' ? String((error as { code?: unknown })?.code ?? 'unknown error') : message;
+}
+
+/**
  * The store, and where secrets every node must share live: in the database on PostgreSQL (any
  * node may serve any request), in the data folder on one node (null here).
  */
@@ -32,6 +50,6 @@ export async function openStore(
     const store = await PostgresStore.open(setting.url);
     return { store, sharedSecret: (name, fresh) => store.sharedSecret(name, fresh) };
   } catch (error) {
-    throw new StoreUnavailableError(`Cannot use the PostgreSQL database ${redactedUrl(setting.url)}: ${(error as Error).message}`, { cause: error });
+    throw new StoreUnavailableError(cannotUseDatabase(setting.url, error), { cause: error });
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import pg from 'pg';
-import { redactedUrl, StoreUnavailableError } from '../open-store.ts';
+import { cannotUseDatabase, StoreUnavailableError } from '../open-store.ts';
 import { clusterIdOf, databaseHome } from './cluster-identity.ts';
 import { otherRedisRefusal, refusal, sharedRedisRefusal } from './node-refusals.ts';
 import { settingsDifferences, type NodeSettings } from './node-settings.ts';
@@ -391,7 +391,7 @@ async function register(
   redisId: string | null,
 ): Promise<Registration> {
   const client = await pool.connect().catch((error: unknown) => {
-    throw new StoreUnavailableError(`Cannot use the PostgreSQL database ${redactedUrl(url)}: ${(error as Error).message}`, { cause: error });
+    throw new StoreUnavailableError(cannotUseDatabase(url, error), { cause: error });
   });
   try {
     const home = redis ? await databaseHome(client) : null;

@@ -36,5 +36,5 @@ export function asUnavailable(error: unknown): unknown {
     (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.test(code) || SOCKET_CODES.has(code))) ||
     (typeof message === 'string' && DRIVER_MESSAGES.test(message)) ||
     (error instanceof AggregateError && error.errors.some((inner) => asUnavailable(inner) instanceof ParleyError));
-  return unavailable ? new ParleyError('STORE_UNAVAILABLE', undefined, { retryAfterMs: RETRY_AFTER_MS }) : error;
+  return unavailable ? new ParleyError('STORE_UNAVAILABLE', undefined, { retryAfterMs: RETRY_AFTER_MS, cause: error }) : error;
 }
