@@ -59,6 +59,41 @@ describe('failed logins', () => {
     expect((await login('teacher', PASSWORD, { address: '198.51.100.99' })).status).toBe(200);
   });
 
+  it('hold after 5 failures even when 30 guesses arrive at once: each is counted before its password is checked', async () => {
+    await start();
+    await registerUser(server!.url, 'teacher');
+    const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => login('teacher', `guess-${i}-guess`, { address: '203.0.113.9' })));
+    const codes = replies.map((reply) => reply.code);
+    expect(codes.filter((code) => code === 'WRONG_CREDENTIALS')).toHaveLength(5);
+    expect(codes.filter((code) => code === 'LOGIN_RATE_LIMITED')).toHaveLength(25);
+    expect((await login('teacher', PASSWORD, { address: '203.0.113.9' })).code).toBe('LOGIN_RATE_LIMITED');
+    // A success gives its count back: 4 failures and the owner's login from another address leave that address 1 more try.
+    for (let i = 0; i < 4; i++) expect((await login('teacher', `other-${i}-guess`, { address: '198.51.100.50' })).code).toBe('WRONG_CREDENTIALS');
+    expect((await login('teacher', PASSWORD, { address: '198.51.100.50' })).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await login('teacher', `again-${i}-guess`, { address: '198.51.100.50' })).code).toBe('WRONG_CREDENTIALS');
+    expect((await login('teacher', PASSWORD, { address: '198.51.100.50' })).code).toBe('LOGIN_RATE_LIMITED');
+  });
+
+  it('let no more accounts be made from one address than its allowance when the sign-ups arrive at once, and a refused one costs nothing', async () => {
+    server = await startTestServer({
+      flags: ['--trust-proxy', '127.0.0.1'],
+      accountLimits: { ...DEFAULT_ACCOUNT_LIMITS, registrationsPerAddress: { count: 3, windowMs: 3_600_000 } },
+    });
+    const signUp = (name: string) =>
+      rawRequest(server!.url, {
+        method: 'POST',
+        path: '/api/register',
+        body: JSON.stringify({ name, password: PASSWORD }),
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.20' },
+      });
+    // A name already taken is refused before it is counted, and so is not one of the three.
+    await registerUser(server.url, 'taken');
+    expect((await signUp('taken')).code).toBe('NAME_TAKEN');
+    const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => signUp(`pupil${i}`)));
+    expect(replies.filter((reply) => reply.status === 201)).toHaveLength(3);
+    expect(replies.filter((reply) => reply.code === 'RATE_LIMITED')).toHaveLength(9);
+  });
+
   it('hold every unknown device once an account has 50 failures from any addresses, but not a known device', async () => {
     await start();
     await registerUser(server!.url, 'teacher');

@@ -4,7 +4,7 @@ import type { EventPublisher } from '../events/events.ts';
 import type { Store, UserRecord } from '../storage/store.ts';
 import type { DeviceTokens } from './device-tokens.ts';
 import { memoryCounters, type FailureCounter, type FailureCounters } from './login-limiter.ts';
-import { CountingLoginThrottle, DEFAULT_THROTTLE_LIMITS, type LoginAttempt, type LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
+import { CountingLoginThrottle, DEFAULT_THROTTLE_LIMITS, type LoginAttempt, type LoginReservation, type LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
 import { checkName, nameKeyOf, skeletonOf } from './names.ts';
 import { checkNewPassword } from './password-rules.ts';
 import { burnDecoyVerification, hashPassword, verifyPassword } from './passwords.ts';
@@ -82,14 +82,20 @@ export class Accounts {
     if (await this.store.userByNameKey(nameKey)) throw new ParleyError('NAME_TAKEN');
     // The machine itself (its owner, a script, a benchmark) is not a stranger mass-registering.
     const counted = !/^(?:::ffff:)?127\.|^::1$/.test(address);
-    const wait = counted ? await this.registrations.retryAfterMs(address) : 0;
+    // Reserved before the hash, given back if no account comes of it: parallel sign-ups from one
+    // address cannot all pass a check made before any of them was counted.
+    const wait = counted ? await this.registrations.reserve(address) : 0;
     if (wait > 0) {
       throw new ParleyError('RATE_LIMITED', `Too many accounts created from this address; try again in ${Math.ceil(wait / 1000)} s.`, { retryAfterMs: wait });
     }
-    const passwordHash = await hashPassword(password);
-    const user = await this.store.createUser({ name, nameKey, skeleton, passwordHash, createdAt: this.now() });
+    let user: UserRecord | null = null;
+    try {
+      const passwordHash = await hashPassword(password);
+      user = await this.store.createUser({ name, nameKey, skeleton, passwordHash, createdAt: this.now() });
+    } finally {
+      if (counted && !user) await this.registrations.release(address);
+    }
     if (!user) throw new ParleyError('NAME_TAKEN');
-    if (counted) await this.registrations.recordFailure(address);
     return this.openSession({ id: user.id, name: user.name });
   }
 
@@ -97,19 +103,10 @@ export class Accounts {
     const accountKey = nameKeyOf(name);
     const user = await this.findUser(name);
     const attempt: LoginAttempt = { account: accountKey, address: context.address, device: user ? await this.knownDevice(user.id, context) : null };
-    const wait = await this.throttle.retryAfterMs(attempt);
-    if (wait > 0) {
-      const seconds = Math.ceil(wait / 1000);
-      throw new ParleyError('LOGIN_RATE_LIMITED', `Too many failed logins; try again in ${seconds} s.`, {
-        retryAfterMs: wait,
-      });
-    }
+    const reservation = await this.reserveLogin(attempt);
     const ok = user ? await verifyPassword(user.passwordHash, password) : (await burnDecoyVerification(password), false);
-    if (!user || !ok) {
-      await this.throttle.recordFailure(attempt);
-      throw new ParleyError('WRONG_CREDENTIALS');
-    }
-    await this.throttle.recordSuccess(attempt);
+    if (!user || !ok) throw new ParleyError('WRONG_CREDENTIALS');
+    await reservation.succeeded();
     // A new session for a new login (session fixation): the one the client held ends here.
     if (context.sessionToken) await this.logout(context.sessionToken, 'replaced by a new login');
     return this.openSession({ id: user.id, name: user.name });
@@ -132,18 +129,22 @@ export class Accounts {
       address: context.address,
       device: await this.knownDevice(user.id, { address: context.address, deviceToken: null, sessionToken: context.token }),
     };
-    const wait = await this.throttle.retryAfterMs(attempt);
-    if (wait > 0) {
-      throw new ParleyError('LOGIN_RATE_LIMITED', `Too many failed logins; try again in ${Math.ceil(wait / 1000)} s.`, { retryAfterMs: wait });
-    }
-    if (!(await verifyPassword(user.passwordHash, change.currentPassword))) {
-      await this.throttle.recordFailure(attempt);
-      throw new ParleyError('WRONG_CURRENT_PASSWORD');
-    }
-    await this.throttle.recordSuccess(attempt);
+    const reservation = await this.reserveLogin(attempt);
+    if (!(await verifyPassword(user.passwordHash, change.currentPassword))) throw new ParleyError('WRONG_CURRENT_PASSWORD');
+    await reservation.succeeded();
     const keep = hashToken(context.token);
     if (!(await this.store.changePassword(user.id, await hashPassword(change.newPassword), keep))) throw new ParleyError('UNAUTHENTICATED');
     this.events.publish({ type: 'allSessionsEnded', userId: user.id, reason: 'password changed', except: keep.toString('hex') });
+  }
+
+  /** Counts a password check as failed before it is made (it stays counted unless it succeeds), or refuses it. */
+  private async reserveLogin(attempt: LoginAttempt): Promise<LoginReservation> {
+    const reservation = await this.throttle.reserve(attempt);
+    if (reservation.retryAfterMs > 0) {
+      const wait = reservation.retryAfterMs;
+      throw new ParleyError('LOGIN_RATE_LIMITED', `Too many failed logins; try again in ${Math.ceil(wait / 1000)} s.`, { retryAfterMs: wait });
+    }
+    return reservation;
   }
 
   /** A user by name as a person types it: the exact name of an account first, else any name with the same key. */

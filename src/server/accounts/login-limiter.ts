@@ -4,9 +4,17 @@
  * do not allow ten times the attempts.
  */
 export interface FailureCounter {
-  /** Milliseconds until this key may try again, or 0 when it may try now. */
+  /** Milliseconds until this key may try again, or 0 when it may try now: a look, taking nothing. */
   retryAfterMs(key: string): number | Promise<number>;
-  recordFailure(key: string): void | Promise<void>;
+  /**
+   * Takes one of the key's allowance for an attempt about to be made and returns 0, or, when the
+   * allowance is used up, returns the milliseconds until its window ends. Counting before the
+   * attempt, in one step, is what keeps parallel attempts from all reading the same count and all
+   * going ahead; an attempt that then does not count (a success) is given back with `release`.
+   */
+  reserve(key: string): number | Promise<number>;
+  /** Gives back one reserved attempt (it succeeded, or another limit refused it before it was made). */
+  release(key: string): void | Promise<void>;
   reset(key: string): void | Promise<void>;
 }
 
@@ -21,7 +29,8 @@ export function memoryCounters(now: () => number = Date.now): FailureCounters {
 /**
  * Counts failed logins per key (an account, an address) in a fixed window. Once a key has
  * used its allowance, further attempts are refused before any password is hashed, with the
- * time left until the window ends. (Registrations per address are counted the same way, each
+ * time left until the window ends. (`retryAfterMs` drops a window that has ended, so `reserve`
+ * after it starts a new one.) (Registrations per address are counted the same way, each
  * account created being one "failure" of the allowance.)
  */
 export class FailureLimiter implements FailureCounter {
@@ -45,15 +54,23 @@ export class FailureLimiter implements FailureCounter {
     return window.failures >= this.maxFailures ? left : 0;
   }
 
-  recordFailure(key: string): void {
-    const now = this.now();
+  reserve(key: string): number {
+    const wait = this.retryAfterMs(key);
+    if (wait > 0) return wait;
     const window = this.windows.get(key);
-    if (!window || window.resetsAt <= now) {
+    if (window) {
+      window.failures += 1;
+    } else {
+      const now = this.now();
       if (this.windows.size > 100_000) this.sweep(now);
       this.windows.set(key, { failures: 1, resetsAt: now + this.windowMs });
-    } else {
-      window.failures += 1;
     }
+    return 0;
+  }
+
+  release(key: string): void {
+    const window = this.windows.get(key);
+    if (window && window.failures > 0) window.failures -= 1;
   }
 
   reset(key: string): void {

@@ -16,11 +16,16 @@ export interface LoginAttempt {
  * (the FailureCounters it is made with), so every node sees every failure.
  */
 export interface LoginThrottle {
-  /** Milliseconds before this attempt may be made, or 0: checked before any password is hashed. */
-  retryAfterMs(attempt: LoginAttempt): Promise<number>;
-  recordFailure(attempt: LoginAttempt): Promise<void>;
-  recordSuccess(attempt: LoginAttempt): Promise<void>;
+  /**
+   * Counts the attempt as a failure before any password is hashed, or refuses it. Counted first,
+   * so that a hundred attempts sent at once cannot all pass a check made while none of them has
+   * failed yet; a failed attempt leaves its count, a successful one calls `succeeded`.
+   */
+  reserve(attempt: LoginAttempt): Promise<LoginReservation>;
 }
+
+/** What `reserve` decided: a wait (nothing counted), or an attempt counted as failed until it `succeeded`. */
+export type LoginReservation = { retryAfterMs: number; succeeded(): Promise<void> };
 
 export interface ThrottleLimits {
   /** Failures of one account from one address (an unknown device). */
@@ -61,34 +66,27 @@ export class CountingLoginThrottle implements LoginThrottle {
     this.devices = counters('device', limits.perDevice);
   }
 
-  async retryAfterMs(attempt: LoginAttempt): Promise<number> {
-    if (await this.trusted(attempt)) return 0;
-    const waits = await Promise.all([
-      this.pairs.retryAfterMs(pairKey(attempt)),
-      this.accounts.retryAfterMs(attempt.account),
-      this.addresses.retryAfterMs(attempt.address),
-    ]);
-    return Math.max(...waits);
-  }
-
-  async recordFailure(attempt: LoginAttempt): Promise<void> {
-    if (await this.trusted(attempt)) {
-      await this.devices.recordFailure(attempt.device!);
-      return;
+  async reserve(attempt: LoginAttempt): Promise<LoginReservation> {
+    const { device, account, address } = attempt;
+    const pair = pairKey(attempt);
+    if (device !== null && (await this.devices.reserve(device)) === 0) {
+      // A known device within its own allowance: only its own failures count.
+      return { retryAfterMs: 0, succeeded: async () => void (await Promise.all([this.devices.reset(device), this.pairs.reset(pair)])) };
     }
-    await Promise.all([
-      this.pairs.recordFailure(pairKey(attempt)),
-      this.accounts.recordFailure(attempt.account),
-      this.addresses.recordFailure(attempt.address),
-    ]);
-  }
-
-  async recordSuccess(attempt: LoginAttempt): Promise<void> {
-    await Promise.all([this.pairs.reset(pairKey(attempt)), attempt.device ? this.devices.reset(attempt.device) : undefined]);
-  }
-
-  private async trusted(attempt: LoginAttempt): Promise<boolean> {
-    return attempt.device !== null && (await this.devices.retryAfterMs(attempt.device)) === 0;
+    const held: Array<[FailureCounter, string]> = [[this.pairs, pair], [this.accounts, account], [this.addresses, address]];
+    const waits = await Promise.all(held.map(([counter, key]) => counter.reserve(key)));
+    const wait = Math.max(...waits);
+    if (wait > 0) {
+      // Refused: what the other limits took for this attempt is given back (it is never made).
+      await Promise.all(held.filter((_, i) => waits[i] === 0).map(([counter, key]) => counter.release(key)));
+      return { retryAfterMs: wait, succeeded: async () => {} };
+    }
+    // A success clears the pair; the account's and the address's counts only lose this attempt
+    // (their windows run out on their own).
+    return {
+      retryAfterMs: 0,
+      succeeded: async () => void (await Promise.all([this.pairs.reset(pair), this.accounts.release(account), this.addresses.release(address)])),
+    };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { FailureCounter, FailureCounters } from './login-limiter.ts';
 
 /**
@@ -35,8 +35,23 @@ class RedisFailureCounter implements FailureCounter {
     return state && state.consumedPoints >= this.allowed ? Math.max(1, state.msBeforeNext) : 0;
   }
 
-  async recordFailure(key: string): Promise<void> {
-    await this.limiter.penalty(key, 1);
+  async reserve(key: string): Promise<number> {
+    try {
+      await this.limiter.consume(key, 1);
+      return 0;
+    } catch (refusal) {
+      // consume() rejects with the key's state when the allowance is used up (one INCR: the count
+      // and the check are one step in Redis), and with an Error only when neither Redis nor the
+      // insurance limiter could count. A refused attempt is never made, so its point is given
+      // back: the count stays that of the attempts made, as in memory.
+      if (!(refusal instanceof RateLimiterRes)) throw refusal;
+      await this.limiter.reward(key, 1);
+      return Math.max(1, refusal.msBeforeNext);
+    }
+  }
+
+  async release(key: string): Promise<void> {
+    await this.limiter.reward(key, 1);
   }
 
   async reset(key: string): Promise<void> {
