@@ -41,7 +41,7 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     await redis().flush();
   });
 
-  async function cluster(flags: string[] = [], options: Pick<TestServerOptions, 'logger'> = {}, redisUrl = redis().url): Promise<[TestServer, TestServer]> {
+  async function cluster(flags: string[] = [], options: Pick<TestServerOptions, 'logger' | 'sessionRecheckMs'> = {}, redisUrl = redis().url): Promise<[TestServer, TestServer]> {
     const database = await postgres().createDatabase();
     const started = await Promise.allSettled([0, 1].map(() => startTestServer({ flags: ['--database', database, '--redis', redisUrl, ...flags], ...options })));
     // A node that started is closed after the test even when the other did not: left running, it would hold this Redis for the next tests.
@@ -289,6 +289,44 @@ describe.runIf(hasPostgres && hasRedis)('two nodes on PostgreSQL and Redis', () 
     expect(await hereOnB!.next('pong')).toEqual({ type: 'pong', ref: 'still' });
     hereOnB!.ws.close();
     expect((await new ParleyApi(b.url).login({ name: 'alice', password: 'a brand new passphrase' })).user.name).toBe('alice');
+  });
+
+  /** A raw socket of `token` on `node`, past its welcome. */
+  async function welcomed(node: TestServer, token: string) {
+    const socket = await rawSocket(node.url, token);
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION }));
+    await socket.next('welcome');
+    return socket;
+  }
+
+  it('closes on the other node a session that logged out while Redis was away, as soon as Redis is back (the event was lost)', async () => {
+    const [a, b] = await cluster();
+    const alice = await registerUser(a.url, 'alice');
+    const socket = await welcomed(b, alice.token);
+    await redis().stop();
+    await alice.api.logout();
+    await expect(new ParleyApi(b.url, { token: alice.token }).me()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await redis().restart();
+    // Read back after the outage, well before the periodic check (15 s) would come round.
+    expect(await within(10_000, socket.closed, 'the logged-out session’s socket on B to close')).toEqual({ code: 4001, reason: 'session ended' });
+  });
+
+  it('closes on the other node, within its check interval, the sessions a password change ended while Redis stays away', async () => {
+    const [a, b] = await cluster([], { sessionRecheckMs: 500 });
+    const here = await registerUser(a.url, 'alice');
+    const elsewhere = await new ParleyApi(b.url).login({ name: 'alice', password: PASSWORD });
+    const [hereOnB, elsewhereOnB] = [await welcomed(b, here.token), await welcomed(b, elsewhere.token)];
+    await redis().stop();
+    try {
+      await here.api.changePassword({ currentPassword: PASSWORD, newPassword: 'a brand new passphrase' });
+      expect(await within(5_000, elsewhereOnB.closed, 'the ended session’s socket on B to close')).toEqual({ code: 4001, reason: 'session ended' });
+      // The session that made the change goes on.
+      hereOnB.send(JSON.stringify({ type: 'ping', ref: 'still' }));
+      expect(await hereOnB.next('pong')).toEqual({ type: 'pong', ref: 'still' });
+      hereOnB.ws.close();
+    } finally {
+      await redis().restart();
+    }
   });
 
   it('brings a room’s member list up to date on the other node after a Redis outage (joins, a leave, removals, a role), and tells a removed member there', async () => {

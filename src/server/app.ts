@@ -21,6 +21,7 @@ import { DEFAULT_ORDERED_DELIVERY, OrderedDelivery } from './events/ordered-deli
 import { clusterWideSettings, type Config } from './config.ts';
 import type { Connection } from './gateway/connection.ts';
 import { Gateway } from './gateway/gateway.ts';
+import { SessionRecheck } from './gateway/session-recheck.ts';
 import { Hub } from './gateway/hub.ts';
 import { accountRoutes } from './http/account-routes.ts';
 import { conversationRoutes } from './http/conversation-routes.ts';
@@ -81,6 +82,8 @@ export interface StartOptions {
   blobs?: BlobStore;
   /** File cards per step of the file catch-up after hello (small in tests, to cross batches). */
   fileCatchUpBatch?: number;
+  /** How often a cluster node checks its connections' sessions against the database (SESSION_RECHECK_MS; tests shorten it). */
+  sessionRecheckMs?: number;
   /** The time, for expiry, rate limits (the login throttle too), heartbeats and timeouts; tests move it by hand. */
   clock?: Clock;
   /** The machine's addresses and host name, for the self-signed certificate; tests pass their own. */
@@ -278,6 +281,12 @@ export async function startParley(config: Config, options: StartOptions = {}): P
   if (config.webRoot) webRoutes(app, config.webRoot);
   else webClientMissing(app);
 
+  // In a cluster an ended session's event can be lost with Redis: each node also asks the
+  // database which of its connections' sessions still live (gateway/session-recheck.ts).
+  const sessionRecheck = cluster
+    ? new SessionRecheck(hub, (keys) => accounts.liveSessionKeys(keys), log.child({ part: 'gateway' }), clock, options.sessionRecheckMs)
+    : null;
+  const stopSessionRecheckOnResume = cluster?.bus.onResumed(() => void sessionRecheck?.run()) ?? (() => {});
   const gateway = new Gateway(app.server as Server, accounts, chat, hub, {
     path: '/ws',
     clock,
@@ -362,6 +371,8 @@ export async function startParley(config: Config, options: StartOptions = {}): P
         online.stop();
         unsubscribe();
         stopRecheck();
+        stopSessionRecheckOnResume();
+        sessionRecheck?.stop();
         delivery.stop();
         // The goodbye before Redis closes: the cluster's last node withdraws its announcement there.
         await nodes?.leave();

@@ -25,6 +25,7 @@ export interface TestServerOptions {
   dataDir?: string;
   webRoot?: string;
   fileCatchUpBatch?: number;
+  sessionRecheckMs?: number;
   clock?: Clock;
   /** The server's logger; silent by default (PARLEY_TEST_LOG sets a level). */
   logger?: Logger;
@@ -45,6 +46,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       logger: options.logger ?? pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
       ...(options.accountLimits ? { accountLimits: options.accountLimits } : {}),
       ...(options.fileCatchUpBatch ? { fileCatchUpBatch: options.fileCatchUpBatch } : {}),
+      ...(options.sessionRecheckMs ? { sessionRecheckMs: options.sessionRecheckMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
   };

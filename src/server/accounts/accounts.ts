@@ -178,6 +178,14 @@ export class Accounts {
     return this.store.userById(session.userId);
   }
 
+  /** Of these session keys (sessionKeyOf), those whose session still exists and has not expired. */
+  liveSessionKeys(keys: readonly string[]): Promise<Set<string>> {
+    return this.store.liveSessionsAmong(
+      keys.map((key) => Buffer.from(key, 'hex')),
+      this.now(),
+    );
+  }
+
   /** Ends the session; every connection opened with it closes (the gateway hears `sessionEnded`). */
   async logout(token: string, reason = 'logged out'): Promise<void> {
     await this.store.deleteSession(hashToken(token));

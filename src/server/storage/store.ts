@@ -114,6 +114,8 @@ export interface Store {
 
   createSession(tokenHash: Buffer, session: SessionRecord & { createdAt: number }): Promise<void>;
   sessionByTokenHash(tokenHash: Buffer): Promise<SessionRecord | null>;
+  /** Of these token hashes, those of sessions that exist and expire after `now`, as hex (a node's check of its open connections). */
+  liveSessionsAmong(tokenHashes: readonly Buffer[], now: number): Promise<Set<string>>;
   deleteSession(tokenHash: Buffer): Promise<void>;
   /** Ends every session of a user ("log out everywhere"). */
   deleteSessionsOf(userId: number): Promise<void>;

@@ -43,6 +43,22 @@ export function usersContract(open: OpenStore): void {
       await store.close();
     });
 
+    it('says which of many token hashes are live sessions: neither deleted, nor expired, nor unknown', async () => {
+      const { store } = await open();
+      const [alice] = await withUsers(store, 'alice');
+      // More than one statement's worth, so the chunks of each store are crossed.
+      const hashes = Array.from({ length: 1_203 }, (_, n) => Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
+      for (const [n, hash] of hashes.entries()) {
+        if (n % 3 !== 2) await store.createSession(hash, { userId: alice!.id, createdAt: 1, expiresAt: n % 3 === 0 ? 1_000 : 10 });
+      }
+      await store.deleteSession(hashes[3]!);
+      const live = await store.liveSessionsAmong(hashes, 500);
+      const expected = hashes.filter((_, n) => n % 3 === 0 && n !== 3).map((hash) => hash.toString('hex'));
+      expect([...live].sort()).toEqual(expected.sort());
+      expect(await store.liveSessionsAmong([], 500)).toEqual(new Set());
+      await store.close();
+    });
+
     it('changes a password and ends every other session of the user in one step, keeping the one that asked', async () => {
       const { store, reopen } = await open();
       const [alice, bob] = await withUsers(store, 'alice', 'bob');

@@ -133,6 +133,15 @@ export class PostgresStore implements Store {
     return rows[0] ? { userId: rows[0].user_id, expiresAt: rows[0].expires_at } : null;
   }
 
+  async liveSessionsAmong(tokenHashes: readonly Buffer[], now: number): Promise<Set<string>> {
+    if (tokenHashes.length === 0) return new Set();
+    const { rows } = await this.db.query<{ token_hash: Buffer }>('SELECT token_hash FROM sessions WHERE token_hash = ANY($1::bytea[]) AND expires_at > $2', [
+      tokenHashes,
+      now,
+    ]);
+    return new Set(rows.map((row) => row.token_hash.toString('hex')));
+  }
+
   async deleteSession(tokenHash: Buffer): Promise<void> {
     await this.db.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash]);
   }

@@ -19,6 +19,9 @@ import { SqliteFileRecords } from './sqlite-file-records.ts';
 import { SqliteLog } from './sqlite-log.ts';
 import { SqliteRooms } from './sqlite-rooms.ts';
 
+/** Token hashes per statement in liveSessionsAmong. */
+const SESSION_CHECK_CHUNK = 500;
+
 /** Unread counts stop counting here; the UI shows "999+" long before. */
 const UNREAD_COUNT_CAP = 9999;
 
@@ -158,6 +161,19 @@ export class SqliteStore implements Store {
   async sessionByTokenHash(tokenHash: Buffer): Promise<SessionRecord | null> {
     const row = this.sql.sessionByHash.get(tokenHash) as { user_id: number; expires_at: number } | undefined;
     return row ? { userId: row.user_id, expiresAt: row.expires_at } : null;
+  }
+
+  async liveSessionsAmong(tokenHashes: readonly Buffer[], now: number): Promise<Set<string>> {
+    const live = new Set<string>();
+    // In chunks, each a statement of its own size: well under SQLite's bound on parameters.
+    for (let start = 0; start < tokenHashes.length; start += SESSION_CHECK_CHUNK) {
+      const chunk = tokenHashes.slice(start, start + SESSION_CHECK_CHUNK);
+      const rows = this.db
+        .prepare(`SELECT token_hash FROM sessions WHERE expires_at > ? AND token_hash IN (${chunk.map(() => '?').join(', ')})`)
+        .all(now, ...chunk) as { token_hash: Buffer }[];
+      for (const row of rows) live.add(row.token_hash.toString('hex'));
+    }
+    return live;
   }
 
   async deleteSession(tokenHash: Buffer): Promise<void> {
