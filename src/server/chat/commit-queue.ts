@@ -1,3 +1,4 @@
+import { ParleyError } from '../errors.ts';
 import type { CommitResult, PendingMessage, Store } from '../storage/store.ts';
 
 interface Waiting {
@@ -56,7 +57,12 @@ export class CommitQueue {
     try {
       results = await this.store.commit(batch.map((w) => w.message));
     } catch (error) {
-      for (const w of batch) w.reject(error);
+      // The database did not answer this batch within its bound: the sends that queued up behind
+      // it meanwhile fail with it, instead of each waiting out a bound of its own in turn (a send
+      // would otherwise wait up to twice the bound, and a steady sender's backlog longer). Their
+      // clients send them again with the same client ids; nothing of them was stored.
+      const behind = error instanceof ParleyError && error.code === 'STORE_UNAVAILABLE' ? this.waiting.splice(0) : [];
+      for (const w of [...batch, ...behind]) w.reject(error);
       return;
     }
     for (const [i, result] of results.entries()) {

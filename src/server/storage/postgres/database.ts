@@ -36,7 +36,8 @@ export class Database implements Queryable {
 
   /** `queryTimeoutMs`: how long a statement may wait for its answer (none: for ever, as for exports and migrations that copy whole tables). */
   constructor(url: string, max = 10, { queryTimeoutMs }: { queryTimeoutMs?: number } = {}) {
-    // A database that does not answer fails a connection attempt after 10 s (a send gets an error, never a hang);
+    // A database that does not answer fails a connection attempt after 10 s, or the statements' own bound where
+    // it is given (one bound for a send, whether its batch waits for a connection or for an answer; never a hang);
     // keep-alive notices a peer that vanished without closing. A node cut off in the middle of a transaction
     // would hold its row locks (a conversation's next seq) until PostgreSQL ends its session: after 30 s idle.
     this.pool = new pg.Pool({
@@ -44,7 +45,7 @@ export class Database implements Queryable {
       max,
       types,
       ...(queryTimeoutMs ? { query_timeout: queryTimeoutMs } : {}),
-      connectionTimeoutMillis: 10_000,
+      connectionTimeoutMillis: queryTimeoutMs ?? 10_000,
       keepAlive: true,
       application_name: 'parley',
       idle_in_transaction_session_timeout: 30_000,

@@ -34,7 +34,8 @@ export class PostgresStore implements Store {
   }
 
   /** Connects and brings the schema up to date (refusing one newer than this code). */
-  static async open(url: string, options: { poolSize?: number } = {}): Promise<PostgresStore> {
+  /** `queryTimeoutMs`: QUERY_TIMEOUT_MS unless a test needs a shorter bound. */
+  static async open(url: string, options: { poolSize?: number; queryTimeoutMs?: number } = {}): Promise<PostgresStore> {
     // The migrations run without the statements' bound: they may wait for another node's (a lock
     // held for as long as it migrates) or build an index over a large table.
     const setup = new Database(url, 1);
@@ -43,7 +44,7 @@ export class PostgresStore implements Store {
     } finally {
       await setup.close();
     }
-    return new PostgresStore(new Database(url, options.poolSize, { queryTimeoutMs: QUERY_TIMEOUT_MS }));
+    return new PostgresStore(new Database(url, options.poolSize, { queryTimeoutMs: options.queryTimeoutMs ?? QUERY_TIMEOUT_MS }));
   }
 
   /**
