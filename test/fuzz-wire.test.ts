@@ -163,11 +163,15 @@ const rawBody = fc.oneof(
 );
 
 describe('the HTTP API under fuzzed requests (property-based, real server)', () => {
-  it('answers an address that is not percent-encoded UTF-8 400 BAD_REQUEST, a path segment over 100 characters 404, both from the catalogue with the security headers', async () => {
+  it('answers an address, path or query, that is not percent-encoded UTF-8 400 BAD_REQUEST, a path segment over 100 characters 404, both from the catalogue with the security headers', async () => {
     // Found by the property below: Fastify answered these itself, in its own format, without the headers.
     const cases: [string, number, string][] = [
       ['/api/users/%ZZ', 400, 'BAD_REQUEST'],
       ['/api/rooms/%ED%A0%80/members', 400, 'BAD_REQUEST'],
+      // A query's bad escape was searched for as it stood (200, nothing found).
+      ['/api/rooms?q=%ED%A0%80', 400, 'BAD_REQUEST'],
+      ['/api/people?prefix=%ZZ', 400, 'BAD_REQUEST'],
+      ['/api/people?prefix=%E4%BD%A0', 200, undefined as unknown as string],
       [`/api/users/${'a'.repeat(101)}`, 404, 'NOT_FOUND'],
     ];
     for (const [path, status, code] of cases) {

@@ -13,6 +13,10 @@ export function installEdgeGuards(app: FastifyInstance, policy: EdgePolicy): voi
   app.addHook('onRequest', async (request) => {
     const refused = guardRequest(request.raw, policy);
     if (refused) throw new ParleyError(refused);
+    // The query string's parser leaves a bad escape as it is (`?q=%ED%A0%80` would be searched for
+    // literally); the path's answers 400 (frameworkErrors). Both parts of an address answer alike.
+    const query = request.url.indexOf('?');
+    if (query >= 0 && !wellEncoded(request.url.slice(query + 1))) throw new ParleyError('BAD_REQUEST', 'The address is not valid percent-encoded UTF-8.');
   });
   // Bodies and queries are checked by their schemas (protocol/validate.ts); an address's own
   // parts are text too. A percent-encoded lone surrogate is already refused as bad UTF-8, but
@@ -27,4 +31,15 @@ export function installEdgeGuards(app: FastifyInstance, policy: EdgePolicy): voi
   // fastify parses text/plain by default. A browser sends text/plain across origins without a
   // preflight, so JSON sent as text must never be taken for JSON: 415, like any other type.
   app.removeContentTypeParser('text/plain');
+}
+
+/** Every `%` escape well formed and together valid UTF-8 (no lone surrogates). */
+function wellEncoded(query: string): boolean {
+  if (!query.includes('%')) return true;
+  try {
+    decodeURIComponent(query);
+    return true;
+  } catch {
+    return false;
+  }
 }
