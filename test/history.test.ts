@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WORLD } from '../src/protocol/index.ts';
-import { connect, registerUser, waitFor, type Client } from './support/clients.ts';
+import { PROTOCOL_VERSION, WORLD } from '../src/protocol/index.ts';
+import { connect, rawSocket, registerUser, waitFor, type Client } from './support/clients.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
@@ -8,7 +8,9 @@ const clients: Client[] = [];
 beforeEach(async () => {
   server = await startTestServer({ restartable: true, flags: ['--send-rate', '100000', '--send-burst', '100000'] });
 });
+const cleanups: (() => void)[] = [];
 afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
   for (const client of clients.splice(0)) client.close();
   await server.close();
 });
@@ -117,6 +119,20 @@ describe('catch-up after a reconnect', () => {
     await streaming;
     await waitFor(() => received.length === 45, 'all 45 messages at bob', 15_000);
     expect(received).toEqual(Array.from({ length: 45 }, (_, i) => i + 1));
+  });
+
+  it('sends live messages to a client whose cursor is beyond the conversation’s last seq (a server restored from an older backup), from the next seq on', async () => {
+    const alice = await registerUser(server.url, 'alice');
+    const bob = await registerUser(server.url, 'bob');
+    await alice.api.send(WORLD, 'before the restore', 'c1');
+    const socket = await rawSocket(server.url, bob.token);
+    cleanups.push(() => socket.ws.close());
+    socket.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, cursors: { [WORLD]: 5 } }));
+    await socket.next('synced');
+    for (let i = 2; i <= 6; i++) await alice.api.send(WORLD, `after ${i}`, `c${i}`);
+    const seqs: number[] = [];
+    for (let i = 2; i <= 6; i++) seqs.push(((await socket.next('message')) as { message: { seq: number } }).message.seq);
+    expect(seqs).toEqual([2, 3, 4, 5, 6]);
   });
 
   it('says "gap" instead of replaying more than 1,000 missed messages, and replays exactly 1,000', async () => {

@@ -42,7 +42,9 @@ export async function* catchUp(store: Store, user: UserRef, request: CatchUpRequ
     }
     const missed = await store.after(conv, cursor, CATCH_UP_MAX);
     if (missed.length > 0) yield { type: 'messages', messages: missed };
-    yield { type: 'caughtUp', conv, upTo: missed.at(-1)?.seq ?? cursor };
+    // Never above the conversation's last seq: a cursor from beyond it (a server restored from an
+    // older backup) must not make the connection drop the new messages that reach that number.
+    yield { type: 'caughtUp', conv, upTo: missed.at(-1)?.seq ?? Math.min(cursor, lastSeq) };
     if (missed.length > 0) yield { type: 'batchEnd' };
   }
   // A user's cards are bounded by their own DMs, so this is complete, never cut off.

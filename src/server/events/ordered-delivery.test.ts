@@ -133,4 +133,26 @@ describe('OrderedDelivery hearing a conversation again', () => {
     delivery.stop();
     await store.close();
   });
+
+  it('reads nothing from before the hello for a conversation forgotten while its members were away, though it went by within the idle time', async () => {
+    const { store, clock, commit, messages, delivered, delivery, hear } = await world();
+    hear(clock.now());
+    for (let i = 0; i < 3; i++) await commit(clock.now());
+    for (const message of messages) delivery.accept(message);
+    expect(delivered).toEqual([1, 2, 3]);
+    // The last member here leaves; nothing comes for 25 minutes, so the position is forgotten as idle.
+    await clock.advance(25 * 60_000);
+    // 20 messages go by unheard, then a member says hello two minutes later, well within the
+    // 10 idle minutes but longer than the clock skew: their catch-up sent them all.
+    for (let i = 0; i < 20; i++) await commit(clock.now());
+    await clock.advance(2 * 60_000);
+    hear(clock.now());
+    await commit(clock.now() + 10);
+    delivery.accept(messages.at(-1)!);
+    await expect.poll(() => delivered).toEqual([1, 2, 3, 24]);
+    await clock.advance(1_000); // no hole wait to come either
+    expect(delivered).toEqual([1, 2, 3, 24]);
+    delivery.stop();
+    await store.close();
+  });
 });

@@ -64,9 +64,12 @@ interface Position {
  * since the conversation was forgotten for being idle) may have overtaken earlier ones. So unless
  * it is seq 1, storage is asked for the messages before it committed since this subscriber could
  * have missed them (since it started, less the clock skew between nodes; or, for a conversation
- * idle and forgotten, since `idleForgetMs` ago), and those are delivered first. Delivering one
- * too many there is harmless: a node subscribes before it accepts connections, and its clients
- * catch up on anything older from storage when they say hello.
+ * idle and forgotten, since `idleForgetMs` ago; and never from before the earliest hello of the
+ * recipients here, less the skew, as they read everything older at hello), and those are
+ * delivered first. That read cannot tell what each recipient's catch-up already sent (a node's
+ * position is one for all its connections), so it may deliver some of those again, as may an
+ * event published after a catch-up read it: each connection drops a message at or below one it
+ * was sent (gateway/connection.ts). The bounds keep that extra read and delivery small.
  */
 export class OrderedDelivery {
   private readonly positions = new Map<ConversationId, Position>();
@@ -199,8 +202,11 @@ export class OrderedDelivery {
 
   private acceptMessage(event: MessageEvent): void {
     let position = this.positions.get(event.conv);
-    let heardFrom: number | undefined;
-    if ((!position || (event.seq > position.next && position.next !== 0)) && this.heardSince(event) === null) {
+    // Since when the recipients here have heard it: asked only of a message that starts the
+    // conversation or shows a hole, not of the next one in order (nearly every message).
+    const since = !position || (event.seq > position.next && position.next !== 0) ? this.heardSince(event) : undefined;
+    let heardAgain = false;
+    if (since === null) {
       // Nobody this message is for is here: a node hears a conversation on the channel every
       // node hears, while the messages routed to its members' channels go elsewhere. There is
       // nothing to deliver, so no hole to fill from storage and no start to look up: the position
@@ -217,23 +223,20 @@ export class OrderedDelivery {
       position.touchedAt = this.clock.now();
       return;
     }
-    if (position && event.seq > position.next && position.next !== 0 && position.held.size === 0 && !position.filling) {
+    if (position && since !== undefined && position.held.size === 0 && !position.filling && since > position.touchedAt) {
       // A hole after a quiet spell. With a bus that routes by audience (redis-bus.ts), this node
       // stops hearing a conversation when its last member here leaves, and hears it again when
       // one comes back: that member read everything committed before their hello, so the hole
       // is theirs already. Reading it from storage would delay this message by the hole's wait
       // and hand them up to the whole gap again: start afresh from their hello instead.
-      const since = this.heardSince(event);
-      if (since !== null && since > position.touchedAt) {
-        this.positions.delete(event.conv);
-        position = undefined;
-        heardFrom = since;
-      }
+      this.positions.delete(event.conv);
+      position = undefined;
+      heardAgain = true;
     }
     if (!position) {
       position = freshPosition(event.seq === 1 ? 1 : 0, 0);
       this.positions.set(event.conv, position);
-      if (position.next === 0) void this.start(event.conv, position, event.seq, heardFrom);
+      if (position.next === 0) void this.start(event.conv, position, event.seq, since!, heardAgain);
     }
     position.touchedAt = this.clock.now();
     if (event.seq === position.next && position.held.size === 0) {
@@ -269,14 +272,19 @@ export class OrderedDelivery {
 
   /**
    * Finds where a newly seen conversation's order starts (see the class comment), then delivers
-   * from there. `heardFrom`: the conversation is heard again from then on (see acceptMessage),
-   * and what was committed before is not this node's to deliver.
+   * from there. `heardFrom`: the earliest hello of the recipients here (Hub.heardSince; -Infinity
+   * for a message for everyone), each of whom read what was committed before it at their hello.
+   * `heardAgain`: the conversation's position went stale while nobody here heard it (see
+   * acceptMessage), so what this node delivered before says nothing.
    */
-  private async start(conv: ConversationId, position: Position, firstSeen: number, heardFrom?: number): Promise<void> {
-    const since =
-      heardFrom === undefined
-        ? Math.max(this.startedAt - this.options.clockSkewMs, this.clock.now() - this.options.idleForgetMs)
-        : Math.max(this.startedAt, heardFrom) - this.options.clockSkewMs;
+  private async start(conv: ConversationId, position: Position, firstSeen: number, heardFrom: number, heardAgain: boolean): Promise<void> {
+    const skew = this.options.clockSkewMs;
+    // Not from before the hello for a conversation first seen or forgotten either: a member
+    // away from this node for longer than `idleForgetMs` comes back to a forgotten one, and
+    // reading from `idleForgetMs` ago handed them up to ten minutes they had just caught up on.
+    const since = heardAgain
+      ? Math.max(this.startedAt, heardFrom) - skew
+      : Math.max(this.startedAt - skew, this.clock.now() - this.options.idleForgetMs, heardFrom - skew);
     let earlier: MessageEvent[] = [];
     try {
       earlier = await this.source.messagesBefore(conv, firstSeen, since, FILL_BATCH);

@@ -7,6 +7,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_TEXT_CODE_POINTS,
   SUPPORTED_PROTOCOLS,
+  WORLD,
   type ClientFrame,
   type ConversationId,
   type HelloFrame,
@@ -63,6 +64,17 @@ export class Connection implements Recipient {
   private heldBack: { message?: Message; frame: PreparedFrame }[] = [];
   /** Held back while catching up counts against the send queue's bound like what is queued. */
   private heldBackBytes = 0;
+  /**
+   * Per conversation, the highest seq this connection was sent or holds (its cursor): a message at
+   * or below it is a repeat, never sent (docs/PROTOCOL.md, "Connecting", step 6). Kept for the
+   * connection's life, not only while catching up: the node's OrderedDelivery is one for all its
+   * connections and cannot know what each one's catch-up sent, so a message its catch-up read may
+   * still come live after `synced` (published after the read; or read again from storage when the
+   * node starts a conversation afresh, from the earliest hello here less the clock skew).
+   * The world's is a field of its own, so its fan-out to every connection costs no Map lookup.
+   */
+  private readonly sentUpTo = new Map<ConversationId, number>();
+  private worldSentUpTo = 0;
   private readonly cancelHelloTimeout: () => void;
   /** Frames read and still being handled (a send waits for its commit, then acknowledges). */
   private readonly handling = new Set<Promise<void>>();
@@ -111,8 +123,22 @@ export class Connection implements Recipient {
 
   /** A committed message for this user; `frame` is the shared, pre-framed `message` frame. */
   deliver(message: Message, frame: PreparedFrame): void {
-    if (this.state === 'live') this.outbox.write(frame);
-    else if (this.state === 'syncing') this.holdBack({ message, frame });
+    if (this.state === 'live') {
+      if (this.beyondSent(message)) this.outbox.write(frame);
+    } else if (this.state === 'syncing') this.holdBack({ message, frame });
+  }
+
+  /** Whether `message` is beyond what was sent of its conversation; if so it counts as sent from now on. */
+  private beyondSent(message: Message): boolean {
+    if (message.conv === WORLD) {
+      if (message.seq <= this.worldSentUpTo) return false;
+      this.worldSentUpTo = message.seq;
+      return true;
+    }
+    const upTo = this.sentUpTo.get(message.conv);
+    if (upTo !== undefined && message.seq <= upTo) return false;
+    this.sentUpTo.set(message.conv, message.seq);
+    return true;
   }
 
   private holdBack(held: { message?: Message; frame: PreparedFrame }): void {
@@ -251,8 +277,7 @@ export class Connection implements Recipient {
     // `"online":[]` occurs only as that key: inside a JSON string every quote is escaped.
     this.outbox.sendJson(JSON.stringify(welcome).replace('"online":[]', `"online":${this.hub.onlineUsersJson()}`));
     // What was missed comes from the domain, which checks membership; held-back live messages
-    // at or below what it sent are dropped below, so each message goes out once.
-    const sentUpTo = new Map<ConversationId, number>();
+    // at or below what it sent are dropped below, and later ones once live, so each message goes out once.
     const missed = this.chat.catchUp(this.user, frame.cursors ?? {}, frame.fileRev, {
       rooms: this.speaksRooms,
       fileBatch: this.limits.fileCatchUpBatch ?? FILE_CATCH_UP_BATCH,
@@ -272,14 +297,17 @@ export class Connection implements Recipient {
           }
         }
       } else if (item.type === 'gap') this.send({ type: 'gap', conv: item.conv, lastSeq: item.lastSeq });
-      else if (item.type === 'caughtUp') sentUpTo.set(item.conv, item.upTo);
+      else if (item.type === 'caughtUp') {
+        if (item.conv === WORLD) this.worldSentUpTo = item.upTo;
+        else this.sentUpTo.set(item.conv, item.upTo);
+      }
       // Let a batch leave before the next is read, so the send queue stays within its bound.
       else await this.outbox.drained();
     }
     await this.outbox.drained();
     if (this.state !== 'syncing') return;
     for (const { message, frame: prepared } of this.heldBack) {
-      if (!message || message.seq > (sentUpTo.get(message.conv) ?? 0)) this.outbox.write(prepared);
+      if (!message || this.beyondSent(message)) this.outbox.write(prepared);
     }
     this.heldBack = [];
     this.heldBackBytes = 0;
