@@ -132,9 +132,10 @@ describe.skipIf(!hasChromium)('the web client in Chromium', () => {
       for (let i = 0; i < 15; i++) {
         await authenticate(page, 'sign-in', 'erin', `wrong password ${i}`);
         await until(async () => (await error.textContent()) !== '', 'an error');
-        if ((await error.textContent())?.includes('秒后再试')) break;
+        if ((await error.textContent())?.includes('后再试')) break;
       }
-      await until(async () => /尝试次数过多，请 \d+ 秒后再试/.test((await error.textContent()) ?? ''), 'the rate-limit message');
+      // The wait in minutes and seconds, not a count of seconds in the hundreds.
+      await until(async () => /^尝试次数过多，请 1?\d 分 \d{1,2} 秒后再试$/.test((await error.textContent()) ?? ''), 'the rate-limit message');
       expect(await page.getByTestId('auth-submit').isDisabled()).toBe(true);
     } finally {
       await opened.context.close();

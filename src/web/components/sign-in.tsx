@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ParleyClientError } from '../../client/errors.ts';
 import { t, type MessageKey } from '../i18n/i18n.ts';
 import { authenticate } from '../state/auth.ts';
+import { durationText } from '../lib/duration-text.ts';
 import { errorText } from './error-text.ts';
 import { EyeIcon, EyeOffIcon, Logo } from './icons.tsx';
 import { LanguageSwitch } from './language-switch.tsx';
@@ -167,7 +168,7 @@ export function SignIn({ notice }: { notice?: MessageKey }) {
               )}
             </label>
             <p class="form-error" role="alert" data-testid="auth-error">
-              {error ? t(error.key, { s: seconds }) : ''}
+              {error ? t(error.key, { wait: durationText(seconds) }) : ''}
             </p>
             <button type="submit" class="primary-button" disabled={busy || waiting} data-testid="auth-submit">
               {busy ? t('auth.working') : mode === 'sign-in' ? t('auth.signIn') : t('auth.register')}

@@ -2,7 +2,8 @@ import type { FileCard } from '../../protocol/files.ts';
 import { errorText } from '../components/error-text.ts';
 import { t, type Locale } from '../i18n/i18n.ts';
 import type { LocalTransfer, ServerProgress } from '../state/file-transfers.ts';
-import { exactNumber, humanBytes, percentOf, seconds, splitDuration } from './format.ts';
+import { durationText } from './duration-text.ts';
+import { exactNumber, humanBytes, percentOf, seconds } from './format.ts';
 
 export type FileAction = 'accept' | 'decline' | 'cancel' | 'download' | 'save' | 'retryUpload' | 'pickAgain' | 'retryDownload' | 'resumeDownload';
 export type FileTone = 'waiting' | 'active' | 'success' | 'muted' | 'danger';
@@ -44,7 +45,7 @@ export interface FileViewInput {
 export function fileView({ card, myId, local, server, picked, locale }: FileViewInput): FileView {
   const mine = card.from.id === myId;
   const peer = mine ? card.to.name : card.from.name;
-  const reason = (code: string | undefined) => t(errorText(code), { s: 1 });
+  const reason = (code: string | undefined) => t(errorText(code), { wait: durationText(1) });
   const doneIn = (key: 'file.sentIn' | 'file.receivedIn', s: number) => t(key, { bytes: exactNumber(card.size, locale), s: seconds(s, locale) });
   const bar = (done: number, total: number, label: string, bytesPerSecond = 0): FileProgressView => ({
     percent: percentOf(done, total),
@@ -132,7 +133,5 @@ export function fileView({ card, myId, local, server, picked, locale }: FileView
 function rateText(done: number, total: number, bytesPerSecond: number, locale: Locale): string {
   if (!(bytesPerSecond > 0) || done >= total) return '';
   const speed = t('file.speed', { size: humanBytes(bytesPerSecond, locale) });
-  const { h, m, s } = splitDuration((total - done) / bytesPerSecond);
-  const time = h > 0 ? t('time.hours', { h, m }) : m > 0 ? t('time.minutes', { m, s }) : t('time.seconds', { n: s });
-  return `${speed} · ${t('file.left', { time })}`;
+  return `${speed} · ${t('file.left', { time: durationText((total - done) / bytesPerSecond) })}`;
 }
