@@ -178,3 +178,43 @@ describe('frame floods', () => {
     expect(socket.closeCode()).toBe(1002);
   });
 });
+
+describe('deeply nested frames and bodies', () => {
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+  it('refuse a frame nested thousands of levels deep with BAD_REQUEST, before hello too, and the server and the socket go on', async () => {
+    await start();
+    const user = await registerUser(server.url, 'deep');
+    const socket = await raw(user.token);
+    // 10 KB of brackets overflowed the stack of the recursive text check: the process ended.
+    socket.write(clientFrame(OPCODES.text, `{"type":"hello","protocol":2,"cursors":${nested(5000)}}`));
+    await waitFor(() => socket.texts().some((frame) => frame.type === 'error'), 'the refusal');
+    expect(socket.texts().find((frame) => frame.type === 'error')).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('nested more than 32 levels deep'),
+    });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    socket.write(HELLO);
+    await waitFor(() => socket.texts().some((frame) => frame.type === 'synced'), 'the hello after it');
+  });
+
+  it('take 32 levels (the bound) and refuse 33, in a frame and in an HTTP body, with BAD_REQUEST', async () => {
+    await start();
+    const user = await registerUser(server.url, 'edge');
+    const socket = await raw(user.token);
+    socket.write(HELLO);
+    await waitFor(() => socket.texts().some((frame) => frame.type === 'synced'), 'synced');
+    // A history frame whose `before` holds 31 more levels: 32 in all, so past the nesting check to the schema.
+    socket.write(clientFrame(OPCODES.text, `{"type":"history","conv":"world","ref":"at","before":${nested(31)}}`));
+    socket.write(clientFrame(OPCODES.text, `{"type":"history","conv":"world","ref":"over","before":${nested(32)}}`));
+    await waitFor(() => socket.texts().filter((frame) => frame.type === 'error').length === 2, 'both answers');
+    const errors = socket.texts().filter((frame) => frame.type === 'error') as unknown as { ref: string; message: string }[];
+    expect(errors.find((error) => error.ref === 'at')?.message).not.toContain('nested');
+    expect(errors.find((error) => error.ref === 'over')).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('nested more than 32 levels deep') });
+    for (const depth of [31, 32, 6000]) {
+      const reply = await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"name":"edge","password":${nested(depth)}}` });
+      const body = (await reply.json()) as { error: { code: string; message: string } };
+      expect([depth, reply.status, body.error.code, body.error.message.includes('nested')]).toEqual([depth, 400, 'BAD_REQUEST', depth >= 32]);
+    }
+  });
+});

@@ -16,21 +16,49 @@ export function isWellFormedText(text: string): boolean {
   return !ILL_FORMED.test(text);
 }
 
-/** The path to the first string (a value or a key) in a parsed JSON value that is not well-formed text, or null. */
-export function findIllFormedText(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
-  if (typeof value === 'string') return isWellFormedText(value) ? null : path;
-  if (typeof value !== 'object' || value === null) return null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findIllFormedText(value[i], [...path, i]);
+/**
+ * How deep a frame or body may nest objects and arrays. Parley's deepest is two (a hello's
+ * cursors); a client that sends thousands of levels is only trying to make the server work (a
+ * check that recursed with it overflowed the stack and took the process down), so anything past
+ * this is refused before any deeper level is looked at.
+ */
+export const MAX_NESTING = 32;
+
+/** What is wrong with the text of a parsed JSON value, and where. */
+export interface TextProblem {
+  kind: 'ill-formed' | 'too-deep';
+  path: (string | number)[];
+}
+
+/**
+ * The first string (a value or a key) in a parsed JSON value that is not well-formed text, or the
+ * first object or array nested deeper than MAX_NESTING; null when there is neither. One pass, one
+ * path array pushed and popped (no copy per level), recursion bounded by MAX_NESTING.
+ */
+export function findTextProblem(value: unknown): TextProblem | null {
+  const path: (string | number)[] = [];
+  const visit = (inner: unknown): TextProblem['kind'] | null => {
+    if (typeof inner === 'string') return isWellFormedText(inner) ? null : 'ill-formed';
+    if (typeof inner !== 'object' || inner === null) return null;
+    if (path.length >= MAX_NESTING) return 'too-deep';
+    if (Array.isArray(inner)) {
+      for (let i = 0; i < inner.length; i++) {
+        path.push(i);
+        const found = visit(inner[i]);
+        if (found) return found;
+        path.pop();
+      }
+      return null;
+    }
+    for (const key of Object.keys(inner)) {
+      path.push(key);
+      if (!isWellFormedText(key)) return 'ill-formed';
+      const found = visit((inner as Record<string, unknown>)[key]);
       if (found) return found;
+      path.pop();
     }
     return null;
-  }
-  for (const [key, inner] of Object.entries(value)) {
-    if (!isWellFormedText(key)) return [...path, key];
-    const found = findIllFormedText(inner, [...path, key]);
-    if (found) return found;
-  }
-  return null;
+  };
+  const kind = visit(value);
+  return kind ? { kind, path } : null;
 }

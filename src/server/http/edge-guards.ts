@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EdgePolicy } from '../edge/edge-policy.ts';
 import { guardRequest } from '../edge/request-guard.ts';
 import { ParleyError } from '../errors.ts';
-import { findIllFormedText } from '../../protocol/index.ts';
+import { findTextProblem } from '../../protocol/index.ts';
 
 /**
  * What every HTTP request goes through, whatever its route (404s included), in one place:
@@ -23,7 +23,7 @@ export function installEdgeGuards(app: FastifyInstance, policy: EdgePolicy): voi
   // `%00` decodes to a NUL, which PostgreSQL cannot hold (a 500 instead of an answer). No stored
   // name or id holds one, so such an address names nothing: 404, as a malformed id always was.
   app.addHook('preValidation', async (request) => {
-    if (findIllFormedText(request.params)) throw new ParleyError('NOT_FOUND', 'Nothing has that address.');
+    if (findTextProblem(request.params)) throw new ParleyError('NOT_FOUND', 'Nothing has that address.');
   });
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(policy.responseHeaders);
