@@ -10,6 +10,20 @@ describe('safeFileName', () => {
     expect(safeFileName('...')).toBe('file');
     expect(safeFileName('CON.txt')).toBe('_CON.txt');
     expect(safeFileName('报告.pdf')).toBe('报告.pdf');
+    expect(safeFileName('nul .txt')).toBe('_nul .txt');
+    expect(safeFileName('COM¹.log')).toBe('_COM¹.log');
+    expect(safeFileName('null.txt')).toBe('null.txt');
+  });
+
+  it('turns the characters that make a name read as another into _: bidi controls, separators, zero-width space, BOM', () => {
+    // U+202E would make this read "evilexe.pdf" in a file manager.
+    expect(safeFileName('evil\u202Efdp.exe')).toBe('evil_fdp.exe');
+    for (const c of ['\u061c', '\u200b', '\u200e', '\u200f', '\u2028', '\u2029', '\u202a', '\u202d', '\u2066', '\u2069', '\ufeff']) {
+      expect([c.codePointAt(0)!.toString(16), safeFileName(`a${c}b.txt`)]).toEqual([c.codePointAt(0)!.toString(16), 'a_b.txt']);
+    }
+    // Joiners stay: emoji sequences and several scripts need them.
+    expect(safeFileName('👩\u200d💻 notes.md')).toBe('👩\u200d💻 notes.md');
+    expect(contentDisposition('evil\u202Efdp.exe')).toBe(`attachment; filename="evil_fdp.exe"; filename*=UTF-8''evil_fdp.exe`);
   });
 
   it('keeps at most 200 UTF-8 bytes, whole characters, and a short extension', () => {

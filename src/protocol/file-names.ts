@@ -4,14 +4,22 @@
  * harmless path segment first. Shared by the server and both clients.
  */
 
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f/\\:*?"<>|]/g;
-const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|com\d|lpt\d)(?:\..*)?$/i;
+/**
+ * Characters that make a name read as another: bidirectional controls reorder what follows them
+ * (U+202E makes "evil\u202Efdp.exe" read "evilexe.pdf"), and controls, line separators, the
+ * zero-width space and the BOM have no glyph. Clients show them as U+FFFD; a saved name has `_`.
+ */
+export const DECEPTIVE_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+/** Path separators and what Windows refuses in a name. */
+const NOT_IN_PATHS = /[/\\:*?"<>|]/g;
+/** Device names Windows opens whatever follows them (`nul .txt` too: it drops the spaces before the dot). */
+const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|com[\d¹²³]|lpt[\d¹²³])\s*(?:\..*)?$/i;
 const MAX_BYTES = 200;
 const utf8 = new TextEncoder();
 
-/** One path segment: no separators, control characters, leading dots or reserved device names; at most 200 UTF-8 bytes. */
+/** One path segment: no separators, control or bidirectional characters, leading dots or reserved device names; at most 200 UTF-8 bytes. */
 export function safeFileName(name: string): string {
-  let safe = name.normalize('NFC').replace(UNSAFE, '_').replace(/^[.\s]+/, '').replace(/[.\s]+$/, '');
+  let safe = name.normalize('NFC').replace(DECEPTIVE_IN_NAMES, '_').replace(NOT_IN_PATHS, '_').replace(/^[.\s]+/, '').replace(/[.\s]+$/, '');
   if (WINDOWS_RESERVED.test(safe)) safe = `_${safe}`;
   if (utf8.encode(safe).length > MAX_BYTES) {
     // Cut whole code points, keeping the extension when it is short.

@@ -1,4 +1,5 @@
 import { useRef, useState } from 'preact/hooks';
+import { DECEPTIVE_IN_NAMES } from '../../protocol/file-names.ts';
 import type { FileCard } from '../../protocol/files.ts';
 import { ParleyClientError } from '../../client/errors.ts';
 import { locale, t } from '../i18n/i18n.ts';
@@ -15,11 +16,10 @@ import { AlertIcon, BlockIcon, CheckIcon, ClockIcon, DownloadIcon, RetryIcon } f
 /**
  * Bidirectional overrides could make "gpj.exe" read as "exe.jpg", and control characters have no
  * glyph: on screen they become U+FFFD. The name is still only ever text (never markup), and the
- * saved file gets the server's safe version of the real name.
+ * saved file gets the safe version of the real name (safeFileName: the same characters as `_`).
  */
-const DECEPTIVE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 export function displayName(name: string): string {
-  return name.replace(DECEPTIVE, '\uFFFD');
+  return name.replace(DECEPTIVE_IN_NAMES, '\uFFFD');
 }
 
 /** A file offer in the message list: the sender's on the right, the other person's on the left. */
