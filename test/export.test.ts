@@ -142,6 +142,14 @@ function exportCases(start: StartTarget): void {
       expect(text).not.toMatch(/password|\$argon2/);
       const world = lines.find((record) => record.type === 'conversation' && record.id === WORLD)!;
       expect(world.members).toEqual([{ user: alice.user.id, role: 'member', joinedAt: expect.any(Number), readSeq: expect.any(Number) }]);
+      // How far bob has read is bob's: alice's export has her own read position only.
+      const dm = lines.find((record) => record.type === 'conversation' && record.id === conv)!;
+      expect(dm.members).toEqual(
+        [
+          { user: alice.user.id, role: 'member', joinedAt: expect.any(Number), readSeq: expect.any(Number) },
+          { user: bob.user.id, role: 'member', joinedAt: expect.any(Number), readSeq: null },
+        ].sort((a, b) => a.user - b.user),
+      );
     });
 
     it('is refused without a session', async () => {

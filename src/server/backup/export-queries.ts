@@ -6,9 +6,10 @@ export interface ExportDialect {
   me: string;
   /**
    * A JSON array, as text, of `{ user, role, joinedAt, readSeq }` for the memberships `m` that
-   * match `where`, in user id order; `[]` when none do.
+   * match `where`, in user id order, `readSeq` being the SQL expression `readSeq` (null where it
+   * is NULL); `[]` when none do.
    */
-  members(where: string): string;
+  members(where: string, readSeq: string): string;
 }
 
 export interface ExportQueries {
@@ -34,9 +35,13 @@ export function exportQueries(scope: ExportScope, dialect: ExportDialect): Expor
            JOIN conversations c ON c.id = mine.conv_id
            WHERE mine.user_id = ${me} AND c.kind != 'world') ORDER BY id`
       : `SELECT id, name, created_at FROM users ORDER BY id`,
-    // In a user's export the world chat lists that user's own membership only: the others' are theirs.
+    // In a user's export the world chat lists that user's own membership only, and no one else's
+    // read position anywhere (how far others have read is theirs: Parley shows it to nobody).
     conversations: `SELECT c.id, c.kind, c.created_at, c.last_seq, c.name, c.topic, c.visibility,
-        ${dialect.members(`m.conv_id = c.id ${user ? `AND (c.kind != 'world' OR m.user_id = ${me})` : ''}`)} AS members
+        ${dialect.members(
+          `m.conv_id = c.id ${user ? `AND (c.kind != 'world' OR m.user_id = ${me})` : ''}`,
+          user ? `CASE WHEN m.user_id = ${me} THEN m.read_seq END` : 'm.read_seq',
+        )} AS members
         FROM conversations c
         ${user ? `WHERE c.id IN (SELECT conv_id FROM memberships WHERE user_id = ${me})` : ''}
         ORDER BY c.created_at, c.id`,

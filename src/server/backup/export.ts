@@ -48,7 +48,7 @@ export interface ConversationRow {
   name: string | null;
   topic: string | null;
   visibility: string | null;
-  /** A JSON array of `{ user, role, joinedAt, readSeq }`, in user id order. */
+  /** A JSON array of `{ user, role, joinedAt, readSeq }`, in user id order (`readSeq` null for others in a user's export). */
   members: string;
 }
 

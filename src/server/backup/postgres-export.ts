@@ -7,8 +7,8 @@ import { exportQueries, type ExportDialect } from './export-queries.ts';
 
 const POSTGRES: ExportDialect = {
   me: '$1',
-  members: (where) =>
-    `(SELECT coalesce(json_agg(json_build_object('user', m.user_id, 'role', m.role, 'joinedAt', m.joined_at, 'readSeq', m.read_seq) ORDER BY m.user_id), '[]')::text
+  members: (where, readSeq) =>
+    `(SELECT coalesce(json_agg(json_build_object('user', m.user_id, 'role', m.role, 'joinedAt', m.joined_at, 'readSeq', ${readSeq}) ORDER BY m.user_id), '[]')::text
       FROM memberships m WHERE ${where})`,
 };
 

@@ -4,8 +4,8 @@ import { exportQueries, type ExportDialect } from './export-queries.ts';
 
 const SQLITE: ExportDialect = {
   me: ':me',
-  members: (where) =>
-    `(SELECT json_group_array(json_object('user', m.user_id, 'role', m.role, 'joinedAt', m.joined_at, 'readSeq', m.read_seq) ORDER BY m.user_id)
+  members: (where, readSeq) =>
+    `(SELECT json_group_array(json_object('user', m.user_id, 'role', m.role, 'joinedAt', m.joined_at, 'readSeq', ${readSeq}) ORDER BY m.user_id)
       FROM memberships m WHERE ${where})`,
 };
 
