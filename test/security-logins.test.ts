@@ -74,6 +74,28 @@ describe('failed logins', () => {
     expect((await login('teacher', PASSWORD, { address: '198.51.100.50' })).code).toBe('LOGIN_RATE_LIMITED');
   });
 
+  it('count an IPv6 client by its /64: five failures from five of its addresses hold a sixth, and its sign-ups share one allowance', async () => {
+    server = await startTestServer({
+      flags: ['--trust-proxy', '127.0.0.1'],
+      accountLimits: { ...DEFAULT_ACCOUNT_LIMITS, registrationsPerAddress: { count: 2, windowMs: 3_600_000 } },
+    });
+    await registerUser(server.url, 'teacher');
+    for (let i = 1; i <= 5; i++) expect((await login('teacher', `guess-${i}-guess`, { address: `2001:db8:5:6::${i}` })).code).toBe('WRONG_CREDENTIALS');
+    expect((await login('teacher', PASSWORD, { address: '2001:db8:5:6:abcd::77' })).code).toBe('LOGIN_RATE_LIMITED');
+    // The next /64 is another subscriber.
+    expect((await login('teacher', PASSWORD, { address: '2001:db8:5:7::1' })).status).toBe(200);
+    const signUp = (name: string, address: string) =>
+      rawRequest(server!.url, {
+        method: 'POST',
+        path: '/api/register',
+        body: JSON.stringify({ name, password: PASSWORD }),
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+      });
+    expect((await signUp('pupil1', '2001:db8:9:9::1')).status).toBe(201);
+    expect((await signUp('pupil2', '2001:db8:9:9::2')).status).toBe(201);
+    expect((await signUp('pupil3', '2001:db8:9:9:ffff::3')).code).toBe('RATE_LIMITED');
+  });
+
   it('let no more accounts be made from one address than its allowance when the sign-ups arrive at once, and a refused one costs nothing', async () => {
     server = await startTestServer({
       flags: ['--trust-proxy', '127.0.0.1'],

@@ -3,6 +3,7 @@ import { ParleyError } from '../errors.ts';
 import type { EventPublisher } from '../events/events.ts';
 import type { Store, UserRecord } from '../storage/store.ts';
 import type { DeviceTokens } from './device-tokens.ts';
+import { addressKey } from './address-key.ts';
 import { memoryCounters, type FailureCounter, type FailureCounters } from './login-limiter.ts';
 import { CountingLoginThrottle, DEFAULT_THROTTLE_LIMITS, type LoginAttempt, type LoginReservation, type LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
 import { checkName, nameKeyOf, skeletonOf } from './names.ts';
@@ -84,7 +85,8 @@ export class Accounts {
     const counted = !/^(?:::ffff:)?127\.|^::1$/.test(address);
     // Reserved before the hash, given back if no account comes of it: parallel sign-ups from one
     // address cannot all pass a check made before any of them was counted.
-    const wait = counted ? await this.registrations.reserve(address) : 0;
+    const key = addressKey(address);
+    const wait = counted ? await this.registrations.reserve(key) : 0;
     if (wait > 0) {
       throw new ParleyError('RATE_LIMITED', `Too many accounts created from this address; try again in ${Math.ceil(wait / 1000)} s.`, { retryAfterMs: wait });
     }
@@ -93,7 +95,7 @@ export class Accounts {
       const passwordHash = await hashPassword(password);
       user = await this.store.createUser({ name, nameKey, skeleton, passwordHash, createdAt: this.now() });
     } finally {
-      if (counted && !user) await this.registrations.release(address);
+      if (counted && !user) await this.registrations.release(key);
     }
     if (!user) throw new ParleyError('NAME_TAKEN');
     return this.openSession({ id: user.id, name: user.name });
@@ -102,7 +104,7 @@ export class Accounts {
   async login({ name, password }: Credentials, context: LoginContext): Promise<Session> {
     const accountKey = nameKeyOf(name);
     const user = await this.findUser(name);
-    const attempt: LoginAttempt = { account: accountKey, address: context.address, device: user ? await this.knownDevice(user.id, context) : null };
+    const attempt: LoginAttempt = { account: accountKey, address: addressKey(context.address), device: user ? await this.knownDevice(user.id, context) : null };
     const reservation = await this.reserveLogin(attempt);
     const ok = user ? await verifyPassword(user.passwordHash, password) : (await burnDecoyVerification(password), false);
     if (!user || !ok) throw new ParleyError('WRONG_CREDENTIALS');
@@ -126,7 +128,7 @@ export class Accounts {
     await checkNewPassword(change.newPassword, user.name);
     const attempt: LoginAttempt = {
       account: user.nameKey,
-      address: context.address,
+      address: addressKey(context.address),
       device: await this.knownDevice(user.id, { address: context.address, deviceToken: null, sessionToken: context.token }),
     };
     const reservation = await this.reserveLogin(attempt);

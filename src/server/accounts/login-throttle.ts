@@ -4,7 +4,7 @@ import { memoryCounters, type FailureCounter, type FailureCounters } from './log
 export interface LoginAttempt {
   /** The account's name key (the account need not exist: guessing names is limited too). */
   account: string;
-  /** The client's address (X-Forwarded-For only from trusted proxies). */
+  /** The client's address as the limits count it (X-Forwarded-For only from trusted proxies; an IPv6 client by its /64: address-key.ts). */
   address: string;
   /** A device this account logged in from before (its device token), or null. */
   device: string | null;
