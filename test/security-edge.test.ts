@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PASSWORD, registerUser } from './support/clients.ts';
@@ -224,6 +225,30 @@ describe('security headers', () => {
     expect((await rawUpgrade({ 'sec-websocket-version': '12' })).headers['sec-websocket-version']).toBe('13, 8');
     for (const path of ['/api/me', '/healthz', '/nowhere']) {
       expect((await rawRequest(server.url, { path, headers: { authorization: `Bearer ${token}` } })).headers).toMatchObject(expected);
+    }
+  });
+
+  it('are on the answers to requests the HTTP parser cannot read, which come in the catalogue’s format, and the connection closes', async () => {
+    const cases: [string, string, number, string][] = [
+      ['a raw non-ASCII byte in the path', `GET /api/\u00ff HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 400, 'BAD_REQUEST'],
+      ['an invalid header name', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n', 400, 'BAD_REQUEST'],
+      ['a CR inside a header value', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: a\rb\r\n\r\n', 400, 'BAD_REQUEST'],
+      ['both Content-Length and Transfer-Encoding', 'POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'BAD_REQUEST'],
+      ['20 KB of headers', `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+    ];
+    for (const [what, request, status, code] of cases) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(Buffer.from(request, 'latin1')));
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk.toString('utf8')));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      const headers = Object.fromEntries(head.split('\r\n').slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+      expect([what, head.split('\r\n')[0]]).toEqual([what, `HTTP/1.1 ${status} ${code}`]);
+      expect([what, headers]).toMatchObject([what, expected]);
+      expect([what, (JSON.parse(body) as { error: { code: string } }).error.code]).toEqual([what, code]);
     }
   });
 });

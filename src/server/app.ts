@@ -27,7 +27,7 @@ import { accountRoutes } from './http/account-routes.ts';
 import { conversationRoutes } from './http/conversation-routes.ts';
 import { edgePolicy, servedNames } from './edge/edge-policy.ts';
 import { installEdgeGuards } from './http/edge-guards.ts';
-import { frameworkErrors, installErrorHandling } from './http/errors.ts';
+import { clientErrors, frameworkErrors, installErrorHandling } from './http/errors.ts';
 import { webClientMissing, webRoutes } from './http/web-routes.ts';
 import { fileRoutes } from './http/file-routes.ts';
 import { roomRoutes } from './http/room-routes.ts';
@@ -253,6 +253,7 @@ export async function startParley(config: Config, options: StartOptions = {}): P
     // heartbeat watches them).
     connectionTimeout: config.httpIdleTimeoutMs,
     frameworkErrors,
+    clientErrorHandler: clientErrors(edge.responseHeaders),
     schemaController: { compilersFactory: onDemandSchemaCompilers() },
     trustProxy: edge.trust,
     ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { CLOSE_CODES, ERRORS, MAX_FRAME_BYTES, type ErrorCode } from '../../protocol/index.ts';
+import { CLOSE_CODES, MAX_FRAME_BYTES } from '../../protocol/index.ts';
 import { sessionKeyOf, type Accounts } from '../accounts/accounts.ts';
 import { ParleyError } from '../errors.ts';
 import type { Chat } from '../chat/chat.ts';
@@ -11,7 +11,7 @@ import type { Hub } from './hub.ts';
 import type { Clock } from '../clock.ts';
 import type { EdgePolicy } from '../edge/edge-policy.ts';
 import { guardRequest } from '../edge/request-guard.ts';
-import { SECURITY_HEADERS } from '../edge/security-headers.ts';
+import { refuseRaw } from '../edge/raw-refusal.ts';
 
 export interface GatewayOptions extends ConnectionLimits {
   path: string;
@@ -54,7 +54,7 @@ export class Gateway {
     // answered here rather than by ws, so it carries a typed error and the security headers too.
     this.wss.on('wsClientError', (error: Error, socket: Duplex) => {
       const version: Record<string, string> = /Sec-WebSocket-Version/.test(error.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {};
-      refuse(socket, 'BAD_REQUEST', `Not a valid WebSocket handshake: ${error.message}.`, version);
+      refuseRaw(socket, 'BAD_REQUEST', `Not a valid WebSocket handshake: ${error.message}.`, version);
     });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.upgrade(request, socket, head).catch((error: unknown) => {
@@ -62,10 +62,10 @@ export class Gateway {
         // try again, like any HTTP request; anything else is ours.
         if (error instanceof ParleyError && error.code === 'STORE_UNAVAILABLE') {
           const wait: Record<string, string> = error.retryAfterMs === undefined ? {} : { 'Retry-After': String(Math.ceil(error.retryAfterMs / 1000)) };
-          return refuse(socket, error.code, error.message, wait);
+          return refuseRaw(socket, error.code, error.message, wait);
         }
         hub.log.error({ err: error }, 'upgrade failed');
-        refuse(socket, 'INTERNAL');
+        refuseRaw(socket, 'INTERNAL');
       });
     });
     this.stopHeartbeat = options.clock.every(options.heartbeatMs, () => this.beat());
@@ -74,18 +74,18 @@ export class Gateway {
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const path = (request.url ?? '').split('?')[0];
-    if (path !== this.options.path) return refuse(socket, 'NOT_FOUND');
-    if (!this.accepting) return refuse(socket, 'SHUTTING_DOWN');
+    if (path !== this.options.path) return refuseRaw(socket, 'NOT_FOUND');
+    if (!this.accepting) return refuseRaw(socket, 'SHUTTING_DOWN');
     const refused = guardRequest(request, this.options.edge);
-    if (refused) return refuse(socket, refused);
+    if (refused) return refuseRaw(socket, refused);
     const token = sessionTokenOf(request.headers);
     const user = token ? await this.accounts.authenticate(token) : null;
-    if (!token || !user) return refuse(socket, 'UNAUTHENTICATED');
-    if (!this.accepting || socket.destroyed) return refuse(socket, 'SHUTTING_DOWN');
+    if (!token || !user) return refuseRaw(socket, 'UNAUTHENTICATED');
+    if (!this.accepting || socket.destroyed) return refuseRaw(socket, 'SHUTTING_DOWN');
     // Each socket holds a send queue and a share of every broadcast: one account may not open
     // thousands. Counted on the raw socket, so a handshake that never completes gives its slot back.
     const open = this.openPerUser.get(user.id) ?? 0;
-    if (open >= this.options.maxConnectionsPerUser) return refuse(socket, 'TOO_MANY_CONNECTIONS');
+    if (open >= this.options.maxConnectionsPerUser) return refuseRaw(socket, 'TOO_MANY_CONNECTIONS');
     this.openPerUser.set(user.id, open + 1);
     socket.once('close', () => {
       const left = (this.openPerUser.get(user.id) ?? 1) - 1;
@@ -143,16 +143,3 @@ export class Gateway {
 /** How long a shutdown step waits for peers before going on without them. */
 const SHUTDOWN_GRACE_MS = 3000;
 
-function refuse(socket: Duplex, code: ErrorCode, message: string = ERRORS[code].message, extraHeaders: Record<string, string> = {}): void {
-  if (socket.destroyed) return;
-  const { status } = ERRORS[code];
-  const body = JSON.stringify({ error: { code, message } });
-  const headers = Object.entries({
-    Connection: 'close',
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': String(Buffer.byteLength(body)),
-    ...SECURITY_HEADERS,
-    ...extraHeaders,
-  }).map(([name, value]) => `${name}: ${value}\r\n`);
-  socket.end(`HTTP/1.1 ${status} ${code}\r\n${headers.join('')}\r\n${body}`);
-}

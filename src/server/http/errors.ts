@@ -1,5 +1,7 @@
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, type ErrorCode, type ErrorReply } from '../../protocol/index.ts';
+import { refuseRaw } from '../edge/raw-refusal.ts';
 import { SECURITY_HEADERS } from '../edge/security-headers.ts';
 import { ParleyError } from '../errors.ts';
 
@@ -37,6 +39,22 @@ export function frameworkErrors(error: { code?: string }, _request: FastifyReque
         : ['INTERNAL', ERRORS.INTERNAL.message];
   // No route, so none of the hooks that add these to every other answer.
   void reply.status(ERRORS[code].status).headers(SECURITY_HEADERS).send({ error: { code, message } } satisfies ErrorReply);
+}
+
+/**
+ * What Node's HTTP parser could not read (a malformed request line or header, both
+ * Content-Length and Transfer-Encoding, headers over 16 KiB) or never got whole, which no route
+ * or hook sees: answered from the catalogue with the security headers, as every other answer is
+ * (fastify's own answer has its own format and none of the headers). Passed as `clientErrorHandler`.
+ */
+export function clientErrors(headers: Readonly<Record<string, string>>): (error: Error & { code?: string }, socket: Duplex) => void {
+  return (error, socket) => {
+    // A connection reset has nobody left to answer.
+    if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return void socket.destroy();
+    if (error.code === 'HPE_HEADER_OVERFLOW') return refuseRaw(socket, 'HEADERS_TOO_LARGE', undefined, headers);
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return refuseRaw(socket, 'REQUEST_TIMEOUT', undefined, headers);
+    refuseRaw(socket, 'BAD_REQUEST', 'The request is not valid HTTP.', headers);
+  };
 }
 
 /** Fastify's own rejections (body parsing, limits) in our vocabulary. */
