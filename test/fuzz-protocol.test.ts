@@ -150,6 +150,18 @@ describe('every HTTP body and query schema (property-based)', () => {
     });
   }
 
+  it('reads a query’s numbers from decimal digits only: 0x10, 1e2, " 5", "+5", "5.0" and 17 digits are refused, "05" and "50" read as written', () => {
+    for (const schema of [historyQuery, filesQuery, roomDirectoryQuery, roomMembersQuery, peopleQuery]) {
+      for (const limit of ['0x10', '1e2', ' 5', '+5', '5.0', '12345678901234567', '', '-1']) {
+        expect([limit, validate(schema, { limit })]).toMatchObject([limit, { ok: false, code: 'BAD_REQUEST' }]);
+      }
+      expect(validate(schema, { limit: '05' })).toMatchObject({ ok: true, data: { limit: 5 } });
+      expect(validate(schema, { limit: '50' })).toMatchObject({ ok: true, data: { limit: 50 } });
+    }
+    expect(validate(historyQuery, { before: '1e2' })).toMatchObject({ ok: false, code: 'BAD_REQUEST' });
+    expect(validate(historyQuery, {})).toEqual({ ok: true, data: { limit: 50 } });
+  });
+
   it('every valid body is accepted (the generators above describe the protocol, not a subset of it)', () => {
     for (const { name, schema, valid } of BODIES) {
       fc.assert(

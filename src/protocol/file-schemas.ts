@@ -1,5 +1,6 @@
 /** Request bodies and queries of the file API, validated at the edge. */
 import { z } from 'zod';
+import { queryInteger } from './query-integer.ts';
 import { CONVERSATION_ID_PATTERN } from './conversations.ts';
 import { FILE_NAME_MAX_CODE_POINTS, FILE_TYPE_MAX_LENGTH, SHA256_PATTERN } from './files.ts';
 import { CLIENT_ID_PATTERN } from './limits.ts';
@@ -24,5 +25,5 @@ export const filesQuery = z.strictObject({
   conv: z.string().regex(CONVERSATION_ID_PATTERN).optional(),
   /** `open`: offered or accepted; `all`: every state. */
   state: z.enum(['open', 'all']).default('open'),
-  limit: z.coerce.number().int().min(1).max(100).default(100),
+  limit: queryInteger(z.number().int().min(1).max(100)).default(100),
 });

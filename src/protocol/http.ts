@@ -1,5 +1,6 @@
 /** Bodies and replies of the HTTP API (see docs/PROTOCOL.md). */
 import { z } from 'zod';
+import { queryInteger } from './query-integer.ts';
 import type { ConversationSummary, Message, UserRef } from './frames.ts';
 import { CLIENT_ID_PATTERN, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, PASSWORD_MAX_BYTES } from './limits.ts';
 
@@ -64,8 +65,8 @@ export type SendBody = z.infer<typeof sendBody>;
 
 /** `GET /api/conversations/:conv/messages?before=<seq>&limit=<n>` */
 export const historyQuery = z.strictObject({
-  before: z.coerce.number().int().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(HISTORY_PAGE_MAX).default(HISTORY_PAGE_DEFAULT),
+  before: queryInteger(z.number().int().min(1)).optional(),
+  limit: queryInteger(z.number().int().min(1).max(HISTORY_PAGE_MAX)).default(HISTORY_PAGE_DEFAULT),
 });
 
 export interface AckReply {

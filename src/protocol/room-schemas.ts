@@ -4,6 +4,7 @@
  * so that each gets its own error code (ROOM_NAME_INVALID, ROOM_TOPIC_INVALID).
  */
 import { z } from 'zod';
+import { queryInteger } from './query-integer.ts';
 import {
   PEOPLE_PAGE_DEFAULT,
   PEOPLE_PAGE_MAX,
@@ -43,20 +44,20 @@ const after = z.string().max(256).optional();
 export const roomDirectoryQuery = z.strictObject({
   q: z.string().max(256).default(''),
   after,
-  limit: z.coerce.number().int().min(1).max(ROOM_DIRECTORY_PAGE_MAX).default(50),
+  limit: queryInteger(z.number().int().min(1).max(ROOM_DIRECTORY_PAGE_MAX)).default(50),
 });
 
 /** `GET /api/rooms/:conv/members?after=<cursor>&limit=<n>` */
 export const roomMembersQuery = z.strictObject({
   after,
-  limit: z.coerce.number().int().min(1).max(ROOM_MEMBERS_PAGE_MAX).default(ROOM_MEMBERS_PAGE_MAX),
+  limit: queryInteger(z.number().int().min(1).max(ROOM_MEMBERS_PAGE_MAX)).default(ROOM_MEMBERS_PAGE_MAX),
 });
 
 /** `GET /api/people?prefix=<name prefix>&after=<cursor>&limit=<n>` */
 export const peopleQuery = z.strictObject({
   prefix: z.string().max(256).default(''),
   after,
-  limit: z.coerce.number().int().min(1).max(PEOPLE_PAGE_MAX).default(PEOPLE_PAGE_DEFAULT),
+  limit: queryInteger(z.number().int().min(1).max(PEOPLE_PAGE_MAX)).default(PEOPLE_PAGE_DEFAULT),
 });
 
 export type CreateRoomBody = z.output<typeof createRoomBody>;
