@@ -18,10 +18,15 @@ describe('parseRange', () => {
     expect(parseRange('bytes=-0', 1000)).toBe('unsatisfiable');
   });
 
-  it('ignores what it does not serve: other units, several ranges, nonsense, an empty file', () => {
+  it('ignores what it does not serve: other units, several ranges, nonsense', () => {
     for (const header of [undefined, '', 'items=0-1', 'bytes=0-1,5-6', 'bytes=5-1', 'bytes=-', 'bytes=a-b']) {
       expect(parseRange(header, 1000)).toBeNull();
     }
-    expect(parseRange('bytes=0-', 0)).toBeNull();
+  });
+
+  it('serves an empty file whole to a suffix range, and finds every other range of it unsatisfiable (RFC 9110 §14.1.1)', () => {
+    expect(parseRange('bytes=-5', 0)).toBeNull();
+    for (const header of ['bytes=-0', 'bytes=0-', 'bytes=0-0', 'bytes=3-9']) expect([header, parseRange(header, 0)]).toEqual([header, 'unsatisfiable']);
+    expect(parseRange(undefined, 0)).toBeNull();
   });
 });

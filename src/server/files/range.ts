@@ -4,10 +4,12 @@ export type ByteRange = { start: number; end: number };
 /**
  * Parses a Range header against a file of `size` bytes: a single `bytes=a-b`, `bytes=a-` or
  * `bytes=-n`. Returns null to serve the whole file (no header, another unit, several ranges:
- * ignoring Range is always allowed) and 'unsatisfiable' for a range wholly outside the file.
+ * ignoring Range is always allowed) and 'unsatisfiable' for a range wholly outside the file. Of
+ * an empty file only `bytes=-n` with n > 0 can be satisfied (RFC 9110 §14.1.1): by the whole,
+ * empty file, as there is no byte to name in a Content-Range.
  */
 export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | null {
-  if (!header || size === 0) return null;
+  if (!header) return null;
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!match) return null;
   const [, first, last] = match as unknown as [string, string, string];
@@ -15,6 +17,7 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   if (first === '') {
     const suffix = Number(last);
     if (suffix === 0) return 'unsatisfiable';
+    if (size === 0) return null;
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(first);
