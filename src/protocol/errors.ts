@@ -29,7 +29,6 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send JSON (Content-Type: application/json).' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request is larger than the limit.' },
   HEADERS_TOO_LARGE: { status: 431, message: "The request's headers are larger than the server reads (16 KiB)." },
-  REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   LOGIN_RATE_LIMITED: { status: 429, message: 'Too many failed logins; try again later.' },
   TOO_MANY_CONNECTIONS: { status: 429, message: 'This account has too many connections open; close a tab or device it no longer uses.' },

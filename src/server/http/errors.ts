@@ -43,8 +43,9 @@ export function frameworkErrors(error: { code?: string }, _request: FastifyReque
 
 /**
  * What Node's HTTP parser could not read (a malformed request line or header, both
- * Content-Length and Transfer-Encoding, headers over 16 KiB) or never got whole, which no route
- * or hook sees: answered from the catalogue with the security headers, as every other answer is
+ * Content-Length and Transfer-Encoding, headers over 16 KiB), which no route or hook sees (a
+ * request that never arrives whole is not one of these: Parley sets no request timeout, and
+ * `--http-idle-timeout` closes an idle connection): answered from the catalogue with the security headers, as every other answer is
  * (fastify's own answer has its own format and none of the headers). Passed as `clientErrorHandler`.
  */
 export function clientErrors(headers: Readonly<Record<string, string>>): (error: Error & { code?: string }, socket: Duplex) => void {
@@ -52,7 +53,6 @@ export function clientErrors(headers: Readonly<Record<string, string>>): (error:
     // A connection reset has nobody left to answer.
     if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return void socket.destroy();
     if (error.code === 'HPE_HEADER_OVERFLOW') return refuseRaw(socket, 'HEADERS_TOO_LARGE', undefined, headers);
-    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return refuseRaw(socket, 'REQUEST_TIMEOUT', undefined, headers);
     refuseRaw(socket, 'BAD_REQUEST', 'The request is not valid HTTP.', headers);
   };
 }
