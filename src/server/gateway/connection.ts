@@ -19,7 +19,7 @@ import type { Chat } from '../chat/chat.ts';
 import { ParleyError } from '../errors.ts';
 import type { Hub, Recipient } from './hub.ts';
 import { Outbox, preparePong, type PreparedFrame } from './outbox.ts';
-import { parseClientFrame, type ParsedFrame } from './parse-frame.ts';
+import { parseClientFrame } from './parse-frame.ts';
 import { TokenBucket } from '../../lib/token-bucket.ts';
 import type { Clock } from '../clock.ts';
 
@@ -207,16 +207,7 @@ export class Connection implements Recipient {
 
   private async receive(text: string | null): Promise<void> {
     if (this.state === 'closed' || this.closing) return;
-    let parsed: ParsedFrame;
-    try {
-      parsed = parseClientFrame(text);
-    } catch (error) {
-      // Nothing a client sends may throw out of here: this promise is not awaited by anyone who
-      // could answer, and a rejection nobody handles ends the process, every user's connection with it.
-      this.hub.log.error({ err: error, user: this.user.id }, 'frame parsing failed');
-      this.send({ type: 'error', code: 'INTERNAL', message: ERRORS.INTERNAL.message });
-      return;
-    }
+    const parsed = parseClientFrame(text);
     if (!parsed.ok) {
       this.send({ type: 'error', code: parsed.code, message: parsed.message, ...parsed.ids });
       return;
